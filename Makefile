@@ -1,0 +1,89 @@
+# Build, run and test the two platforms. `make help` lists the targets.
+BUILD   ?= build
+SAN     ?=
+PKGS     = libmicrohttpd jansson libpq uuid libcurl libcrypto
+CC      ?= cc
+OPT     ?= -O2
+CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+           -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIBCOMMON  := $(BUILD)/libcommon.a
+GRID_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard grid-svc/*.c))
+CUST_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cust-svc/*.c))
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:%.c=$(BUILD)/%)
+ITEST_SRC  := $(wildcard tests/integration/test_*.c)
+ITEST_LIB  := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
+ITEST_BIN  := $(ITEST_SRC:%.c=$(BUILD)/%)
+BINS       := $(BUILD)/grid-svc $(BUILD)/cust-svc $(BUILD)/bizcode
+
+.PHONY: all deps test unit demo up down bench clean help
+all: $(BINS) $(UNIT_BIN) $(ITEST_BIN)
+
+help:
+	@echo "make          build both daemons, bizcode and the tests (into $(BUILD)/)"
+	@echo "make demo     install what is missing, start the stack, load a demo grid, run examples"
+	@echo "make up       start PostgreSQL and both daemons with empty databases; make down stops them"
+	@echo "make test     every test, plain and under ASan+UBSan, on a throw-away stack"
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: %.c $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	@$(AR) rcs $@ $^
+
+$(BUILD)/grid-svc: $(GRID_OBJ) $(LIBCOMMON)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/cust-svc: $(CUST_OBJ) $(LIBCOMMON)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bizcode: $(BUILD)/obj/tools/bizcode.o $(LIBCOMMON)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/integration/%: tests/integration/%.c $(ITEST_LIB) $(wildcard tests/integration/*.h) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) -Itests/integration $(LDFLAGS) -o $@ $< $(ITEST_LIB) $(LIBCOMMON) $(LDLIBS) -lcmocka
+
+# Every test twice: plain, then with AddressSanitizer and UndefinedBehaviorSanitizer.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all BUILD=build-san SAN=1 OPT=-O1
+	@tests/run.sh build build-san
+
+unit: all
+	@tests/run.sh --unit-only $(BUILD)
+
+up: deps all
+	@scripts/stack.sh up
+
+down:
+	@scripts/stack.sh down
+
+demo: deps all
+	@scripts/stack.sh up
+	@examples/run-all.sh
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,284 @@
+/* db.c -- see db.h. */
+#include "db.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define MAX_PREPARED 256
+
+struct db_conn {
+    db_pool *pool;
+    PGconn *pg;
+    int in_use;
+    int broken;
+    const char *prepared[MAX_PREPARED]; /* sql pointers prepared as "s<index>" */
+    int nprepared;
+};
+
+struct db_pool {
+    db_config cfg;
+    char *url, *app_name;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    db_conn *conns;
+    int in_use, waiting;
+    unsigned long resets, acquire_timeouts;
+};
+
+static PGconn *connect_one(db_pool *p)
+{
+    char options[96], timeout[16];
+    snprintf(options, sizeof options, "-c statement_timeout=%d -c TimeZone=UTC",
+             p->cfg.statement_timeout_ms);
+    snprintf(timeout, sizeof timeout, "%d", p->cfg.connect_timeout_s);
+    /* Later keywords override the URL's, so ours win for these three. */
+    const char *keys[] = {"dbname", "application_name", "options", "connect_timeout", NULL};
+    const char *vals[] = {p->url, p->app_name, options, timeout, NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
+db_pool *db_pool_new(const db_config *cfg)
+{
+    db_pool *p = xcalloc(1, sizeof *p);
+    p->cfg = *cfg;
+    p->url = xstrdup(cfg->url);
+    p->app_name = xstrdup(cfg->app_name);
+    p->cfg.url = p->url;
+    p->cfg.app_name = p->app_name;
+    if (p->cfg.size < 1) p->cfg.size = 1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->conns = xcalloc((size_t)p->cfg.size, sizeof *p->conns);
+    for (int i = 0; i < p->cfg.size; i++) p->conns[i].pool = p;
+    /* Connections open lazily: a pool can be made while the server is down. */
+    return p;
+}
+
+void db_pool_free(db_pool *p)
+{
+    if (!p) return;
+    for (int i = 0; i < p->cfg.size; i++)
+        if (p->conns[i].pg) PQfinish(p->conns[i].pg);
+    free(p->conns);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->url);
+    free(p->app_name);
+    free(p);
+}
+
+/* Makes c usable: opens it, or reopens it after a lost connection. */
+static int ensure_connected(db_pool *p, db_conn *c)
+{
+    if (c->pg && !c->broken && PQstatus(c->pg) == CONNECTION_OK) return OK;
+    if (c->pg) {
+        PQfinish(c->pg);
+        __atomic_fetch_add(&p->resets, 1, __ATOMIC_RELAXED);
+    }
+    c->pg = connect_one(p);
+    c->nprepared = 0; /* prepared statements die with the session */
+    c->broken = 0;
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->pg));
+        msg[strcspn(msg, "\n")] = '\0';
+        log_warn("database unavailable: %s", msg);
+        PQfinish(c->pg);
+        c->pg = NULL;
+        return ERR;
+    }
+    return OK;
+}
+
+db_conn *db_acquire(db_pool *p, db_acquire_status *st)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += p->cfg.acquire_timeout_ms / 1000;
+    deadline.tv_nsec += (long)(p->cfg.acquire_timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->mu);
+    db_conn *c = NULL;
+    for (;;) {
+        for (int i = 0; i < p->cfg.size; i++) {
+            /* Prefer an open connection; fall back to any free one. */
+            if (!p->conns[i].in_use && (p->conns[i].pg || !c)) {
+                c = &p->conns[i];
+                if (c->pg) break;
+            }
+        }
+        if (c) break;
+        p->waiting++;
+        int rc = pthread_cond_timedwait(&p->cv, &p->mu, &deadline);
+        p->waiting--;
+        if (rc == ETIMEDOUT) {
+            p->acquire_timeouts++;
+            pthread_mutex_unlock(&p->mu);
+            *st = DB_ACQ_BUSY;
+            return NULL;
+        }
+    }
+    c->in_use = 1;
+    p->in_use++;
+    pthread_mutex_unlock(&p->mu);
+    if (ensure_connected(p, c) != OK) {
+        db_release(p, c);
+        *st = DB_ACQ_DOWN;
+        return NULL;
+    }
+    *st = DB_ACQ_OK;
+    return c;
+}
+
+void db_release(db_pool *p, db_conn *c)
+{
+    if (!c) return;
+    /* A connection left inside a transaction (a bug, or a lost client) must
+     * not leak its state to the next request. */
+    if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(c->pg, "ROLLBACK");
+        PQclear(r);
+        if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) c->broken = 1;
+    }
+    pthread_mutex_lock(&p->mu);
+    c->in_use = 0;
+    p->in_use--;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void note_failure(db_conn *c, const PGresult *r)
+{
+    if (PQstatus(c->pg) != CONNECTION_OK) c->broken = 1;
+    const char *state = db_sqlstate(r);
+    if (state[0] == '0' && state[1] == '8') c->broken = 1;
+    if (strncmp(state, "57P", 3) == 0) c->broken = 1; /* admin shutdown, crash */
+}
+
+int db_ok(const PGresult *r)
+{
+    ExecStatusType s = PQresultStatus(r);
+    return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+}
+
+static int find_prepared(db_conn *c, const char *sql)
+{
+    for (int i = 0; i < c->nprepared; i++)
+        if (c->prepared[i] == sql) return i;
+    return -1;
+}
+
+static PGresult *exec_prepared(db_conn *c, const char *sql, int n, const char *const *params)
+{
+    int idx = find_prepared(c, sql);
+    char name[16];
+    if (idx < 0) {
+        if (c->nprepared == MAX_PREPARED)
+            return PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+        idx = c->nprepared;
+        snprintf(name, sizeof name, "s%d", idx);
+        PGresult *r = PQprepare(c->pg, name, sql, 0, NULL);
+        if (!db_ok(r)) return r;
+        PQclear(r);
+        c->prepared[c->nprepared++] = sql;
+    }
+    snprintf(name, sizeof name, "s%d", idx);
+    return PQexecPrepared(c->pg, name, n, params, NULL, NULL, 0);
+}
+
+/* Runs one statement. A statement sent outside a transaction on a connection
+ * that turns out to be dead (the server restarted while it sat idle in the
+ * pool) is sent once more on a fresh connection: outside a transaction we
+ * only read or BEGIN, so nothing can have happened twice. */
+static PGresult *run(db_conn *c, int prepared, const char *sql, int n, const char *const *params)
+{
+    int idle = PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    for (int attempt = 0;; attempt++) {
+        PGresult *r = prepared ? exec_prepared(c, sql, n, params)
+                               : PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+        if (db_ok(r)) return r;
+        note_failure(c, r);
+        if (!c->broken || !idle || attempt > 0) return r;
+        if (ensure_connected(c->pool, c) != OK) return r;
+        PQclear(r);
+    }
+}
+
+PGresult *db_exec(db_conn *c, const char *sql, int n, const char *const *params)
+{
+    return run(c, 1, sql, n, params);
+}
+
+PGresult *db_exec_once(db_conn *c, const char *sql, int n, const char *const *params)
+{
+    return run(c, 0, sql, n, params);
+}
+
+static int simple(db_conn *c, const char *sql)
+{
+    PGresult *r = run(c, 0, sql, 0, NULL);
+    int ok = db_ok(r);
+    PQclear(r);
+    return ok ? OK : ERR;
+}
+
+int db_begin(db_conn *c)
+{
+    return simple(c, "BEGIN");
+}
+
+int db_commit(db_conn *c)
+{
+    return simple(c, "COMMIT");
+}
+
+void db_rollback(db_conn *c)
+{
+    if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) simple(c, "ROLLBACK");
+}
+
+PGconn *db_pgconn(db_conn *c)
+{
+    return c->pg;
+}
+
+int db_broken(db_conn *c)
+{
+    return c->broken || PQstatus(c->pg) != CONNECTION_OK;
+}
+
+const char *db_sqlstate(const PGresult *r)
+{
+    const char *s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    return s ? s : "";
+}
+
+int db_http_status(db_conn *c, const PGresult *r)
+{
+    const char *s = db_sqlstate(r);
+    if (db_broken(c) || strncmp(s, "08", 2) == 0 || strncmp(s, "57", 2) == 0) return 503;
+    if (strcmp(s, "23505") == 0 || strcmp(s, "23503") == 0 || strcmp(s, "23P01") == 0) return 409;
+    if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0) return 503; /* retry */
+    if (strncmp(s, "22", 2) == 0) return 400;
+    return 500;
+}
+
+void db_pool_stats(db_pool *p, db_stats *out)
+{
+    pthread_mutex_lock(&p->mu);
+    out->size = p->cfg.size;
+    out->in_use = p->in_use;
+    out->waiting = p->waiting;
+    out->acquire_timeouts = p->acquire_timeouts;
+    pthread_mutex_unlock(&p->mu);
+    out->resets = __atomic_load_n(&p->resets, __ATOMIC_RELAXED);
+}

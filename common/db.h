@@ -1,0 +1,62 @@
+/* db.h -- PostgreSQL access: a fixed pool of libpq connections, statements
+ * prepared once per connection, transactions, and SQLSTATE -> HTTP mapping.
+ *
+ * A connection broken by a server restart is reset on its next use; while
+ * the server is down, db_acquire answers NULL and the caller answers 503. */
+#ifndef DB_H
+#define DB_H
+
+#include <libpq-fe.h>
+
+#include "core.h"
+
+typedef struct db_pool db_pool;
+typedef struct db_conn db_conn;
+
+typedef struct db_config {
+    const char *url;
+    const char *app_name;       /* application_name, shown in pg_stat_activity */
+    int size;                   /* connections */
+    int statement_timeout_ms;
+    int acquire_timeout_ms;     /* wait for a free connection at most this long */
+    int connect_timeout_s;
+} db_config;
+
+db_pool *db_pool_new(const db_config *cfg);
+void db_pool_free(db_pool *p);
+
+typedef enum { DB_ACQ_OK, DB_ACQ_BUSY, DB_ACQ_DOWN } db_acquire_status;
+
+/* NULL with *st = DB_ACQ_BUSY when no connection freed up in time, or
+ * DB_ACQ_DOWN when the server cannot be reached. */
+db_conn *db_acquire(db_pool *p, db_acquire_status *st);
+void db_release(db_pool *p, db_conn *c);
+
+/* Executes sql with text parameters (NULL = SQL NULL). The statement is
+ * prepared on first use per connection, keyed by the sql pointer, so pass
+ * long-lived strings (built at start-up); use db_exec_once for one-offs.
+ * Always returns a result: check it with db_ok. */
+PGresult *db_exec(db_conn *c, const char *sql, int n, const char *const *params);
+PGresult *db_exec_once(db_conn *c, const char *sql, int n, const char *const *params);
+int db_ok(const PGresult *r); /* command or tuples ok */
+
+int db_begin(db_conn *c);
+int db_commit(db_conn *c);
+void db_rollback(db_conn *c);
+
+PGconn *db_pgconn(db_conn *c);
+int db_broken(db_conn *c); /* the connection was lost */
+
+/* HTTP status for a failed result: 409 for unique/foreign-key/exclusion
+ * violations, 503 for lost connections and timeouts, 400 for bad values,
+ * 500 otherwise. */
+int db_http_status(db_conn *c, const PGresult *r);
+const char *db_sqlstate(const PGresult *r);
+
+typedef struct db_stats {
+    int size, in_use, waiting;
+    unsigned long resets, acquire_timeouts;
+} db_stats;
+void db_pool_stats(db_pool *p, db_stats *out);
+
+#endif

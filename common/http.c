@@ -1,0 +1,490 @@
+/* http.c -- the server on libmicrohttpd.
+ *
+ * Threading: an internal polling thread per worker, epoll, and a fixed pool
+ * of HTTP_THREADS workers (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
+ * with MHD_OPTION_THREAD_POOL_SIZE). Handlers block on PostgreSQL and on the
+ * peer, so a thread per connection would grow without bound under load, and
+ * a single epoll thread would serialise every query; a small pool whose size
+ * matches the database pool keeps every worker able to get a connection
+ * while epoll lets each worker hold thousands of idle keep-alive sockets.
+ *
+ * Each request answers on the second call of the access handler, never the
+ * first: queuing on the first call makes MHD close keep-alive connections.
+ * The one exception is a declared Content-Length over the limit, which is
+ * refused at once with 413 so the body is never read. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "metrics.h"
+
+struct http_server {
+    struct MHD_Daemon *d;
+    http_config cfg;
+    router *router;
+    atomic_int active;
+    atomic_int draining;
+    atomic_ulong next_id;
+    char id_prefix[9];
+    int port;
+};
+
+const char *http_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 421: return "Misdirected Request";
+    case 422: return "Unprocessable Content";
+    case 428: return "Precondition Required";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 508: return "Loop Detected";
+    }
+    return "Error";
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+void http_raw(request *req, int status, const char *type, char *body, size_t len)
+{
+    free(req->resp_body);
+    req->status = status;
+    req->resp_type = type;
+    req->resp_body = body;
+    req->resp_len = len;
+}
+
+void http_json(request *req, int status, json_t *body)
+{
+    char *text = json_text(body);
+    json_decref(body);
+    http_raw(req, status, "application/json", text, strlen(text));
+}
+
+void http_header(request *req, const char *name, const char *value)
+{
+    for (int i = 0; i < req->nheaders; i++) {
+        if (strcasecmp(req->headers[i].name, name) == 0) {
+            free(req->headers[i].value);
+            req->headers[i].value = xstrdup(value);
+            return;
+        }
+    }
+    if (req->nheaders == HTTP_MAX_RESP_HEADERS) {
+        log_error("too many response headers; dropped %s", name);
+        return;
+    }
+    req->headers[req->nheaders].name = xstrdup(name);
+    req->headers[req->nheaders].value = xstrdup(value);
+    req->nheaders++;
+}
+
+static const char *problem_slug(int status)
+{
+    switch (status) {
+    case 400: return "bad-request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not-found";
+    case 405: return "method-not-allowed";
+    case 409: return "conflict";
+    case 410: return "gone";
+    case 412: return "precondition-failed";
+    case 413: return "content-too-large";
+    case 415: return "unsupported-media-type";
+    case 421: return "wrong-platform";
+    case 422: return "unprocessable";
+    case 428: return "precondition-required";
+    case 502: return "peer-unavailable";
+    case 503: return "unavailable";
+    case 504: return "peer-timeout";
+    case 508: return "loop-detected";
+    }
+    return status >= 500 ? "internal" : "error";
+}
+
+static void problem_v(request *req, int status, json_t *extra, const char *fmt, va_list ap)
+{
+    char detail[1024];
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    char type[64];
+    snprintf(type, sizeof type, "urn:yingpei:problem:%s", problem_slug(status));
+    json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", http_reason(status),
+                          "status", status, "detail", detail, "instance", req->path);
+    if (extra) {
+        json_object_update(p, extra);
+        json_decref(extra);
+    }
+    char *text = json_text(p);
+    json_decref(p);
+    http_raw(req, status, "application/problem+json", text, strlen(text));
+}
+
+void http_problem(request *req, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    problem_v(req, status, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void http_problem_errors(request *req, int status, json_t *errors, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *extra = json_object();
+    json_object_set_new(extra, "errors", errors);
+    problem_v(req, status, extra, fmt, ap);
+    va_end(ap);
+}
+
+void http_problem_extra(request *req, int status, json_t *extra, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    problem_v(req, status, extra, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- request accessors -------------------------------------------------- */
+
+const char *http_query(request *req, const char *key)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header_in(request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_param(request *req, int i)
+{
+    return i < req->match.nparams ? req->match.params[i] : "";
+}
+
+typedef struct {
+    int (*fn)(void *, const char *, const char *);
+    void *ctx;
+    int rc;
+} query_iter;
+
+static enum MHD_Result query_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    query_iter *it = cls;
+    if (it->fn(it->ctx, key, value ? value : "") != OK) {
+        it->rc = ERR;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+int http_query_foreach(request *req, int (*fn)(void *, const char *, const char *), void *ctx)
+{
+    query_iter it = {fn, ctx, OK};
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_cb, &it);
+    return it.rc;
+}
+
+/* ---- request lifecycle -------------------------------------------------- */
+
+static int safe_request_id(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 64) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static request *request_new(http_server *s, struct MHD_Connection *c, const char *url,
+                            const char *method)
+{
+    request *req = xcalloc(1, sizeof *req);
+    req->server = s;
+    req->conn = c;
+    req->method = method;
+    req->path = xstrdup(url);
+    req->started = now_monotonic();
+    const char *given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+    if (given && safe_request_id(given))
+        snprintf(req->id, sizeof req->id, "%s", given);
+    else
+        snprintf(req->id, sizeof req->id, "%s-%06lx", s->id_prefix,
+                 atomic_fetch_add(&s->next_id, 1));
+    atomic_fetch_add(&s->active, 1);
+    return req;
+}
+
+static void request_free(request *req)
+{
+    sb_free(&req->body);
+    json_decref(req->json);
+    free(req->resp_body);
+    for (int i = 0; i < req->nheaders; i++) {
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+    }
+    free(req->path);
+    free(req);
+}
+
+/* "application/json; charset=utf-8" -> does the media type match want? */
+static int media_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    if (strncasecmp(ct, want, n) != 0) return 0;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+static int body_type_ok(request *req)
+{
+    const char *ct = http_header_in(req, "Content-Type");
+    if (!ct) return 0;
+    if (media_type_is(ct, "application/json")) return 1;
+    return strcmp(req->method, "PATCH") == 0 && media_type_is(ct, "application/merge-patch+json");
+}
+
+static int method_has_body(const char *m)
+{
+    return strcmp(m, "POST") == 0 || strcmp(m, "PATCH") == 0 || strcmp(m, "PUT") == 0;
+}
+
+/* Checks and parses the body for routes that take a JSON object. */
+static int prepare_body(request *req)
+{
+    if (req->body_too_large) {
+        http_problem(req, 413, "request body exceeds the limit of %zu bytes",
+                     req->server->cfg.body_limit);
+        return ERR;
+    }
+    if (!body_type_ok(req)) {
+        const char *ct = http_header_in(req, "Content-Type");
+        http_problem(req, 415, "Content-Type must be application/json%s, not %s",
+                     strcmp(req->method, "PATCH") == 0 ? " or application/merge-patch+json" : "",
+                     ct ? ct : "absent");
+        return ERR;
+    }
+    char err[300];
+    req->json = json_parse_object(req->body.s ? req->body.s : "", req->body.len, err, sizeof err);
+    if (!req->json) {
+        http_problem(req, 400, "%s", err);
+        return ERR;
+    }
+    return OK;
+}
+
+static void dispatch(http_server *s, request *req)
+{
+    switch (router_match(s->router, req->method, req->path, &req->match)) {
+    case MATCH_NOT_FOUND:
+        http_problem(req, 404, "no resource at %s", req->path);
+        return;
+    case MATCH_BAD_METHOD:
+        http_header(req, "Allow", req->match.allow);
+        http_problem(req, 405, "%s is not allowed on %s; allowed: %s", req->method, req->path,
+                     req->match.allow);
+        return;
+    case MATCH_PARAM_TOO_LONG:
+        http_problem(req, 400, "a path parameter is longer than %d characters", ROUTE_PARAM_MAX);
+        return;
+    case MATCH_OK:
+        break;
+    }
+    const route *rt = req->match.route;
+    if (!(rt->flags & ROUTE_PUBLIC)) {
+        const char *why = NULL;
+        req->app = auth_check(s->cfg.auth, http_header_in(req, "Authorization"), &why);
+        if (!req->app) {
+            http_header(req, "WWW-Authenticate", "Bearer realm=\"yingpei\"");
+            http_problem(req, 401, "%s", why);
+            return;
+        }
+    }
+    if ((rt->flags & ROUTE_BODY_JSON) && prepare_body(req) != OK) return;
+    rt->fn(req, rt->ctx);
+    if (req->status == 0) http_problem(req, 500, "the handler gave no answer");
+}
+
+static enum MHD_Result queue(http_server *s, request *req)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+    req->resp_body = NULL; /* MHD owns it now */
+    MHD_add_response_header(resp, "Content-Type", req->resp_type);
+    MHD_add_response_header(resp, "X-Request-Id", req->id);
+    for (int i = 0; i < req->nheaders; i++)
+        MHD_add_response_header(resp, req->headers[i].name, req->headers[i].value);
+    /* While draining, tell keep-alive clients to reconnect elsewhere. */
+    if (atomic_load(&s->draining)) MHD_add_response_header(resp, "Connection", "close");
+    enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, resp);
+    MHD_destroy_response(resp);
+    return r;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload, size_t *upload_size, void **con_cls)
+{
+    http_server *s = cls;
+    request *req = *con_cls;
+    if (!req) {
+        req = request_new(s, c, url, method);
+        *con_cls = req;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > s->cfg.body_limit) {
+            req->body_too_large = 1;
+            http_problem(req, 413, "request body of %s bytes exceeds the limit of %zu bytes", cl,
+                         s->cfg.body_limit);
+            return queue(s, req);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* Chunked bodies have no Content-Length: flag and discard the rest. */
+        if (!req->body_too_large) {
+            if (req->body.len + *upload_size > s->cfg.body_limit) {
+                req->body_too_large = 1;
+                sb_free(&req->body);
+            } else if (method_has_body(method)) {
+                sb_appendn(&req->body, upload, *upload_size);
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (req->status) return MHD_YES; /* already answered (413 above) */
+    dispatch(s, req);
+    return queue(s, req);
+}
+
+static void log_request(http_server *s, request *req, double secs)
+{
+    if (!log_enabled(LOG_INFO)) return;
+    json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}", "request_id", req->id, "method",
+                          req->method, "path", req->path, "status", req->status, "duration_ms",
+                          secs * 1000.0, "app", req->app ? req->app->name : "-");
+    if (req->match.route) json_object_set_new(f, "route", json_string(req->match.route->pattern));
+    log_fields(req->status >= 500 ? LOG_WARN : LOG_INFO, f);
+    json_decref(f);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_server *s = cls;
+    request *req = *con_cls;
+    if (!req) return;
+    *con_cls = NULL;
+    double secs = now_monotonic() - req->started;
+    if (req->status == 0) req->status = 499; /* client went away before an answer */
+    log_request(s, req, secs);
+    if (s->cfg.metrics)
+        metrics_request(s->cfg.metrics, req->match.route ? req->match.route->index : -1,
+                        req->status, secs);
+    request_free(req);
+    atomic_fetch_sub(&s->active, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    log_warn("libmicrohttpd: %s", msg);
+}
+
+http_server *http_start(const http_config *cfg, router *r)
+{
+    http_server *s = xcalloc(1, sizeof *s);
+    s->cfg = *cfg;
+    s->router = r;
+    uuid_t u;
+    uuid_generate_random(u);
+    snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", u[0], u[1], u[2], u[3]);
+
+    struct sockaddr_in addr = {0};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->bind_addr, &addr.sin_addr) != 1) {
+        log_error("BIND_ADDR %s is not an IPv4 address", cfg->bind_addr);
+        free(s);
+        return NULL;
+    }
+    s->d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        1024u, MHD_OPTION_END);
+    if (!s->d) {
+        log_error("cannot listen on %s:%d", cfg->bind_addr, cfg->port);
+        free(s);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : cfg->port;
+    return s;
+}
+
+int http_port(const http_server *s)
+{
+    return s->port;
+}
+
+int http_draining(const http_server *s)
+{
+    return atomic_load(&s->draining);
+}
+
+void http_shutdown(http_server *s, double timeout_s)
+{
+    if (!s) return;
+    atomic_store(&s->draining, 1);
+    MHD_socket listen_fd = MHD_quiesce_daemon(s->d);
+    double deadline = now_monotonic() + timeout_s;
+    while (atomic_load(&s->active) > 0 && now_monotonic() < deadline) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    int left = atomic_load(&s->active);
+    if (left > 0) log_warn("shutdown deadline passed with %d requests in flight", left);
+    MHD_stop_daemon(s->d);
+    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
+    free(s);
+}

@@ -1,0 +1,87 @@
+/* http.h -- the HTTP server on libmicrohttpd: requests, responses,
+ * problem+json errors, request logging and graceful shutdown. */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "auth.h"
+#include "core.h"
+#include "router.h"
+
+struct MHD_Connection;
+typedef struct http_server http_server;
+typedef struct metrics metrics;
+
+enum {
+    ROUTE_BODY_JSON = 1u << 2, /* handler gets req->json: a parsed JSON object */
+};
+
+typedef struct resp_header {
+    char *name, *value;
+} resp_header;
+
+#define HTTP_MAX_RESP_HEADERS 8
+
+struct request {
+    http_server *server;
+    struct MHD_Connection *conn;
+    const char *method;
+    char *path;
+    route_match match;     /* route and path parameters */
+    const app_entry *app;  /* the caller; NULL on public routes */
+    char id[65];           /* request id, echoed as X-Request-Id */
+    double started;
+    sbuf body;
+    int body_too_large;
+    json_t *json; /* parsed body for ROUTE_BODY_JSON routes (owned) */
+
+    int status;
+    char *resp_body; /* owned */
+    size_t resp_len;
+    const char *resp_type;
+    resp_header headers[HTTP_MAX_RESP_HEADERS];
+    int nheaders;
+};
+
+typedef struct http_config {
+    const char *service;   /* "grid-svc": stamped on logs */
+    const char *bind_addr; /* "127.0.0.1", "0.0.0.0" */
+    int port;              /* 0 picks a free port: see http_port */
+    int threads;
+    size_t body_limit;
+    const auth *auth;
+    metrics *metrics;
+} http_config;
+
+http_server *http_start(const http_config *cfg, router *r);
+int http_port(const http_server *s);
+int http_draining(const http_server *s);
+/* Stops accepting, lets in-flight requests finish (up to timeout_s), stops. */
+void http_shutdown(http_server *s, double timeout_s);
+
+/* Request accessors. */
+const char *http_query(request *req, const char *key);
+const char *http_header_in(request *req, const char *name);
+/* Calls fn for each query argument; stops early when fn returns ERR. */
+int http_query_foreach(request *req, int (*fn)(void *ctx, const char *key, const char *value),
+                       void *ctx);
+const char *http_param(request *req, int i); /* i-th path parameter */
+
+/* Responses. Each replaces any earlier one set for the request. */
+void http_json(request *req, int status, json_t *body);                       /* steals body */
+void http_raw(request *req, int status, const char *type, char *body, size_t len); /* steals */
+void http_header(request *req, const char *name, const char *value);          /* copies */
+void http_problem(request *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* 400-style problem with errors: [{field, message}] (errors stolen). */
+void http_problem_errors(request *req, int status, json_t *errors, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Problem with extra members merged in (extra stolen). */
+void http_problem_extra(request *req, int status, json_t *extra, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+const char *http_reason(int status);
+
+#endif

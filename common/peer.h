@@ -1,0 +1,48 @@
+/* peer.h -- calls to the other platform over HTTP (libcurl), on kept-alive
+ * connections, with connect and total timeouts, passing on the caller's
+ * identity (its Authorization header) and the request id. */
+#ifndef PEER_H
+#define PEER_H
+
+#include <stddef.h>
+
+typedef struct peer peer;
+
+typedef struct peer_config {
+    const char *base_url; /* "http://127.0.0.1:8082" */
+    const char *self;     /* our service name, sent as X-Forwarded-By */
+    int connect_timeout_ms;
+    int timeout_ms;
+    int handles; /* connections kept open */
+} peer_config;
+
+typedef enum { PEER_OK = 0, PEER_UNREACHABLE, PEER_TIMEOUT, PEER_BUSY } peer_error;
+
+typedef struct peer_response {
+    peer_error error; /* PEER_OK: status/body below are the peer's answer */
+    long status;
+    char *body; /* owned; NUL-terminated */
+    size_t len;
+    char content_type[128];
+    char etag[64];
+    char location[256];
+    char detail[256]; /* why, when error != PEER_OK */
+} peer_response;
+
+peer *peer_new(const peer_config *cfg);
+void peer_free(peer *p);
+
+/* method "GET", "POST"...; path_query starts with "/"; body may be NULL.
+ * authorization and request_id are passed on as headers when not NULL. */
+void peer_call(peer *p, const char *method, const char *path_query, const char *authorization,
+               const char *request_id, const char *body, size_t body_len, peer_response *out);
+void peer_response_free(peer_response *r);
+
+const char *peer_base_url(const peer *p);
+
+typedef struct peer_stats {
+    unsigned long requests, failures;
+} peer_stats;
+void peer_get_stats(peer *p, peer_stats *out);
+
+#endif

@@ -1,0 +1,702 @@
+/* resource.c -- collections served from their declarations (resource.h):
+ *
+ *   GET    /v1/{collection}          list, filters, cursor pagination
+ *   POST   /v1/{collection}          create (Idempotency-Key honoured)
+ *   GET    /v1/{collection}/{code}   one object, ETag: "<version>"
+ *   PATCH  /v1/{collection}/{code}   JSON merge patch, If-Match
+ *   DELETE /v1/{collection}/{code}   retire (kept for history)
+ *
+ * Every write runs in one transaction. SQL text is built once at start-up
+ * from the declarations; values are always parameters. */
+#include "resource.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+#include "idempotency.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "service.h"
+
+#define LIMIT_DEFAULT 50
+#define LIMIT_MAX 1000
+#define BASE_COLS 6 /* code, status, version, created_at, updated_at, updated_by */
+
+static const char *const grid_status_values[] = {"design", "operational", "retired", NULL};
+static const char *const grid_status_listed[] = {"operational", NULL};
+const status_set grid_statuses = {grid_status_values, "operational", grid_status_listed};
+
+static const char *const cust_status_values[] = {"pending", "active", "retired", NULL};
+static const char *const cust_status_listed[] = {"pending", "active", NULL};
+const status_set cust_statuses = {cust_status_values, "active", cust_status_listed};
+
+static const char *const read_only[] = {"version", "created_at", "updated_at", "updated_by", NULL};
+
+typedef struct coll_rt {
+    service *svc;
+    const collection_def *def;
+    const biz_type *type;
+    int ndata; /* data columns after the base ones */
+    char *select_list;
+    char *sql_get, *sql_lock, *sql_insert, *sql_update, *sql_retire;
+} coll_rt;
+
+typedef struct {
+    coll_rt *items;
+    int n;
+} coll_table;
+
+const collection_def *service_collection(const service *svc, const char *prefix)
+{
+    for (int i = 0; i < svc->def->ncollections; i++)
+        if (strcmp(svc->def->collections[i].prefix, prefix) == 0) return &svc->def->collections[i];
+    return NULL;
+}
+
+/* ---- SQL built once ----------------------------------------------------- */
+
+static void build_sql(coll_rt *rt)
+{
+    const collection_def *d = rt->def;
+    sbuf b = {0};
+    sb_append(&b, "code, status, version, created_at, updated_at, updated_by");
+    fields_append_columns(d->fields, &b, ", ");
+    rt->select_list = sb_steal(&b);
+    rt->ndata = fields_ncols(d->fields);
+
+    rt->sql_get = xasprintf("SELECT %s FROM %s WHERE code = $1", rt->select_list, d->table);
+    rt->sql_lock = xasprintf("SELECT %s FROM %s WHERE code = $1 FOR UPDATE", rt->select_list,
+                             d->table);
+
+    sb_appendf(&b, "INSERT INTO %s (code, status, updated_by", d->table);
+    fields_append_columns(d->fields, &b, ", ");
+    sb_append(&b, ") VALUES ($1, $2, $3");
+    for (int i = 0; i < rt->ndata; i++) sb_appendf(&b, ", $%d", i + 4);
+    sb_appendf(&b, ") RETURNING %s", rt->select_list);
+    rt->sql_insert = sb_steal(&b);
+
+    sb_appendf(&b, "UPDATE %s SET status = $2, updated_by = $3", d->table);
+    int p = 4;
+    for (const field_def *f = d->fields; f->name; f++) {
+        if (f->type == FT_LOCATION) {
+            sb_appendf(&b, ", %s_lon = $%d, %s_lat = $%d", f->name, p, f->name, p + 1);
+            p += 2;
+        } else {
+            sb_appendf(&b, ", %s = $%d", f->name, p++);
+        }
+    }
+    sb_appendf(&b, ", version = version + 1, updated_at = now() WHERE code = $1 RETURNING %s",
+               rt->select_list);
+    rt->sql_update = sb_steal(&b);
+
+    rt->sql_retire = xasprintf("UPDATE %s SET status = 'retired', updated_by = $2, version = "
+                               "version + 1, updated_at = now() WHERE code = $1 RETURNING %s",
+                               d->table, rt->select_list);
+}
+
+static void free_sql(coll_rt *rt)
+{
+    free(rt->select_list);
+    free(rt->sql_get);
+    free(rt->sql_lock);
+    free(rt->sql_insert);
+    free(rt->sql_update);
+    free(rt->sql_retire);
+}
+
+/* ---- rows and values ---------------------------------------------------- */
+
+static json_t *row_json(const coll_rt *rt, const PGresult *r, int row)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "code", json_string(PQgetvalue(r, row, 0)));
+    int col = BASE_COLS;
+    for (const field_def *f = rt->def->fields; f->name; f++) {
+        field_to_json(f, r, row, col, o);
+        col += field_ncols(f);
+    }
+    json_object_set_new(o, "status", json_string(PQgetvalue(r, row, 1)));
+    json_object_set_new(o, "version", json_integer(strtoll(PQgetvalue(r, row, 2), NULL, 10)));
+    json_object_set_new(o, "created_at", pg_time_json(PQgetvalue(r, row, 3)));
+    json_object_set_new(o, "updated_at", pg_time_json(PQgetvalue(r, row, 4)));
+    json_object_set_new(o, "updated_by", json_string(PQgetvalue(r, row, 5)));
+    return o;
+}
+
+/* Column values of a validated object, in declaration order (NULL = SQL NULL). */
+typedef struct {
+    char **v;
+    int n;
+} col_values;
+
+static void values_free(col_values *cv)
+{
+    for (int i = 0; i < cv->n; i++) free(cv->v[i]);
+    free(cv->v);
+}
+
+static int in_list(const char *const *list, const char *s)
+{
+    for (; list && *list; list++)
+        if (strcmp(*list, s) == 0) return 1;
+    return 0;
+}
+
+static int is_known_member(const coll_rt *rt, const char *key)
+{
+    return strcmp(key, "code") == 0 || strcmp(key, "status") == 0 || in_list(read_only, key) ||
+           field_find(rt->def->fields, key);
+}
+
+/* Validates obj as the whole object to store. current is the stored object
+ * for an update (NULL on create): read-only members must then be unchanged.
+ * Fills cv and *status; on failure answers 400 and returns ERR. */
+static int validate(request *req, const coll_rt *rt, json_t *obj, const json_t *current,
+                    col_values *cv, const char **status)
+{
+    json_t *errors = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        if (!is_known_member(rt, key)) json_add_error(errors, key, "unknown field");
+    }
+    /* Read-only members: absent on create; unchanged on update. */
+    for (const char *const *ro = read_only; *ro; ro++) {
+        json_t *given = json_object_get(obj, *ro);
+        if (given && (!current || !json_equal(given, json_object_get(current, *ro))))
+            json_add_error(errors, *ro, "is read-only");
+    }
+    json_t *code = json_object_get(obj, "code");
+    if (current) {
+        if (!json_equal(code, json_object_get(current, "code")))
+            json_add_error(errors, "code", "is read-only");
+    } else if (code) {
+        char canon[BIZCODE_LEN + 1];
+        biz_status st = json_is_string(code) ? bizcode_parse(json_string_value(code), canon, NULL)
+                                             : BIZ_BAD_LENGTH;
+        if (st != BIZ_OK)
+            json_add_error(errors, "code", "not a valid code: %s", bizcode_strerror(st));
+        else if (strncmp(canon, rt->def->prefix, 2) != 0)
+            json_add_error(errors, "code", "must be a %s code (prefix %s)", rt->type->type,
+                           rt->def->prefix);
+        else
+            json_object_set_new(obj, "code", json_string(canon));
+    }
+    json_t *st = json_object_get(obj, "status");
+    *status = rt->def->statuses->initial;
+    if (st) {
+        const char *s = json_string_value(st);
+        int unchanged = current && json_equal(st, json_object_get(current, "status"));
+        if (!s || !in_list(rt->def->statuses->values, s))
+            json_add_error(errors, "status", "is not a status of %s", rt->type->collection);
+        else if (strcmp(s, "retired") == 0 && !unchanged)
+            json_add_error(errors, "status", "retire an object with DELETE");
+        else
+            *status = s;
+    }
+
+    cv->n = rt->ndata;
+    cv->v = xcalloc((size_t)cv->n, sizeof *cv->v);
+    int col = 0;
+    for (const field_def *f = rt->def->fields; f->name; col += field_ncols(f), f++) {
+        json_t *fv = json_object_get(obj, f->name);
+        if (!fv && !current && f->dflt) {
+            cv->v[col] = xstrdup(f->dflt);
+            continue;
+        }
+        if (!fv || json_is_null(fv)) {
+            if (f->flags & FF_REQUIRED) json_add_error(errors, f->name, "is required");
+            continue;
+        }
+        field_check(f, fv, errors, &cv->v[col]);
+    }
+    if (json_array_size(errors) > 0) {
+        http_problem_errors(req, 400, errors, "%s: the object is not valid", rt->type->collection);
+        values_free(cv);
+        return ERR;
+    }
+    json_decref(errors);
+    return OK;
+}
+
+/* The object as the policy sees it: declared fields in their stored form. */
+static int allowed(request *req, const coll_rt *rt, const json_t *obj)
+{
+    char why[512];
+    if (policy_check(rt->svc->policy, req->app, rt->type->collection, obj, why, sizeof why) == OK)
+        return 1;
+    http_problem(req, 403, "%s", why);
+    return 0;
+}
+
+static void answer_object(request *req, const coll_rt *rt, const PGresult *r, int status)
+{
+    json_t *o = row_json(rt, r, 0);
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%s\"", PQgetvalue(r, 0, 2));
+    http_header(req, "ETag", etag);
+    if (status == 201) {
+        char *loc = xasprintf("/v1/%s/%s", rt->type->collection, PQgetvalue(r, 0, 0));
+        http_header(req, "Location", loc);
+        free(loc);
+    }
+    http_json(req, status, o);
+}
+
+/* Answers a unique or foreign-key violation in the words of the fields. */
+static void write_error(request *req, const coll_rt *rt, db_conn *c, const PGresult *r)
+{
+    const char *state = db_sqlstate(r);
+    const char *cons = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    if (cons && (strcmp(state, "23505") == 0 || strcmp(state, "23503") == 0)) {
+        size_t tl = strlen(rt->def->table);
+        for (const field_def *f = rt->def->fields; f->name; f++) {
+            /* PostgreSQL's default names: <table>_<column>_key / _fkey. */
+            size_t fl = strlen(f->name);
+            if (strncmp(cons, rt->def->table, tl) || cons[tl] != '_' ||
+                strncmp(cons + tl + 1, f->name, fl) || cons[tl + 1 + fl] != '_')
+                continue;
+            json_t *errors = json_array();
+            if (state[4] == '5') {
+                json_add_error(errors, f->name, "another %s already has this value", rt->type->type);
+                http_problem_errors(req, 409, errors, "%s must be unique", f->name);
+            } else {
+                json_add_error(errors, f->name, "names no existing object");
+                http_problem_errors(req, 422, errors, "%s refers to an object that does not exist",
+                                    f->name);
+            }
+            return;
+        }
+        if (strcmp(state, "23505") == 0 && strstr(cons, "_pkey")) {
+            http_problem(req, 409, "a %s with this code already exists", rt->type->type);
+            return;
+        }
+    }
+    service_db_error(req, c, r, rt->type->collection);
+}
+
+/* Parses the {code} path parameter: 400 for a bad code or a code of another type. */
+static int path_code(request *req, const coll_rt *rt, char canon[BIZCODE_LEN + 1])
+{
+    const char *raw = http_param(req, 0);
+    biz_status st = bizcode_parse(raw, canon, NULL);
+    if (st != BIZ_OK) {
+        http_problem(req, 400, "'%s' is not a valid code: %s", raw, bizcode_strerror(st));
+        return ERR;
+    }
+    if (strncmp(canon, rt->def->prefix, 2) != 0) {
+        const biz_type *t = biz_type_by_prefix(canon);
+        http_problem(req, 400, "%s is a %s code, not a %s code", canon, t ? t->type : "unknown",
+                     rt->type->type);
+        return ERR;
+    }
+    return OK;
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static void get_one(request *req, void *ctx)
+{
+    coll_rt *rt = ctx;
+    char code[BIZCODE_LEN + 1];
+    if (path_code(req, rt, code) != OK) return;
+    db_conn *c = service_db(rt->svc, req);
+    if (!c) return;
+    const char *params[] = {code};
+    PGresult *r = db_exec(c, rt->sql_get, 1, params);
+    if (!db_ok(r))
+        service_db_error(req, c, r, rt->type->collection);
+    else if (PQntuples(r) == 0)
+        http_problem(req, 404, "no %s with code %s", rt->type->type, code);
+    else {
+        const char *inm = http_header_in(req, "If-None-Match");
+        char etag[32];
+        snprintf(etag, sizeof etag, "\"%s\"", PQgetvalue(r, 0, 2));
+        if (inm && strcmp(inm, etag) == 0) {
+            http_header(req, "ETag", etag);
+            http_raw(req, 304, "application/json", xstrdup(""), 0);
+        } else {
+            answer_object(req, rt, r, 200);
+        }
+    }
+    PQclear(r);
+    db_release(rt->svc->db, c);
+}
+
+static void create(request *req, void *ctx)
+{
+    coll_rt *rt = ctx;
+    col_values cv = {0};
+    const char *status;
+    if (validate(req, rt, req->json, NULL, &cv, &status) != OK) return;
+    if (!allowed(req, rt, req->json)) {
+        values_free(&cv);
+        return;
+    }
+    char code[BIZCODE_LEN + 1];
+    json_t *given = json_object_get(req->json, "code");
+    if (given)
+        snprintf(code, sizeof code, "%s", json_string_value(given));
+    else
+        bizcode_mint(rt->def->prefix, code);
+
+    db_conn *c = service_db(rt->svc, req);
+    if (!c) {
+        values_free(&cv);
+        return;
+    }
+    const char **params = xcalloc((size_t)cv.n + 3, sizeof *params);
+    params[0] = code;
+    params[1] = status;
+    params[2] = req->app->name;
+    for (int i = 0; i < cv.n; i++) params[i + 3] = cv.v[i];
+
+    PGresult *r = NULL;
+    if (db_begin(c) != OK) {
+        http_problem(req, 503, "database unavailable");
+        goto done;
+    }
+    idem_state idem = idem_check(req, c);
+    if (idem == IDEM_DONE) goto done;
+    r = db_exec(c, rt->sql_insert, cv.n + 3, params);
+    if (!db_ok(r)) {
+        write_error(req, rt, c, r);
+        goto done;
+    }
+    answer_object(req, rt, r, 201);
+    if (idem == IDEM_FRESH && idem_save(req, c) != OK) goto done;
+    if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was stored");
+done:
+    db_rollback(c);
+    PQclear(r);
+    free(params);
+    values_free(&cv);
+    db_release(rt->svc->db, c);
+}
+
+/* If-Match: absent, "*", or the current version ("3", W/"3" or 3). */
+static int if_match_ok(request *req, const char *version)
+{
+    const char *im = http_header_in(req, "If-Match");
+    if (!im || strcmp(im, "*") == 0) return 1;
+    if (strncmp(im, "W/", 2) == 0) im += 2;
+    char want[32];
+    snprintf(want, sizeof want, "\"%s\"", version);
+    return strcmp(im, want) == 0 || strcmp(im, version) == 0;
+}
+
+/* Locks the object for a change: answers 404/412 and returns NULL when it
+ * cannot be changed. */
+static PGresult *lock_for_change(request *req, coll_rt *rt, db_conn *c, const char *code)
+{
+    const char *params[] = {code};
+    PGresult *r = db_exec(c, rt->sql_lock, 1, params);
+    if (!db_ok(r)) {
+        service_db_error(req, c, r, rt->type->collection);
+    } else if (PQntuples(r) == 0) {
+        http_problem(req, 404, "no %s with code %s", rt->type->type, code);
+    } else if (!if_match_ok(req, PQgetvalue(r, 0, 2))) {
+        http_problem_extra(req, 412, json_pack("{s:i}", "current_version", atoi(PQgetvalue(r, 0, 2))),
+                           "If-Match %s does not match the current version %s of %s",
+                           http_header_in(req, "If-Match"), PQgetvalue(r, 0, 2), code);
+    } else {
+        return r;
+    }
+    PQclear(r);
+    return NULL;
+}
+
+static void patch(request *req, void *ctx)
+{
+    coll_rt *rt = ctx;
+    char code[BIZCODE_LEN + 1];
+    if (path_code(req, rt, code) != OK) return;
+    db_conn *c = service_db(rt->svc, req);
+    if (!c) return;
+    PGresult *cur = NULL, *r = NULL;
+    json_t *current = NULL, *merged = NULL;
+    col_values cv = {0};
+    const char *status;
+    const char **params = NULL;
+    if (db_begin(c) != OK) {
+        http_problem(req, 503, "database unavailable");
+        goto done;
+    }
+    if (!(cur = lock_for_change(req, rt, c, code))) goto done;
+    current = row_json(rt, cur, 0);
+    if (strcmp(json_string_value(json_object_get(current, "status")), "retired") == 0) {
+        http_problem(req, 409, "%s is retired and can no longer be changed", code);
+        goto done;
+    }
+    merged = json_merge_patch(current, req->json);
+    if (validate(req, rt, merged, current, &cv, &status) != OK) goto done;
+    /* Both the object as it is and as it will be must be the caller's to
+     * maintain: a production app may not turn a public transformer into a
+     * dedicated one, nor the other way round for marketing. */
+    if (!allowed(req, rt, current) || !allowed(req, rt, merged)) goto done;
+    if (json_equal(merged, current)) {
+        answer_object(req, rt, cur, 200); /* nothing changes: no new version */
+        goto done;
+    }
+    params = xcalloc((size_t)cv.n + 3, sizeof *params);
+    params[0] = code;
+    params[1] = status;
+    params[2] = req->app->name;
+    for (int i = 0; i < cv.n; i++) params[i + 3] = cv.v[i];
+    r = db_exec(c, rt->sql_update, cv.n + 3, params);
+    if (!db_ok(r)) {
+        write_error(req, rt, c, r);
+        goto done;
+    }
+    answer_object(req, rt, r, 200);
+    if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was changed");
+done:
+    db_rollback(c);
+    free(params);
+    values_free(&cv);
+    json_decref(current);
+    json_decref(merged);
+    PQclear(cur);
+    PQclear(r);
+    db_release(rt->svc->db, c);
+}
+
+static void retire(request *req, void *ctx)
+{
+    coll_rt *rt = ctx;
+    char code[BIZCODE_LEN + 1];
+    if (path_code(req, rt, code) != OK) return;
+    db_conn *c = service_db(rt->svc, req);
+    if (!c) return;
+    PGresult *cur = NULL, *r = NULL;
+    json_t *current = NULL;
+    if (db_begin(c) != OK) {
+        http_problem(req, 503, "database unavailable");
+        goto done;
+    }
+    if (!(cur = lock_for_change(req, rt, c, code))) goto done;
+    current = row_json(rt, cur, 0);
+    if (!allowed(req, rt, current)) goto done;
+    if (strcmp(PQgetvalue(cur, 0, 1), "retired") == 0) {
+        answer_object(req, rt, cur, 200); /* retiring twice changes nothing */
+        goto done;
+    }
+    const char *params[] = {code, req->app->name};
+    r = db_exec(c, rt->sql_retire, 2, params);
+    if (!db_ok(r)) {
+        write_error(req, rt, c, r);
+        goto done;
+    }
+    answer_object(req, rt, r, 200);
+    if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was changed");
+done:
+    db_rollback(c);
+    json_decref(current);
+    PQclear(cur);
+    PQclear(r);
+    db_release(rt->svc->db, c);
+}
+
+/* ---- list ----------------------------------------------------------------- */
+
+typedef struct {
+    request *req;
+    coll_rt *rt;
+    sbuf where;
+    char *params[64];
+    int n;
+    int limit;
+    int has_status;
+    int failed;
+} list_query;
+
+static void add_param(list_query *q, char *value)
+{
+    q->params[q->n++] = value;
+}
+
+/* ?code=A,B,... : the batch look-up the peer uses (one request per hop). */
+static int code_filter(list_query *q, const char *value)
+{
+    sbuf arr = {0};
+    sb_append(&arr, "{");
+    char *copy = xstrdup(value), *save = NULL;
+    int count = 0, rc = OK;
+    for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+        char canon[BIZCODE_LEN + 1];
+        biz_status st = bizcode_parse(s, canon, NULL);
+        if (st != BIZ_OK || strncmp(canon, q->rt->def->prefix, 2) != 0 || ++count > LIMIT_MAX) {
+            http_problem(q->req, 400, "code filter: '%.40s' is not a %s code%s", s,
+                         q->rt->type->type, count > LIMIT_MAX ? " (or more than 1000 codes)" : "");
+            rc = ERR;
+            break;
+        }
+        sb_appendf(&arr, "%s%s", count > 1 ? "," : "", canon);
+    }
+    free(copy);
+    if (rc == OK && count == 0) {
+        http_problem(q->req, 400, "code filter needs at least one code");
+        rc = ERR;
+    }
+    if (rc != OK) {
+        sb_free(&arr);
+        return ERR;
+    }
+    sb_append(&arr, "}");
+    add_param(q, sb_steal(&arr));
+    sb_appendf(&q->where, " AND code = ANY($%d::text[])", q->n);
+    if (count > q->limit) q->limit = count;
+    return OK;
+}
+
+static int list_arg(void *ctx, const char *key, const char *value)
+{
+    list_query *q = ctx;
+    request *req = q->req;
+    char err[300];
+    if (q->n >= (int)ARRAY_LEN(q->params) - 2) {
+        http_problem(req, 400, "too many query parameters");
+        return ERR;
+    }
+    if (strcmp(key, "limit") == 0) {
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || v < 1 || v > LIMIT_MAX) {
+            http_problem(req, 400, "limit must be an integer from 1 to %d", LIMIT_MAX);
+            return ERR;
+        }
+        q->limit = (int)v;
+        return OK;
+    }
+    if (strcmp(key, "after") == 0) {
+        char canon[BIZCODE_LEN + 1];
+        if (bizcode_parse(value, canon, NULL) != BIZ_OK || strncmp(canon, q->rt->def->prefix, 2)) {
+            http_problem(req, 400, "after must be the cursor given as \"next\" by an earlier page");
+            return ERR;
+        }
+        add_param(q, xstrdup(canon));
+        sb_appendf(&q->where, " AND code > $%d", q->n);
+        return OK;
+    }
+    if (strcmp(key, "code") == 0) return code_filter(q, value);
+    if (strcmp(key, "status") == 0) {
+        /* ?status=design,operational or ?status=all */
+        q->has_status = 1;
+        if (strcmp(value, "all") == 0) return OK;
+        sb_append(&q->where, " AND status IN (");
+        char *copy = xstrdup(value), *save = NULL;
+        int first = 1;
+        for (char *s = strtok_r(copy, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+            if (!in_list(q->rt->def->statuses->values, s) || q->n >= (int)ARRAY_LEN(q->params) - 2) {
+                http_problem(req, 400, "status '%s' is not a status of %s (or use status=all)", s,
+                             q->rt->type->collection);
+                free(copy);
+                return ERR;
+            }
+            add_param(q, xstrdup(s));
+            sb_appendf(&q->where, "%s$%d", first ? "" : ", ", q->n);
+            first = 0;
+        }
+        free(copy);
+        if (first) {
+            http_problem(req, 400, "status must name at least one status");
+            return ERR;
+        }
+        sb_append(&q->where, ")");
+        return OK;
+    }
+    const field_def *f = field_find(q->rt->def->fields, key);
+    if (!f && strcmp(key, "updated_by") != 0) {
+        http_problem(req, 400, "unknown filter '%s' for %s", key, q->rt->type->collection);
+        return ERR;
+    }
+    char *v = NULL;
+    if (!f) {
+        v = xstrdup(value);
+    } else if (field_parse_filter(f, value, &v, err, sizeof err) != OK) {
+        http_problem(req, 400, "%s", err);
+        return ERR;
+    }
+    add_param(q, v);
+    sb_appendf(&q->where, " AND %s = $%d", f ? f->name : "updated_by", q->n);
+    return OK;
+}
+
+static void list(request *req, void *ctx)
+{
+    coll_rt *rt = ctx;
+    list_query q = {.req = req, .rt = rt, .limit = LIMIT_DEFAULT};
+    sb_append(&q.where, "TRUE");
+    if (http_query_foreach(req, list_arg, &q) != OK) goto done;
+    if (!q.has_status) {
+        sb_append(&q.where, " AND status IN (");
+        int first = 1;
+        for (const char *const *s = rt->def->statuses->listed; *s; s++) {
+            add_param(&q, xstrdup(*s));
+            sb_appendf(&q.where, "%s$%d", first ? "" : ", ", q.n);
+            first = 0;
+        }
+        sb_append(&q.where, ")");
+    }
+    char *sql = xasprintf("SELECT %s FROM %s WHERE %s ORDER BY code LIMIT %d", rt->select_list,
+                          rt->def->table, q.where.s, q.limit + 1);
+    db_conn *c = service_db(rt->svc, req);
+    if (c) {
+        PGresult *r = db_exec_once(c, sql, q.n, (const char *const *)q.params);
+        if (!db_ok(r)) {
+            service_db_error(req, c, r, rt->type->collection);
+        } else {
+            int rows = PQntuples(r);
+            int shown = rows > q.limit ? q.limit : rows;
+            json_t *items = json_array();
+            for (int i = 0; i < shown; i++) json_array_append_new(items, row_json(rt, r, i));
+            json_t *next = rows > q.limit ? json_string(PQgetvalue(r, shown - 1, 0)) : json_null();
+            http_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+        }
+        PQclear(r);
+        db_release(rt->svc->db, c);
+    }
+    free(sql);
+done:
+    for (int i = 0; i < q.n; i++) free(q.params[i]);
+    sb_free(&q.where);
+}
+
+/* ---- routes --------------------------------------------------------------- */
+
+void resource_routes(service *svc, router *r)
+{
+    coll_table *t = xcalloc(1, sizeof *t);
+    t->n = svc->def->ncollections;
+    t->items = xcalloc((size_t)t->n, sizeof *t->items);
+    svc->resources = t;
+    for (int i = 0; i < t->n; i++) {
+        coll_rt *rt = &t->items[i];
+        rt->svc = svc;
+        rt->def = &svc->def->collections[i];
+        rt->type = biz_type_by_prefix(rt->def->prefix);
+        build_sql(rt);
+        char *coll = xasprintf("/v1/%s", rt->type->collection);
+        char *one = xasprintf("/v1/%s/{code}", rt->type->collection);
+        router_add(r, "GET", coll, list, rt, 0, "List, filtered and paged");
+        router_add(r, "POST", coll, create, rt, ROUTE_BODY_JSON | ROUTE_WRITE, "Create");
+        router_add(r, "GET", one, get_one, rt, 0, "Get one by code");
+        router_add(r, "PATCH", one, patch, rt, ROUTE_BODY_JSON | ROUTE_WRITE,
+                   "Change by JSON merge patch");
+        router_add(r, "DELETE", one, retire, rt, ROUTE_WRITE, "Retire (kept for history)");
+        free(coll);
+        free(one);
+    }
+}
+
+void resource_cleanup(service *svc)
+{
+    coll_table *t = svc->resources;
+    if (!t) return;
+    for (int i = 0; i < t->n; i++) free_sql(&t->items[i]);
+    free(t->items);
+    free(t);
+    svc->resources = NULL;
+}

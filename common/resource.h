@@ -1,0 +1,93 @@
+/* resource.h -- collections and relations declared as data.
+ *
+ * A service describes each collection once (its fields, their types and
+ * rules) and each relation kind once (its ends, attributes and cardinality);
+ * the generic code in resource.c and relation.c serves list, filter, cursor
+ * pagination, create, get, merge-patch and retire from those declarations,
+ * and openapi.c documents them. Table and column names come only from these
+ * static declarations; every value travels as a query parameter. */
+#ifndef RESOURCE_H
+#define RESOURCE_H
+
+#include <jansson.h>
+
+#include "bizcode.h"
+
+typedef enum {
+    FT_TEXT,     /* string */
+    FT_INT,      /* integer */
+    FT_NUM,      /* number (double precision) */
+    FT_BOOL,     /* true / false */
+    FT_ENUM,     /* one string of values[] */
+    FT_CODE,     /* business code of one of the prefixes in refs[] */
+    FT_LOCATION, /* {"lon", "lat"} in WGS-84 degrees; columns <name>_lon, <name>_lat */
+} field_type;
+
+enum {
+    FF_REQUIRED = 1u << 0, /* must be given on create */
+    FF_UNIQUE = 1u << 1,   /* unique when present (a UNIQUE constraint <table>_<name>_key) */
+};
+
+typedef struct field_def {
+    const char *name; /* JSON member and column name */
+    field_type type;
+    unsigned flags;
+    const char *const *values; /* FT_ENUM: NULL-terminated */
+    const char *const *refs;   /* FT_CODE: NULL-terminated prefixes */
+    double min, max;           /* FT_INT, FT_NUM: inclusive range, when min < max */
+    int max_len;               /* FT_TEXT: bytes; 0 means 200 */
+    const char *dflt;          /* value used when absent on create (text form) */
+    const char *doc;           /* one line for the OpenAPI document */
+} field_def;
+
+#define FIELDS_END {0}
+
+/* Statuses of an object's life. Grid objects: design (red drawing),
+ * operational (black drawing), retired. Customer-side objects: pending,
+ * active, retired. */
+typedef struct status_set {
+    const char *const *values;      /* NULL-terminated; includes "retired" */
+    const char *initial;            /* on create when not given */
+    const char *const *listed;      /* shown by lists unless ?status= says otherwise */
+} status_set;
+
+extern const status_set grid_statuses;
+extern const status_set cust_statuses;
+
+typedef struct collection_def {
+    const char *prefix; /* the biz_type names the collection path */
+    const char *table;
+    const field_def *fields; /* ends with FIELDS_END */
+    const status_set *statuses;
+    const char *doc;
+} collection_def;
+
+enum {
+    REL_ONE_FROM_PER_TO = 1u << 0, /* each `to` has at most one current `from` */
+    REL_ONE_TO_PER_FROM = 1u << 1, /* each `from` has at most one current `to` */
+};
+
+typedef struct relation_def {
+    const char *kind;  /* "substation-line": /v1/relations/substation-line */
+    const char *table; /* with from_code, to_code, attributes, valid_from, valid_to */
+    const char *const *from; /* NULL-terminated prefixes */
+    const char *const *to;
+    const field_def *attrs; /* ends with FIELDS_END */
+    unsigned rules;
+    const char *doc;
+} relation_def;
+
+typedef struct service service;
+typedef struct router router;
+
+/* Adds the routes of every declared collection and relation. */
+void resource_routes(service *svc, router *r);
+void relation_routes(service *svc, router *r);
+void resource_cleanup(service *svc);
+void relation_cleanup(service *svc);
+
+/* Helpers shared by resource.c, relation.c and the services. */
+const collection_def *service_collection(const service *svc, const char *prefix);
+const char *const *field_values(const field_def *f);
+
+#endif

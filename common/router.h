@@ -1,0 +1,55 @@
+/* router.h -- the route table: method + path pattern with {parameters}. */
+#ifndef ROUTER_H
+#define ROUTER_H
+
+#define ROUTE_MAX_PARAMS 4
+#define ROUTE_PARAM_MAX 100 /* longer path parameters are refused with 400 */
+#define ROUTE_MAX_SEGS 12
+
+typedef struct request request;
+typedef void (*route_handler)(request *req, void *ctx);
+
+enum {
+    ROUTE_PUBLIC = 1u << 0, /* served without authentication */
+    ROUTE_WRITE = 1u << 1,  /* a write: refused while draining, body expected */
+};
+
+typedef struct route {
+    char *method;
+    char *pattern; /* "/v1/substations/{code}" */
+    route_handler fn;
+    void *ctx;
+    unsigned flags;
+    const char *summary; /* one line for the OpenAPI document */
+    int index;           /* position in the table; metrics key on it */
+    int nsegs;
+    char *segs[ROUTE_MAX_SEGS]; /* "{code}" marks a parameter */
+} route;
+
+typedef struct router router;
+
+router *router_new(void);
+void router_free(router *r);
+/* Copies method and pattern; summary must outlive the router. */
+route *router_add(router *r, const char *method, const char *pattern, route_handler fn, void *ctx,
+                  unsigned flags, const char *summary);
+int router_count(const router *r);
+const route *router_at(const router *r, int i);
+
+typedef enum {
+    MATCH_OK,
+    MATCH_NOT_FOUND,
+    MATCH_BAD_METHOD,     /* path known, method not: see allow */
+    MATCH_PARAM_TOO_LONG, /* a path parameter over ROUTE_PARAM_MAX */
+} match_result;
+
+typedef struct route_match {
+    const route *route;
+    int nparams;
+    char params[ROUTE_MAX_PARAMS][ROUTE_PARAM_MAX + 1];
+    char allow[64]; /* "GET, POST" for a 405 */
+} route_match;
+
+match_result router_match(const router *r, const char *method, const char *path, route_match *m);
+
+#endif

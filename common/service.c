@@ -1,0 +1,304 @@
+/* service.c -- see service.h. */
+#include "service.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "migrate.h"
+#include "openapi.h"
+#include "proxy.h"
+
+/* ---- configuration -------------------------------------------------------- */
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+static int env_int(const char *name, int dflt, int min, int max, int *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = dflt;
+        return OK;
+    }
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < min || n > max) {
+        fprintf(stderr, "%s must be an integer from %d to %d, not '%s'\n", name, min, max, v);
+        return ERR;
+    }
+    *out = (int)n;
+    return OK;
+}
+
+static int load_config(const service_def *def, service_config *c)
+{
+    static char peer_default[64];
+    snprintf(peer_default, sizeof peer_default, "http://127.0.0.1:%d",
+             def->id == SVC_GRID ? 8082 : 8081);
+    c->bind_addr = env_or("BIND_ADDR", "127.0.0.1");
+    c->database_url = env_or("DATABASE_URL", NULL);
+    c->peer_url = env_or("PEER_URL", peer_default);
+    c->apps_file = env_or("APPS_FILE", "config/apps.dev.json");
+    c->policy_file = env_or("POLICY_FILE", "config/policy.json");
+    c->schema_dir = env_or("SCHEMA_DIR", def->default_schema_dir);
+    c->log_level = env_or("LOG_LEVEL", "info");
+    int body_kib;
+    if (env_int("PORT", def->default_port, 0, 65535, &c->port) != OK ||
+        env_int("HTTP_THREADS", 4, 1, 256, &c->http_threads) != OK ||
+        env_int("DB_POOL_SIZE", c->http_threads, 1, 512, &c->db_pool_size) != OK ||
+        env_int("DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, &c->db_statement_timeout_ms) != OK ||
+        env_int("DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, &c->db_acquire_timeout_ms) != OK ||
+        env_int("BODY_LIMIT_KIB", 1024, 1, 1024 * 1024, &body_kib) != OK ||
+        env_int("PEER_TIMEOUT_MS", 5000, 1, 600000, &c->peer_timeout_ms) != OK ||
+        env_int("PEER_CONNECT_TIMEOUT_MS", 1000, 1, 600000, &c->peer_connect_timeout_ms) != OK ||
+        env_int("SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000, &c->shutdown_timeout_ms) != OK ||
+        env_int("DB_WAIT_S", 30, 0, 3600, &c->db_wait_s) != OK)
+        return ERR;
+    c->body_limit = (size_t)body_kib * 1024;
+    if (!c->database_url) {
+        fprintf(stderr, "DATABASE_URL is required, e.g. postgresql://user@127.0.0.1:5432/db\n");
+        return ERR;
+    }
+    return OK;
+}
+
+/* ---- database helpers for handlers -------------------------------------- */
+
+db_conn *service_db(service *svc, request *req)
+{
+    db_acquire_status st;
+    db_conn *c = db_acquire(svc->db, &st);
+    if (c) return c;
+    http_header(req, "Retry-After", "1");
+    if (st == DB_ACQ_BUSY)
+        http_problem(req, 503, "all %d database connections are busy; retry shortly",
+                     svc->cfg.db_pool_size);
+    else
+        http_problem(req, 503, "the database is unavailable; retry shortly");
+    return NULL;
+}
+
+void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what)
+{
+    int status = db_http_status(c, r);
+    const char *msg = PQresultErrorMessage(r);
+    if (status == 503) {
+        http_header(req, "Retry-After", "1");
+        http_problem(req, 503, "the database is unavailable; retry shortly");
+        return;
+    }
+    log_error("%s: SQLSTATE %s: %s", what, db_sqlstate(r), msg);
+    if (status == 409)
+        http_problem(req, 409, "%s: the change conflicts with existing data", what);
+    else if (status == 400)
+        http_problem(req, 400, "%s: a value was refused by the database", what);
+    else
+        http_problem(req, 500, "%s: internal error (request %s)", what, req->id);
+}
+
+/* ---- built-in routes -------------------------------------------------------- */
+
+static void healthz(request *req, void *ctx)
+{
+    service *svc = ctx;
+    http_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "service", svc->name));
+}
+
+static void readyz(request *req, void *ctx)
+{
+    service *svc = ctx;
+    int draining = http_draining(svc->http);
+    const char *db = "down";
+    db_acquire_status st;
+    db_conn *c = db_acquire(svc->db, &st);
+    if (c) {
+        PGresult *r = db_exec(c, "SELECT 1", 0, NULL);
+        if (db_ok(r)) db = "ok";
+        PQclear(r);
+        db_release(svc->db, c);
+    } else if (st == DB_ACQ_BUSY) {
+        db = "busy";
+    }
+    peer_response pr;
+    peer_call(svc->peer, "GET", "/healthz", NULL, req->id, NULL, 0, &pr);
+    const char *peer_state = pr.error == PEER_OK && pr.status == 200 ? "ok" : "unreachable";
+    peer_response_free(&pr);
+    int ready = !draining && strcmp(db, "down") != 0;
+    http_json(req, ready ? 200 : 503,
+              json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "status",
+                        draining ? "draining" : ready ? "ready" : "unavailable", "service",
+                        svc->name, "database", db, "migrations", "applied", "peer", "url",
+                        peer_base_url(svc->peer), "state", peer_state));
+}
+
+static long resident_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    fclose(f);
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+static void metrics_page(request *req, void *ctx)
+{
+    service *svc = ctx;
+    sbuf out = {0};
+    metrics_render(svc->metrics, &out);
+    db_stats ds;
+    db_pool_stats(svc->db, &ds);
+    peer_stats ps;
+    peer_get_stats(svc->peer, &ps);
+    sb_appendf(&out,
+               "# HELP db_pool_size Database connections in the pool.\n# TYPE db_pool_size gauge\n"
+               "db_pool_size %d\n"
+               "# HELP db_pool_in_use Connections handed out.\n# TYPE db_pool_in_use gauge\n"
+               "db_pool_in_use %d\n"
+               "# HELP db_pool_waiting Requests waiting for a connection.\n"
+               "# TYPE db_pool_waiting gauge\ndb_pool_waiting %d\n"
+               "# HELP db_pool_acquire_timeouts_total Requests refused with 503: no connection "
+               "in time.\n# TYPE db_pool_acquire_timeouts_total counter\n"
+               "db_pool_acquire_timeouts_total %lu\n"
+               "# HELP db_reconnects_total Connections reopened after being lost.\n"
+               "# TYPE db_reconnects_total counter\ndb_reconnects_total %lu\n"
+               "# HELP peer_requests_total Requests sent to the peer platform.\n"
+               "# TYPE peer_requests_total counter\npeer_requests_total %lu\n"
+               "# HELP peer_failures_total Peer requests that got no answer.\n"
+               "# TYPE peer_failures_total counter\npeer_failures_total %lu\n"
+               "# HELP process_resident_memory_bytes Resident memory.\n"
+               "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n",
+               ds.size, ds.in_use, ds.waiting, ds.acquire_timeouts, ds.resets, ps.requests,
+               ps.failures, resident_bytes());
+    size_t len = out.len;
+    http_raw(req, 200, "text/plain; version=0.0.4", sb_steal(&out), len);
+}
+
+static void openapi_page(request *req, void *ctx)
+{
+    http_json(req, 200, openapi_document(ctx));
+}
+
+static void add_routes(service *svc)
+{
+    router *r = svc->router;
+    router_add(r, "GET", "/healthz", healthz, svc, ROUTE_PUBLIC, "Liveness: the process answers");
+    router_add(r, "GET", "/readyz", readyz, svc, ROUTE_PUBLIC,
+               "Readiness: database reachable, migrations applied, peer state");
+    router_add(r, "GET", "/metrics", metrics_page, svc, ROUTE_PUBLIC, "Prometheus metrics");
+    router_add(r, "GET", "/openapi.json", openapi_page, svc, ROUTE_PUBLIC,
+               "This API as OpenAPI 3.1");
+    resource_routes(svc, r);
+    relation_routes(svc, r);
+    proxy_routes(svc, r);
+}
+
+/* ---- start-up and shutdown --------------------------------------------------- */
+
+static int migrate(service *svc)
+{
+    double deadline = now_monotonic() + svc->cfg.db_wait_s;
+    for (int attempt = 0;; attempt++) {
+        PGconn *pg = PQconnectdb(svc->cfg.database_url);
+        if (PQstatus(pg) == CONNECTION_OK) {
+            int rc = migrate_apply(pg, svc->cfg.schema_dir, svc->name);
+            PQfinish(pg);
+            return rc;
+        }
+        if (now_monotonic() >= deadline) {
+            log_error("cannot reach the database: %s", PQerrorMessage(pg));
+            PQfinish(pg);
+            return ERR;
+        }
+        if (attempt == 0) log_warn("waiting for the database: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        sleep(1);
+    }
+}
+
+static void cleanup(service *svc)
+{
+    resource_cleanup(svc);
+    relation_cleanup(svc);
+    proxy_cleanup(svc);
+    metrics_free(svc->metrics);
+    router_free(svc->router);
+    peer_free(svc->peer);
+    db_pool_free(svc->db);
+    policy_free(svc->policy);
+    auth_free(svc->auth);
+    curl_global_cleanup();
+}
+
+int service_main(const service_def *def, int argc, char **argv)
+{
+    service svc_store = {0}, *svc = &svc_store;
+    svc->def = def;
+    svc->name = service_name(def->id);
+    if (argc > 1) {
+        fprintf(stderr, "usage: %s (configured by environment variables; see README.md)\n",
+                argv[0]);
+        return 2;
+    }
+    if (load_config(def, &svc->cfg) != OK) return 2;
+    if (log_init(svc->name, svc->cfg.log_level) != OK) {
+        fprintf(stderr, "LOG_LEVEL must be debug, info, warn or error\n");
+        return 2;
+    }
+    /* Signals are taken by sigwait in this thread only; every thread started
+     * from here on inherits the mask. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+
+    char err[512];
+    int rc = 1;
+    if (!(svc->auth = auth_load(svc->cfg.apps_file, err, sizeof err)) ||
+        !(svc->policy = policy_load(svc->cfg.policy_file, err, sizeof err))) {
+        log_error("configuration: %s", err);
+        goto out;
+    }
+    if (migrate(svc) != OK) goto out;
+    db_config dbc = {svc->cfg.database_url, svc->name, svc->cfg.db_pool_size,
+                     svc->cfg.db_statement_timeout_ms, svc->cfg.db_acquire_timeout_ms, 2};
+    svc->db = db_pool_new(&dbc);
+    peer_config pc = {svc->cfg.peer_url, svc->name, svc->cfg.peer_connect_timeout_ms,
+                      svc->cfg.peer_timeout_ms, svc->cfg.http_threads};
+    svc->peer = peer_new(&pc);
+    svc->router = router_new();
+    add_routes(svc);
+    svc->metrics = metrics_new(svc->router);
+    http_config hc = {svc->name,         svc->cfg.bind_addr, svc->cfg.port, svc->cfg.http_threads,
+                      svc->cfg.body_limit, svc->auth,        svc->metrics};
+    if (!(svc->http = http_start(&hc, svc->router))) goto out;
+    log_info("%s listening on %s:%d (%d threads, %d database connections, peer %s)", svc->name,
+             svc->cfg.bind_addr, http_port(svc->http), svc->cfg.http_threads,
+             svc->cfg.db_pool_size, svc->cfg.peer_url);
+
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("%s: draining in-flight requests, then stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_shutdown(svc->http, svc->cfg.shutdown_timeout_ms / 1000.0);
+    svc->http = NULL;
+    log_info("stopped");
+    rc = 0;
+out:
+    if (svc->http) http_shutdown(svc->http, 0);
+    cleanup(svc);
+    return rc;
+}

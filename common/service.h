@@ -1,0 +1,70 @@
+/* service.h -- one daemon: configuration, start-up, the built-in routes
+ * (/healthz, /readyz, /metrics, /openapi.json), read proxying to the peer,
+ * and a clean stop on SIGTERM. */
+#ifndef SERVICE_H
+#define SERVICE_H
+
+#include "auth.h"
+#include "bizcode.h"
+#include "db.h"
+#include "http.h"
+#include "metrics.h"
+#include "peer.h"
+#include "resource.h"
+#include "router.h"
+
+typedef struct service_def {
+    service_id id;
+    int default_port;
+    const char *default_schema_dir;
+    const collection_def *collections;
+    int ncollections;
+    const relation_def *relations;
+    int nrelations;
+    const char *title; /* for the OpenAPI document */
+} service_def;
+
+typedef struct service_config {
+    const char *bind_addr;
+    int port;
+    const char *database_url;
+    const char *peer_url;
+    const char *apps_file;
+    const char *policy_file;
+    const char *schema_dir;
+    const char *log_level;
+    int http_threads;
+    int db_pool_size;
+    int db_statement_timeout_ms;
+    int db_acquire_timeout_ms;
+    size_t body_limit;
+    int peer_timeout_ms;
+    int peer_connect_timeout_ms;
+    int shutdown_timeout_ms;
+    int db_wait_s; /* how long start-up waits for the database */
+} service_config;
+
+struct service {
+    const service_def *def;
+    service_config cfg;
+    const char *name; /* "grid-svc" */
+    db_pool *db;
+    peer *peer;
+    auth *auth;
+    policy *policy;
+    router *router;
+    metrics *metrics;
+    http_server *http;
+    void *resources; /* resource.c's per-collection state */
+    void *relations; /* relation.c's per-kind state */
+    void *proxies;   /* proxy.c's routes to the peer */
+};
+
+int service_main(const service_def *def, int argc, char **argv);
+
+/* For handlers: a pooled connection, or NULL after answering 503. */
+db_conn *service_db(service *svc, request *req);
+/* Answers a failed statement: 409/503/400/500 with a clear detail. */
+void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what);
+
+#endif

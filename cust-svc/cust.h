@@ -1,0 +1,13 @@
+/* cust.h -- cust-svc's declarations. */
+#ifndef CUST_H
+#define CUST_H
+
+#include "core.h"
+#include "resource.h"
+
+extern const collection_def cust_collections[];
+extern const int cust_ncollections;
+extern const relation_def cust_relations[];
+extern const int cust_nrelations;
+
+#endif

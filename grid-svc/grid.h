@@ -1,0 +1,13 @@
+/* grid.h -- grid-svc's declarations. */
+#ifndef GRID_H
+#define GRID_H
+
+#include "core.h"
+#include "resource.h"
+
+extern const collection_def grid_collections[];
+extern const int grid_ncollections;
+extern const relation_def grid_relations[];
+extern const int grid_nrelations;
+
+#endif
