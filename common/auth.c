@@ -23,13 +23,21 @@ void sha256_hex(const char *data, size_t len, char out[65])
     for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 static int hex_to_bytes(const char *hex, unsigned char out[32])
 {
     if (strlen(hex) != 64) return ERR;
     for (int i = 0; i < 32; i++) {
-        unsigned v;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1) return ERR;
-        out[i] = (unsigned char)v;
+        int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return ERR;
+        out[i] = (unsigned char)(hi << 4 | lo);
     }
     return OK;
 }

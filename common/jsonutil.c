@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -14,7 +15,7 @@ json_t *json_parse_object(const char *buf, size_t len, char *err, size_t errlen)
         snprintf(err, errlen, "request body is empty; a JSON object is expected");
         return NULL;
     }
-    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!v) {
         snprintf(err, errlen, "malformed JSON at line %d, column %d: %s", je.line, je.column,
                  je.text);
@@ -67,6 +68,17 @@ const char *json_type_name(const json_t *v)
     return "unknown";
 }
 
+/* Cuts a UTF-8 sequence that truncation left incomplete at the end of s. */
+static void utf8_trim(char *s)
+{
+    size_t n = strlen(s), lead = n;
+    while (lead > 0 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80) lead--;
+    if (lead == 0) return;
+    unsigned char c = (unsigned char)s[lead - 1];
+    size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (n - (lead - 1) < want) s[lead - 1] = '\0';
+}
+
 void json_add_error(json_t *errors, const char *field, const char *fmt, ...)
 {
     char msg[512];
@@ -74,5 +86,6 @@ void json_add_error(json_t *errors, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    utf8_trim(msg);
     json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "message", msg));
 }

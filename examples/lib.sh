@@ -1,0 +1,49 @@
+# lib.sh -- shared by the example scripts: where the stack is, and small
+# helpers that print each request and fail loudly on a wrong answer.
+# shellcheck shell=bash disable=SC2034
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+run_dir=${RUN_DIR:-$here/.run}
+if [ -f "$run_dir/stack.env" ]; then
+    # shellcheck disable=SC1091
+    . "$run_dir/stack.env"
+fi
+GRID=${GRID_URL:-http://127.0.0.1:8081}
+CUST=${CUST_URL:-http://127.0.0.1:8082}
+PROD="Authorization: Bearer dev-production-key"
+MKT="Authorization: Bearer dev-marketing-key"
+DISP="Authorization: Bearer dev-dispatch-key"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# call METHOD URL AUTH [BODY] -> prints the request and the answer; the body
+# lands in $body and the status in $status.
+call() {
+    local method=$1 url=$2 auth=$3 data=${4:-}
+    local args=(-sS -o /tmp/yingpei-example.$$ -w '%{http_code}' -X "$method" -H "$auth")
+    [ -n "$data" ] && args+=(-H 'Content-Type: application/json' -d "$data")
+    printf '  %s %s\n' "$method" "${url#http://}"
+    status=$(curl "${args[@]}" "$url")
+    body=$(cat /tmp/yingpei-example.$$)
+    rm -f /tmp/yingpei-example.$$
+    printf '  -> %s %s\n' "$status" "$(printf '%s' "$body" | head -c 300)"
+}
+
+# expect STATUS [JQ-EXPRESSION EXPECTED]
+expect() {
+    if [ "$status" != "$1" ]; then
+        echo "FAILED: expected HTTP $1, got $status" >&2
+        exit 1
+    fi
+    if [ $# -ge 3 ]; then
+        local got
+        got=$(printf '%s' "$body" | jq -r "$2")
+        if [ "$got" != "$3" ]; then
+            echo "FAILED: $2 is '$got', expected '$3'" >&2
+            exit 1
+        fi
+    fi
+}
+
+field() { printf '%s' "$body" | jq -r "$1"; }

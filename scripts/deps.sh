@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install the Debian packages listed in deps/packages.txt that are not installed yet.
+# Nothing missing: prints nothing. Root: installs them with apt-get. Otherwise: prints the
+# command to run and exits 1.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+list="$repo_root/deps/packages.txt"
+
+if [[ ! -r $list ]]; then
+    echo "deps.sh: cannot read $list" >&2
+    exit 1
+fi
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "deps.sh: dpkg-query not found; this script supports Debian and Ubuntu only." >&2
+    echo "deps.sh: install the packages listed in $list by other means." >&2
+    exit 1
+fi
+
+missing=()
+while IFS= read -r line || [[ -n $line ]]; do
+    line=${line%%#*}
+    # trim whitespace
+    line=${line#"${line%%[![:space:]]*}"}
+    line=${line%"${line##*[![:space:]]}"}
+    [[ -z $line ]] && continue
+    status=$(dpkg-query -W -f='${Status}' "$line" 2>/dev/null || true)
+    if [[ $status != "install ok installed" ]]; then
+        missing+=("$line")
+    fi
+done <"$list"
+
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+    echo "deps.sh: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+    echo "deps.sh: missing packages: ${missing[*]}" >&2
+    echo "deps.sh: install them with:" >&2
+    echo "sudo apt-get install -y ${missing[*]}"
+    exit 1
+fi
