@@ -1,12 +1,15 @@
 /* http.c -- the server on libmicrohttpd.
  *
- * Threading: an internal polling thread per worker, epoll, and a fixed pool
- * of HTTP_THREADS workers (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL
- * with MHD_OPTION_THREAD_POOL_SIZE). Handlers block on PostgreSQL and on the
- * peer, so a thread per connection would grow without bound under load, and
- * a single epoll thread would serialise every query; a small pool whose size
- * matches the database pool keeps every worker able to get a connection
- * while epoll lets each worker hold thousands of idle keep-alive sockets.
+ * Threading: a fixed pool of HTTP_THREADS I/O threads, each with its own
+ * epoll set (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL with
+ * MHD_OPTION_THREAD_POOL_SIZE), so each holds thousands of idle keep-alive
+ * sockets without a thread per connection. Handlers that only touch our own
+ * database run right on the I/O thread: the statement timeout bounds them
+ * and the database pool is sized to these threads, so none waits long for a
+ * connection. Handlers that wait on the peer (ROUTE_PEER) would stall every
+ * other connection of their I/O thread for as long as the peer is slow, so
+ * their connection is suspended and the handler runs on a separate set of
+ * peer workers; the connection resumes when the answer is ready.
  *
  * Each request answers on the second call of the access handler, never the
  * first: queuing on the first call makes MHD close keep-alive connections.
@@ -17,6 +20,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,6 +44,14 @@ struct http_server {
     atomic_ulong next_id;
     char id_prefix[9];
     int port;
+
+    /* Peer workers and their queue of suspended requests. */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    request *jobs_head, *jobs_tail;
+    int stopping;
+    pthread_t *workers;
+    int nworkers;
 };
 
 const char *http_reason(int status)
@@ -307,20 +319,24 @@ static int prepare_body(request *req)
     return OK;
 }
 
-static void dispatch(http_server *s, request *req)
+/* Routing, authentication and the body: the route to run, or NULL when the
+ * request is answered already. */
+static const route *prepare(http_server *s, request *req)
 {
-    switch (router_match(s->router, req->method, req->path, &req->match)) {
+    /* HEAD is GET without the body; MHD leaves the body out. */
+    const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    switch (router_match(s->router, method, req->path, &req->match)) {
     case MATCH_NOT_FOUND:
         http_problem(req, 404, "no resource at %s", req->path);
-        return;
+        return NULL;
     case MATCH_BAD_METHOD:
         http_header(req, "Allow", req->match.allow);
         http_problem(req, 405, "%s is not allowed on %s; allowed: %s", req->method, req->path,
                      req->match.allow);
-        return;
+        return NULL;
     case MATCH_PARAM_TOO_LONG:
         http_problem(req, 400, "a path parameter is longer than %d characters", ROUTE_PARAM_MAX);
-        return;
+        return NULL;
     case MATCH_OK:
         break;
     }
@@ -331,12 +347,74 @@ static void dispatch(http_server *s, request *req)
         if (!req->app) {
             http_header(req, "WWW-Authenticate", "Bearer realm=\"yingpei\"");
             http_problem(req, 401, "%s", why);
-            return;
+            return NULL;
         }
     }
-    if ((rt->flags & ROUTE_BODY_JSON) && prepare_body(req) != OK) return;
+    if ((rt->flags & ROUTE_BODY_JSON) && prepare_body(req) != OK) return NULL;
+    return rt;
+}
+
+static void run_handler(request *req)
+{
+    const route *rt = req->match.route;
     rt->fn(req, rt->ctx);
     if (req->status == 0) http_problem(req, 500, "the handler gave no answer");
+}
+
+/* ---- peer workers --------------------------------------------------------- */
+
+static void *peer_worker(void *arg)
+{
+    http_server *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->jobs_head && !s->stopping) pthread_cond_wait(&s->cv, &s->mu);
+        request *req = s->jobs_head;
+        if (!req) { /* stopping, and nothing left to do */
+            pthread_mutex_unlock(&s->mu);
+            return NULL;
+        }
+        s->jobs_head = req->next_job;
+        if (!s->jobs_head) s->jobs_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+        run_handler(req);
+        MHD_resume_connection(req->conn); /* MHD calls on_request again to send it */
+    }
+}
+
+static void offload(http_server *s, request *req)
+{
+    req->offloaded = 1;
+    MHD_suspend_connection(req->conn);
+    pthread_mutex_lock(&s->mu);
+    if (s->jobs_tail)
+        s->jobs_tail->next_job = req;
+    else
+        s->jobs_head = req;
+    s->jobs_tail = req;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void start_workers(http_server *s)
+{
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->nworkers = s->cfg.peer_workers > 0 ? s->cfg.peer_workers : 1;
+    s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
+    for (int i = 0; i < s->nworkers; i++) pthread_create(&s->workers[i], NULL, peer_worker, s);
+}
+
+static void stop_workers(http_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
+    free(s->workers);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
 }
 
 static enum MHD_Result queue(http_server *s, request *req)
@@ -352,6 +430,7 @@ static enum MHD_Result queue(http_server *s, request *req)
     if (atomic_load(&s->draining)) MHD_add_response_header(resp, "Connection", "close");
     enum MHD_Result r = MHD_queue_response(req->conn, (unsigned)req->status, resp);
     MHD_destroy_response(resp);
+    req->queued = 1;
     return r;
 }
 
@@ -386,8 +465,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    if (req->status) return MHD_YES; /* already answered (413 above) */
-    dispatch(s, req);
+    if (req->queued) return MHD_YES;               /* answered already (413 above) */
+    if (req->offloaded) return queue(s, req);       /* resumed: the peer worker answered */
+    const route *rt = prepare(s, req);
+    if (rt && (rt->flags & ROUTE_PEER)) {
+        offload(s, req);
+        return MHD_YES;
+    }
+    if (rt) run_handler(req);
     return queue(s, req);
 }
 
@@ -446,7 +531,8 @@ http_server *http_start(const http_config *cfg, router *r)
         return NULL;
     }
     s->d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+            MHD_USE_ERROR_LOG,
         (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
@@ -459,6 +545,7 @@ http_server *http_start(const http_config *cfg, router *r)
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : cfg->port;
+    start_workers(s);
     return s;
 }
 
@@ -476,7 +563,10 @@ void http_shutdown(http_server *s, double timeout_s)
 {
     if (!s) return;
     atomic_store(&s->draining, 1);
+    /* Closing the quiesced listening socket makes new clients fail fast
+     * (connection refused) instead of waiting in the backlog. */
     MHD_socket listen_fd = MHD_quiesce_daemon(s->d);
+    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     double deadline = now_monotonic() + timeout_s;
     while (atomic_load(&s->active) > 0 && now_monotonic() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -484,7 +574,9 @@ void http_shutdown(http_server *s, double timeout_s)
     }
     int left = atomic_load(&s->active);
     if (left > 0) log_warn("shutdown deadline passed with %d requests in flight", left);
+    /* Peer workers finish what they hold (bounded by the peer timeout) so no
+     * connection is left suspended when MHD stops. */
+    stop_workers(s);
     MHD_stop_daemon(s->d);
-    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     free(s);
 }

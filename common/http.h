@@ -14,10 +14,6 @@ struct MHD_Connection;
 typedef struct http_server http_server;
 typedef struct metrics metrics;
 
-enum {
-    ROUTE_BODY_JSON = 1u << 2, /* handler gets req->json: a parsed JSON object */
-};
-
 typedef struct resp_header {
     char *name, *value;
 } resp_header;
@@ -37,6 +33,10 @@ struct request {
     int body_too_large;
     json_t *json; /* parsed body for ROUTE_BODY_JSON routes (owned) */
 
+    int offloaded;       /* handed to a peer worker; the connection is suspended */
+    int queued;          /* the answer is with MHD */
+    struct request *next_job;
+
     int status;
     char *resp_body; /* owned */
     size_t resp_len;
@@ -49,7 +49,8 @@ typedef struct http_config {
     const char *service;   /* "grid-svc": stamped on logs */
     const char *bind_addr; /* "127.0.0.1", "0.0.0.0" */
     int port;              /* 0 picks a free port: see http_port */
-    int threads;
+    int threads;      /* I/O threads, each with its own epoll */
+    int peer_workers; /* threads for ROUTE_PEER handlers */
     size_t body_limit;
     const auth *auth;
     metrics *metrics;

@@ -38,6 +38,19 @@ static int key_ok(const char *key)
     return 1;
 }
 
+/* The stored answer is an object with its version: its ETag again. */
+static void replay_etag(request *req, const char *body)
+{
+    json_t *o = json_loads(body, 0, NULL);
+    json_t *v = json_object_get(o, "version");
+    if (json_is_integer(v)) {
+        char etag[32];
+        snprintf(etag, sizeof etag, "\"%" JSON_INTEGER_FORMAT "\"", json_integer_value(v));
+        http_header(req, "ETag", etag);
+    }
+    json_decref(o);
+}
+
 idem_state idem_check(request *req, db_conn *c)
 {
     const char *key = http_header_in(req, "Idempotency-Key");
@@ -75,6 +88,7 @@ idem_state idem_check(request *req, db_conn *c)
         /* Only successful answers are stored: failures roll back with the write. */
         http_raw(req, atoi(PQgetvalue(r, 0, 1)), "application/json", xstrdup(body), strlen(body));
         if (!PQgetisnull(r, 0, 3)) http_header(req, "Location", PQgetvalue(r, 0, 3));
+        replay_etag(req, body);
         http_header(req, "Idempotent-Replayed", "true");
     }
     PQclear(r);

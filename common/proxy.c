@@ -107,9 +107,9 @@ void proxy_routes(service *svc, router *r)
         *t = (proxy_target){svc, keep(pt, xasprintf("/v1/%s", bt->collection)), bt->collection,
                             bt->owner};
         char *one = xasprintf("%s/{code}", t->base);
-        router_add(r, "GET", t->base, forward, t, 0, "Read from the owning platform");
+        router_add(r, "GET", t->base, forward, t, ROUTE_PEER, "Read from the owning platform");
         router_add(r, "POST", t->base, misdirected, t, 0, "Refused: owned by the peer (421)");
-        router_add(r, "GET", one, forward, t, 0, "Read from the owning platform");
+        router_add(r, "GET", one, forward, t, ROUTE_PEER, "Read from the owning platform");
         router_add(r, "PATCH", one, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "DELETE", one, misdirected, t, 0, "Refused: owned by the peer (421)");
         free(one);
@@ -120,7 +120,7 @@ void proxy_routes(service *svc, router *r)
         proxy_target *t = &pt->items[pt->n++];
         *t = (proxy_target){svc, keep(pt, xasprintf("/v1/relations/%s", br->kind)),
                             keep(pt, xasprintf("%s relations", br->kind)), br->owner};
-        router_add(r, "GET", t->base, forward, t, 0, "Read from the owning platform");
+        router_add(r, "GET", t->base, forward, t, ROUTE_PEER, "Read from the owning platform");
         router_add(r, "POST", t->base, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "DELETE", t->base, misdirected, t, 0, "Refused: owned by the peer (421)");
     }

@@ -368,8 +368,8 @@ void relation_routes(service *svc, router *r)
         build_sql(rt);
         char *path = xasprintf("/v1/relations/%s", rt->def->kind);
         router_add(r, "GET", path, link_list, rt, 0, "Current links, by either end");
-        router_add(r, "POST", path, link_add, rt, ROUTE_BODY_JSON | ROUTE_WRITE, "Link two objects");
-        router_add(r, "DELETE", path, link_end, rt, ROUTE_WRITE, "End the current link");
+        router_add(r, "POST", path, link_add, rt, ROUTE_BODY_JSON, "Link two objects");
+        router_add(r, "DELETE", path, link_end, rt, 0, "End the current link");
         free(path);
     }
 }

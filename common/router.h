@@ -10,8 +10,9 @@ typedef struct request request;
 typedef void (*route_handler)(request *req, void *ctx);
 
 enum {
-    ROUTE_PUBLIC = 1u << 0, /* served without authentication */
-    ROUTE_WRITE = 1u << 1,  /* a write: refused while draining, body expected */
+    ROUTE_PUBLIC = 1u << 0,    /* served without authentication */
+    ROUTE_BODY_JSON = 1u << 1, /* the handler gets req->json: a parsed JSON object */
+    ROUTE_PEER = 1u << 2,      /* waits on the peer: runs on the peer workers (http.c) */
 };
 
 typedef struct route {

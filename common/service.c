@@ -56,6 +56,7 @@ static int load_config(const service_def *def, service_config *c)
     int body_kib;
     if (env_int("PORT", def->default_port, 0, 65535, &c->port) != OK ||
         env_int("HTTP_THREADS", 4, 1, 256, &c->http_threads) != OK ||
+        env_int("PEER_WORKERS", 8, 1, 1024, &c->peer_workers) != OK ||
         env_int("DB_POOL_SIZE", c->http_threads, 1, 512, &c->db_pool_size) != OK ||
         env_int("DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, &c->db_statement_timeout_ms) != OK ||
         env_int("DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, &c->db_acquire_timeout_ms) != OK ||
@@ -118,7 +119,7 @@ static void healthz(request *req, void *ctx)
 static void readyz(request *req, void *ctx)
 {
     service *svc = ctx;
-    int draining = http_draining(svc->http);
+    int draining = http_draining(req->server);
     const char *db = "down";
     db_acquire_status st;
     db_conn *c = db_acquire(svc->db, &st);
@@ -131,7 +132,7 @@ static void readyz(request *req, void *ctx)
         db = "busy";
     }
     peer_response pr;
-    peer_call(svc->peer, "GET", "/healthz", NULL, req->id, NULL, 0, &pr);
+    peer_call(svc->peer_probe, "GET", "/healthz", NULL, req->id, NULL, 0, &pr);
     const char *peer_state = pr.error == PEER_OK && pr.status == 200 ? "ok" : "unreachable";
     peer_response_free(&pr);
     int ready = !draining && strcmp(db, "down") != 0;
@@ -139,7 +140,7 @@ static void readyz(request *req, void *ctx)
               json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "status",
                         draining ? "draining" : ready ? "ready" : "unavailable", "service",
                         svc->name, "database", db, "migrations", "applied", "peer", "url",
-                        peer_base_url(svc->peer), "state", peer_state));
+                        peer_base_url(svc->peer_probe), "state", peer_state));
 }
 
 static long resident_bytes(void)
@@ -194,7 +195,7 @@ static void add_routes(service *svc)
 {
     router *r = svc->router;
     router_add(r, "GET", "/healthz", healthz, svc, ROUTE_PUBLIC, "Liveness: the process answers");
-    router_add(r, "GET", "/readyz", readyz, svc, ROUTE_PUBLIC,
+    router_add(r, "GET", "/readyz", readyz, svc, ROUTE_PUBLIC | ROUTE_PEER,
                "Readiness: database reachable, migrations applied, peer state");
     router_add(r, "GET", "/metrics", metrics_page, svc, ROUTE_PUBLIC, "Prometheus metrics");
     router_add(r, "GET", "/openapi.json", openapi_page, svc, ROUTE_PUBLIC,
@@ -235,6 +236,7 @@ static void cleanup(service *svc)
     metrics_free(svc->metrics);
     router_free(svc->router);
     peer_free(svc->peer);
+    peer_free(svc->peer_probe);
     db_pool_free(svc->db);
     policy_free(svc->policy);
     auth_free(svc->auth);
@@ -278,13 +280,23 @@ int service_main(const service_def *def, int argc, char **argv)
                      svc->cfg.db_statement_timeout_ms, svc->cfg.db_acquire_timeout_ms, 2};
     svc->db = db_pool_new(&dbc);
     peer_config pc = {svc->cfg.peer_url, svc->name, svc->cfg.peer_connect_timeout_ms,
-                      svc->cfg.peer_timeout_ms, svc->cfg.http_threads};
+                      svc->cfg.peer_timeout_ms, svc->cfg.peer_workers};
     svc->peer = peer_new(&pc);
+    /* Readiness asks the peer with a short fuse of its own, so a probe with a
+     * one-second timeout never sees us as unready because the peer is slow. */
+    peer_config probe = {svc->cfg.peer_url, svc->name, 500, 800, 1};
+    svc->peer_probe = peer_new(&probe);
     svc->router = router_new();
     add_routes(svc);
     svc->metrics = metrics_new(svc->router);
-    http_config hc = {svc->name,         svc->cfg.bind_addr, svc->cfg.port, svc->cfg.http_threads,
-                      svc->cfg.body_limit, svc->auth,        svc->metrics};
+    http_config hc = {.service = svc->name,
+                      .bind_addr = svc->cfg.bind_addr,
+                      .port = svc->cfg.port,
+                      .threads = svc->cfg.http_threads,
+                      .peer_workers = svc->cfg.peer_workers,
+                      .body_limit = svc->cfg.body_limit,
+                      .auth = svc->auth,
+                      .metrics = svc->metrics};
     if (!(svc->http = http_start(&hc, svc->router))) goto out;
     log_info("%s listening on %s:%d (%d threads, %d database connections, peer %s)", svc->name,
              svc->cfg.bind_addr, http_port(svc->http), svc->cfg.http_threads,

@@ -34,6 +34,7 @@ typedef struct service_config {
     const char *schema_dir;
     const char *log_level;
     int http_threads;
+    int peer_workers;
     int db_pool_size;
     int db_statement_timeout_ms;
     int db_acquire_timeout_ms;
@@ -50,6 +51,7 @@ struct service {
     const char *name; /* "grid-svc" */
     db_pool *db;
     peer *peer;
+    peer *peer_probe; /* short timeouts, for /readyz */
     auth *auth;
     policy *policy;
     router *router;

@@ -205,15 +205,21 @@ cmd_up() {
         die "GRID_PORT ($GRID_PORT), CUST_PORT ($CUST_PORT) and PGPORT ($PGPORT) must differ"
     fi
 
-    local name pid bin
+    local name pid bin running=0
     for name in "${names[@]}"; do
         bin=$BIN_DIR/$name
         [[ -x $bin ]] || die "$bin not found or not executable; build it first (make)"
         pid=$(running_pid "$name")
-        if [[ -n $pid ]]; then
-            die "$name from $RUN_DIR is already running (pid $pid); stop the stack first (make down)"
-        fi
+        [[ -n $pid ]] && running=$((running + 1))
     done
+    # Both already up from this RUN_DIR: nothing to do (make demo twice in a row).
+    if [[ $running -eq ${#names[@]} && -f $RUN_DIR/stack.env ]]; then
+        echo "$prog: the stack in $RUN_DIR is already running; make down stops it"
+        return 0
+    fi
+    if [[ $running -gt 0 ]]; then
+        die "part of the stack in $RUN_DIR is running; stop it first (make down)"
+    fi
     if port_in_use "$GRID_PORT"; then
         die "port $GRID_PORT is already in use; choose another with GRID_PORT=<port>"
     fi

@@ -14,10 +14,10 @@ static router *sample_router(void)
 {
     router *r = router_new();
     router_add(r, "GET", "/v1/substations", h_a, &ctx_list, 0, "list");          /* 0 */
-    router_add(r, "POST", "/v1/substations", h_b, &ctx_list, ROUTE_WRITE, "add"); /* 1 */
+    router_add(r, "POST", "/v1/substations", h_b, &ctx_list, ROUTE_BODY_JSON, "add"); /* 1 */
     router_add(r, "GET", "/v1/substations/{code}", h_a, &ctx_one, 0, "get");      /* 2 */
-    router_add(r, "PATCH", "/v1/substations/{code}", h_b, &ctx_one, ROUTE_WRITE, "patch"); /* 3 */
-    router_add(r, "DELETE", "/v1/substations/{code}", h_b, &ctx_one, ROUTE_WRITE, "del"); /* 4 */
+    router_add(r, "PATCH", "/v1/substations/{code}", h_b, &ctx_one, ROUTE_BODY_JSON, "patch"); /* 3 */
+    router_add(r, "DELETE", "/v1/substations/{code}", h_b, &ctx_one, ROUTE_BODY_JSON, "del"); /* 4 */
     router_add(r, "GET", "/v1/relations/{kind}", h_a, &ctx_rel, 0, "links");       /* 5 */
     router_add(r, "GET", "/v1/trace/{code}/{direction}/x/{depth}", h_a, NULL, 0, "multi"); /* 6 */
     router_add(r, "GET", "/healthz", h_a, NULL, ROUTE_PUBLIC, "health");           /* 7 */
@@ -59,7 +59,7 @@ static void test_literal_match(void **state)
     assert_int_equal(router_match(r, "POST", "/v1/substations", &m), MATCH_OK);
     assert_int_equal(m.route->index, 1);
     assert_ptr_equal(m.route->fn, h_b);
-    assert_int_equal(m.route->flags, ROUTE_WRITE);
+    assert_int_equal(m.route->flags, ROUTE_BODY_JSON);
 
     assert_int_equal(router_match(r, "GET", "/healthz", &m), MATCH_OK);
     assert_int_equal(m.route->index, 7);
