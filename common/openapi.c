@@ -89,7 +89,8 @@ static json_t *collection_schema(const collection_def *cd, const biz_type *bt)
 static json_t *relation_schema(const relation_def *rd)
 {
     json_t *required = json_pack("[s,s]", "from", "to");
-    json_t *props = fields_schema(rd->attrs, required);
+    static const field_def no_attrs[] = {FIELDS_END};
+    json_t *props = fields_schema(rd->attrs ? rd->attrs : no_attrs, required);
     json_object_set_new(props, "from", json_pack("{s:s}", "type", "string"));
     json_object_set_new(props, "to", json_pack("{s:s}", "type", "string"));
     json_object_set_new(props, "valid_from", json_pack("{s:s, s:s, s:b}", "type", "string", "format",

@@ -1,17 +1,23 @@
 /* relation.c -- relations served from their declarations (resource.h):
  *
- *   POST   /v1/relations/{kind}            {"from", "to", ...attributes}
- *   GET    /v1/relations/{kind}?from=&to=   current links, paged
- *   DELETE /v1/relations/{kind}?from=&to=   ends the current link
+ *   POST   /v1/relations/{kind}                 {"from", "to", "status", ...attributes}
+ *   GET    /v1/relations/{kind}?from=&to=&at=    links, current or as of `at`, paged
+ *   DELETE /v1/relations/{kind}?from=&to=        ends the current link
  *
- * Links are effective-dated: a link is current while valid_to is NULL and
- * DELETE sets valid_to rather than erasing the row. Cardinality rules hold
- * for current links, enforced by partial unique indexes and explained here
- * by naming the link already in the way. */
+ * Links are effective-dated, as IEC 61968-9 links are: a link is current
+ * while valid_to is NULL, DELETE sets valid_to rather than erasing the row,
+ * and ?at= answers as of a past moment. Cardinality rules hold for current
+ * links, enforced by partial unique indexes and explained here by naming the
+ * link already in the way. An end kept here must exist (foreign keys, and a
+ * check that also reads its status and any end rule such as kind = public);
+ * an end kept by the peer is confirmed with the peer before anything is
+ * stored. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "changes.h"
+#include "crossref.h"
 #include "fields.h"
 #include "idempotency.h"
 #include "jsonutil.h"
@@ -25,9 +31,13 @@ typedef struct rel_rt {
     service *svc;
     const relation_def *def;
     field_def from_field, to_field; /* the ends, checked like code fields */
+    const field_def *attrs;         /* never NULL: a relation may declare none */
+    int peer_end;                   /* an end kept by the peer */
     char *select_list;
-    char *sql_insert, *sql_end, *sql_blocking;
+    char *sql_insert, *sql_end, *sql_blocking, *sql_list;
 } rel_rt;
+
+#define ATTR_COL 7 /* id, from_code, to_code, status, valid_from, valid_to, created_by */
 
 typedef struct {
     rel_rt *items;
@@ -38,15 +48,15 @@ static void build_sql(rel_rt *rt)
 {
     const relation_def *d = rt->def;
     sbuf b = {0};
-    sb_append(&b, "id, from_code, to_code, valid_from, valid_to, created_by");
-    fields_append_columns(d->attrs, &b, ", ");
+    sb_append(&b, "id, from_code, to_code, status, valid_from, valid_to, created_by");
+    fields_append_columns(rt->attrs, &b, ", ");
     rt->select_list = sb_steal(&b);
 
-    sb_appendf(&b, "INSERT INTO %s (from_code, to_code, created_by", d->table);
-    fields_append_columns(d->attrs, &b, ", ");
-    sb_append(&b, ") VALUES ($1, $2, $3");
-    int nattr = fields_ncols(d->attrs);
-    for (int i = 0; i < nattr; i++) sb_appendf(&b, ", $%d", i + 4);
+    sb_appendf(&b, "INSERT INTO %s (from_code, to_code, status, created_by", d->table);
+    fields_append_columns(rt->attrs, &b, ", ");
+    sb_append(&b, ") VALUES ($1, $2, $3, $4");
+    int nattr = fields_ncols(rt->attrs);
+    for (int i = 0; i < nattr; i++) sb_appendf(&b, ", $%d", i + 5);
     sb_appendf(&b, ") RETURNING %s", rt->select_list);
     rt->sql_insert = sb_steal(&b);
 
@@ -58,21 +68,29 @@ static void build_sql(rel_rt *rt)
         "SELECT from_code, to_code FROM %s WHERE valid_to IS NULL AND ((from_code = $1 AND "
         "to_code = $2) OR ($3 AND to_code = $2) OR ($4 AND from_code = $1)) LIMIT 1",
         d->table);
+    /* Current links, or those valid at $4; $5 the statuses shown (NULL: all). */
+    rt->sql_list = xasprintf(
+        "SELECT %s FROM %s WHERE ($1::text IS NULL OR from_code = $1) AND ($2::text IS NULL OR "
+        "to_code = $2) AND id > $3 AND CASE WHEN $4::timestamptz IS NULL THEN valid_to IS NULL "
+        "ELSE valid_from <= $4 AND (valid_to IS NULL OR valid_to > $4) END AND ($5::text[] IS "
+        "NULL OR status = ANY ($5)) ORDER BY id LIMIT $6",
+        rt->select_list, d->table);
 }
 
 static json_t *link_json(const rel_rt *rt, const PGresult *r, int row)
 {
     json_t *o = json_pack("{s:s, s:s, s:s}", "kind", rt->def->kind, "from", PQgetvalue(r, row, 1),
                           "to", PQgetvalue(r, row, 2));
-    int col = 6;
-    for (const field_def *f = rt->def->attrs; f->name; f++) {
+    int col = ATTR_COL;
+    for (const field_def *f = rt->attrs; f->name; f++) {
         field_to_json(f, r, row, col, o);
         col += field_ncols(f);
     }
-    json_object_set_new(o, "valid_from", pg_time_json(PQgetvalue(r, row, 3)));
-    json_object_set_new(o, "valid_to", PQgetisnull(r, row, 4) ? json_null()
-                                                              : pg_time_json(PQgetvalue(r, row, 4)));
-    json_object_set_new(o, "created_by", json_string(PQgetvalue(r, row, 5)));
+    json_object_set_new(o, "status", json_string(PQgetvalue(r, row, 3)));
+    json_object_set_new(o, "valid_from", pg_time_json(PQgetvalue(r, row, 4)));
+    json_object_set_new(o, "valid_to", PQgetisnull(r, row, 5) ? json_null()
+                                                              : pg_time_json(PQgetvalue(r, row, 5)));
+    json_object_set_new(o, "created_by", json_string(PQgetvalue(r, row, 6)));
     return o;
 }
 
@@ -85,18 +103,15 @@ static int allowed(request *req, rel_rt *rt, const json_t *obj)
     return 0;
 }
 
-/* Checks that an in-domain end exists and is not retired. */
-static int end_usable(request *req, rel_rt *rt, db_conn *c, const char *code, const char *end)
+/* Checks an end kept here: it exists, is not retired and meets its rule.
+ * FOR SHARE keeps it from being retired or changed before we commit. */
+static int end_usable(request *req, rel_rt *rt, db_conn *c, const char *code, const char *end,
+                      const end_rule *rule)
 {
-    char prefix[3] = {code[0], code[1], '\0'};
-    const collection_def *cd = service_collection(rt->svc, prefix);
-    if (!cd) {
-        /* Cross-domain ends are confirmed with the peer; none are declared yet. */
-        http_problem(req, 400, "%s: %s objects are not kept by %s", end,
-                     biz_type_by_prefix(prefix)->type, rt->svc->name);
-        return ERR;
-    }
-    char *sql = xasprintf("SELECT status FROM %s WHERE code = $1", cd->table);
+    const collection_def *cd = service_collection(rt->svc, code);
+    const biz_type *bt = biz_type_by_prefix(code);
+    char *sql = xasprintf("SELECT status, %s FROM %s WHERE code = $1 FOR SHARE",
+                          rule ? rule->field : "NULL", cd->table);
     const char *params[] = {code};
     PGresult *r = db_exec_once(c, sql, 1, params);
     free(sql);
@@ -105,15 +120,40 @@ static int end_usable(request *req, rel_rt *rt, db_conn *c, const char *code, co
         service_db_error(req, c, r, rt->def->kind);
     } else if (PQntuples(r) == 0) {
         json_t *errors = json_array();
-        json_add_error(errors, end, "no %s with code %s", biz_type_by_prefix(prefix)->type, code);
+        json_add_error(errors, end, "no %s with code %s", bt->type, code);
         http_problem_errors(req, 422, errors, "the %s end of the link does not exist", end);
     } else if (strcmp(PQgetvalue(r, 0, 0), "retired") == 0) {
         http_problem(req, 409, "%s is retired and cannot be linked", code);
+    } else if (rule && strcmp(PQgetvalue(r, 0, 1), rule->value) != 0) {
+        http_problem(req, 409, "%s must be a %s with %s %s; %s has %s %s", end, bt->type,
+                     rule->field, rule->value, code, rule->field, PQgetvalue(r, 0, 1));
     } else {
         rc = OK;
     }
     PQclear(r);
     return rc;
+}
+
+static int is_ours(const rel_rt *rt, const char *code)
+{
+    return service_collection(rt->svc, code) != NULL;
+}
+
+/* The ends the peer keeps, confirmed in one request per collection. */
+static int confirm_peer_ends(request *req, rel_rt *rt, const char *from, const char *to)
+{
+    xref refs[2];
+    int n = 0;
+    if (!is_ours(rt, from)) refs[n++] = (xref){"from", from, rt->def->from_rule};
+    if (!is_ours(rt, to)) refs[n++] = (xref){"to", to, rt->def->to_rule};
+    return crossref_confirm(rt->svc, req, refs, n);
+}
+
+static int status_ok(const rel_rt *rt, const char *s)
+{
+    for (const char *const *v = rt->svc->def->statuses->values; *v; v++)
+        if (strcmp(*v, s) == 0 && strcmp(s, "retired") != 0) return 1;
+    return 0;
 }
 
 static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char from[], char to[])
@@ -122,9 +162,14 @@ static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char f
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
-        if (strcmp(key, "from") && strcmp(key, "to") && !field_find(rt->def->attrs, key))
+        if (strcmp(key, "from") && strcmp(key, "to") && strcmp(key, "status") &&
+            !field_find(rt->attrs, key))
             json_add_error(errors, key, "unknown field");
     }
+    json_t *st = json_object_get(body, "status");
+    if (st && (!json_is_string(st) || !status_ok(rt, json_string_value(st))))
+        json_add_error(errors, "status", "a link is %s or %s",
+                       rt->svc->def->statuses->values[0], rt->svc->def->statuses->values[1]);
     char *ends[2] = {NULL, NULL};
     const field_def *end_fields[] = {&rt->from_field, &rt->to_field};
     for (int i = 0; i < 2; i++) {
@@ -136,7 +181,7 @@ static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char f
             ends[i] = pair[0];
     }
     int col = 0;
-    for (const field_def *f = rt->def->attrs; f->name; col += field_ncols(f), f++) {
+    for (const field_def *f = rt->attrs; f->name; col += field_ncols(f), f++) {
         json_t *fv = json_object_get(body, f->name);
         if (!fv || json_is_null(fv)) {
             if (f->dflt)
@@ -162,7 +207,7 @@ static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char f
 static void link_add(request *req, void *ctx)
 {
     rel_rt *rt = ctx;
-    int nattr = fields_ncols(rt->def->attrs);
+    int nattr = fields_ncols(rt->attrs);
     char **cols = xcalloc((size_t)nattr + 1, sizeof *cols);
     const char **params = xcalloc((size_t)nattr + 4, sizeof *params);
     char from[BIZCODE_LEN + 1] = "", to[BIZCODE_LEN + 1] = "";
@@ -172,6 +217,8 @@ static void link_add(request *req, void *ctx)
     json_object_set_new(req->json, "from", json_string(from));
     json_object_set_new(req->json, "to", json_string(to));
     if (!allowed(req, rt, req->json)) goto out;
+    /* Before any transaction: the peer's answer may take a while. */
+    if (confirm_peer_ends(req, rt, from, to) != OK) goto out;
     if (!(c = service_db(rt->svc, req))) goto out;
     if (db_begin(c) != OK) {
         http_problem(req, 503, "database unavailable");
@@ -179,7 +226,8 @@ static void link_add(request *req, void *ctx)
     }
     idem_state idem = idem_check(req, c);
     if (idem == IDEM_DONE) goto out;
-    if (end_usable(req, rt, c, from, "from") != OK || end_usable(req, rt, c, to, "to") != OK)
+    if ((is_ours(rt, from) && end_usable(req, rt, c, from, "from", rt->def->from_rule) != OK) ||
+        (is_ours(rt, to) && end_usable(req, rt, c, to, "to", rt->def->to_rule) != OK))
         goto out;
     const char *bparams[] = {from, to, (rt->def->rules & REL_ONE_FROM_PER_TO) ? "t" : "f",
                              (rt->def->rules & REL_ONE_TO_PER_FROM) ? "t" : "f"};
@@ -205,11 +253,13 @@ static void link_add(request *req, void *ctx)
         goto out;
     }
     PQclear(r);
+    const char *status = json_string_value(json_object_get(req->json, "status"));
     params[0] = from;
     params[1] = to;
-    params[2] = req->app->name;
-    for (int i = 0; i < nattr; i++) params[i + 3] = cols[i];
-    r = db_exec(c, rt->sql_insert, nattr + 3, params);
+    params[2] = status ? status : rt->svc->def->statuses->initial;
+    params[3] = req->app->name;
+    for (int i = 0; i < nattr; i++) params[i + 4] = cols[i];
+    r = db_exec(c, rt->sql_insert, nattr + 4, params);
     if (!db_ok(r)) {
         if (strcmp(db_sqlstate(r), "23505") == 0)
             http_problem(req, 409, "a concurrent change created a conflicting %s link; retry",
@@ -218,10 +268,16 @@ static void link_add(request *req, void *ctx)
             service_db_error(req, c, r, rt->def->kind);
         goto out;
     }
+    json_t *link = link_json(rt, r, 0);
+    int recorded = changes_record(req, c, "relation.added", from, to, NULL, link);
+    if (recorded != OK) {
+        json_decref(link);
+        goto out;
+    }
     char *loc = xasprintf("/v1/relations/%s?from=%s&to=%s", rt->def->kind, from, to);
     http_header(req, "Location", loc);
     free(loc);
-    http_json(req, 201, link_json(rt, r, 0));
+    http_json(req, 201, link);
     if (idem == IDEM_FRESH && idem_save(req, c) != OK) goto out;
     if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was stored");
 out:
@@ -263,12 +319,46 @@ static int end_params(request *req, rel_rt *rt, char from[], char to[], int requ
 
 static int known_arg(void *ctx, const char *key, const char *value)
 {
-    static const char *const known[] = {"from", "to", "limit", "after", NULL};
+    static const char *const known[] = {"from", "to", "at", "status", "limit", "after", NULL};
     request *req = ctx;
     for (const char *const *k = known; *k; k++)
         if (strcmp(*k, key) == 0) return OK;
-    http_problem(req, 400, "unknown query parameter '%s'; use from, to, limit, after", key);
+    http_problem(req, 400, "unknown query parameter '%s'; use from, to, at, status, limit, after",
+                 key);
     return ERR;
+}
+
+/* ?status=design,operational -> "{design,operational}"; all -> NULL. */
+static int status_filter(request *req, rel_rt *rt, char **out)
+{
+    const char *v = http_query(req, "status");
+    const char *const *listed = rt->svc->def->statuses->listed;
+    sbuf arr = {0};
+    sb_append(&arr, "{");
+    if (v && strcmp(v, "all") == 0) {
+        *out = NULL;
+        sb_free(&arr);
+        return OK;
+    }
+    if (v) {
+        char *copy = xstrdup(v), *save = NULL;
+        int n = 0;
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++) {
+            if (!status_ok(rt, t)) {
+                http_problem(req, 400, "status '%s' is not a link status (or use status=all)", t);
+                free(copy);
+                sb_free(&arr);
+                return ERR;
+            }
+            sb_appendf(&arr, "%s%s", n ? "," : "", t);
+        }
+        free(copy);
+    } else {
+        for (int n = 0; listed[n]; n++) sb_appendf(&arr, "%s%s", n ? "," : "", listed[n]);
+    }
+    sb_append(&arr, "}");
+    *out = sb_steal(&arr);
+    return OK;
 }
 
 static void link_list(request *req, void *ctx)
@@ -280,6 +370,7 @@ static void link_list(request *req, void *ctx)
     int limit = LIMIT_DEFAULT;
     long long after = 0;
     const char *ls = http_query(req, "limit"), *as = http_query(req, "after");
+    const char *at = http_query(req, "at");
     char *end;
     if (ls) {
         long v = strtol(ls, &end, 10);
@@ -296,18 +387,25 @@ static void link_list(request *req, void *ctx)
             return;
         }
     }
-    char after_s[24];
+    if (at && (!*at || strlen(at) > 40 || strspn(at, "0123456789-:T.Z+ ") != strlen(at))) {
+        http_problem(req, 400, "at must be a timestamp such as 2026-11-01T00:00:00Z");
+        return;
+    }
+    char *statuses = NULL;
+    if (status_filter(req, rt, &statuses) != OK) return;
+    char after_s[24], limit_s[16];
     snprintf(after_s, sizeof after_s, "%lld", after);
-    const char *params[] = {from[0] ? from : NULL, to[0] ? to : NULL, after_s};
-    char *sql = xasprintf("SELECT %s FROM %s WHERE valid_to IS NULL AND ($1::text IS NULL OR "
-                          "from_code = $1) AND ($2::text IS NULL OR to_code = $2) AND id > $3 "
-                          "ORDER BY id LIMIT %d",
-                          rt->select_list, rt->def->table, limit + 1);
+    snprintf(limit_s, sizeof limit_s, "%d", limit + 1);
+    const char *params[] = {from[0] ? from : NULL, to[0] ? to : NULL, after_s, at, statuses,
+                            limit_s};
     db_conn *c = service_db(rt->svc, req);
     if (c) {
-        PGresult *r = db_exec_once(c, sql, 3, params);
+        PGresult *r = db_exec(c, rt->sql_list, 6, params);
         if (!db_ok(r)) {
-            service_db_error(req, c, r, rt->def->kind);
+            if (strncmp(db_sqlstate(r), "22", 2) == 0)
+                http_problem(req, 400, "at must be a timestamp such as 2026-11-01T00:00:00Z");
+            else
+                service_db_error(req, c, r, rt->def->kind);
         } else {
             int rows = PQntuples(r), shown = rows > limit ? limit : rows;
             json_t *items = json_array();
@@ -318,7 +416,7 @@ static void link_list(request *req, void *ctx)
         PQclear(r);
         db_release(rt->svc->db, c);
     }
-    free(sql);
+    free(statuses);
 }
 
 static void link_end(request *req, void *ctx)
@@ -344,7 +442,12 @@ static void link_end(request *req, void *ctx)
     } else if (PQntuples(r) == 0) {
         http_problem(req, 404, "no current %s link from %s to %s", rt->def->kind, from, to);
     } else {
-        http_json(req, 200, link_json(rt, r, 0));
+        json_t *link = link_json(rt, r, 0);
+        if (changes_record(req, c, "relation.ended", from, to, NULL, link) != OK) {
+            json_decref(link);
+            goto out;
+        }
+        http_json(req, 200, link);
         if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was changed");
     }
 out:
@@ -363,12 +466,17 @@ void relation_routes(service *svc, router *r)
         rel_rt *rt = &t->items[i];
         rt->svc = svc;
         rt->def = &svc->def->relations[i];
+        static const field_def no_attrs[] = {FIELDS_END};
+        rt->attrs = rt->def->attrs ? rt->def->attrs : no_attrs;
         rt->from_field = (field_def){.name = "from", .type = FT_CODE, .refs = rt->def->from};
         rt->to_field = (field_def){.name = "to", .type = FT_CODE, .refs = rt->def->to};
         build_sql(rt);
+        for (const char *const *p = rt->def->from; *p; p++) rt->peer_end |= !is_ours(rt, *p);
+        for (const char *const *p = rt->def->to; *p; p++) rt->peer_end |= !is_ours(rt, *p);
         char *path = xasprintf("/v1/relations/%s", rt->def->kind);
-        router_add(r, "GET", path, link_list, rt, 0, "Current links, by either end");
-        router_add(r, "POST", path, link_add, rt, ROUTE_BODY_JSON, "Link two objects");
+        router_add(r, "GET", path, link_list, rt, 0, "Links by either end, current or ?at=");
+        router_add(r, "POST", path, link_add, rt, ROUTE_BODY_JSON | (rt->peer_end ? ROUTE_PEER : 0),
+                   "Link two objects");
         router_add(r, "DELETE", path, link_end, rt, 0, "End the current link");
         free(path);
     }
@@ -383,6 +491,7 @@ void relation_cleanup(service *svc)
         free(t->items[i].sql_insert);
         free(t->items[i].sql_end);
         free(t->items[i].sql_blocking);
+        free(t->items[i].sql_list);
     }
     free(t->items);
     free(t);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "changes.h"
+#include "crossref.h"
 #include "fields.h"
 #include "idempotency.h"
 #include "jsonutil.h"
@@ -38,7 +40,8 @@ typedef struct coll_rt {
     service *svc;
     const collection_def *def;
     const biz_type *type;
-    int ndata; /* data columns after the base ones */
+    int ndata;     /* data columns after the base ones */
+    int peer_refs; /* has code fields naming objects the peer keeps */
     char *select_list;
     char *sql_get, *sql_lock, *sql_insert, *sql_update, *sql_retire;
 } coll_rt;
@@ -48,10 +51,11 @@ typedef struct {
     int n;
 } coll_table;
 
-const collection_def *service_collection(const service *svc, const char *prefix)
+const collection_def *service_collection(const service *svc, const char *prefix_or_code)
 {
     for (int i = 0; i < svc->def->ncollections; i++)
-        if (strcmp(svc->def->collections[i].prefix, prefix) == 0) return &svc->def->collections[i];
+        if (strncmp(svc->def->collections[i].prefix, prefix_or_code, 2) == 0)
+            return &svc->def->collections[i];
     return NULL;
 }
 
@@ -327,35 +331,65 @@ static void get_one(request *req, void *ctx)
     db_release(rt->svc->db, c);
 }
 
+/* $1 code, $2 status, $3 app, then the data columns: the parameters of the
+ * INSERT and UPDATE built in build_sql. Borrowed pointers; free the array. */
+static const char **write_params(const col_values *cv, const char *code, const char *status,
+                                 const char *app)
+{
+    const char **params = xcalloc((size_t)cv->n + 3, sizeof *params);
+    params[0] = code;
+    params[1] = status;
+    params[2] = app;
+    for (int i = 0; i < cv->n; i++) params[i + 3] = cv->v[i];
+    return params;
+}
+
+/* Codes this object names that the peer keeps, confirmed before anything is
+ * stored. obj holds the members given by the request (a body or a patch). */
+static int confirm_peer_refs(request *req, const coll_rt *rt, const json_t *obj)
+{
+    if (!rt->peer_refs) return OK;
+    xref refs[16];
+    int n = 0;
+    for (const field_def *f = rt->def->fields; f->name && n < (int)ARRAY_LEN(refs); f++) {
+        const char *code = json_string_value(json_object_get(obj, f->name));
+        if (f->type != FT_CODE || !code) continue;
+        const biz_type *bt = biz_type_by_prefix(code);
+        if (bt && bt->owner != rt->svc->def->id) refs[n++] = (xref){f->name, code, NULL};
+    }
+    return crossref_confirm(rt->svc, req, refs, n);
+}
+
+/* Records the change of the object in r (row 0) in the open transaction. */
+static int record(request *req, const coll_rt *rt, db_conn *c, const char *action,
+                  const json_t *before, const PGresult *r)
+{
+    char type[64];
+    snprintf(type, sizeof type, "%s.%s", rt->type->type, action);
+    json_t *after = row_json(rt, r, 0);
+    int rc = changes_record(req, c, type, PQgetvalue(r, 0, 0), NULL, before, after);
+    json_decref(after);
+    return rc;
+}
+
 static void create(request *req, void *ctx)
 {
     coll_rt *rt = ctx;
     col_values cv = {0};
     const char *status;
     if (validate(req, rt, req->json, NULL, &cv, &status) != OK) return;
-    if (!allowed(req, rt, req->json)) {
-        values_free(&cv);
-        return;
-    }
+    db_conn *c = NULL;
+    PGresult *r = NULL;
+    const char **params = NULL;
+    if (!allowed(req, rt, req->json) || confirm_peer_refs(req, rt, req->json) != OK) goto done;
     char code[BIZCODE_LEN + 1];
     json_t *given = json_object_get(req->json, "code");
     if (given)
         snprintf(code, sizeof code, "%s", json_string_value(given));
     else
         bizcode_mint(rt->def->prefix, code);
-
-    db_conn *c = service_db(rt->svc, req);
-    if (!c) {
-        values_free(&cv);
-        return;
-    }
-    const char **params = xcalloc((size_t)cv.n + 3, sizeof *params);
-    params[0] = code;
-    params[1] = status;
-    params[2] = req->app->name;
-    for (int i = 0; i < cv.n; i++) params[i + 3] = cv.v[i];
-
-    PGresult *r = NULL;
+    if (!(c = service_db(rt->svc, req))) goto done;
+    params = write_params(&cv, code, status, req->app->name);
     if (db_begin(c) != OK) {
         http_problem(req, 503, "database unavailable");
         goto done;
@@ -367,15 +401,18 @@ static void create(request *req, void *ctx)
         write_error(req, rt, c, r);
         goto done;
     }
+    if (record(req, rt, c, "created", NULL, r) != OK) goto done;
     answer_object(req, rt, r, 201);
     if (idem == IDEM_FRESH && idem_save(req, c) != OK) goto done;
     if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was stored");
 done:
-    db_rollback(c);
+    if (c) {
+        db_rollback(c);
+        db_release(rt->svc->db, c);
+    }
     PQclear(r);
     free(params);
     values_free(&cv);
-    db_release(rt->svc->db, c);
 }
 
 /* If-Match: absent, "*", or the current version ("3", W/"3" or 3). */
@@ -415,6 +452,7 @@ static void patch(request *req, void *ctx)
     coll_rt *rt = ctx;
     char code[BIZCODE_LEN + 1];
     if (path_code(req, rt, code) != OK) return;
+    if (confirm_peer_refs(req, rt, req->json) != OK) return;
     db_conn *c = service_db(rt->svc, req);
     if (!c) return;
     PGresult *cur = NULL, *r = NULL;
@@ -442,16 +480,13 @@ static void patch(request *req, void *ctx)
         answer_object(req, rt, cur, 200); /* nothing changes: no new version */
         goto done;
     }
-    params = xcalloc((size_t)cv.n + 3, sizeof *params);
-    params[0] = code;
-    params[1] = status;
-    params[2] = req->app->name;
-    for (int i = 0; i < cv.n; i++) params[i + 3] = cv.v[i];
+    params = write_params(&cv, code, status, req->app->name);
     r = db_exec(c, rt->sql_update, cv.n + 3, params);
     if (!db_ok(r)) {
         write_error(req, rt, c, r);
         goto done;
     }
+    if (record(req, rt, c, "updated", current, r) != OK) goto done;
     answer_object(req, rt, r, 200);
     if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was changed");
 done:
@@ -491,6 +526,7 @@ static void retire(request *req, void *ctx)
         write_error(req, rt, c, r);
         goto done;
     }
+    if (record(req, rt, c, "retired", current, r) != OK) goto done;
     answer_object(req, rt, r, 200);
     if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was changed");
 done:
@@ -499,6 +535,14 @@ done:
     PQclear(cur);
     PQclear(r);
     db_release(rt->svc->db, c);
+}
+
+static void history(request *req, void *ctx)
+{
+    coll_rt *rt = ctx;
+    char code[BIZCODE_LEN + 1];
+    if (path_code(req, rt, code) != OK) return;
+    changes_history(req, rt->svc, code);
 }
 
 /* ---- list ----------------------------------------------------------------- */
@@ -680,16 +724,22 @@ void resource_routes(service *svc, router *r)
         rt->def = &svc->def->collections[i];
         rt->type = biz_type_by_prefix(rt->def->prefix);
         build_sql(rt);
+        for (const field_def *f = rt->def->fields; f->name; f++)
+            for (const char *const *p = f->refs; f->type == FT_CODE && *p; p++)
+                rt->peer_refs |= biz_type_by_prefix(*p)->owner != svc->def->id;
+        unsigned waits = rt->peer_refs ? ROUTE_PEER : 0;
         char *coll = xasprintf("/v1/%s", rt->type->collection);
         char *one = xasprintf("/v1/%s/{code}", rt->type->collection);
+        char *hist = xasprintf("/v1/%s/{code}/history", rt->type->collection);
         router_add(r, "GET", coll, list, rt, 0, "List, filtered and paged");
-        router_add(r, "POST", coll, create, rt, ROUTE_BODY_JSON, "Create");
+        router_add(r, "POST", coll, create, rt, ROUTE_BODY_JSON | waits, "Create");
         router_add(r, "GET", one, get_one, rt, 0, "Get one by code");
-        router_add(r, "PATCH", one, patch, rt, ROUTE_BODY_JSON,
-                   "Change by JSON merge patch");
+        router_add(r, "PATCH", one, patch, rt, ROUTE_BODY_JSON | waits, "Change by JSON merge patch");
         router_add(r, "DELETE", one, retire, rt, 0, "Retire (kept for history)");
+        router_add(r, "GET", hist, history, rt, 0, "Every change, oldest first");
         free(coll);
         free(one);
+        free(hist);
     }
 }
 

@@ -62,6 +62,12 @@ typedef struct collection_def {
     const char *doc;
 } collection_def;
 
+/* A condition an end of a link must meet, e.g. kind = public. */
+typedef struct end_rule {
+    const char *field;
+    const char *value;
+} end_rule;
+
 enum {
     REL_ONE_FROM_PER_TO = 1u << 0, /* each `to` has at most one current `from` */
     REL_ONE_TO_PER_FROM = 1u << 1, /* each `from` has at most one current `to` */
@@ -74,6 +80,7 @@ typedef struct relation_def {
     const char *const *to;
     const field_def *attrs; /* ends with FIELDS_END */
     unsigned rules;
+    const end_rule *from_rule, *to_rule; /* optional */
     const char *doc;
 } relation_def;
 
@@ -86,8 +93,8 @@ void relation_routes(service *svc, router *r);
 void resource_cleanup(service *svc);
 void relation_cleanup(service *svc);
 
-/* Helpers shared by resource.c, relation.c and the services. */
-const collection_def *service_collection(const service *svc, const char *prefix);
-const char *const *field_values(const field_def *f);
+/* The collection of a prefix (or of a code's prefix) if this service keeps
+ * it, else NULL. */
+const collection_def *service_collection(const service *svc, const char *prefix_or_code);
 
 #endif

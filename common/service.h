@@ -21,7 +21,8 @@ typedef struct service_def {
     int ncollections;
     const relation_def *relations;
     int nrelations;
-    const char *title; /* for the OpenAPI document */
+    const status_set *statuses; /* of links; objects carry their own */
+    const char *title;          /* for the OpenAPI document */
 } service_def;
 
 typedef struct service_config {

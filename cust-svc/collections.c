@@ -1,15 +1,49 @@
-/* collections.c -- what cust-svc keeps, declared once (DESIGN §2). */
+/* collections.c -- what cust-svc keeps, declared once (DESIGN §2). The
+ * generic code serves, validates, filters and documents each of them; the
+ * tables are in schema/cust. */
 #include "cust.h"
 
 static const char *const categories[] = {"hv", "lv_resident", "lv_nonresident", NULL};
+static const char *const supply_modes[] = {"main", "backup", NULL};
+static const char *const purposes[] = {"billing", "check", NULL};
+static const char *const phases[] = {"single", "three", NULL};
+static const char *const demand_modes[] = {"capacity", "demand", "none", NULL};
+static const char *const generator_kinds[] = {"diesel", "gas", "battery", "ups", "other", NULL};
+static const char *const plant_kinds[] = {"pv", "wind", "hydro", "thermal", "biomass", "storage",
+                                          "other", NULL};
+static const char *const pile_kinds[] = {"ac", "dc", NULL};
+static const char *const order_types[] = {"hv_new_connection", NULL};
+
+static const char *const cu[] = {"CU", NULL};
 static const char *const ad[] = {"AD", NULL};
+static const char *const sp[] = {"SP", NULL};
+static const char *const mp[] = {"MP", NULL};
+static const char *const mt[] = {"MT", NULL};
+static const char *const mb[] = {"MB", NULL};
+static const char *const pp[] = {"PP", NULL};
+static const char *const ln[] = {"LN", NULL};
+static const char *const tr[] = {"TR", NULL};
+
+#define NAME(fl, what) {.name = "name", .type = FT_TEXT, .flags = (fl), .doc = what}
+#define CUSTOMER(fl) \
+    {.name = "customer", .type = FT_CODE, .flags = (fl), .refs = cu, .doc = "customer (CU)"}
+#define KV(what) {.name = "voltage_kv", .type = FT_NUM, .min = 0.1, .max = 1000, .doc = what}
+#define LOCATION {.name = "location", .type = FT_LOCATION, .doc = "position, WGS-84 degrees"}
+#define TARIFF_FIELDS                                                                          \
+    {.name = "tariff", .type = FT_TEXT, .max_len = 60, .doc = "tariff code 电价码"},           \
+    {.name = "demand_charge", .type = FT_ENUM, .values = demand_modes,                         \
+     .doc = "basic charge by capacity 按容量, by demand 按需量, or none"},                      \
+    {.name = "power_factor_standard", .type = FT_NUM, .min = 0.5, .max = 1,                    \
+     .doc = "power factor adjustment standard 力调标准, e.g. 0.9"},                            \
+    {.name = "loss_share", .type = FT_NUM, .min = 0, .max = 1,                                 \
+     .doc = "share of line or transformer losses billed to the customer"}
 
 static const field_def customer_fields[] = {
-    {.name = "name", .type = FT_TEXT, .flags = FF_REQUIRED, .doc = "customer name"},
+    NAME(FF_REQUIRED, "customer name"),
     {.name = "category", .type = FT_ENUM, .flags = FF_REQUIRED, .values = categories,
      .doc = "hv (high voltage), lv_resident, lv_nonresident"},
     {.name = "phone", .type = FT_TEXT, .max_len = 40, .doc = "contact phone"},
-    {.name = "address", .type = FT_CODE, .refs = ad, .doc = "structured address (AD code)"},
+    {.name = "address", .type = FT_CODE, .refs = ad, .doc = "structured address (AD)"},
     {.name = "account_no", .type = FT_TEXT, .flags = FF_UNIQUE, .max_len = 40,
      .doc = "legacy account number 户号, unique when present"},
     {.name = "contract_capacity_kva", .type = FT_NUM, .min = 0, .max = 10000000,
@@ -27,7 +61,107 @@ static const field_def address_fields[] = {
     {.name = "unit", .type = FT_TEXT, .max_len = 30, .doc = "单元"},
     {.name = "room", .type = FT_TEXT, .max_len = 30, .doc = "房号"},
     {.name = "detail", .type = FT_TEXT, .max_len = 300, .doc = "free-text remainder"},
-    {.name = "location", .type = FT_LOCATION, .doc = "position, WGS-84"},
+    LOCATION,
+    FIELDS_END,
+};
+
+static const field_def supply_point_fields[] = {
+    NAME(0, "supply point name"),
+    CUSTOMER(FF_REQUIRED),
+    KV("supply voltage, kV"),
+    {.name = "mode", .type = FT_ENUM, .values = supply_modes, .dflt = "main",
+     .doc = "main 主供 or backup 备供"},
+    {.name = "capacity_kva", .type = FT_NUM, .min = 0, .max = 10000000, .doc = "supply capacity, kVA"},
+    FIELDS_END,
+};
+
+static const field_def metering_point_fields[] = {
+    NAME(0, "metering point name"),
+    CUSTOMER(FF_REQUIRED),
+    {.name = "purpose", .type = FT_ENUM, .values = purposes, .dflt = "billing",
+     .doc = "billing 计费 or check 考核"},
+    KV("metering voltage, kV"),
+    FIELDS_END,
+};
+
+static const field_def meter_box_fields[] = {
+    NAME(0, "meter box label"),
+    {.name = "asset_no", .type = FT_TEXT, .flags = FF_UNIQUE, .max_len = 40,
+     .doc = "asset number, unique when present"},
+    {.name = "rows", .type = FT_INT, .min = 1, .max = 20, .doc = "rows of meter positions"},
+    {.name = "cols", .type = FT_INT, .min = 1, .max = 20, .doc = "columns of meter positions"},
+    LOCATION,
+    FIELDS_END,
+};
+
+static const field_def meter_fields[] = {
+    {.name = "asset_no", .type = FT_TEXT, .flags = FF_REQUIRED | FF_UNIQUE, .max_len = 40,
+     .doc = "asset number 资产编号, unique"},
+    {.name = "model", .type = FT_TEXT, .max_len = 60, .doc = "model, e.g. DDZY1980"},
+    {.name = "phase", .type = FT_ENUM, .values = phases, .doc = "single or three phase"},
+    {.name = "rated_current_a", .type = FT_NUM, .min = 0, .max = 10000,
+     .doc = "rated current, A, e.g. 5(60)"},
+    {.name = "manufacturer", .type = FT_TEXT, .max_len = 100, .doc = "maker"},
+    FIELDS_END,
+};
+
+static const field_def line_billing_fields[] = {
+    CUSTOMER(FF_REQUIRED),
+    {.name = "line", .type = FT_CODE, .flags = FF_REQUIRED, .refs = ln,
+     .doc = "dedicated line billed (LN, kept by grid-svc)"},
+    TARIFF_FIELDS,
+    FIELDS_END,
+};
+
+static const field_def transformer_billing_fields[] = {
+    CUSTOMER(FF_REQUIRED),
+    {.name = "transformer", .type = FT_CODE, .flags = FF_REQUIRED, .refs = tr,
+     .doc = "dedicated transformer billed (TR, kept by grid-svc)"},
+    TARIFF_FIELDS,
+    FIELDS_END,
+};
+
+static const field_def backup_generator_fields[] = {
+    NAME(FF_REQUIRED, "generator name"),
+    CUSTOMER(FF_REQUIRED),
+    {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = generator_kinds,
+     .doc = "diesel, gas, battery, ups, other"},
+    {.name = "capacity_kw", .type = FT_NUM, .min = 0, .max = 1000000, .doc = "capacity, kW"},
+    FIELDS_END,
+};
+
+static const field_def power_plant_fields[] = {
+    NAME(FF_REQUIRED, "plant name"),
+    {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = plant_kinds,
+     .doc = "pv, wind, hydro, thermal, biomass, storage, other"},
+    {.name = "capacity_kw", .type = FT_NUM, .min = 0, .max = 100000000, .doc = "installed, kW"},
+    CUSTOMER(0),
+    LOCATION,
+    FIELDS_END,
+};
+
+static const field_def generating_unit_fields[] = {
+    NAME(0, "unit name"),
+    {.name = "plant", .type = FT_CODE, .flags = FF_REQUIRED, .refs = pp, .doc = "plant (PP)"},
+    {.name = "capacity_kw", .type = FT_NUM, .min = 0, .max = 10000000, .doc = "capacity, kW"},
+    FIELDS_END,
+};
+
+static const field_def charging_pile_fields[] = {
+    NAME(0, "pile name"),
+    CUSTOMER(0),
+    {.name = "metering_point", .type = FT_CODE, .refs = mp, .doc = "metering point (MP)"},
+    {.name = "power_kw", .type = FT_NUM, .min = 0, .max = 10000, .doc = "rated power, kW"},
+    {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = pile_kinds, .doc = "ac or dc"},
+    LOCATION,
+    FIELDS_END,
+};
+
+static const field_def work_order_fields[] = {
+    {.name = "type", .type = FT_ENUM, .flags = FF_REQUIRED, .values = order_types,
+     .doc = "business process"},
+    CUSTOMER(0),
+    {.name = "summary", .type = FT_TEXT, .max_len = 500, .doc = "what is asked"},
     FIELDS_END,
 };
 
@@ -36,8 +170,39 @@ const collection_def cust_collections[] = {
      .doc = "Customer 用户"},
     {.prefix = "AD", .table = "addresses", .fields = address_fields, .statuses = &cust_statuses,
      .doc = "Structured address 结构化地址"},
+    {.prefix = "SP", .table = "supply_points", .fields = supply_point_fields,
+     .statuses = &cust_statuses, .doc = "Supply point 电源点, belongs to one customer"},
+    {.prefix = "MP", .table = "metering_points", .fields = metering_point_fields,
+     .statuses = &cust_statuses, .doc = "Metering point 计量点, belongs to one customer"},
+    {.prefix = "MB", .table = "meter_boxes", .fields = meter_box_fields, .statuses = &cust_statuses,
+     .doc = "Meter box asset 计量箱"},
+    {.prefix = "MT", .table = "meters", .fields = meter_fields, .statuses = &cust_statuses,
+     .doc = "Electricity meter 电能表"},
+    {.prefix = "LB", .table = "line_billings", .fields = line_billing_fields,
+     .statuses = &cust_statuses, .doc = "Dedicated-line billing 专线计费"},
+    {.prefix = "TB", .table = "transformer_billings", .fields = transformer_billing_fields,
+     .statuses = &cust_statuses, .doc = "Dedicated-transformer billing 专变计费"},
+    {.prefix = "BG", .table = "backup_generators", .fields = backup_generator_fields,
+     .statuses = &cust_statuses, .doc = "Customer's own backup supply 自备电源"},
+    {.prefix = "PP", .table = "power_plants", .fields = power_plant_fields,
+     .statuses = &cust_statuses, .doc = "Power plant 电厂"},
+    {.prefix = "GU", .table = "generating_units", .fields = generating_unit_fields,
+     .statuses = &cust_statuses, .doc = "Generating unit 机组, belongs to one plant"},
+    {.prefix = "CP", .table = "charging_piles", .fields = charging_pile_fields,
+     .statuses = &cust_statuses, .doc = "EV charging pile 充电桩"},
+    {.prefix = "WO", .table = "work_orders", .fields = work_order_fields,
+     .statuses = &cust_statuses, .doc = "Work order 工单"},
 };
 const int cust_ncollections = (int)ARRAY_LEN(cust_collections);
 
-const relation_def cust_relations[] = {{0}};
-const int cust_nrelations = 0;
+const relation_def cust_relations[] = {
+    {.kind = "supplypoint-meteringpoint", .table = "rel_supplypoint_meteringpoint", .from = sp,
+     .to = mp, .rules = REL_ONE_FROM_PER_TO,
+     .doc = "A metering point is measured on one supply point"},
+    {.kind = "meter-meterbox", .table = "rel_meter_meterbox", .from = mt, .to = mb,
+     .rules = REL_ONE_TO_PER_FROM, .doc = "A meter sits in one meter box"},
+    {.kind = "meter-meteringpoint", .table = "rel_meter_meteringpoint", .from = mt, .to = mp,
+     .rules = REL_ONE_FROM_PER_TO | REL_ONE_TO_PER_FROM,
+     .doc = "One active meter per metering point"},
+};
+const int cust_nrelations = (int)ARRAY_LEN(cust_relations);

@@ -12,6 +12,7 @@ int main(int argc, char **argv)
         .ncollections = cust_ncollections,
         .relations = cust_relations,
         .nrelations = cust_nrelations,
+        .statuses = &cust_statuses,
         .title = "cust-svc: customer service platform 用户服务业务中台",
     };
     return service_main(&def, argc, argv);

@@ -1,27 +1,94 @@
-/* collections.c -- what grid-svc keeps, declared once (DESIGN §2). */
+/* collections.c -- what grid-svc keeps, declared once (DESIGN §2). The
+ * generic code serves, validates, filters and documents each of them; the
+ * tables are in schema/grid. */
 #include "grid.h"
 
 static const char *const line_kinds[] = {"public", "dedicated", NULL};
+static const char *const room_kinds[] = {"switching_station", "ring_main_unit", "distribution_room",
+                                         "box_substation", NULL};
+static const char *const pole_kinds[] = {"pole", "branch_box", NULL};
 static const char *const source_roles[] = {"source", "tie", NULL};
+
 static const char *const ss[] = {"SS", NULL};
 static const char *const ln[] = {"LN", NULL};
+static const char *const tr[] = {"TR", NULL};
+static const char *const sr[] = {"SR", NULL};
+static const char *const pl[] = {"PL", NULL};
+static const char *const ap[] = {"AP", NULL};
+static const char *const mr[] = {"MR", NULL};
+static const char *const mb[] = {"MB", NULL};
+static const char *const sp[] = {"SP", NULL};
+static const char *const mp[] = {"MP", NULL};
+static const char *const cu[] = {"CU", NULL};
+static const char *const equipment[] = {"SS", "LN", "TR", NULL};
+
+#define NAME_REQUIRED(what) {.name = "name", .type = FT_TEXT, .flags = FF_REQUIRED, .doc = what}
+#define LOCATION {.name = "location", .type = FT_LOCATION, .doc = "position, WGS-84 degrees"}
+#define KV(req, what) \
+    {.name = "voltage_kv", .type = FT_NUM, .flags = (req), .min = 0.1, .max = 1000, .doc = what}
 
 static const field_def substation_fields[] = {
-    {.name = "name", .type = FT_TEXT, .flags = FF_REQUIRED, .doc = "substation name"},
-    {.name = "voltage_kv", .type = FT_NUM, .flags = FF_REQUIRED, .min = 0.1, .max = 1000,
-     .doc = "highest voltage level, kV"},
-    {.name = "location", .type = FT_LOCATION, .doc = "position, WGS-84"},
+    NAME_REQUIRED("substation name"),
+    KV(FF_REQUIRED, "highest voltage level, kV"),
+    LOCATION,
     FIELDS_END,
 };
 
 static const field_def line_fields[] = {
-    {.name = "name", .type = FT_TEXT, .flags = FF_REQUIRED, .doc = "line name"},
+    NAME_REQUIRED("line name"),
     {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = line_kinds,
      .doc = "public 公线 or dedicated 专线"},
-    {.name = "voltage_kv", .type = FT_NUM, .flags = FF_REQUIRED, .min = 0.1, .max = 1000,
-     .doc = "voltage level, kV"},
+    KV(FF_REQUIRED, "voltage level, kV"),
     {.name = "length_km", .type = FT_NUM, .min = 0, .max = 10000, .doc = "route length, km"},
     {.name = "conductor", .type = FT_TEXT, .max_len = 60, .doc = "conductor type, e.g. YJV22-3x300"},
+    FIELDS_END,
+};
+
+static const field_def transformer_fields[] = {
+    NAME_REQUIRED("transformer name"),
+    {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = line_kinds,
+     .doc = "public 公变 or dedicated 专变"},
+    {.name = "capacity_kva", .type = FT_NUM, .flags = FF_REQUIRED, .min = 1, .max = 1000000,
+     .doc = "rated capacity, kVA"},
+    KV(FF_REQUIRED, "primary voltage, kV"),
+    {.name = "secondary_voltage_kv", .type = FT_NUM, .min = 0.1, .max = 1000,
+     .doc = "secondary voltage, kV"},
+    {.name = "model", .type = FT_TEXT, .max_len = 60, .doc = "model, e.g. S13-M-400/10"},
+    {.name = "station_room", .type = FT_CODE, .refs = sr, .doc = "station room it stands in (SR)"},
+    LOCATION,
+    FIELDS_END,
+};
+
+static const field_def station_room_fields[] = {
+    NAME_REQUIRED("station room name"),
+    {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = room_kinds,
+     .doc = "switching station, ring main unit, distribution room, box substation"},
+    KV(0, "voltage level, kV"),
+    LOCATION,
+    FIELDS_END,
+};
+
+static const field_def pole_fields[] = {
+    NAME_REQUIRED("pole number or branch box name"),
+    {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = pole_kinds,
+     .doc = "pole 杆位 or branch_box 电缆分支箱"},
+    {.name = "line", .type = FT_CODE, .refs = ln, .doc = "line it carries (LN)"},
+    LOCATION,
+    FIELDS_END,
+};
+
+static const field_def access_point_fields[] = {
+    NAME_REQUIRED("access point name"),
+    {.name = "pole", .type = FT_CODE, .refs = pl, .doc = "pole or branch box it hangs on (PL)"},
+    LOCATION,
+    FIELDS_END,
+};
+
+static const field_def meter_box_resource_fields[] = {
+    {.name = "name", .type = FT_TEXT, .doc = "label on the drawing"},
+    {.name = "symbol", .type = FT_TEXT, .max_len = 60, .doc = "graphic symbol on the drawing"},
+    {.name = "rotation_deg", .type = FT_NUM, .min = 0, .max = 360, .doc = "symbol rotation"},
+    LOCATION,
     FIELDS_END,
 };
 
@@ -30,6 +97,17 @@ const collection_def grid_collections[] = {
      .statuses = &grid_statuses, .doc = "Substation 变电站"},
     {.prefix = "LN", .table = "lines", .fields = line_fields, .statuses = &grid_statuses,
      .doc = "Medium-voltage line 线路: public 公线 or dedicated 专线"},
+    {.prefix = "TR", .table = "transformers", .fields = transformer_fields,
+     .statuses = &grid_statuses,
+     .doc = "Distribution transformer 变压器: public 公变 (production) or dedicated 专变 (marketing)"},
+    {.prefix = "SR", .table = "station_rooms", .fields = station_room_fields,
+     .statuses = &grid_statuses, .doc = "Station room 站房"},
+    {.prefix = "PL", .table = "poles", .fields = pole_fields, .statuses = &grid_statuses,
+     .doc = "Pole 杆位 or cable branch box 电缆分支箱"},
+    {.prefix = "AP", .table = "access_points", .fields = access_point_fields,
+     .statuses = &grid_statuses, .doc = "Low-voltage access point 低压接入点"},
+    {.prefix = "MR", .table = "meter_box_resources", .fields = meter_box_resource_fields,
+     .statuses = &grid_statuses, .doc = "Meter-box resource and its graphic 计量箱资源/图形"},
 };
 const int grid_ncollections = (int)ARRAY_LEN(grid_collections);
 
@@ -39,9 +117,31 @@ static const field_def substation_line_attrs[] = {
     FIELDS_END,
 };
 
+static const end_rule public_only = {.field = "kind", .value = "public"};
+static const end_rule dedicated_only = {.field = "kind", .value = "dedicated"};
+
 const relation_def grid_relations[] = {
     {.kind = "substation-line", .table = "rel_substation_line", .from = ss, .to = ln,
      .attrs = substation_line_attrs,
      .doc = "A line has one or more substations (role source or tie)"},
+    {.kind = "line-transformer", .table = "rel_line_transformer", .from = ln, .to = tr,
+     .rules = REL_ONE_FROM_PER_TO, .doc = "A transformer hangs on exactly one line"},
+    {.kind = "accesspoint-transformer", .table = "rel_accesspoint_transformer", .from = ap,
+     .to = tr, .to_rule = &public_only, .rules = REL_ONE_TO_PER_FROM,
+     .doc = "An access point belongs to one public transformer's area 台区"},
+    {.kind = "accesspoint-meterbox", .table = "rel_accesspoint_meterbox", .from = ap, .to = mb,
+     .rules = REL_ONE_FROM_PER_TO, .doc = "A meter box hangs on one access point"},
+    {.kind = "meterboxresource-meterbox", .table = "rel_meterboxresource_meterbox", .from = mr,
+     .to = mb, .rules = REL_ONE_FROM_PER_TO | REL_ONE_TO_PER_FROM,
+     .doc = "A meter-box resource is the graphic of one meter box, one to one"},
+    {.kind = "equipment-supplypoint", .table = "rel_equipment_supplypoint", .from = equipment,
+     .to = sp, .rules = REL_ONE_FROM_PER_TO,
+     .doc = "A supply point is fed by one piece of equipment (substation, line or transformer)"},
+    {.kind = "transformer-customer", .table = "rel_transformer_customer", .from = tr, .to = cu,
+     .from_rule = &dedicated_only, .rules = REL_ONE_TO_PER_FROM,
+     .doc = "A dedicated transformer serves one customer"},
+    {.kind = "equipment-meteringpoint", .table = "rel_equipment_meteringpoint",
+     .from = equipment, .to = mp, .rules = REL_ONE_FROM_PER_TO,
+     .doc = "A metering point sits on at most one piece of equipment"},
 };
 const int grid_nrelations = (int)ARRAY_LEN(grid_relations);

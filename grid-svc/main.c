@@ -12,6 +12,7 @@ int main(int argc, char **argv)
         .ncollections = grid_ncollections,
         .relations = grid_relations,
         .nrelations = grid_nrelations,
+        .statuses = &grid_statuses,
         .title = "grid-svc: grid resource platform 电网资源业务中台",
     };
     return service_main(&def, argc, argv);

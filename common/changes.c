@@ -1,0 +1,101 @@
+/* changes.c -- see changes.h. */
+#include "changes.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fields.h"
+#include "jsonutil.h"
+#include "service.h"
+
+#define LIMIT_DEFAULT 50
+#define LIMIT_MAX 1000
+
+static const char SQL_RECORD[] =
+    "INSERT INTO changes (app, type, code, other_code, before, after)"
+    " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)";
+
+static const char SQL_HISTORY[] =
+    "SELECT seq, at, app, type, code, other_code, before::text, after::text FROM changes"
+    " WHERE (code = $1 OR other_code = $1) AND seq > $2 ORDER BY seq LIMIT $3";
+
+int changes_record(request *req, db_conn *c, const char *type, const char *code,
+                   const char *other, const json_t *before, const json_t *after)
+{
+    char *b = before ? json_text(before) : NULL, *a = after ? json_text(after) : NULL;
+    const char *params[] = {req->app->name, type, code, other, b, a};
+    PGresult *r = db_exec(c, SQL_RECORD, 6, params);
+    free(b);
+    free(a);
+    int ok = db_ok(r);
+    if (!ok) service_db_error(req, c, r, "history");
+    PQclear(r);
+    return ok ? OK : ERR;
+}
+
+static json_t *json_or_null(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col)) return json_null();
+    json_t *v = json_loads(PQgetvalue(r, row, col), JSON_DECODE_ANY, NULL);
+    return v ? v : json_null();
+}
+
+static int paging(request *req, long long *after, int *limit)
+{
+    const char *ls = http_query(req, "limit"), *as = http_query(req, "after");
+    char *end;
+    *limit = LIMIT_DEFAULT;
+    *after = 0;
+    if (ls) {
+        long v = strtol(ls, &end, 10);
+        if (!*ls || *end || v < 1 || v > LIMIT_MAX) {
+            http_problem(req, 400, "limit must be an integer from 1 to %d", LIMIT_MAX);
+            return ERR;
+        }
+        *limit = (int)v;
+    }
+    if (as) {
+        *after = strtoll(as, &end, 10);
+        if (!*as || *end || *after < 0) {
+            http_problem(req, 400, "after must be the cursor given as \"next\" by an earlier page");
+            return ERR;
+        }
+    }
+    return OK;
+}
+
+void changes_history(request *req, service *svc, const char *code)
+{
+    long long after;
+    int limit;
+    if (paging(req, &after, &limit) != OK) return;
+    char after_s[24], limit_s[16];
+    snprintf(after_s, sizeof after_s, "%lld", after);
+    snprintf(limit_s, sizeof limit_s, "%d", limit + 1);
+    db_conn *c = service_db(svc, req);
+    if (!c) return;
+    const char *params[] = {code, after_s, limit_s};
+    PGresult *r = db_exec(c, SQL_HISTORY, 3, params);
+    if (!db_ok(r)) {
+        service_db_error(req, c, r, "history");
+    } else {
+        int rows = PQntuples(r), shown = rows > limit ? limit : rows;
+        json_t *items = json_array();
+        for (int i = 0; i < shown; i++) {
+            json_t *o = json_pack("{s:I, s:o, s:s, s:s, s:s}", "seq",
+                                  (json_int_t)strtoll(PQgetvalue(r, i, 0), NULL, 10), "at",
+                                  pg_time_json(PQgetvalue(r, i, 1)), "app", PQgetvalue(r, i, 2),
+                                  "type", PQgetvalue(r, i, 3), "code", PQgetvalue(r, i, 4));
+            if (!PQgetisnull(r, i, 5))
+                json_object_set_new(o, "other_code", json_string(PQgetvalue(r, i, 5)));
+            json_object_set_new(o, "before", json_or_null(r, i, 6));
+            json_object_set_new(o, "after", json_or_null(r, i, 7));
+            json_array_append_new(items, o);
+        }
+        json_t *next = rows > limit ? json_string(PQgetvalue(r, shown - 1, 0)) : json_null();
+        http_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+    }
+    PQclear(r);
+    db_release(svc->db, c);
+}
