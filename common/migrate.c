@@ -79,8 +79,16 @@ static int apply_one(PGconn *pg, const char *dir, const char *name)
     return rc;
 }
 
+/* Server notices ("already exists, skipping") are expected here: keep them
+ * out of the log unless asked for. */
+static void quiet_notice(void *arg, const char *message)
+{
+    log_debug("postgresql: %s", message);
+}
+
 int migrate_apply(PGconn *pg, const char *dir, const char *service)
 {
+    PQsetNoticeProcessor(pg, quiet_notice, NULL);
     DIR *d = opendir(dir);
     if (!d) {
         log_error("cannot open SCHEMA_DIR %s", dir);

@@ -50,6 +50,9 @@ static void forward(request *req, void *ctx)
         char *code = curl_easy_escape(NULL, http_param(req, 0), 0);
         sb_appendf(&path, "/%s", code);
         curl_free(code);
+        /* what follows {code} in the pattern, e.g. "/history" */
+        const char *tail = strstr(req->match.route->pattern, "{code}") + strlen("{code}");
+        sb_append(&path, tail);
     }
     sbuf query = {0};
     http_query_foreach(req, append_arg, &query);
@@ -107,12 +110,15 @@ void proxy_routes(service *svc, router *r)
         *t = (proxy_target){svc, keep(pt, xasprintf("/v1/%s", bt->collection)), bt->collection,
                             bt->owner};
         char *one = xasprintf("%s/{code}", t->base);
+        char *hist = xasprintf("%s/{code}/history", t->base);
         router_add(r, "GET", t->base, forward, t, ROUTE_PEER, "Read from the owning platform");
         router_add(r, "POST", t->base, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "GET", one, forward, t, ROUTE_PEER, "Read from the owning platform");
         router_add(r, "PATCH", one, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "DELETE", one, misdirected, t, 0, "Refused: owned by the peer (421)");
+        router_add(r, "GET", hist, forward, t, ROUTE_PEER, "Read from the owning platform");
         free(one);
+        free(hist);
     }
     for (int i = 0; i < biz_nrelations; i++) {
         const biz_relation *br = &biz_relations[i];
