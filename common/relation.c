@@ -456,6 +456,47 @@ out:
     db_release(rt->svc->db, c);
 }
 
+/* A change to an object must not break the rule of a current link it is an
+ * end of: a dedicated transformer serving a customer cannot turn public. */
+int relation_rules_hold(service *svc, request *req, db_conn *c, const char *code,
+                        const json_t *merged)
+{
+    rel_table *t = svc->relations;
+    for (int i = 0; i < t->n; i++) {
+        const rel_rt *rt = &t->items[i];
+        const end_rule *rules[] = {rt->def->from_rule, rt->def->to_rule};
+        const char *const *ends[] = {rt->def->from, rt->def->to};
+        for (int e = 0; e < 2; e++) {
+            const end_rule *rule = rules[e];
+            if (!rule) continue;
+            int ours = 0;
+            for (const char *const *p = ends[e]; *p; p++) ours |= strncmp(*p, code, 2) == 0;
+            const char *v = json_string_value(json_object_get(merged, rule->field));
+            if (!ours || (v && strcmp(v, rule->value) == 0)) continue;
+            char *sql = xasprintf("SELECT from_code, to_code FROM %s WHERE %s = $1 AND valid_to "
+                                  "IS NULL LIMIT 1", rt->def->table, e == 0 ? "from_code" : "to_code");
+            const char *params[] = {code};
+            PGresult *r = db_exec_once(c, sql, 1, params);
+            free(sql);
+            int rc = OK;
+            if (!db_ok(r)) {
+                service_db_error(req, c, r, rt->def->kind);
+                rc = ERR;
+            } else if (PQntuples(r) > 0) {
+                http_problem_extra(req, 409,
+                                   json_pack("{s:{s:s, s:s, s:s}}", "existing", "kind", rt->def->kind,
+                                             "from", PQgetvalue(r, 0, 0), "to", PQgetvalue(r, 0, 1)),
+                                   "%s must keep %s %s while it has a current %s link; end the "
+                                   "link first", code, rule->field, rule->value, rt->def->kind);
+                rc = ERR;
+            }
+            PQclear(r);
+            if (rc != OK) return ERR;
+        }
+    }
+    return OK;
+}
+
 void relation_routes(service *svc, router *r)
 {
     rel_table *t = xcalloc(1, sizeof *t);

@@ -476,6 +476,7 @@ static void patch(request *req, void *ctx)
      * maintain: a production app may not turn a public transformer into a
      * dedicated one, nor the other way round for marketing. */
     if (!allowed(req, rt, current) || !allowed(req, rt, merged)) goto done;
+    if (relation_rules_hold(rt->svc, req, c, code, merged) != OK) goto done;
     if (json_equal(merged, current)) {
         answer_object(req, rt, cur, 200); /* nothing changes: no new version */
         goto done;

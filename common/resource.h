@@ -93,6 +93,13 @@ void relation_routes(service *svc, router *r);
 void resource_cleanup(service *svc);
 void relation_cleanup(service *svc);
 
+struct request;
+struct db_conn;
+/* OK when the changed object (merged) still meets the end rules of the
+ * current links it is part of; otherwise answers 409 and returns ERR. */
+int relation_rules_hold(service *svc, struct request *req, struct db_conn *c, const char *code,
+                        const json_t *merged);
+
 /* The collection of a prefix (or of a code's prefix) if this service keeps
  * it, else NULL. */
 const collection_def *service_collection(const service *svc, const char *prefix_or_code);
