@@ -97,3 +97,32 @@ int crossref_confirm(service *svc, request *req, const xref *refs, int n)
     }
     return OK;
 }
+
+int crossref_local(service *svc, request *req, db_conn *c, const xref *ref)
+{
+    const collection_def *cd = service_collection(svc, ref->code);
+    const biz_type *bt = biz_type_by_prefix(ref->code);
+    char *sql = xasprintf("SELECT status, %s FROM %s WHERE code = $1 FOR SHARE",
+                          ref->rule ? ref->rule->field : "NULL", cd->table);
+    const char *params[] = {ref->code};
+    PGresult *r = db_exec_once(c, sql, 1, params);
+    free(sql);
+    int rc = ERR;
+    if (!db_ok(r)) {
+        service_db_error(req, c, r, ref->field);
+    } else if (PQntuples(r) == 0) {
+        json_t *errors = json_array();
+        json_add_error(errors, ref->field, "no %s with code %s", bt->type, ref->code);
+        http_problem_errors(req, 422, errors, "%s names no existing %s", ref->field, bt->type);
+    } else if (strcmp(PQgetvalue(r, 0, 0), "retired") == 0) {
+        http_problem(req, 409, "%s %s is retired", bt->type, ref->code);
+    } else if (ref->rule && strcmp(PQgetvalue(r, 0, 1), ref->rule->value) != 0) {
+        http_problem(req, 409, "%s must be a %s with %s %s; %s has %s %s", ref->field, bt->type,
+                     ref->rule->field, ref->rule->value, ref->code, ref->rule->field,
+                     PQgetvalue(r, 0, 1));
+    } else {
+        rc = OK;
+    }
+    PQclear(r);
+    return rc;
+}

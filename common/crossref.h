@@ -1,8 +1,10 @@
-/* crossref.h -- confirming codes that the peer keeps, before a write that
- * names them is stored: one request per peer collection, however many codes. */
+/* crossref.h -- checking the objects a write names before it is stored:
+ * those kept here inside the write's transaction, those the peer keeps
+ * with the peer, one request per peer collection however many codes. */
 #ifndef CROSSREF_H
 #define CROSSREF_H
 
+#include "db.h"
 #include "http.h"
 #include "resource.h"
 
@@ -18,5 +20,10 @@ typedef struct xref {
  * and meets its rule. Otherwise answers: 422 (names nothing), 409 (retired
  * or rule not met), 503 (peer unreachable: nothing may be stored), 502. */
 int crossref_confirm(service *svc, request *req, const xref *refs, int n);
+
+/* An object kept here, inside the open transaction: it exists, is not
+ * retired and meets rule (FOR SHARE holds it so until commit). Otherwise
+ * answers 422 (names nothing) or 409 and returns ERR. */
+int crossref_local(service *svc, request *req, db_conn *c, const xref *ref);
 
 #endif

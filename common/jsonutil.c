@@ -46,9 +46,45 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch)
     return out;
 }
 
+/* The digits a double needs to read back exactly; 17 always suffice. */
+static int digits_needed(double d)
+{
+    char buf[40];
+    for (int p = 15; p < 17; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, d);
+        if (strtod(buf, NULL) == d) return p;
+    }
+    return 17;
+}
+
+static int precision_needed(const json_t *v)
+{
+    int most = 15;
+    size_t i;
+    const char *key;
+    json_t *item;
+    switch (json_typeof(v)) {
+    case JSON_REAL: return digits_needed(json_real_value(v));
+    case JSON_ARRAY:
+        json_array_foreach((json_t *)v, i, item) {
+            int p = precision_needed(item);
+            if (p > most) most = p;
+        }
+        return most;
+    case JSON_OBJECT:
+        json_object_foreach((json_t *)v, key, item) {
+            int p = precision_needed(item);
+            if (p > most) most = p;
+        }
+        return most;
+    default: return most;
+    }
+}
+
 char *json_text(const json_t *v)
 {
-    char *s = json_dumps(v, JSON_OUT_FLAGS | JSON_ENCODE_ANY);
+    size_t flags = JSON_OUT_FLAGS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(precision_needed(v));
+    char *s = json_dumps(v, flags);
     if (!s) abort(); /* only fails on allocation */
     return s;
 }

@@ -5,9 +5,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* Every JSON we write: compact, reals with 15 significant digits so that a
- * stored 0.4 is written back as 0.4. */
-#define JSON_OUT_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+/* Every JSON we write is compact; json_text picks the real precision. */
+#define JSON_OUT_FLAGS JSON_COMPACT
 
 /* Parses a request body that must be one JSON object. Rejects duplicate
  * keys. On failure returns NULL and writes a message for the client. */
@@ -16,7 +15,9 @@ json_t *json_parse_object(const char *buf, size_t len, char *err, size_t errlen)
 /* RFC 7396 JSON merge patch: a new value, inputs untouched. */
 json_t *json_merge_patch(const json_t *target, const json_t *patch);
 
-/* Serialises with JSON_OUT_FLAGS; never NULL (aborts on out of memory). */
+/* Serialises compactly with the fewest significant digits (15 to 17) that
+ * let every number in v read back as exactly the same double: 0.4 is
+ * written 0.4, and 169.98275531098247 keeps all its digits. Never NULL. */
 char *json_text(const json_t *v);
 
 /* Name of a JSON type for messages ("string", "number", ...). */

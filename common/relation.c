@@ -103,37 +103,6 @@ static int allowed(request *req, rel_rt *rt, const json_t *obj)
     return 0;
 }
 
-/* Checks an end kept here: it exists, is not retired and meets its rule.
- * FOR SHARE keeps it from being retired or changed before we commit. */
-static int end_usable(request *req, rel_rt *rt, db_conn *c, const char *code, const char *end,
-                      const end_rule *rule)
-{
-    const collection_def *cd = service_collection(rt->svc, code);
-    const biz_type *bt = biz_type_by_prefix(code);
-    char *sql = xasprintf("SELECT status, %s FROM %s WHERE code = $1 FOR SHARE",
-                          rule ? rule->field : "NULL", cd->table);
-    const char *params[] = {code};
-    PGresult *r = db_exec_once(c, sql, 1, params);
-    free(sql);
-    int rc = ERR;
-    if (!db_ok(r)) {
-        service_db_error(req, c, r, rt->def->kind);
-    } else if (PQntuples(r) == 0) {
-        json_t *errors = json_array();
-        json_add_error(errors, end, "no %s with code %s", bt->type, code);
-        http_problem_errors(req, 422, errors, "the %s end of the link does not exist", end);
-    } else if (strcmp(PQgetvalue(r, 0, 0), "retired") == 0) {
-        http_problem(req, 409, "%s is retired and cannot be linked", code);
-    } else if (rule && strcmp(PQgetvalue(r, 0, 1), rule->value) != 0) {
-        http_problem(req, 409, "%s must be a %s with %s %s; %s has %s %s", end, bt->type,
-                     rule->field, rule->value, code, rule->field, PQgetvalue(r, 0, 1));
-    } else {
-        rc = OK;
-    }
-    PQclear(r);
-    return rc;
-}
-
 static int is_ours(const rel_rt *rt, const char *code)
 {
     return service_collection(rt->svc, code) != NULL;
@@ -226,9 +195,9 @@ static void link_add(request *req, void *ctx)
     }
     idem_state idem = idem_check(req, c);
     if (idem == IDEM_DONE) goto out;
-    if ((is_ours(rt, from) && end_usable(req, rt, c, from, "from", rt->def->from_rule) != OK) ||
-        (is_ours(rt, to) && end_usable(req, rt, c, to, "to", rt->def->to_rule) != OK))
-        goto out;
+    xref ends[] = {{"from", from, rt->def->from_rule}, {"to", to, rt->def->to_rule}};
+    for (int i = 0; i < 2; i++)
+        if (is_ours(rt, ends[i].code) && crossref_local(rt->svc, req, c, &ends[i]) != OK) goto out;
     const char *bparams[] = {from, to, (rt->def->rules & REL_ONE_FROM_PER_TO) ? "t" : "f",
                              (rt->def->rules & REL_ONE_TO_PER_FROM) ? "t" : "f"};
     r = db_exec(c, rt->sql_blocking, 4, bparams);

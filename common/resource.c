@@ -208,7 +208,8 @@ static int validate(request *req, const coll_rt *rt, json_t *obj, const json_t *
     int col = 0;
     for (const field_def *f = rt->def->fields; f->name; col += field_ncols(f), f++) {
         json_t *fv = json_object_get(obj, f->name);
-        if (!fv && !current && f->dflt) {
+        /* Absent on create, or null: the default, where the field has one. */
+        if ((!fv || json_is_null(fv)) && f->dflt) {
             cv->v[col] = xstrdup(f->dflt);
             continue;
         }
@@ -344,20 +345,49 @@ static const char **write_params(const col_values *cv, const char *code, const c
     return params;
 }
 
-/* Codes this object names that the peer keeps, confirmed before anything is
- * stored. obj holds the members given by the request (a body or a patch). */
-static int confirm_peer_refs(request *req, const coll_rt *rt, const json_t *obj)
+/* The codes of obj's FT_CODE fields that changed from current (all of them
+ * on create), split into those kept here and those the peer keeps. */
+typedef struct {
+    xref local[16], peer[16];
+    int nlocal, npeer;
+} named_refs;
+
+static void named(const coll_rt *rt, const json_t *obj, const json_t *current, named_refs *out)
+{
+    out->nlocal = out->npeer = 0;
+    for (const field_def *f = rt->def->fields; f->name; f++) {
+        if (f->type != FT_CODE) continue;
+        const json_t *v = json_object_get(obj, f->name);
+        const char *code = json_string_value(v);
+        if (!code || (current && json_equal(v, json_object_get(current, f->name)))) continue;
+        xref x = {f->name, code, f->rule};
+        if (service_collection(rt->svc, code)) {
+            if (out->nlocal < (int)ARRAY_LEN(out->local)) out->local[out->nlocal++] = x;
+        } else if (out->npeer < (int)ARRAY_LEN(out->peer)) {
+            out->peer[out->npeer++] = x;
+        }
+    }
+}
+
+/* Objects named here: inside the transaction. */
+static int local_refs_usable(request *req, const coll_rt *rt, db_conn *c, const json_t *obj,
+                             const json_t *current)
+{
+    named_refs nr;
+    named(rt, obj, current, &nr);
+    for (int i = 0; i < nr.nlocal; i++)
+        if (crossref_local(rt->svc, req, c, &nr.local[i]) != OK) return ERR;
+    return OK;
+}
+
+/* Objects the peer keeps: confirmed before any transaction starts. */
+static int peer_refs_usable(request *req, const coll_rt *rt, const json_t *obj,
+                            const json_t *current)
 {
     if (!rt->peer_refs) return OK;
-    xref refs[16];
-    int n = 0;
-    for (const field_def *f = rt->def->fields; f->name && n < (int)ARRAY_LEN(refs); f++) {
-        const char *code = json_string_value(json_object_get(obj, f->name));
-        if (f->type != FT_CODE || !code) continue;
-        const biz_type *bt = biz_type_by_prefix(code);
-        if (bt && bt->owner != rt->svc->def->id) refs[n++] = (xref){f->name, code, NULL};
-    }
-    return crossref_confirm(rt->svc, req, refs, n);
+    named_refs nr;
+    named(rt, obj, current, &nr);
+    return crossref_confirm(rt->svc, req, nr.peer, nr.npeer);
 }
 
 /* Records the change of the object in r (row 0) in the open transaction. */
@@ -381,7 +411,7 @@ static void create(request *req, void *ctx)
     db_conn *c = NULL;
     PGresult *r = NULL;
     const char **params = NULL;
-    if (!allowed(req, rt, req->json) || confirm_peer_refs(req, rt, req->json) != OK) goto done;
+    if (!allowed(req, rt, req->json) || peer_refs_usable(req, rt, req->json, NULL) != OK) goto done;
     char code[BIZCODE_LEN + 1];
     json_t *given = json_object_get(req->json, "code");
     if (given)
@@ -396,6 +426,7 @@ static void create(request *req, void *ctx)
     }
     idem_state idem = idem_check(req, c);
     if (idem == IDEM_DONE) goto done;
+    if (local_refs_usable(req, rt, c, req->json, NULL) != OK) goto done;
     r = db_exec(c, rt->sql_insert, cv.n + 3, params);
     if (!db_ok(r)) {
         write_error(req, rt, c, r);
@@ -447,12 +478,42 @@ static PGresult *lock_for_change(request *req, coll_rt *rt, db_conn *c, const ch
     return NULL;
 }
 
+/* Before asking the peer about codes a patch names: the object exists and
+ * the caller may change it, so those answers come first and the peer is
+ * asked without a transaction open. The transaction checks all again. */
+static int patch_peer_refs(request *req, coll_rt *rt, const char *code)
+{
+    if (!rt->peer_refs) return OK;
+    db_conn *c = service_db(rt->svc, req);
+    if (!c) return ERR;
+    const char *params[] = {code};
+    PGresult *r = db_exec(c, rt->sql_get, 1, params);
+    json_t *current = NULL, *merged = NULL;
+    int rc = ERR;
+    if (!db_ok(r))
+        service_db_error(req, c, r, rt->type->collection);
+    else if (PQntuples(r) == 0)
+        http_problem(req, 404, "no %s with code %s", rt->type->type, code);
+    else
+        current = row_json(rt, r, 0);
+    PQclear(r);
+    db_release(rt->svc->db, c);
+    if (current) {
+        merged = json_merge_patch(current, req->json);
+        if (allowed(req, rt, current) && allowed(req, rt, merged))
+            rc = peer_refs_usable(req, rt, merged, current);
+    }
+    json_decref(current);
+    json_decref(merged);
+    return rc;
+}
+
 static void patch(request *req, void *ctx)
 {
     coll_rt *rt = ctx;
     char code[BIZCODE_LEN + 1];
     if (path_code(req, rt, code) != OK) return;
-    if (confirm_peer_refs(req, rt, req->json) != OK) return;
+    if (patch_peer_refs(req, rt, code) != OK) return;
     db_conn *c = service_db(rt->svc, req);
     if (!c) return;
     PGresult *cur = NULL, *r = NULL;
@@ -476,7 +537,9 @@ static void patch(request *req, void *ctx)
      * maintain: a production app may not turn a public transformer into a
      * dedicated one, nor the other way round for marketing. */
     if (!allowed(req, rt, current) || !allowed(req, rt, merged)) goto done;
-    if (relation_rules_hold(rt->svc, req, c, code, merged) != OK) goto done;
+    if (relation_rules_hold(rt->svc, req, c, code, merged) != OK ||
+        local_refs_usable(req, rt, c, merged, current) != OK)
+        goto done;
     if (json_equal(merged, current)) {
         answer_object(req, rt, cur, 200); /* nothing changes: no new version */
         goto done;
@@ -543,7 +606,18 @@ static void history(request *req, void *ctx)
     coll_rt *rt = ctx;
     char code[BIZCODE_LEN + 1];
     if (path_code(req, rt, code) != OK) return;
-    changes_history(req, rt->svc, code);
+    db_conn *c = service_db(rt->svc, req);
+    if (!c) return;
+    const char *params[] = {code};
+    PGresult *r = db_exec(c, rt->sql_get, 1, params);
+    int found = db_ok(r) && PQntuples(r) > 0;
+    if (!db_ok(r))
+        service_db_error(req, c, r, rt->type->collection);
+    else if (!found)
+        http_problem(req, 404, "no %s with code %s", rt->type->type, code);
+    PQclear(r);
+    db_release(rt->svc->db, c);
+    if (found) changes_history(req, rt->svc, code);
 }
 
 /* ---- list ----------------------------------------------------------------- */

@@ -28,12 +28,19 @@ enum {
     FF_UNIQUE = 1u << 1,   /* unique when present (a UNIQUE constraint <table>_<name>_key) */
 };
 
+/* A condition on the object a code names, e.g. kind = dedicated. */
+typedef struct end_rule {
+    const char *field;
+    const char *value;
+} end_rule;
+
 typedef struct field_def {
     const char *name; /* JSON member and column name */
     field_type type;
     unsigned flags;
     const char *const *values; /* FT_ENUM: NULL-terminated */
     const char *const *refs;   /* FT_CODE: NULL-terminated prefixes */
+    const end_rule *rule;      /* FT_CODE: optional condition on the object named */
     double min, max;           /* FT_INT, FT_NUM: inclusive range, when min < max */
     int max_len;               /* FT_TEXT: bytes; 0 means 200 */
     const char *dflt;          /* value used when absent on create (text form) */
@@ -61,12 +68,6 @@ typedef struct collection_def {
     const status_set *statuses;
     const char *doc;
 } collection_def;
-
-/* A condition an end of a link must meet, e.g. kind = public. */
-typedef struct end_rule {
-    const char *field;
-    const char *value;
-} end_rule;
 
 enum {
     REL_ONE_FROM_PER_TO = 1u << 0, /* each `to` has at most one current `from` */

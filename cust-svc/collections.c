@@ -14,6 +14,8 @@ static const char *const plant_kinds[] = {"pv", "wind", "hydro", "thermal", "bio
 static const char *const pile_kinds[] = {"ac", "dc", NULL};
 static const char *const order_types[] = {"hv_new_connection", NULL};
 
+static const end_rule dedicated_only = {.field = "kind", .value = "dedicated"};
+
 static const char *const cu[] = {"CU", NULL};
 static const char *const ad[] = {"AD", NULL};
 static const char *const sp[] = {"SP", NULL};
@@ -107,7 +109,7 @@ static const field_def meter_fields[] = {
 
 static const field_def line_billing_fields[] = {
     CUSTOMER(FF_REQUIRED),
-    {.name = "line", .type = FT_CODE, .flags = FF_REQUIRED, .refs = ln,
+    {.name = "line", .type = FT_CODE, .flags = FF_REQUIRED, .refs = ln, .rule = &dedicated_only,
      .doc = "dedicated line billed (LN, kept by grid-svc)"},
     TARIFF_FIELDS,
     FIELDS_END,
@@ -116,6 +118,7 @@ static const field_def line_billing_fields[] = {
 static const field_def transformer_billing_fields[] = {
     CUSTOMER(FF_REQUIRED),
     {.name = "transformer", .type = FT_CODE, .flags = FF_REQUIRED, .refs = tr,
+     .rule = &dedicated_only,
      .doc = "dedicated transformer billed (TR, kept by grid-svc)"},
     TARIFF_FIELDS,
     FIELDS_END,
