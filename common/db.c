@@ -31,16 +31,33 @@ struct db_pool {
     unsigned long resets, acquire_timeouts;
 };
 
+/* Our settings, added to any options the URL itself carries (say
+ * -c search_path=grid for a schema per service). */
+static char *session_options(const db_pool *p)
+{
+    char *url_options = NULL;
+    PQconninfoOption *opts = PQconninfoParse(p->url, NULL);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "options") == 0 && o->val) url_options = xstrdup(o->val);
+    PQconninfoFree(opts);
+    char *all = xasprintf("%s%s-c statement_timeout=%d -c TimeZone=UTC",
+                          url_options ? url_options : "", url_options ? " " : "",
+                          p->cfg.statement_timeout_ms);
+    free(url_options);
+    return all;
+}
+
 static PGconn *connect_one(db_pool *p)
 {
-    char options[96], timeout[16];
-    snprintf(options, sizeof options, "-c statement_timeout=%d -c TimeZone=UTC",
-             p->cfg.statement_timeout_ms);
+    char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", p->cfg.connect_timeout_s);
+    char *options = session_options(p);
     /* Later keywords override the URL's, so ours win for these three. */
     const char *keys[] = {"dbname", "application_name", "options", "connect_timeout", NULL};
     const char *vals[] = {p->url, p->app_name, options, timeout, NULL};
-    return PQconnectdbParams(keys, vals, 1);
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    free(options);
+    return pg;
 }
 
 db_pool *db_pool_new(const db_config *cfg)
@@ -266,9 +283,11 @@ int db_http_status(db_conn *c, const PGresult *r)
 {
     const char *s = db_sqlstate(r);
     if (db_broken(c) || strncmp(s, "08", 2) == 0 || strncmp(s, "57", 2) == 0) return 503;
-    if (strcmp(s, "23505") == 0 || strcmp(s, "23503") == 0 || strcmp(s, "23P01") == 0) return 409;
+    if (strncmp(s, "53", 2) == 0 || strcmp(s, "55P03") == 0) return 503; /* out of resources */
     if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0) return 503; /* retry */
-    if (strncmp(s, "22", 2) == 0) return 400;
+    if (strcmp(s, "23505") == 0 || strcmp(s, "23503") == 0 || strcmp(s, "23P01") == 0) return 409;
+    /* A value the database's own rules refused: the request's fault. */
+    if (strcmp(s, "23502") == 0 || strcmp(s, "23514") == 0 || strncmp(s, "22", 2) == 0) return 400;
     return 500;
 }
 

@@ -49,6 +49,7 @@ struct http_server {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     request *jobs_head, *jobs_tail;
+    int njobs;
     int stopping;
     pthread_t *workers;
     int nworkers;
@@ -119,6 +120,17 @@ void http_header(request *req, const char *name, const char *value)
     req->nheaders++;
 }
 
+static void http_header_remove(request *req, const char *name)
+{
+    for (int i = 0; i < req->nheaders; i++) {
+        if (strcasecmp(req->headers[i].name, name) != 0) continue;
+        free(req->headers[i].name);
+        free(req->headers[i].value);
+        req->headers[i] = req->headers[--req->nheaders];
+        return;
+    }
+}
+
 static const char *problem_slug(int status)
 {
     switch (status) {
@@ -147,14 +159,19 @@ static void problem_v(request *req, int status, json_t *extra, const char *fmt, 
 {
     char detail[1024];
     vsnprintf(detail, sizeof detail, fmt, ap);
+    utf8_clean(detail); /* it may quote headers, paths or a value cut short */
+    /* What a success answer had set does not belong on an error. */
+    http_header_remove(req, "ETag");
+    http_header_remove(req, "Location");
     char type[64];
     snprintf(type, sizeof type, "urn:yingpei:problem:%s", problem_slug(status));
     json_t *p = json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", http_reason(status),
                           "status", status, "detail", detail, "instance", req->path);
     if (extra) {
-        json_object_update(p, extra);
+        if (p) json_object_update(p, extra);
         json_decref(extra);
     }
+    if (!p) p = json_pack("{s:s, s:i}", "title", http_reason(status), "status", status);
     char *text = json_text(p);
     json_decref(p);
     http_raw(req, status, "application/problem+json", text, strlen(text));
@@ -250,6 +267,7 @@ static request *request_new(http_server *s, struct MHD_Connection *c, const char
     req->conn = c;
     req->method = method;
     req->path = xstrdup(url);
+    utf8_clean(req->path); /* MHD has percent-decoded it: any bytes may come */
     req->started = now_monotonic();
     const char *given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
     if (given && safe_request_id(given))
@@ -363,6 +381,11 @@ static void run_handler(request *req)
 
 /* ---- peer workers --------------------------------------------------------- */
 
+/* A job that waited longer than this was given up by its client, or the
+ * peer workers are saturated: answer it at once rather than run it late. */
+#define JOB_MAX_WAIT_S 10.0
+#define JOB_QUEUE_MAX 4096
+
 static void *peer_worker(void *arg)
 {
     http_server *s = arg;
@@ -376,24 +399,43 @@ static void *peer_worker(void *arg)
         }
         s->jobs_head = req->next_job;
         if (!s->jobs_head) s->jobs_tail = NULL;
+        s->njobs--;
+        int stopping = s->stopping;
         pthread_mutex_unlock(&s->mu);
-        run_handler(req);
+        if (stopping)
+            http_problem(req, 503, "the service is shutting down; retry on another instance");
+        else if (now_monotonic() - req->started > JOB_MAX_WAIT_S)
+            http_problem(req, 503, "too busy: the request waited %.0f s for a peer worker",
+                         JOB_MAX_WAIT_S);
+        else
+            run_handler(req);
         MHD_resume_connection(req->conn); /* MHD calls on_request again to send it */
     }
 }
 
-static void offload(http_server *s, request *req)
+/* Hands req to the peer workers; ERR (answered) when they cannot take it. */
+static int offload(http_server *s, request *req)
 {
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping || s->njobs >= JOB_QUEUE_MAX) {
+        int stopping = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        http_header(req, "Retry-After", "1");
+        http_problem(req, 503, stopping ? "the service is shutting down; retry on another instance"
+                                        : "too many requests are waiting on the peer; retry shortly");
+        return ERR;
+    }
     req->offloaded = 1;
     MHD_suspend_connection(req->conn);
-    pthread_mutex_lock(&s->mu);
     if (s->jobs_tail)
         s->jobs_tail->next_job = req;
     else
         s->jobs_head = req;
     s->jobs_tail = req;
+    s->njobs++;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    return OK;
 }
 
 static void start_workers(http_server *s)
@@ -405,6 +447,8 @@ static void start_workers(http_server *s)
     for (int i = 0; i < s->nworkers; i++) pthread_create(&s->workers[i], NULL, peer_worker, s);
 }
 
+/* After this, offload answers 503 itself; queued jobs are answered 503 and
+ * resumed, so no connection stays suspended when MHD stops. */
 static void stop_workers(http_server *s)
 {
     pthread_mutex_lock(&s->mu);
@@ -413,8 +457,7 @@ static void stop_workers(http_server *s)
     pthread_mutex_unlock(&s->mu);
     for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
     free(s->workers);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    s->workers = NULL;
 }
 
 static enum MHD_Result queue(http_server *s, request *req)
@@ -468,11 +511,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (req->queued) return MHD_YES;               /* answered already (413 above) */
     if (req->offloaded) return queue(s, req);       /* resumed: the peer worker answered */
     const route *rt = prepare(s, req);
-    if (rt && (rt->flags & ROUTE_PEER)) {
-        offload(s, req);
-        return MHD_YES;
-    }
-    if (rt) run_handler(req);
+    if (rt && (rt->flags & ROUTE_PEER) && offload(s, req) == OK) return MHD_YES;
+    if (rt && !req->status) run_handler(req);
     return queue(s, req);
 }
 
@@ -495,7 +535,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!req) return;
     *con_cls = NULL;
     double secs = now_monotonic() - req->started;
-    if (req->status == 0) req->status = 499; /* client went away before an answer */
+    /* 499: the client went away before the whole answer reached it. */
+    if (req->status == 0 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) req->status = 499;
     log_request(s, req, secs);
     if (s->cfg.metrics)
         metrics_request(s->cfg.metrics, req->match.route ? req->match.route->index : -1,
@@ -513,6 +554,14 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("libmicrohttpd: %s", msg);
 }
 
+static void free_server(http_server *s)
+{
+    if (s->workers) stop_workers(s);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
 http_server *http_start(const http_config *cfg, router *r)
 {
     http_server *s = xcalloc(1, sizeof *s);
@@ -522,12 +571,13 @@ http_server *http_start(const http_config *cfg, router *r)
     uuid_generate_random(u);
     snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", u[0], u[1], u[2], u[3]);
 
+    start_workers(s); /* before MHD: requests may come as soon as it listens */
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)cfg->port);
     if (inet_pton(AF_INET, cfg->bind_addr, &addr.sin_addr) != 1) {
         log_error("BIND_ADDR %s is not an IPv4 address", cfg->bind_addr);
-        free(s);
+        free_server(s);
         return NULL;
     }
     s->d = MHD_start_daemon(
@@ -540,12 +590,11 @@ http_server *http_start(const http_config *cfg, router *r)
         1024u, MHD_OPTION_END);
     if (!s->d) {
         log_error("cannot listen on %s:%d", cfg->bind_addr, cfg->port);
-        free(s);
+        free_server(s);
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : cfg->port;
-    start_workers(s);
     return s;
 }
 
@@ -578,5 +627,5 @@ void http_shutdown(http_server *s, double timeout_s)
      * connection is left suspended when MHD stops. */
     stop_workers(s);
     MHD_stop_daemon(s->d);
-    free(s);
+    free_server(s);
 }

@@ -104,15 +104,38 @@ const char *json_type_name(const json_t *v)
     return "unknown";
 }
 
-/* Cuts a UTF-8 sequence that truncation left incomplete at the end of s. */
-static void utf8_trim(char *s)
+/* Length of the valid UTF-8 sequence at p (1 to 4), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p)
 {
-    size_t n = strlen(s), lead = n;
-    while (lead > 0 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80) lead--;
-    if (lead == 0) return;
-    unsigned char c = (unsigned char)s[lead - 1];
-    size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    if (n - (lead - 1) < want) s[lead - 1] = '\0';
+    size_t n;
+    unsigned c = p[0];
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) n = 3;
+    else if (c >= 0xF0 && c <= 0xF4) n = 4;
+    else return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return 0;
+    unsigned cp = n == 2 ? (c & 0x1F) << 6 | (p[1] & 0x3F)
+                : n == 3 ? (c & 0x0F) << 12 | (p[1] & 0x3F) << 6 | (p[2] & 0x3F)
+                         : (c & 0x07) << 18 | (p[1] & 0x3F) << 12 | (p[2] & 0x3F) << 6 | (p[3] & 0x3F);
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return n;
+}
+
+void utf8_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n == 0) {
+            *p++ = '?';
+        } else {
+            p += n;
+        }
+    }
 }
 
 void json_add_error(json_t *errors, const char *field, const char *fmt, ...)
@@ -122,6 +145,6 @@ void json_add_error(json_t *errors, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    utf8_trim(msg);
+    utf8_clean(msg);
     json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "message", msg));
 }

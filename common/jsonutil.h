@@ -23,6 +23,10 @@ char *json_text(const json_t *v);
 /* Name of a JSON type for messages ("string", "number", ...). */
 const char *json_type_name(const json_t *v);
 
+/* Makes s valid UTF-8 in place: each byte that starts no valid sequence
+ * (including one cut short by truncation) becomes '?'. */
+void utf8_clean(char *s);
+
 /* Appends {"field": field, "message": message} to the array errors. */
 void json_add_error(json_t *errors, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -191,7 +191,9 @@ static int validate(request *req, const coll_rt *rt, json_t *obj, const json_t *
             json_object_set_new(obj, "code", json_string(canon));
     }
     json_t *st = json_object_get(obj, "status");
-    *status = rt->def->statuses->initial;
+    /* Absent (or nulled by a patch) keeps what the object has. */
+    *status = current ? json_string_value(json_object_get(current, "status"))
+                      : rt->def->statuses->initial;
     if (st) {
         const char *s = json_string_value(st);
         int unchanged = current && json_equal(st, json_object_get(current, "status"));
@@ -349,17 +351,23 @@ static const char **write_params(const col_values *cv, const char *code, const c
  * on create), split into those kept here and those the peer keeps. */
 typedef struct {
     xref local[16], peer[16];
+    char codes[32][BIZCODE_LEN + 1]; /* canonical, for the xrefs above */
     int nlocal, npeer;
 } named_refs;
 
 static void named(const coll_rt *rt, const json_t *obj, const json_t *current, named_refs *out)
 {
     out->nlocal = out->npeer = 0;
-    for (const field_def *f = rt->def->fields; f->name; f++) {
+    int ncodes = 0;
+    for (const field_def *f = rt->def->fields; f->name && ncodes < 32; f++) {
         if (f->type != FT_CODE) continue;
         const json_t *v = json_object_get(obj, f->name);
-        const char *code = json_string_value(v);
-        if (!code || (current && json_equal(v, json_object_get(current, f->name)))) continue;
+        const char *raw = json_string_value(v);
+        if (!raw || (current && json_equal(v, json_object_get(current, f->name)))) continue;
+        /* Invalid codes are validate()'s to report; here only canonical ones. */
+        char *code = out->codes[ncodes];
+        if (bizcode_parse(raw, code, NULL) != BIZ_OK) continue;
+        ncodes++;
         xref x = {f->name, code, f->rule};
         if (service_collection(rt->svc, code)) {
             if (out->nlocal < (int)ARRAY_LEN(out->local)) out->local[out->nlocal++] = x;
@@ -478,6 +486,24 @@ static PGresult *lock_for_change(request *req, coll_rt *rt, db_conn *c, const ch
     return NULL;
 }
 
+/* Would storing cv and status leave the object as it is? Compared in the
+ * columns' text form, so 110 and 110.0 are the same voltage. */
+static int unchanged(request *req, const coll_rt *rt, const json_t *current, const col_values *cv,
+                     const char *status)
+{
+    json_t *copy = json_deep_copy(current);
+    col_values now = {0};
+    const char *now_status;
+    int same = validate(req, rt, copy, current, &now, &now_status) == OK &&
+               strcmp(now_status, status) == 0;
+    for (int i = 0; same && i < cv->n; i++)
+        same = (!cv->v[i] && !now.v[i]) ||
+               (cv->v[i] && now.v[i] && strcmp(cv->v[i], now.v[i]) == 0);
+    values_free(&now);
+    json_decref(copy);
+    return same;
+}
+
 /* Before asking the peer about codes a patch names: the object exists and
  * the caller may change it, so those answers come first and the peer is
  * asked without a transaction open. The transaction checks all again. */
@@ -500,8 +526,12 @@ static int patch_peer_refs(request *req, coll_rt *rt, const char *code)
     db_release(rt->svc->db, c);
     if (current) {
         merged = json_merge_patch(current, req->json);
-        if (allowed(req, rt, current) && allowed(req, rt, merged))
+        col_values cv = {0};
+        const char *status;
+        if (validate(req, rt, merged, current, &cv, &status) == OK && allowed(req, rt, current) &&
+            allowed(req, rt, merged))
             rc = peer_refs_usable(req, rt, merged, current);
+        values_free(&cv);
     }
     json_decref(current);
     json_decref(merged);
@@ -540,7 +570,7 @@ static void patch(request *req, void *ctx)
     if (relation_rules_hold(rt->svc, req, c, code, merged) != OK ||
         local_refs_usable(req, rt, c, merged, current) != OK)
         goto done;
-    if (json_equal(merged, current)) {
+    if (unchanged(req, rt, current, &cv, status)) {
         answer_object(req, rt, cur, 200); /* nothing changes: no new version */
         goto done;
     }

@@ -757,6 +757,29 @@ static void relation_to_unknown_code(void **state)
     assert_int_equal(json_array_size(list_items(api_get(g, strf("%s?from=%s", REL, ss), KEY_DISPATCH))), 0);
 }
 
+
+/* A patch that nulls status keeps the object's status; one that repeats
+ * stored values (110 for 110.0) is no change and makes no new version. */
+static void patch_keeps_status_and_skips_no_change(void **state)
+{
+    (void)state;
+    api_resp *r = api_post(grid_url(), "/v1/substations", KEY_PRODUCTION,
+                           "{\"name\": \"red drawing\", \"voltage_kv\": 110, \"status\": \"design\"}");
+    assert_status(r, 201);
+    const char *code = it_strdup(jstr(r->json, "code"));
+    r = api_patch(grid_url(), strf("/v1/substations/%s", code), KEY_PRODUCTION, "{\"status\": null}");
+    assert_status(r, 200);
+    assert_string_equal(jstr(r->json, "status"), "design");
+    assert_int_equal(jint(r->json, "version"), 1);
+    r = api_patch(grid_url(), strf("/v1/substations/%s", code), KEY_PRODUCTION,
+                  "{\"voltage_kv\": 110, \"name\": \"red drawing\"}");
+    assert_status(r, 200);
+    assert_int_equal(jint(r->json, "version"), 1);
+    r = api_patch(grid_url(), strf("/v1/substations/%s", code), KEY_PRODUCTION, "{\"voltage_kv\": 35}");
+    assert_status(r, 200);
+    assert_int_equal(jint(r->json, "version"), 2);
+}
+
 int main(void)
 {
     it_filter();
@@ -808,6 +831,7 @@ int main(void)
         IT(relation_lifecycle),
         IT(relation_with_retired_end),
         IT(relation_to_unknown_code),
+        IT(patch_keeps_status_and_skips_no_change),
     };
     return cmocka_run_group_tests_name("api", tests, it_group_setup, it_group_teardown);
 }

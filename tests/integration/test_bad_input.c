@@ -3,6 +3,7 @@
  * metacharacters, quotes, backslashes, LIKE wildcards, Chinese, emoji) is
  * stored and returned verbatim and can be filtered on. */
 #include "client.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <strings.h>
@@ -907,6 +908,59 @@ static void patch_with_bad_reference(void **state)
     unchanged(cust_url(), path, before);
 }
 
+
+/* Bytes that are not UTF-8, or a message cut inside a character, never
+ * break the problem answer (nor the daemon). */
+static void invalid_utf8_in_path_and_headers(void **state)
+{
+    (void)state;
+    const char *bases[] = {grid_url(), cust_url()};
+    const char *owned[] = {"substations", "customers"};
+    for (int i = 0; i < 2; i++) {
+        api_resp *r = api_get(bases[i], "/v1/%ff%fe", NULL);
+        assert_status(r, 404);
+        assert_non_null(r->json);
+        sbuf longpath = {0};
+        sb_append(&longpath, "/v1/");
+        for (int k = 0; k < 340; k++) sb_append(&longpath, "%E7%94%B5"); /* 电 */
+        r = api_get(bases[i], longpath.s, KEY_PRODUCTION);
+        sb_free(&longpath);
+        assert_status(r, 404);
+        assert_non_null(r->json);
+        api_opts o = {.key = KEY_PRODUCTION, .content_type = "text/\xff"};
+        r = api_call("POST", strf("%s/v1/%s", bases[i], owned[i]), &o, "{}", 2);
+        assert_status(r, 415);
+        assert_non_null(r->json);
+        r = api_get(bases[i], "/healthz", NULL);
+        assert_status(r, 200);
+    }
+    api_resp *r = api_get(grid_url(), strf("/v1/substations?code=%s", urlenc("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa电")),
+                          KEY_PRODUCTION);
+    assert_status(r, 400);
+    assert_non_null(r->json);
+}
+
+/* A lower-case code, or one with Crockford aliases, names the same object:
+ * a retired address stays refused however its code is written. */
+static void reference_written_in_lower_case(void **state)
+{
+    (void)state;
+    char *ad = create_address();
+    char *lower = it_strdup(ad);
+    for (char *p = lower; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+    api_resp *r = api_post(cust_url(), "/v1/customers", KEY_MARKETING,
+                           jdump(json_pack("{s:s, s:s, s:s}", "name", "lower", "category",
+                                           "lv_resident", "address", lower)));
+    assert_status(r, 201);
+    assert_string_equal(jstr(r->json, "address"), ad);
+    assert_status(api_delete(cust_url(), strf("/v1/addresses/%s", ad), KEY_MARKETING), 200);
+    r = api_post(cust_url(), "/v1/customers", KEY_MARKETING,
+                 jdump(json_pack("{s:s, s:s, s:s}", "name", "lower", "category", "lv_resident",
+                                 "address", lower)));
+    assert_status(r, 409);
+}
+
 int main(void)
 {
     it_filter();
@@ -951,6 +1005,8 @@ int main(void)
         IT(patch_of_read_only_members),
         IT(patch_with_location_out_of_range),
         IT(patch_with_bad_reference),
+        IT(invalid_utf8_in_path_and_headers),
+        IT(reference_written_in_lower_case),
     };
     return cmocka_run_group_tests_name("bad_input", tests, it_group_setup, it_group_teardown);
 }
