@@ -26,6 +26,9 @@ typedef enum {
 enum {
     FF_REQUIRED = 1u << 0, /* must be given on create */
     FF_UNIQUE = 1u << 1,   /* unique when present (a UNIQUE constraint <table>_<name>_key) */
+    FF_FEEDS = 1u << 2,    /* FT_CODE: this object is upstream of the one it names in the
+                              supply chain (a metering point feeds its customer) */
+    FF_SUMMARY = 1u << 3,  /* shown on the object's node in traces and outage lists */
 };
 
 /* A condition on the object a code names, e.g. kind = dedicated. */
@@ -72,6 +75,10 @@ typedef struct collection_def {
 enum {
     REL_ONE_FROM_PER_TO = 1u << 0, /* each `to` has at most one current `from` */
     REL_ONE_TO_PER_FROM = 1u << 1, /* each `from` has at most one current `to` */
+    /* Supply chain (DESIGN §2): which end is upstream, nearer the substation.
+     * Relations with neither are not followed by traces. */
+    REL_UPSTREAM_FROM = 1u << 2,
+    REL_UPSTREAM_TO = 1u << 3,
 };
 
 typedef struct relation_def {

@@ -15,6 +15,7 @@
 #include "migrate.h"
 #include "openapi.h"
 #include "proxy.h"
+#include "trace.h"
 
 /* ---- configuration -------------------------------------------------------- */
 
@@ -203,6 +204,7 @@ static void add_routes(service *svc)
                "This API as OpenAPI 3.1");
     resource_routes(svc, r);
     relation_routes(svc, r);
+    trace_routes(svc, r);
     proxy_routes(svc, r);
 }
 
@@ -234,6 +236,7 @@ static void cleanup(service *svc)
     resource_cleanup(svc);
     relation_cleanup(svc);
     proxy_cleanup(svc);
+    trace_cleanup(svc);
     metrics_free(svc->metrics);
     router_free(svc->router);
     peer_free(svc->peer);

@@ -61,6 +61,7 @@ struct service {
     void *resources; /* resource.c's per-collection state */
     void *relations; /* relation.c's per-kind state */
     void *proxies;   /* proxy.c's routes to the peer */
+    void *trace;     /* trace.c's chain steps */
 };
 
 int service_main(const service_def *def, int argc, char **argv);

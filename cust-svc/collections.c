@@ -29,6 +29,10 @@ static const char *const tr[] = {"TR", NULL};
 #define NAME(fl, what) {.name = "name", .type = FT_TEXT, .flags = (fl), .doc = what}
 #define CUSTOMER(fl) \
     {.name = "customer", .type = FT_CODE, .flags = (fl), .refs = cu, .doc = "customer (CU)"}
+/* A supply or metering point feeds its customer in the supply chain. */
+#define FED_CUSTOMER \
+    {.name = "customer", .type = FT_CODE, .flags = FF_REQUIRED | FF_FEEDS, .refs = cu, \
+     .doc = "customer (CU) it supplies"}
 #define KV(what) {.name = "voltage_kv", .type = FT_NUM, .min = 0.1, .max = 1000, .doc = what}
 #define LOCATION {.name = "location", .type = FT_LOCATION, .doc = "position, WGS-84 degrees"}
 #define TARIFF_FIELDS                                                                          \
@@ -42,10 +46,11 @@ static const char *const tr[] = {"TR", NULL};
 
 static const field_def customer_fields[] = {
     NAME(FF_REQUIRED, "customer name"),
-    {.name = "category", .type = FT_ENUM, .flags = FF_REQUIRED, .values = categories,
+    {.name = "category", .type = FT_ENUM, .flags = FF_REQUIRED | FF_SUMMARY, .values = categories,
      .doc = "hv (high voltage), lv_resident, lv_nonresident"},
-    {.name = "phone", .type = FT_TEXT, .max_len = 40, .doc = "contact phone"},
-    {.name = "address", .type = FT_CODE, .refs = ad, .doc = "structured address (AD)"},
+    {.name = "phone", .type = FT_TEXT, .flags = FF_SUMMARY, .max_len = 40, .doc = "contact phone"},
+    {.name = "address", .type = FT_CODE, .flags = FF_SUMMARY, .refs = ad,
+     .doc = "structured address (AD)"},
     {.name = "account_no", .type = FT_TEXT, .flags = FF_UNIQUE, .max_len = 40,
      .doc = "legacy account number 户号, unique when present"},
     {.name = "contract_capacity_kva", .type = FT_NUM, .min = 0, .max = 10000000,
@@ -69,7 +74,7 @@ static const field_def address_fields[] = {
 
 static const field_def supply_point_fields[] = {
     NAME(0, "supply point name"),
-    CUSTOMER(FF_REQUIRED),
+    FED_CUSTOMER,
     KV("supply voltage, kV"),
     {.name = "mode", .type = FT_ENUM, .values = supply_modes, .dflt = "main",
      .doc = "main 主供 or backup 备供"},
@@ -79,7 +84,7 @@ static const field_def supply_point_fields[] = {
 
 static const field_def metering_point_fields[] = {
     NAME(0, "metering point name"),
-    CUSTOMER(FF_REQUIRED),
+    FED_CUSTOMER,
     {.name = "purpose", .type = FT_ENUM, .values = purposes, .dflt = "billing",
      .doc = "billing 计费 or check 考核"},
     KV("metering voltage, kV"),
@@ -200,12 +205,12 @@ const int cust_ncollections = (int)ARRAY_LEN(cust_collections);
 
 const relation_def cust_relations[] = {
     {.kind = "supplypoint-meteringpoint", .table = "rel_supplypoint_meteringpoint", .from = sp,
-     .to = mp, .rules = REL_ONE_FROM_PER_TO,
+     .to = mp, .rules = REL_UPSTREAM_FROM | REL_ONE_FROM_PER_TO,
      .doc = "A metering point is measured on one supply point"},
     {.kind = "meter-meterbox", .table = "rel_meter_meterbox", .from = mt, .to = mb,
-     .rules = REL_ONE_TO_PER_FROM, .doc = "A meter sits in one meter box"},
+     .rules = REL_UPSTREAM_TO | REL_ONE_TO_PER_FROM, .doc = "A meter sits in one meter box"},
     {.kind = "meter-meteringpoint", .table = "rel_meter_meteringpoint", .from = mt, .to = mp,
-     .rules = REL_ONE_FROM_PER_TO | REL_ONE_TO_PER_FROM,
+     .rules = REL_UPSTREAM_FROM | REL_ONE_FROM_PER_TO | REL_ONE_TO_PER_FROM,
      .doc = "One active meter per metering point"},
 };
 const int cust_nrelations = (int)ARRAY_LEN(cust_relations);
