@@ -3,6 +3,7 @@
  * FF_FEEDS are its links; nodes show name and FF_SUMMARY fields. */
 #include "trace.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,9 @@ typedef struct {
     int nsteps;
     describer *desc;
     int ndesc;
+    char *near_text[2];          /* our steps' near prefixes, "LN,TR,..." per direction */
+    pthread_mutex_t mu;
+    char *peer_near[2];          /* the peer's, learnt from its first answer; NULL until then */
 } trace_state;
 
 static int has_prefix(const char *const *list, const char *code)
@@ -116,6 +120,47 @@ static void build(service *svc, trace_state *ts)
         sb_appendf(&b, " FROM %s WHERE code = ANY ($1::text[])", cd->table);
         d->sql = sb_steal(&b);
     }
+    for (int dir = 0; dir < 2; dir++) {
+        sbuf b = {0};
+        sb_append(&b, "");
+        for (int i = 0; i < ts->nsteps; i++)
+            for (const char *const *p = ts->steps[i].near[dir]; p && *p; p++)
+                if (!b.s || !strstr(b.s, *p)) sb_appendf(&b, "%s,", *p);
+        ts->near_text[dir] = sb_steal(&b);
+    }
+    pthread_mutex_init(&ts->mu, NULL);
+}
+
+/* Could the peer expand any of these codes? Unknown until it has told us. */
+static int peer_may_expand(trace_state *ts, json_t *codes, int dir)
+{
+    pthread_mutex_lock(&ts->mu);
+    const char *near = ts->peer_near[dir];
+    int may = near == NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(codes, i, v) {
+        char prefix[4] = {0};
+        memcpy(prefix, json_string_value(v), 2);
+        prefix[2] = ',';
+        if (may || strstr(near, prefix)) {
+            may = 1;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ts->mu);
+    return may;
+}
+
+static void learn_peer_near(trace_state *ts, json_t *answer)
+{
+    json_t *near = json_object_get(answer, "near");
+    pthread_mutex_lock(&ts->mu);
+    for (int dir = 0; dir < 2; dir++) {
+        const char *v = json_string_value(json_object_get(near, dir == 0 ? "up" : "down"));
+        if (v && !ts->peer_near[dir]) ts->peer_near[dir] = xstrdup(v);
+    }
+    pthread_mutex_unlock(&ts->mu);
 }
 
 /* ---- local work ------------------------------------------------------------- */
@@ -294,7 +339,10 @@ static void graph_expand(request *req, void *ctx)
             json_t *n;
             json_object_foreach(nodes, k, n) json_array_append(list, n);
             /* far[i] is the end of edges[i] away from the codes asked about */
-            http_json(req, 200, json_pack("{s:o, s:O, s:o}", "edges", edges, "far", far, "nodes", list));
+            trace_state *ts = svc->trace;
+            http_json(req, 200, json_pack("{s:o, s:O, s:o, s:{s:s, s:s}}", "edges", edges, "far",
+                                          far, "nodes", list, "near", "up", ts->near_text[UP],
+                                          "down", ts->near_text[DOWN]));
             edges = NULL;
         } else {
             http_problem(req, 503, "the database is unavailable; retry shortly");
@@ -325,6 +373,9 @@ static int peer_step(walk *w, json_t *frontier, json_t *describe_codes, json_t *
                      json_t *nodes)
 {
     service *svc = w->svc;
+    /* Nothing for the peer to expand or describe: spare the round trip. */
+    if (json_array_size(describe_codes) == 0 && !peer_may_expand(svc->trace, frontier, w->dir))
+        return OK;
     json_t *body = json_pack("{s:O, s:s, s:b, s:O}", "codes", frontier, "direction",
                              w->dir == UP ? "up" : "down", "design", w->design, "describe",
                              describe_codes);
@@ -345,6 +396,7 @@ static int peer_step(walk *w, json_t *frontier, json_t *describe_codes, json_t *
         json_t *v;
         json_array_extend(edges, pe);
         json_array_extend(far, pf);
+        learn_peer_near(svc->trace, answer);
         json_array_foreach(pn, i, v) {
             const char *code = json_string_value(json_object_get(v, "code"));
             if (code) json_object_set(nodes, code, v);
@@ -619,6 +671,11 @@ void trace_cleanup(service *svc)
         free(ts->steps[i].kind_buf);
     }
     for (int i = 0; i < ts->ndesc; i++) free(ts->desc[i].sql);
+    for (int dir = 0; dir < 2; dir++) {
+        free(ts->near_text[dir]);
+        free(ts->peer_near[dir]);
+    }
+    pthread_mutex_destroy(&ts->mu);
     free(ts->steps);
     free(ts->desc);
     free(ts);
