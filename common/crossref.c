@@ -21,7 +21,8 @@ static json_t *fetch(service *svc, request *req, const biz_type *bt, const xref 
         first = 0;
     }
     peer_response pr;
-    peer_call(svc->peer, "GET", path.s, http_header_in(req, "Authorization"), req->id, NULL, 0, &pr);
+    peer_caller who = {http_header_in(req, "Authorization"), req->id, NULL};
+    peer_call(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
     sb_free(&path);
     const char *owner = service_name(bt->owner);
     json_t *found = NULL;

@@ -608,6 +608,11 @@ int http_draining(const http_server *s)
     return atomic_load(&s->draining);
 }
 
+void http_begin_drain(http_server *s)
+{
+    atomic_store(&s->draining, 1);
+}
+
 void http_shutdown(http_server *s, double timeout_s)
 {
     if (!s) return;

@@ -59,6 +59,9 @@ typedef struct http_config {
 http_server *http_start(const http_config *cfg, router *r);
 int http_port(const http_server *s);
 int http_draining(const http_server *s);
+/* From now on /readyz says 503 and answers ask for Connection: close, while
+ * new connections are still taken (so a load balancer can notice). */
+void http_begin_drain(http_server *s);
 /* Stops accepting, lets in-flight requests finish (up to timeout_s), stops. */
 void http_shutdown(http_server *s, double timeout_s);
 

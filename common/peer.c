@@ -114,8 +114,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-void peer_call(peer *p, const char *method, const char *path_query, const char *authorization,
-               const char *request_id, const char *body, size_t body_len, peer_response *out)
+void peer_call(peer *p, const char *method, const char *path_query, const peer_caller *caller,
+               const char *body, size_t body_len, peer_response *out)
 {
     memset(out, 0, sizeof *out);
     handle *h = take(p);
@@ -123,14 +123,17 @@ void peer_call(peer *p, const char *method, const char *path_query, const char *
     curl_easy_reset(c); /* keeps the connection cache, drops old options */
     char *url = xasprintf("%s%s", p->base_url, path_query);
     struct curl_slist *hdrs = NULL;
-    char line[600];
-    if (authorization) {
-        snprintf(line, sizeof line, "Authorization: %s", authorization);
-        hdrs = curl_slist_append(hdrs, line);
-    }
-    if (request_id) {
-        snprintf(line, sizeof line, "X-Request-Id: %s", request_id);
-        hdrs = curl_slist_append(hdrs, line);
+    char line[160];
+    const struct {
+        const char *name, *value;
+    } pass[] = {{"Authorization", caller->authorization},
+                {"X-Request-Id", caller->request_id},
+                {"If-None-Match", caller->if_none_match}};
+    for (size_t i = 0; i < ARRAY_LEN(pass); i++) {
+        if (!pass[i].value) continue;
+        char *header = xasprintf("%s: %s", pass[i].name, pass[i].value);
+        hdrs = curl_slist_append(hdrs, header);
+        free(header);
     }
     snprintf(line, sizeof line, "X-Forwarded-By: %s", p->self);
     hdrs = curl_slist_append(hdrs, line);

@@ -32,10 +32,17 @@ typedef struct peer_response {
 peer *peer_new(const peer_config *cfg);
 void peer_free(peer *p);
 
+/* The caller's request, as far as the peer should see it. */
+typedef struct peer_caller {
+    const char *authorization; /* passed on: the peer checks the same key */
+    const char *request_id;
+    const char *if_none_match; /* for conditional reads */
+} peer_caller;
+
 /* method "GET", "POST"...; path_query starts with "/"; body may be NULL.
- * authorization and request_id are passed on as headers when not NULL. */
-void peer_call(peer *p, const char *method, const char *path_query, const char *authorization,
-               const char *request_id, const char *body, size_t body_len, peer_response *out);
+ * The caller's headers that are not NULL are passed on. */
+void peer_call(peer *p, const char *method, const char *path_query, const peer_caller *caller,
+               const char *body, size_t body_len, peer_response *out);
 void peer_response_free(peer_response *r);
 
 const char *peer_base_url(const peer *p);

@@ -60,7 +60,9 @@ static void forward(request *req, void *ctx)
     sb_free(&query);
 
     peer_response pr;
-    peer_call(svc->peer, "GET", path.s, http_header_in(req, "Authorization"), req->id, NULL, 0, &pr);
+    peer_caller who = {http_header_in(req, "Authorization"), req->id,
+                       http_header_in(req, "If-None-Match")};
+    peer_call(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
     sb_free(&path);
     const char *owner = service_name(t->owner);
     if (pr.error == PEER_TIMEOUT) {

@@ -28,7 +28,9 @@ enum {
     FF_UNIQUE = 1u << 1,   /* unique when present (a UNIQUE constraint <table>_<name>_key) */
     FF_FEEDS = 1u << 2,    /* FT_CODE: this object is upstream of the one it names in the
                               supply chain (a metering point feeds its customer) */
-    FF_SUMMARY = 1u << 3,  /* shown on the object's node in traces and outage lists */
+    FF_FED_BY = 1u << 3,   /* FT_CODE: this object is downstream of the one it names (an
+                              access point hangs on its pole, a pole carries its line) */
+    FF_SUMMARY = 1u << 4,  /* shown on the object's node in traces and outage lists */
 };
 
 /* A condition on the object a code names, e.g. kind = dedicated. */

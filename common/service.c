@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jsonutil.h"
@@ -65,6 +66,7 @@ static int load_config(const service_def *def, service_config *c)
         env_int("PEER_TIMEOUT_MS", 5000, 1, 600000, &c->peer_timeout_ms) != OK ||
         env_int("PEER_CONNECT_TIMEOUT_MS", 1000, 1, 600000, &c->peer_connect_timeout_ms) != OK ||
         env_int("SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000, &c->shutdown_timeout_ms) != OK ||
+        env_int("SHUTDOWN_GRACE_MS", 0, 0, 600000, &c->shutdown_grace_ms) != OK ||
         env_int("DB_WAIT_S", 30, 0, 3600, &c->db_wait_s) != OK)
         return ERR;
     c->body_limit = (size_t)body_kib * 1024;
@@ -133,7 +135,8 @@ static void readyz(request *req, void *ctx)
         db = "busy";
     }
     peer_response pr;
-    peer_call(svc->peer_probe, "GET", "/healthz", NULL, req->id, NULL, 0, &pr);
+    peer_caller who = {NULL, req->id, NULL};
+    peer_call(svc->peer_probe, "GET", "/healthz", &who, NULL, 0, &pr);
     const char *peer_state = pr.error == PEER_OK && pr.status == 200 ? "ok" : "unreachable";
     peer_response_free(&pr);
     int ready = !draining && strcmp(db, "down") != 0;
@@ -309,6 +312,13 @@ int service_main(const service_def *def, int argc, char **argv)
     int sig = 0;
     sigwait(&stop, &sig);
     log_info("%s: draining in-flight requests, then stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    http_begin_drain(svc->http);
+    if (svc->cfg.shutdown_grace_ms > 0) {
+        /* Keep serving, unready, while load balancers take us out. */
+        struct timespec grace = {svc->cfg.shutdown_grace_ms / 1000,
+                                 (long)(svc->cfg.shutdown_grace_ms % 1000) * 1000000L};
+        nanosleep(&grace, NULL);
+    }
     http_shutdown(svc->http, svc->cfg.shutdown_timeout_ms / 1000.0);
     svc->http = NULL;
     log_info("stopped");

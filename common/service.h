@@ -43,6 +43,7 @@ typedef struct service_config {
     int peer_timeout_ms;
     int peer_connect_timeout_ms;
     int shutdown_timeout_ms;
+    int shutdown_grace_ms; /* unready but serving, before the drain */
     int db_wait_s; /* how long start-up waits for the database */
 } service_config;
 

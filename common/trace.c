@@ -1,6 +1,6 @@
 /* trace.c -- see trace.h. The chain is read off the declarations: relations
  * flagged REL_UPSTREAM_FROM / REL_UPSTREAM_TO and code fields flagged
- * FF_FEEDS are its links; nodes show name and FF_SUMMARY fields. */
+ * FF_FEEDS / FF_FED_BY are its links; nodes show name and FF_SUMMARY fields. */
 #include "trace.h"
 
 #include <pthread.h>
@@ -74,21 +74,25 @@ static void relation_step(step *st, const relation_def *rd)
                                rd->table, near_col[d]);
 }
 
+/* A code field as a link: the holder (cd) is upstream of the object it
+ * names (FF_FEEDS) or downstream of it (FF_FED_BY). */
 static void field_step(step *st, const collection_def *cd, const biz_type *bt, const field_def *f)
 {
+    int holder_up = (f->flags & FF_FEEDS) != 0;
+    int to_holder = holder_up ? UP : DOWN; /* the walk that goes from named to holder */
+    int to_named = holder_up ? DOWN : UP;
     st->kind_buf = xasprintf("%s.%s", bt->type, f->name);
     st->kind = st->kind_buf;
-    /* The holder (cd) is upstream of the object its field names. */
     st->holder[0] = cd->prefix;
-    st->near[UP] = f->refs;
-    st->near[DOWN] = st->holder;
-    st->neighbour[UP] = 0;
-    st->neighbour[DOWN] = 1;
-    st->sql[UP] = xasprintf("SELECT code, %s FROM %s WHERE %s = ANY ($1::text[]) AND status = "
-                            "ANY ($2::text[])", f->name, cd->table, f->name);
-    st->sql[DOWN] = xasprintf("SELECT code, %s FROM %s WHERE code = ANY ($1::text[]) AND %s IS "
-                              "NOT NULL AND status = ANY ($2::text[])",
-                              f->name, cd->table, f->name);
+    st->near[to_holder] = f->refs;
+    st->near[to_named] = st->holder;
+    st->neighbour[to_holder] = 0;
+    st->neighbour[to_named] = 1;
+    st->sql[to_holder] = xasprintf("SELECT code, %s FROM %s WHERE %s = ANY ($1::text[]) AND "
+                                   "status = ANY ($2::text[])", f->name, cd->table, f->name);
+    st->sql[to_named] = xasprintf("SELECT code, %s FROM %s WHERE code = ANY ($1::text[]) AND %s "
+                                  "IS NOT NULL AND status = ANY ($2::text[])",
+                                  f->name, cd->table, f->name);
 }
 
 static void build(service *svc, trace_state *ts)
@@ -110,7 +114,7 @@ static void build(service *svc, trace_state *ts)
         sb_append(&b, field_find(cd->fields, "name") ? "name" : "NULL");
         d->has_name = field_find(cd->fields, "name") != NULL;
         for (const field_def *f = cd->fields; f->name; f++) {
-            if ((f->flags & FF_FEEDS) && ts->nsteps < cap)
+            if ((f->flags & (FF_FEEDS | FF_FED_BY)) && ts->nsteps < cap)
                 field_step(&ts->steps[ts->nsteps++], cd, d->type, f);
             if ((f->flags & FF_SUMMARY) && f->type != FT_LOCATION && d->nsummary < 8) {
                 d->summary[d->nsummary++] = f;
@@ -382,8 +386,8 @@ static int peer_step(walk *w, json_t *frontier, json_t *describe_codes, json_t *
     char *text = json_text(body);
     json_decref(body);
     peer_response pr;
-    peer_call(svc->peer, "POST", "/v1/graph/expand", http_header_in(w->req, "Authorization"),
-              w->req->id, text, strlen(text), &pr);
+    peer_caller who = {http_header_in(w->req, "Authorization"), w->req->id, NULL};
+    peer_call(svc->peer, "POST", "/v1/graph/expand", &who, text, strlen(text), &pr);
     free(text);
     const char *peer_name = service_name(svc->def->id == SVC_GRID ? SVC_CUST : SVC_GRID);
     int rc = ERR;

@@ -72,14 +72,16 @@ static const field_def pole_fields[] = {
     NAME_REQUIRED("pole number or branch box name"),
     {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = pole_kinds,
      .doc = "pole 杆位 or branch_box 电缆分支箱"},
-    {.name = "line", .type = FT_CODE, .refs = ln, .doc = "line it carries (LN)"},
+    {.name = "line", .type = FT_CODE, .flags = FF_FED_BY, .refs = ln,
+     .doc = "line it carries (LN)"},
     LOCATION,
     FIELDS_END,
 };
 
 static const field_def access_point_fields[] = {
     NAME_REQUIRED("access point name"),
-    {.name = "pole", .type = FT_CODE, .refs = pl, .doc = "pole or branch box it hangs on (PL)"},
+    {.name = "pole", .type = FT_CODE, .flags = FF_FED_BY, .refs = pl,
+     .doc = "pole or branch box it hangs on (PL)"},
     LOCATION,
     FIELDS_END,
 };
