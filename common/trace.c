@@ -582,7 +582,11 @@ static int impact_params(request *req, json_t **roots, int *limit, const char **
     for (char *t = strtok_r(copy, ",", &save); t && rc == OK; t = strtok_r(NULL, ",", &save)) {
         char canon[BIZCODE_LEN + 1];
         rc = parse_code(req, t, canon);
-        if (rc == OK && json_array_size(*roots) < 1000) json_array_append_new(*roots, json_string(canon));
+        if (rc == OK && json_array_size(*roots) == 1000) {
+            http_problem(req, 400, "codes names more than 1000 objects; ask in parts");
+            rc = ERR;
+        }
+        if (rc == OK) json_array_append_new(*roots, json_string(canon));
     }
     free(copy);
     return rc;
