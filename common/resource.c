@@ -504,18 +504,15 @@ static int unchanged(request *req, const coll_rt *rt, const json_t *current, con
     return same;
 }
 
-/* Before asking the peer about codes a patch names: the object exists and
- * the caller may change it, so those answers come first and the peer is
- * asked without a transaction open. The transaction checks all again. */
-static int patch_peer_refs(request *req, coll_rt *rt, const char *code)
+/* The object as stored, outside any transaction; NULL after answering
+ * (404, 503). */
+static json_t *fetch_current(request *req, coll_rt *rt, const char *code)
 {
-    if (!rt->peer_refs) return OK;
     db_conn *c = service_db(rt->svc, req);
-    if (!c) return ERR;
+    if (!c) return NULL;
     const char *params[] = {code};
     PGresult *r = db_exec(c, rt->sql_get, 1, params);
-    json_t *current = NULL, *merged = NULL;
-    int rc = ERR;
+    json_t *current = NULL;
     if (!db_ok(r))
         service_db_error(req, c, r, rt->type->collection);
     else if (PQntuples(r) == 0)
@@ -524,6 +521,17 @@ static int patch_peer_refs(request *req, coll_rt *rt, const char *code)
         current = row_json(rt, r, 0);
     PQclear(r);
     db_release(rt->svc->db, c);
+    return current;
+}
+
+/* Before asking the peer about codes a patch names: the object exists and
+ * the caller may change it, so those answers come first and the peer is
+ * asked without a transaction open. The transaction checks all again. */
+static int patch_peer_refs(request *req, coll_rt *rt, const char *code)
+{
+    if (!rt->peer_refs) return OK;
+    json_t *current = fetch_current(req, rt, code), *merged = NULL;
+    int rc = ERR;
     if (current) {
         merged = json_merge_patch(current, req->json);
         col_values cv = {0};
@@ -636,18 +644,9 @@ static void history(request *req, void *ctx)
     coll_rt *rt = ctx;
     char code[BIZCODE_LEN + 1];
     if (path_code(req, rt, code) != OK) return;
-    db_conn *c = service_db(rt->svc, req);
-    if (!c) return;
-    const char *params[] = {code};
-    PGresult *r = db_exec(c, rt->sql_get, 1, params);
-    int found = db_ok(r) && PQntuples(r) > 0;
-    if (!db_ok(r))
-        service_db_error(req, c, r, rt->type->collection);
-    else if (!found)
-        http_problem(req, 404, "no %s with code %s", rt->type->type, code);
-    PQclear(r);
-    db_release(rt->svc->db, c);
-    if (found) changes_history(req, rt->svc, code);
+    json_t *current = fetch_current(req, rt, code); /* 404 for a code that names nothing */
+    if (current) changes_history(req, rt->svc, code);
+    json_decref(current);
 }
 
 /* ---- list ----------------------------------------------------------------- */
