@@ -20,6 +20,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -617,10 +618,13 @@ void http_shutdown(http_server *s, double timeout_s)
 {
     if (!s) return;
     atomic_store(&s->draining, 1);
-    /* Closing the quiesced listening socket makes new clients fail fast
-     * (connection refused) instead of waiting in the backlog. */
+    /* Shutting the quiesced listening socket down makes new clients fail
+     * fast (connection refused) instead of waiting in the backlog. It is
+     * closed only after MHD has stopped: MHD's threads take it out of their
+     * epoll sets on their own time, and a closed number could meanwhile be
+     * reused by another socket. */
     MHD_socket listen_fd = MHD_quiesce_daemon(s->d);
-    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
+    if (listen_fd != MHD_INVALID_SOCKET) shutdown(listen_fd, SHUT_RDWR);
     double deadline = now_monotonic() + timeout_s;
     while (atomic_load(&s->active) > 0 && now_monotonic() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -632,5 +636,6 @@ void http_shutdown(http_server *s, double timeout_s)
      * connection is left suspended when MHD stops. */
     stop_workers(s);
     MHD_stop_daemon(s->d);
+    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     free_server(s);
 }
