@@ -104,12 +104,17 @@ run_test_binary() {
     local line="  $label: $passed passed, $failed failed"
     ((skipped > 0)) && line+=", $skipped skipped"
     echo "$line"
-    # Each failing TAP line with the diagnostics cmocka prints under it.
+    # Each failing TAP line with what the test printed before it (the
+    # request, the answer, a daemon's log tail) and the diagnostics after it.
     awk '
-        /^not ok / && !/# SKIP/ { show = 1; print "    " $0; next }
+        /^not ok / && !/# SKIP/ {
+            for (i = (n > 40 ? n - 40 : 0); i < n; i++) print "    | " buf[i % 40]
+            n = 0; show = 1; print "    " $0; next
+        }
+        /^ok / { n = 0; show = 0; next }
         /^# (not )?ok - / { show = 0; next }
         /^#/ && show { print "    " $0; next }
-        { show = 0 }
+        { show = 0; buf[n % 40] = $0; n++ }
     ' "$out"
     if [[ -n $extra ]]; then
         echo "    not ok - $label $extra; last 30 lines of its output:"
