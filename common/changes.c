@@ -41,35 +41,11 @@ static json_t *json_or_null(const PGresult *r, int row, int col)
     return v ? v : json_null();
 }
 
-static int paging(request *req, long long *after, int *limit)
-{
-    const char *ls = http_query(req, "limit"), *as = http_query(req, "after");
-    char *end;
-    *limit = LIMIT_DEFAULT;
-    *after = 0;
-    if (ls) {
-        long v = strtol(ls, &end, 10);
-        if (!*ls || *end || v < 1 || v > LIMIT_MAX) {
-            http_problem(req, 400, "limit must be an integer from 1 to %d", LIMIT_MAX);
-            return ERR;
-        }
-        *limit = (int)v;
-    }
-    if (as) {
-        *after = strtoll(as, &end, 10);
-        if (!*as || *end || *after < 0) {
-            http_problem(req, 400, "after must be the cursor given as \"next\" by an earlier page");
-            return ERR;
-        }
-    }
-    return OK;
-}
-
 void changes_history(request *req, service *svc, const char *code)
 {
     long long after;
     int limit;
-    if (paging(req, &after, &limit) != OK) return;
+    if (http_paging(req, LIMIT_DEFAULT, LIMIT_MAX, &limit, &after) != OK) return;
     char after_s[24], limit_s[16];
     snprintf(after_s, sizeof after_s, "%lld", after);
     snprintf(limit_s, sizeof limit_s, "%d", limit + 1);

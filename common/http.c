@@ -221,6 +221,30 @@ const char *http_param(request *req, int i)
     return i < req->match.nparams ? req->match.params[i] : "";
 }
 
+int http_paging(request *req, int dflt, int max, int *limit, long long *after)
+{
+    const char *ls = http_query(req, "limit"), *as = http_query(req, "after");
+    char *end;
+    *limit = dflt;
+    *after = 0;
+    if (ls) {
+        long v = strtol(ls, &end, 10);
+        if (!*ls || *end || v < 1 || v > max) {
+            http_problem(req, 400, "limit must be an integer from 1 to %d", max);
+            return ERR;
+        }
+        *limit = (int)v;
+    }
+    if (as) {
+        *after = strtoll(as, &end, 10);
+        if (!*as || *end || *after < 0) {
+            http_problem(req, 400, "after must be the cursor given as \"next\" by an earlier page");
+            return ERR;
+        }
+    }
+    return OK;
+}
+
 typedef struct {
     int (*fn)(void *, const char *, const char *);
     void *ctx;

@@ -72,6 +72,9 @@ const char *http_header_in(request *req, const char *name);
 int http_query_foreach(request *req, int (*fn)(void *ctx, const char *key, const char *value),
                        void *ctx);
 const char *http_param(request *req, int i); /* i-th path parameter */
+/* ?limit= (1..max, default dflt) and a numeric ?after= cursor (default 0);
+ * ERR after answering 400. */
+int http_paging(request *req, int dflt, int max, int *limit, long long *after);
 
 /* Responses. Each replaces any earlier one set for the request. */
 void http_json(request *req, int status, json_t *body);                       /* steals body */

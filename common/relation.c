@@ -336,26 +336,10 @@ static void link_list(request *req, void *ctx)
     char from[BIZCODE_LEN + 1], to[BIZCODE_LEN + 1];
     if (http_query_foreach(req, known_arg, req) != OK) return;
     if (end_params(req, rt, from, to, 0) != OK) return;
-    int limit = LIMIT_DEFAULT;
-    long long after = 0;
-    const char *ls = http_query(req, "limit"), *as = http_query(req, "after");
+    int limit;
+    long long after;
+    if (http_paging(req, LIMIT_DEFAULT, LIMIT_MAX, &limit, &after) != OK) return;
     const char *at = http_query(req, "at");
-    char *end;
-    if (ls) {
-        long v = strtol(ls, &end, 10);
-        if (!*ls || *end || v < 1 || v > LIMIT_MAX) {
-            http_problem(req, 400, "limit must be an integer from 1 to %d", LIMIT_MAX);
-            return;
-        }
-        limit = (int)v;
-    }
-    if (as) {
-        after = strtoll(as, &end, 10);
-        if (!*as || *end || after < 0) {
-            http_problem(req, 400, "after must be the cursor given as \"next\" by an earlier page");
-            return;
-        }
-    }
     if (at && (!*at || strlen(at) > 40 || strspn(at, "0123456789-:T.Z+ ") != strlen(at))) {
         http_problem(req, 400, "at must be a timestamp such as 2026-11-01T00:00:00Z");
         return;
