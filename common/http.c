@@ -20,7 +20,6 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -41,7 +40,8 @@ struct http_server {
     http_config cfg;
     router *router;
     atomic_int active;
-    atomic_int draining;
+    atomic_int draining; /* unready: answers ask clients to close */
+    atomic_int closing;  /* stopping: new requests get 503 */
     atomic_ulong next_id;
     char id_prefix[9];
     int port;
@@ -511,6 +511,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!req) {
         req = request_new(s, c, url, method);
         *con_cls = req;
+        if (atomic_load(&s->closing)) {
+            http_header(req, "Retry-After", "1");
+            http_problem(req, 503, "the service is shutting down; retry on another instance");
+            return queue(s, req);
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->cfg.body_limit) {
             req->body_too_large = 1;
@@ -642,13 +647,11 @@ void http_shutdown(http_server *s, double timeout_s)
 {
     if (!s) return;
     atomic_store(&s->draining, 1);
-    /* Shutting the quiesced listening socket down makes new clients fail
-     * fast (connection refused) instead of waiting in the backlog. It is
-     * closed only after MHD has stopped: MHD's threads take it out of their
-     * epoll sets on their own time, and a closed number could meanwhile be
-     * reused by another socket. */
-    MHD_socket listen_fd = MHD_quiesce_daemon(s->d);
-    if (listen_fd != MHD_INVALID_SOCKET) shutdown(listen_fd, SHUT_RDWR);
+    /* New requests are answered 503 at once (and their connections closed)
+     * while those in flight finish. MHD_quiesce_daemon is not used: with a
+     * thread pool and epoll, libmicrohttpd 0.9.75 can race its own workers
+     * taking the listening socket out of their epoll sets, and abort. */
+    atomic_store(&s->closing, 1);
     double deadline = now_monotonic() + timeout_s;
     while (atomic_load(&s->active) > 0 && now_monotonic() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -660,6 +663,5 @@ void http_shutdown(http_server *s, double timeout_s)
      * connection is left suspended when MHD stops. */
     stop_workers(s);
     MHD_stop_daemon(s->d);
-    if (listen_fd != MHD_INVALID_SOCKET) close(listen_fd);
     free_server(s);
 }

@@ -135,7 +135,7 @@ void peer_call(peer *p, const char *method, const char *path_query, const peer_c
         hdrs = curl_slist_append(hdrs, header);
         free(header);
     }
-    snprintf(line, sizeof line, "X-Forwarded-By: %s", p->self);
+    snprintf(line, sizeof line, "X-Peer-Platform: %s", p->self);
     hdrs = curl_slist_append(hdrs, line);
     if (body) hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:");

@@ -10,7 +10,7 @@ typedef struct peer peer;
 
 typedef struct peer_config {
     const char *base_url; /* "http://127.0.0.1:8082" */
-    const char *self;     /* our service name, sent as X-Forwarded-By */
+    const char *self;     /* our service name, sent as X-Peer-Platform */
     int connect_timeout_ms;
     int timeout_ms;
     int handles; /* connections kept open */

@@ -37,7 +37,7 @@ static void forward(request *req, void *ctx)
 {
     proxy_target *t = ctx;
     service *svc = t->svc;
-    if (http_header_in(req, "X-Forwarded-By")) {
+    if (http_header_in(req, "X-Peer-Platform")) {
         /* Each platform forwards only what the other owns, so a forwarded
          * request for a forwarded route means PEER_URL points back at us. */
         http_problem(req, 508, "%s does not keep %s and the request was already forwarded; check "
