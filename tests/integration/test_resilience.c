@@ -212,6 +212,29 @@ static void sigterm_stops_accepting_new_connections(void **state)
     assert_int_equal(st, 0);
 }
 
+/* With SHUTDOWN_GRACE_MS, a daemon told to stop first turns unready while it
+ * still serves (a load balancer takes it out), then drains and exits 0. */
+static void sigterm_grace_keeps_serving_unready(void **state)
+{
+    int port = free_port();
+    setenv("SHUTDOWN_GRACE_MS", "1500", 1); /* inherited by the daemon */
+    extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
+                            strf("itest-grace-%d", port));
+    unsetenv("SHUTDOWN_GRACE_MS");
+    assert_true(extra[0] > 0);
+    char *base = strf("http://127.0.0.1:%d", port);
+    assert_status(api_get(base, "/readyz", NULL), 200);
+    double t0 = now_s();
+    assert_int_equal(kill(extra[0], SIGTERM), 0);
+    sleep_ms(300);
+    assert_status(api_get(base, "/readyz", NULL), 503);
+    assert_status(api_get(base, "/v1/substations?limit=1", KEY_DISPATCH), 200);
+    int st = daemon_wait_exit(extra[0], 15);
+    extra[0] = -1;
+    assert_int_equal(st, 0);
+    assert_true(now_s() - t0 >= 1.4);
+}
+
 static void sigterm_on_idle_daemon_exits_zero(void **state)
 {
     int port = free_port();
@@ -563,6 +586,7 @@ int main(void)
         cmocka_unit_test_teardown(sigterm_stops_accepting_new_connections, stop_extras),
         cmocka_unit_test_teardown(sigterm_on_idle_daemon_exits_zero, stop_extras),
         cmocka_unit_test_teardown(unreachable_peer_is_bad_gateway, stop_extras),
+        cmocka_unit_test_teardown(sigterm_grace_keeps_serving_unready, stop_extras),
         cmocka_unit_test_teardown(silent_peer_is_gateway_timeout, stop_extras),
         cmocka_unit_test_teardown(slow_peer_does_not_stall_other_clients, stop_extras),
         cmocka_unit_test_teardown(readyz_does_not_wait_for_a_silent_peer, stop_extras),
