@@ -42,6 +42,7 @@ typedef struct {
     describer *desc;
     int ndesc;
     char *near_text[2];          /* our steps' near prefixes, "LN,TR,..." per direction */
+    char *shown[2];              /* statuses a walk shows, without / with design */
     pthread_mutex_t mu;
     char *peer_near[2];          /* the peer's, learnt from its first answer; NULL until then */
 } trace_state;
@@ -95,6 +96,21 @@ static void field_step(step *st, const collection_def *cd, const biz_type *bt, c
                                   f->name, cd->table, f->name);
 }
 
+/* Statuses a walk shows: operational (and design when asked) for the grid,
+ * anything not retired for the customer side. */
+static char *statuses(service *svc, int design)
+{
+    sbuf b = {0};
+    sb_append(&b, "{");
+    int n = 0;
+    for (const char *const *s = svc->def->statuses->values; *s; s++) {
+        if (strcmp(*s, "retired") == 0 || (strcmp(*s, "design") == 0 && !design)) continue;
+        sb_appendf(&b, "%s%s", n++ ? "," : "", *s);
+    }
+    sb_append(&b, "}");
+    return sb_steal(&b);
+}
+
 static void build(service *svc, trace_state *ts)
 {
     const service_def *sd = svc->def;
@@ -132,6 +148,8 @@ static void build(service *svc, trace_state *ts)
                 if (!b.s || !strstr(b.s, *p)) sb_appendf(&b, "%s,", *p);
         ts->near_text[dir] = sb_steal(&b);
     }
+    ts->shown[0] = statuses(svc, 0);
+    ts->shown[1] = statuses(svc, 1);
     pthread_mutex_init(&ts->mu, NULL);
 }
 
@@ -181,26 +199,11 @@ static char *pg_array(json_t *codes)
     return sb_steal(&b);
 }
 
-/* Statuses a walk shows: operational (and design when asked) for the grid,
- * anything not retired for the customer side. */
-static char *statuses(service *svc, int design)
-{
-    sbuf b = {0};
-    sb_append(&b, "{");
-    int n = 0;
-    for (const char *const *s = svc->def->statuses->values; *s; s++) {
-        if (strcmp(*s, "retired") == 0 || (strcmp(*s, "design") == 0 && !design)) continue;
-        sb_appendf(&b, "%s%s", n++ ? "," : "", *s);
-    }
-    sb_append(&b, "}");
-    return sb_steal(&b);
-}
-
 /* Adds the nodes of the codes this platform keeps to nodes (by code). */
 static int describe(service *svc, db_conn *c, json_t *codes, int design, json_t *nodes)
 {
     trace_state *ts = svc->trace;
-    char *allowed = statuses(svc, design);
+    const char *allowed = ts->shown[design != 0];
     int rc = OK;
     for (int i = 0; i < ts->ndesc && rc == OK; i++) {
         describer *d = &ts->desc[i];
@@ -230,7 +233,6 @@ static int describe(service *svc, db_conn *c, json_t *codes, int design, json_t 
         }
         json_decref(mine);
     }
-    free(allowed);
     return rc;
 }
 
@@ -240,7 +242,7 @@ static int expand(service *svc, db_conn *c, json_t *codes, int dir, int design, 
                   json_t *far)
 {
     trace_state *ts = svc->trace;
-    char *link_st = statuses(svc, design);
+    const char *link_st = ts->shown[design != 0];
     int rc = OK;
     for (int i = 0; i < ts->nsteps && rc == OK; i++) {
         step *st = &ts->steps[i];
@@ -265,7 +267,6 @@ static int expand(service *svc, db_conn *c, json_t *codes, int dir, int design, 
         }
         json_decref(near);
     }
-    free(link_st);
     return rc;
 }
 
@@ -679,9 +680,10 @@ void trace_cleanup(service *svc)
         free(ts->steps[i].kind_buf);
     }
     for (int i = 0; i < ts->ndesc; i++) free(ts->desc[i].sql);
-    for (int dir = 0; dir < 2; dir++) {
-        free(ts->near_text[dir]);
-        free(ts->peer_near[dir]);
+    for (int i = 0; i < 2; i++) {
+        free(ts->near_text[i]);
+        free(ts->peer_near[i]);
+        free(ts->shown[i]);
     }
     pthread_mutex_destroy(&ts->mu);
     free(ts->steps);
