@@ -24,7 +24,7 @@ ITEST_LIB  := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
 ITEST_BIN  := $(ITEST_SRC:%.c=$(BUILD)/%)
 # Integration tests see both services' declarations, so a collection is tested by declaring it.
 DECL_OBJ   := $(BUILD)/obj/grid-svc/collections.o $(BUILD)/obj/cust-svc/collections.o
-BINS       := $(BUILD)/grid-svc $(BUILD)/cust-svc $(BUILD)/bizcode
+BINS       := $(BUILD)/grid-svc $(BUILD)/cust-svc $(BUILD)/bizcode $(BUILD)/citygen
 
 .PHONY: all deps test unit demo up down bench clean help
 all: $(BINS) $(UNIT_BIN) $(ITEST_BIN)
@@ -34,6 +34,7 @@ help:
 	@echo "make demo     install what is missing, start the stack, load a demo grid, run examples"
 	@echo "make up       start PostgreSQL and both daemons with empty databases; make down stops them"
 	@echo "make test     every test, plain and under ASan+UBSan, on a throw-away stack"
+	@echo "make bench    load a 1,000,000-customer city into a fresh stack, measure, write BENCHMARKS.md"
 
 deps:
 	@scripts/deps.sh
@@ -55,6 +56,10 @@ $(BUILD)/cust-svc: $(CUST_OBJ) $(LIBCOMMON)
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bizcode: $(BUILD)/obj/tools/bizcode.o $(LIBCOMMON)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/citygen: $(BUILD)/obj/tools/citygen.o $(LIBCOMMON)
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -86,6 +91,11 @@ down:
 demo: deps all
 	@scripts/stack.sh up
 	@examples/run-all.sh
+
+# Loads a synthetic city (BENCH_CUSTOMERS, default 1,000,000) into a fresh
+# stack and measures it: see scripts/bench.sh. Writes BENCHMARKS.md.
+bench: deps all
+	@scripts/bench.sh
 
 clean:
 	rm -rf build build-san

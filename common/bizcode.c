@@ -110,16 +110,10 @@ static int symbol_value(unsigned char c)
 {
     if (c >= 'a' && c <= 'z') c = (unsigned char)(c - 'a' + 'A');
     if (c >= '0' && c <= '9') return c - '0';
-    switch (c) {
-    case 'O': return 0;
-    case 'I':
-    case 'L': return 1;
-    case 'U': return -1;
-    }
-    if (c < 'A' || c > 'Z') return -1;
-    for (int v = 10; v < 32; v++)
-        if (ALPHABET[v] == (char)c) return v;
-    return -1;
+    /* A..Z: the ALPHABET position, with O -> 0, I/L -> 1 and U refused. */
+    static const signed char letters[26] = {10, 11, 12, 13, 14, 15, 16, 17, 1,  18, 19, 1,  20,
+                                            21, 0,  22, 23, 24, 25, 26, -1, 27, 28, 29, 30, 31};
+    return c >= 'A' && c <= 'Z' ? letters[c - 'A'] : -1;
 }
 
 /* Bit k of the 128-bit big-endian value, k = 0 the most significant. */

@@ -8,24 +8,23 @@
 #include "jsonutil.h"
 #include "service.h"
 
-/* Looks the codes of one peer collection up: the items by code, or NULL
- * after answering. */
-static json_t *fetch(service *svc, request *req, const biz_type *bt, const xref *refs, int n)
+/* Codes per peer request: a URL of 400 codes stays well inside the
+ * request-line limits of both servers. */
+#define CODES_PER_REQUEST 400
+
+/* Adds the items of one peer answer to found; ERR after answering. */
+static int fetch_chunk(service *svc, request *req, const biz_type *bt, const char *const *codes,
+                       int n, json_t *found)
 {
     sbuf path = {0};
-    sb_appendf(&path, "/v1/%s?status=all&limit=1000&code=", bt->collection);
-    int first = 1;
-    for (int i = 0; i < n; i++) {
-        if (strncmp(refs[i].code, bt->prefix, 2) != 0) continue;
-        sb_appendf(&path, "%s%s", first ? "" : ",", refs[i].code);
-        first = 0;
-    }
+    sb_appendf(&path, "/v1/%s?status=all&limit=%d&code=", bt->collection, CODES_PER_REQUEST);
+    for (int i = 0; i < n; i++) sb_appendf(&path, "%s%s", i ? "," : "", codes[i]);
     peer_response pr;
     peer_caller who = {http_header_in(req, "Authorization"), req->id, NULL};
     peer_call(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
     sb_free(&path);
     const char *owner = service_name(bt->owner);
-    json_t *found = NULL;
+    int rc = ERR;
     if (pr.error != PEER_OK) {
         http_header(req, "Retry-After", "5");
         http_problem(req, 503, "%s, which keeps %s, cannot confirm the codes (%s); nothing was "
@@ -39,43 +38,105 @@ static json_t *fetch(service *svc, request *req, const biz_type *bt, const xref 
         if (!json_is_array(items)) {
             http_problem(req, 502, "%s gave an unreadable answer; nothing was stored", owner);
         } else {
-            found = json_object();
             size_t i;
             json_t *it;
             json_array_foreach(items, i, it) {
                 const char *code = json_string_value(json_object_get(it, "code"));
                 if (code) json_object_set(found, code, it);
             }
+            rc = OK;
         }
         json_decref(body);
     }
     peer_response_free(&pr);
+    return rc;
+}
+
+static json_t *peer_lookup(service *svc, request *req, const biz_type *bt,
+                           const char *const *codes, int n)
+{
+    json_t *found = json_object();
+    for (int i = 0; i < n; i += CODES_PER_REQUEST) {
+        int k = n - i < CODES_PER_REQUEST ? n - i : CODES_PER_REQUEST;
+        if (fetch_chunk(svc, req, bt, codes + i, k, found) != OK) {
+            json_decref(found);
+            return NULL;
+        }
+    }
     return found;
 }
 
-static int check_one(request *req, const xref *x, json_t *obj, const biz_type *bt)
+/* Objects kept here: their status and the field a rule reads. */
+static json_t *local_lookup(service *svc, request *req, db_conn *c, const biz_type *bt,
+                            const char *const *codes, int n, const char *field)
 {
-    if (!obj) {
-        json_t *errors = json_array();
-        json_add_error(errors, x->field, "no %s with code %s on %s", bt->type, x->code,
-                       service_name(bt->owner));
-        http_problem_errors(req, 422, errors, "%s names no existing %s", x->field, bt->type);
-        return ERR;
-    }
-    const char *status = json_string_value(json_object_get(obj, "status"));
-    if (status && strcmp(status, "retired") == 0) {
-        http_problem(req, 409, "%s %s is retired", bt->type, x->code);
-        return ERR;
-    }
-    if (x->rule) {
-        const char *v = json_string_value(json_object_get(obj, x->rule->field));
-        if (!v || strcmp(v, x->rule->value) != 0) {
-            http_problem(req, 409, "%s must be a %s with %s %s; %s has %s %s", x->field, bt->type,
-                         x->rule->field, x->rule->value, x->code, x->rule->field, v ? v : "none");
-            return ERR;
+    const collection_def *cd = service_collection(svc, bt->prefix);
+    sbuf arr = {0};
+    sb_append(&arr, "{");
+    for (int i = 0; i < n; i++) sb_appendf(&arr, "%s%s", i ? "," : "", codes[i]);
+    sb_append(&arr, "}");
+    char *sql = xasprintf("SELECT code, status, %s FROM %s WHERE code = ANY($1::text[])",
+                          field ? field : "NULL", cd->table);
+    const char *params[] = {arr.s};
+    PGresult *r = db_exec_once(c, sql, 1, params);
+    free(sql);
+    sb_free(&arr);
+    json_t *found = NULL;
+    if (!db_ok(r)) {
+        service_db_error(req, c, r, bt->collection);
+    } else {
+        found = json_object();
+        for (int i = 0; i < PQntuples(r); i++) {
+            json_t *o = json_pack("{s:s}", "status", PQgetvalue(r, i, 1));
+            if (field && !PQgetisnull(r, i, 2))
+                json_object_set_new(o, field, json_string(PQgetvalue(r, i, 2)));
+            json_object_set_new(found, PQgetvalue(r, i, 0), o);
         }
     }
-    return OK;
+    PQclear(r);
+    return found;
+}
+
+json_t *crossref_lookup(service *svc, request *req, db_conn *c, const biz_type *bt,
+                        const char *const *codes, int n, const char *field)
+{
+    if (bt->owner == svc->def->id) return local_lookup(svc, req, c, bt, codes, n, field);
+    return peer_lookup(svc, req, bt, codes, n);
+}
+
+int crossref_problem(const xref *x, const json_t *found, char *buf, size_t len)
+{
+    const biz_type *bt = biz_type_by_prefix(x->code);
+    if (!found) {
+        snprintf(buf, len, "no %s with code %s on %s", bt->type, x->code, service_name(bt->owner));
+        return 422;
+    }
+    const char *status = json_string_value(json_object_get(found, "status"));
+    if (status && strcmp(status, "retired") == 0) {
+        snprintf(buf, len, "%s %s is retired", bt->type, x->code);
+        return 409;
+    }
+    if (x->rule) {
+        const char *v = json_string_value(json_object_get(found, x->rule->field));
+        if (!v || strcmp(v, x->rule->value) != 0) {
+            snprintf(buf, len, "%s must be a %s with %s %s; %s has %s %s", x->field, bt->type,
+                     x->rule->field, x->rule->value, x->code, x->rule->field, v ? v : "none");
+            return 409;
+        }
+    }
+    return 0;
+}
+
+static void answer(request *req, const xref *x, int status, const char *why)
+{
+    if (status != 422) {
+        http_problem(req, status, "%s", why);
+        return;
+    }
+    json_t *errors = json_array();
+    json_add_error(errors, x->field, "%s", why);
+    http_problem_errors(req, 422, errors, "%s names no existing %s", x->field,
+                        biz_type_by_prefix(x->code)->type);
 }
 
 int crossref_confirm(service *svc, request *req, const xref *refs, int n)
@@ -86,12 +147,22 @@ int crossref_confirm(service *svc, request *req, const xref *refs, int n)
         for (int j = 0; j < i; j++) seen |= strncmp(refs[j].code, refs[i].code, 2) == 0;
         if (seen) continue;
         const biz_type *bt = biz_type_by_prefix(refs[i].code);
-        json_t *found = fetch(svc, req, bt, refs, n);
+        const char *codes[16];
+        int k = 0;
+        for (int j = i; j < n && k < (int)ARRAY_LEN(codes); j++)
+            if (strncmp(refs[j].code, bt->prefix, 2) == 0) codes[k++] = refs[j].code;
+        json_t *found = peer_lookup(svc, req, bt, codes, k);
         if (!found) return ERR;
         int rc = OK;
         for (int j = i; j < n && rc == OK; j++) {
             if (strncmp(refs[j].code, bt->prefix, 2) != 0) continue;
-            rc = check_one(req, &refs[j], json_object_get(found, refs[j].code), bt);
+            char why[300];
+            int status = crossref_problem(&refs[j], json_object_get(found, refs[j].code), why,
+                                          sizeof why);
+            if (status) {
+                answer(req, &refs[j], status, why);
+                rc = ERR;
+            }
         }
         json_decref(found);
         if (rc != OK) return ERR;
@@ -102,28 +173,26 @@ int crossref_confirm(service *svc, request *req, const xref *refs, int n)
 int crossref_local(service *svc, request *req, db_conn *c, const xref *ref)
 {
     const collection_def *cd = service_collection(svc, ref->code);
-    const biz_type *bt = biz_type_by_prefix(ref->code);
     char *sql = xasprintf("SELECT status, %s FROM %s WHERE code = $1 FOR SHARE",
                           ref->rule ? ref->rule->field : "NULL", cd->table);
     const char *params[] = {ref->code};
     PGresult *r = db_exec_once(c, sql, 1, params);
     free(sql);
-    int rc = ERR;
     if (!db_ok(r)) {
         service_db_error(req, c, r, ref->field);
-    } else if (PQntuples(r) == 0) {
-        json_t *errors = json_array();
-        json_add_error(errors, ref->field, "no %s with code %s", bt->type, ref->code);
-        http_problem_errors(req, 422, errors, "%s names no existing %s", ref->field, bt->type);
-    } else if (strcmp(PQgetvalue(r, 0, 0), "retired") == 0) {
-        http_problem(req, 409, "%s %s is retired", bt->type, ref->code);
-    } else if (ref->rule && strcmp(PQgetvalue(r, 0, 1), ref->rule->value) != 0) {
-        http_problem(req, 409, "%s must be a %s with %s %s; %s has %s %s", ref->field, bt->type,
-                     ref->rule->field, ref->rule->value, ref->code, ref->rule->field,
-                     PQgetvalue(r, 0, 1));
-    } else {
-        rc = OK;
+        PQclear(r);
+        return ERR;
+    }
+    json_t *found = NULL;
+    if (PQntuples(r) > 0) {
+        found = json_pack("{s:s}", "status", PQgetvalue(r, 0, 0));
+        if (ref->rule && !PQgetisnull(r, 0, 1))
+            json_object_set_new(found, ref->rule->field, json_string(PQgetvalue(r, 0, 1)));
     }
     PQclear(r);
-    return rc;
+    char why[300];
+    int status = crossref_problem(ref, found, why, sizeof why);
+    json_decref(found);
+    if (status) answer(req, ref, status, why);
+    return status ? ERR : OK;
 }

@@ -40,7 +40,13 @@ static char *session_options(const db_pool *p)
     for (PQconninfoOption *o = opts; o && o->keyword; o++)
         if (strcmp(o->keyword, "options") == 0 && o->val) url_options = xstrdup(o->val);
     PQconninfoFree(opts);
-    char *all = xasprintf("%s%s-c statement_timeout=%d -c TimeZone=UTC",
+    /* Generic plans: our statements look rows up by key with a parameter,
+     * and re-planning each execution for its values (the default for the
+     * first runs, and again whenever a custom plan looks cheaper) cost more
+     * than running them. No JIT: compiling a walk's plan takes seconds, and
+     * our statements run in well under a millisecond. */
+    char *all = xasprintf("%s%s-c statement_timeout=%d -c TimeZone=UTC "
+                          "-c plan_cache_mode=force_generic_plan -c jit=off",
                           url_options ? url_options : "", url_options ? " " : "",
                           p->cfg.statement_timeout_ms);
     free(url_options);
@@ -238,6 +244,30 @@ PGresult *db_exec(db_conn *c, const char *sql, int n, const char *const *params)
 PGresult *db_exec_once(db_conn *c, const char *sql, int n, const char *const *params)
 {
     return run(c, 0, sql, n, params);
+}
+
+PGresult *db_copy_in(db_conn *c, const char *sql, const char *data, size_t len)
+{
+    PGresult *r = PQexec(c->pg, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        note_failure(c, r);
+        return r;
+    }
+    PQclear(r);
+    /* libpq buffers; sending in pieces keeps its buffer small. */
+    const size_t piece = 1u << 16;
+    int sent = 1;
+    for (size_t off = 0; off < len && sent == 1; off += piece)
+        sent = PQputCopyData(c->pg, data + off, (int)(len - off < piece ? len - off : piece));
+    PQputCopyEnd(c->pg, sent == 1 ? NULL : "the client could not send the data");
+    PGresult *last = NULL;
+    while ((r = PQgetResult(c->pg))) {
+        PQclear(last);
+        last = r;
+    }
+    if (!last) last = PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
+    if (!db_ok(last)) note_failure(c, last);
+    return last;
 }
 
 static int simple(db_conn *c, const char *sql)

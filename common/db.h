@@ -40,6 +40,10 @@ PGresult *db_exec(db_conn *c, const char *sql, int n, const char *const *params)
 PGresult *db_exec_once(db_conn *c, const char *sql, int n, const char *const *params);
 int db_ok(const PGresult *r); /* command or tuples ok */
 
+/* COPY ... FROM STDIN with len bytes of COPY text data, inside the caller's
+ * transaction. Returns the final result: check it with db_ok. */
+PGresult *db_copy_in(db_conn *c, const char *sql, const char *data, size_t len);
+
 int db_begin(db_conn *c);
 int db_commit(db_conn *c);
 void db_rollback(db_conn *c);

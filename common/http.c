@@ -87,13 +87,36 @@ const char *http_reason(int status)
 
 /* ---- responses ---------------------------------------------------------- */
 
+struct http_stream {
+    http_fill_fn fill;
+    void (*done)(void *ctx);
+    void *ctx;
+};
+
+static void stream_end(struct http_stream *st)
+{
+    if (!st) return;
+    st->done(st->ctx);
+    free(st);
+}
+
 void http_raw(request *req, int status, const char *type, char *body, size_t len)
 {
+    stream_end(req->stream);
+    req->stream = NULL;
     free(req->resp_body);
     req->status = status;
     req->resp_type = type;
     req->resp_body = body;
     req->resp_len = len;
+}
+
+void http_stream(request *req, int status, const char *type, http_fill_fn fill,
+                 void (*done)(void *ctx), void *ctx)
+{
+    http_raw(req, status, type, NULL, 0);
+    req->stream = xcalloc(1, sizeof *req->stream);
+    *req->stream = (struct http_stream){fill, done, ctx};
 }
 
 void http_json(request *req, int status, json_t *body)
@@ -304,8 +327,22 @@ static request *request_new(http_server *s, struct MHD_Connection *c, const char
     return req;
 }
 
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct http_stream *st = cls;
+    long n = st->fill(st->ctx, buf, max);
+    if (n > 0) return n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+    stream_end(cls);
+}
+
 static void request_free(request *req)
 {
+    stream_end(req->stream);
     sb_free(&req->body);
     json_decref(req->json);
     free(req->resp_body);
@@ -342,10 +379,10 @@ static int method_has_body(const char *m)
 static int prepare_body(request *req)
 {
     if (req->body_too_large) {
-        http_problem(req, 413, "request body exceeds the limit of %zu bytes",
-                     req->server->cfg.body_limit);
+        http_problem(req, 413, "request body exceeds the limit of %zu bytes", req->body_limit);
         return ERR;
     }
+    if (!(req->match.route->flags & ROUTE_BODY_JSON)) return OK;
     if (!body_type_ok(req)) {
         const char *ct = http_header_in(req, "Content-Type");
         http_problem(req, 415, "Content-Type must be application/json%s, not %s",
@@ -367,8 +404,7 @@ static int prepare_body(request *req)
 static const route *prepare(http_server *s, request *req)
 {
     /* HEAD is GET without the body; MHD leaves the body out. */
-    const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
-    switch (router_match(s->router, method, req->path, &req->match)) {
+    switch (req->matched) {
     case MATCH_NOT_FOUND:
         http_problem(req, 404, "no resource at %s", req->path);
         return NULL;
@@ -393,7 +429,7 @@ static const route *prepare(http_server *s, request *req)
             return NULL;
         }
     }
-    if ((rt->flags & ROUTE_BODY_JSON) && prepare_body(req) != OK) return NULL;
+    if ((rt->flags & (ROUTE_BODY_JSON | ROUTE_BODY_BULK)) && prepare_body(req) != OK) return NULL;
     return rt;
 }
 
@@ -487,9 +523,16 @@ static void stop_workers(http_server *s)
 
 static enum MHD_Result queue(http_server *s, request *req)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
-    req->resp_body = NULL; /* MHD owns it now */
+    struct MHD_Response *resp;
+    if (req->stream) {
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1 << 16, stream_read,
+                                                 req->stream, stream_free);
+        req->stream = NULL; /* MHD owns it now */
+    } else {
+        resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body,
+                                               MHD_RESPMEM_MUST_FREE);
+        req->resp_body = NULL;
+    }
     MHD_add_response_header(resp, "Content-Type", req->resp_type);
     MHD_add_response_header(resp, "X-Request-Id", req->id);
     for (int i = 0; i < req->nheaders; i++)
@@ -516,11 +559,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             http_problem(req, 503, "the service is shutting down; retry on another instance");
             return queue(s, req);
         }
+        /* Routed now, so a bulk import may take a larger body than others. */
+        const char *m = strcmp(method, "HEAD") == 0 ? "GET" : method;
+        req->matched = router_match(s->router, m, req->path, &req->match);
+        int bulk = req->matched == MATCH_OK && (req->match.route->flags & ROUTE_BODY_BULK);
+        req->body_limit = bulk ? s->cfg.bulk_limit : s->cfg.body_limit;
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->cfg.body_limit) {
+        if (cl && strtoull(cl, NULL, 10) > req->body_limit) {
             req->body_too_large = 1;
             http_problem(req, 413, "request body of %s bytes exceeds the limit of %zu bytes", cl,
-                         s->cfg.body_limit);
+                         req->body_limit);
             return queue(s, req);
         }
         return MHD_YES;
@@ -528,7 +576,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size) {
         /* Chunked bodies have no Content-Length: flag and discard the rest. */
         if (!req->body_too_large) {
-            if (req->body.len + *upload_size > s->cfg.body_limit) {
+            if (req->body.len + *upload_size > req->body_limit) {
                 req->body_too_large = 1;
                 sb_free(&req->body);
             } else if (method_has_body(method)) {

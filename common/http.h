@@ -33,6 +33,9 @@ struct request {
     int body_too_large;
     json_t *json; /* parsed body for ROUTE_BODY_JSON routes (owned) */
 
+    match_result matched;  /* routed on the first call, to know the body limit */
+    size_t body_limit;
+    struct http_stream *stream; /* a streamed answer instead of resp_body (owned) */
     int offloaded;       /* handed to a peer worker; the connection is suspended */
     int queued;          /* the answer is with MHD */
     struct request *next_job;
@@ -52,6 +55,7 @@ typedef struct http_config {
     int threads;      /* I/O threads, each with its own epoll */
     int peer_workers; /* threads for ROUTE_PEER handlers */
     size_t body_limit;
+    size_t bulk_limit; /* for ROUTE_BODY_BULK routes */
     const auth *auth;
     metrics *metrics;
 } http_config;
@@ -80,6 +84,13 @@ int http_paging(request *req, int dflt, int max, int *limit, long long *after);
 void http_json(request *req, int status, json_t *body);                       /* steals body */
 void http_raw(request *req, int status, const char *type, char *body, size_t len); /* steals */
 void http_header(request *req, const char *name, const char *value);          /* copies */
+/* A streamed answer: fill writes up to max bytes into buf and returns how
+ * many, 0 at the end, or -1 to abort the stream (the client sees it cut
+ * short); done frees ctx when the answer is over, however it ended. fill
+ * runs on the connection's I/O thread. */
+typedef long (*http_fill_fn)(void *ctx, char *buf, size_t max);
+void http_stream(request *req, int status, const char *type, http_fill_fn fill,
+                 void (*done)(void *ctx), void *ctx);
 void http_problem(request *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* 400-style problem with errors: [{field, message}] (errors stolen). */

@@ -146,5 +146,5 @@ void json_add_error(json_t *errors, const char *field, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     utf8_clean(msg);
-    json_array_append_new(errors, json_pack("{s:s, s:s}", "field", field, "message", msg));
+    json_array_append_new(errors, json_pack("{s:s?, s:s}", "field", field, "message", msg));
 }

@@ -27,7 +27,8 @@ const char *json_type_name(const json_t *v);
  * (including one cut short by truncation) becomes '?'. */
 void utf8_clean(char *s);
 
-/* Appends {"field": field, "message": message} to the array errors. */
+/* Appends {"field": field, "message": message} to the array errors;
+ * field may be NULL for a problem of the whole object (then null). */
 void json_add_error(json_t *errors, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -108,19 +108,43 @@ static const char *route_schema(service *svc, const route *rt, char *buf, size_t
         const biz_type *bt = biz_type_by_prefix(svc->def->collections[i].prefix);
         size_t n = strlen(bt->collection);
         if (strncmp(rt->pattern + 4, bt->collection, n) == 0 &&
-            (rt->pattern[4 + n] == '\0' || rt->pattern[4 + n] == '/')) {
+            strchr("/:", rt->pattern[4 + n])) {
             snprintf(buf, len, "#/components/schemas/%s", bt->type);
             return buf;
         }
     }
     for (int i = 0; i < svc->def->nrelations; i++) {
         if (strncmp(rt->pattern, "/v1/relations/", 14) == 0 &&
-            strcmp(rt->pattern + 14, svc->def->relations[i].kind) == 0) {
+            strncmp(rt->pattern + 14, svc->def->relations[i].kind,
+                    strlen(svc->def->relations[i].kind)) == 0 &&
+            strchr(":", rt->pattern[14 + strlen(svc->def->relations[i].kind)])) {
             snprintf(buf, len, "#/components/schemas/%s-link", svc->def->relations[i].kind);
             return buf;
         }
     }
     return NULL;
+}
+
+/* :import takes NDJSON of the schema and answers counts; :export streams it. */
+static json_t *bulk_operation(json_t *op, json_t *responses, const char *verb, const char *schema)
+{
+    json_t *ndjson = json_pack("{s:{s:{s:s}}}", "application/x-ndjson", "schema", "$ref", schema);
+    if (strcmp(verb, "import") == 0) {
+        json_object_set_new(op, "requestBody", json_pack("{s:b, s:o}", "required", 1, "content",
+                                                         ndjson));
+        json_object_set_new(responses, "200",
+                            json_pack("{s:s}", "description",
+                                      "every line loaded: lines, imported, batches"));
+    } else {
+        json_object_set_new(responses, "200", json_pack("{s:s, s:o}", "description",
+                                                        "one object per line", "content", ndjson));
+    }
+    json_object_set_new(responses, "default",
+                        json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
+                                  "an error (RFC 9457 problem details); a rejected import names "
+                                  "its batches and lines", "content", "application/problem+json",
+                                  "schema", "$ref", "#/components/schemas/problem"));
+    return op;
 }
 
 static json_t *operation(service *svc, const route *rt)
@@ -141,6 +165,8 @@ static json_t *operation(service *svc, const route *rt)
     else json_decref(params);
     if (!(rt->flags & ROUTE_PUBLIC)) json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
     json_t *responses = json_object_get(op, "responses");
+    const char *colon = strrchr(rt->pattern, ':');
+    if (colon && schema) return bulk_operation(op, responses, colon + 1, schema);
     json_t *ok = schema ? json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "success", "content",
                                     "application/json", "schema", "$ref", schema)
                         : json_pack("{s:s}", "description", "success");

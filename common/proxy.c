@@ -89,8 +89,18 @@ static void misdirected(request *req, void *ctx)
     proxy_target *t = ctx;
     const char *owner = service_name(t->owner);
     http_problem_extra(req, 421, json_pack("{s:s}", "owner", owner),
-                       "%s are maintained on %s, not %s; send this %s there", t->what, owner,
-                       t->svc->name, req->method);
+                       "%s are maintained on %s, not %s; send %s %s there", t->what, owner,
+                       t->svc->name, req->method, req->path);
+}
+
+static void bulk_misdirected(router *r, proxy_target *t)
+{
+    char *imp = xasprintf("%s:import", t->base), *exp = xasprintf("%s:export", t->base);
+    router_add(r, "POST", imp, misdirected, t, ROUTE_BODY_BULK, "Refused: owned by the peer (421)");
+    /* relaying a whole export would hold the stream in memory here */
+    router_add(r, "GET", exp, misdirected, t, 0, "Refused: exported by the peer (421)");
+    free(imp);
+    free(exp);
 }
 
 static const char *keep(proxy_table *pt, char *s)
@@ -119,6 +129,7 @@ void proxy_routes(service *svc, router *r)
         router_add(r, "PATCH", one, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "DELETE", one, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "GET", hist, forward, t, ROUTE_PEER, "Read from the owning platform");
+        bulk_misdirected(r, t);
         free(one);
         free(hist);
     }
@@ -131,6 +142,7 @@ void proxy_routes(service *svc, router *r)
         router_add(r, "GET", t->base, forward, t, ROUTE_PEER, "Read from the owning platform");
         router_add(r, "POST", t->base, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "DELETE", t->base, misdirected, t, 0, "Refused: owned by the peer (421)");
+        bulk_misdirected(r, t);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulk.h"
 #include "changes.h"
 #include "crossref.h"
 #include "fields.h"
@@ -34,7 +35,9 @@ typedef struct rel_rt {
     const field_def *attrs;         /* never NULL: a relation may declare none */
     int peer_end;                   /* an end kept by the peer */
     char *select_list;
-    char *sql_insert, *sql_end, *sql_blocking, *sql_list;
+    char *sql_insert, *sql_end, *sql_blocking, *sql_list, *sql_copy, *sql_export;
+    char *target; /* "relations/<kind>": the policy's name for it */
+    bulk_spec bulk;
 } rel_rt;
 
 #define ATTR_COL 7 /* id, from_code, to_code, status, valid_from, valid_to, created_by */
@@ -59,6 +62,13 @@ static void build_sql(rel_rt *rt)
     for (int i = 0; i < nattr; i++) sb_appendf(&b, ", $%d", i + 5);
     sb_appendf(&b, ") RETURNING %s", rt->select_list);
     rt->sql_insert = sb_steal(&b);
+
+    sb_appendf(&b, "COPY %s (from_code, to_code, status, created_by", d->table);
+    fields_append_columns(rt->attrs, &b, ", ");
+    sb_append(&b, ") FROM STDIN");
+    rt->sql_copy = sb_steal(&b);
+    rt->sql_export = xasprintf("SELECT %s FROM %s WHERE valid_to IS NULL ORDER BY id",
+                               rt->select_list, d->table);
 
     rt->sql_end = xasprintf("UPDATE %s SET valid_to = now(), ended_by = $3 WHERE from_code = $1 "
                             "AND to_code = $2 AND valid_to IS NULL RETURNING %s",
@@ -125,9 +135,11 @@ static int status_ok(const rel_rt *rt, const char *s)
     return 0;
 }
 
-static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char from[], char to[])
+/* Checks a link's members; fills cols (attributes) and the canonical ends,
+ * or adds to errors. */
+static void check_link(const rel_rt *rt, json_t *body, char *cols[], char from[], char to[],
+                       json_t *errors)
 {
-    json_t *errors = json_array();
     const char *key;
     json_t *v;
     json_object_foreach(body, key, v) {
@@ -165,6 +177,12 @@ static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char f
     if (ends[1]) snprintf(to, BIZCODE_LEN + 1, "%s", ends[1]);
     free(ends[0]);
     free(ends[1]);
+}
+
+static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char from[], char to[])
+{
+    json_t *errors = json_array();
+    check_link(rt, body, cols, from, to, errors);
     if (json_array_size(errors) > 0) {
         http_problem_errors(req, 400, errors, "relation %s: the link is not valid", rt->def->kind);
         return ERR;
@@ -297,6 +315,13 @@ static int known_arg(void *ctx, const char *key, const char *value)
     return ERR;
 }
 
+/* Notes the first query parameter given. */
+static int first_arg(void *ctx, const char *key, const char *value)
+{
+    *(const char **)ctx = key;
+    return ERR;
+}
+
 /* ?status=design,operational -> "{design,operational}"; all -> NULL. */
 static int status_filter(request *req, rel_rt *rt, char **out)
 {
@@ -409,6 +434,54 @@ out:
     db_release(rt->svc->db, c);
 }
 
+/* ---- bulk ----------------------------------------------------------------- */
+
+static void import_check(void *ctx, bulk_line *ln, json_t *obj, char **cols, json_t *errors)
+{
+    const rel_rt *rt = ctx;
+    char from[BIZCODE_LEN + 1] = "", to[BIZCODE_LEN + 1] = "";
+    int nattr = fields_ncols(rt->attrs);
+    check_link(rt, obj, cols + 4, from, to, errors);
+    if (json_array_size(errors) > 0) {
+        for (int i = 0; i < nattr; i++) free(cols[4 + i]);
+        memset(cols + 4, 0, (size_t)nattr * sizeof *cols);
+        return;
+    }
+    json_object_set_new(obj, "from", json_string(from));
+    json_object_set_new(obj, "to", json_string(to));
+    const char *status = json_string_value(json_object_get(obj, "status"));
+    cols[0] = xstrdup(from);
+    cols[1] = xstrdup(to);
+    cols[2] = xstrdup(status ? status : rt->svc->def->statuses->initial);
+    cols[3] = xstrdup(bulk_app(ln));
+    bulk_refer(ln, "from", from, rt->def->from_rule);
+    bulk_refer(ln, "to", to, rt->def->to_rule);
+}
+
+static void link_import(request *req, void *ctx)
+{
+    rel_rt *rt = ctx;
+    bulk_import(req, rt->svc, &rt->bulk);
+}
+
+static json_t *export_row(const void *ctx, const PGresult *r, int row)
+{
+    return link_json(ctx, r, row);
+}
+
+static void link_export(request *req, void *ctx)
+{
+    rel_rt *rt = ctx;
+    const char *first = NULL;
+    http_query_foreach(req, first_arg, &first);
+    if (first) {
+        http_problem(req, 400, "an export of links takes no parameters (it gives the current "
+                               "links), not '%s'", first);
+        return;
+    }
+    bulk_export(req, rt->svc, rt->sql_export, 0, NULL, export_row, rt);
+}
+
 /* A change to an object must not break the rule of a current link it is an
  * end of: a dedicated transformer serving a customer cannot turn public. */
 int relation_rules_hold(service *svc, request *req, db_conn *c, const char *code,
@@ -472,6 +545,17 @@ void relation_routes(service *svc, router *r)
         router_add(r, "POST", path, link_add, rt, ROUTE_BODY_JSON | (rt->peer_end ? ROUTE_PEER : 0),
                    "Link two objects");
         router_add(r, "DELETE", path, link_end, rt, 0, "End the current link");
+        char *imp = xasprintf("%s:import", path), *exp = xasprintf("%s:export", path);
+        rt->target = xasprintf("relations/%s", rt->def->kind);
+        rt->bulk = (bulk_spec){.target = rt->target, .copy_sql = rt->sql_copy,
+                               .ncols = 4 + fields_ncols(rt->attrs),
+                               .change_type = "relation.imported", .check = import_check,
+                               .ctx = rt};
+        router_add(r, "POST", imp, link_import, rt, ROUTE_BODY_BULK | ROUTE_PEER,
+                   "Import NDJSON (one link per line), in batches through COPY");
+        router_add(r, "GET", exp, link_export, rt, 0, "Export the current links as NDJSON");
+        free(imp);
+        free(exp);
         free(path);
     }
 }
@@ -486,6 +570,9 @@ void relation_cleanup(service *svc)
         free(t->items[i].sql_end);
         free(t->items[i].sql_blocking);
         free(t->items[i].sql_list);
+        free(t->items[i].sql_copy);
+        free(t->items[i].sql_export);
+        free(t->items[i].target);
     }
     free(t->items);
     free(t);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulk.h"
 #include "changes.h"
 #include "crossref.h"
 #include "fields.h"
@@ -43,7 +44,9 @@ typedef struct coll_rt {
     int ndata;     /* data columns after the base ones */
     int peer_refs; /* has code fields naming objects the peer keeps */
     char *select_list;
-    char *sql_get, *sql_lock, *sql_insert, *sql_update, *sql_retire;
+    char *sql_get, *sql_lock, *sql_insert, *sql_update, *sql_retire, *sql_export, *sql_copy;
+    char *change_imported; /* "customer.imported" */
+    bulk_spec bulk;
 } coll_rt;
 
 typedef struct {
@@ -95,6 +98,13 @@ static void build_sql(coll_rt *rt)
                rt->select_list);
     rt->sql_update = sb_steal(&b);
 
+    sb_appendf(&b, "COPY %s (code, status, updated_by", d->table);
+    fields_append_columns(d->fields, &b, ", ");
+    sb_append(&b, ") FROM STDIN");
+    rt->bulk.copy_sql = rt->sql_copy = sb_steal(&b);
+    rt->sql_export = xasprintf("SELECT %s FROM %s WHERE $1::text[] IS NULL OR status = ANY($1) "
+                               "ORDER BY code", rt->select_list, d->table);
+
     rt->sql_retire = xasprintf("UPDATE %s SET status = 'retired', updated_by = $2, version = "
                                "version + 1, updated_at = now() WHERE code = $1 RETURNING %s",
                                d->table, rt->select_list);
@@ -108,6 +118,9 @@ static void free_sql(coll_rt *rt)
     free(rt->sql_insert);
     free(rt->sql_update);
     free(rt->sql_retire);
+    free(rt->sql_export);
+    free(rt->sql_copy);
+    free(rt->change_imported);
 }
 
 /* ---- rows and values ---------------------------------------------------- */
@@ -156,13 +169,12 @@ static int is_known_member(const coll_rt *rt, const char *key)
            field_find(rt->def->fields, key);
 }
 
-/* Validates obj as the whole object to store. current is the stored object
+/* Checks obj as the whole object to store. current is the stored object
  * for an update (NULL on create): read-only members must then be unchanged.
- * Fills cv and *status; on failure answers 400 and returns ERR. */
-static int validate(request *req, const coll_rt *rt, json_t *obj, const json_t *current,
-                    col_values *cv, const char **status)
+ * Fills cv and *status, or adds to errors (and leaves cv empty). */
+static void check_object(const coll_rt *rt, json_t *obj, const json_t *current, col_values *cv,
+                         const char **status, json_t *errors)
 {
-    json_t *errors = json_array();
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v) {
@@ -221,9 +233,17 @@ static int validate(request *req, const coll_rt *rt, json_t *obj, const json_t *
         }
         field_check(f, fv, errors, &cv->v[col]);
     }
+    if (json_array_size(errors) > 0) values_free(cv);
+}
+
+/* check_object for a request: on failure answers 400 and returns ERR. */
+static int validate(request *req, const coll_rt *rt, json_t *obj, const json_t *current,
+                    col_values *cv, const char **status)
+{
+    json_t *errors = json_array();
+    check_object(rt, obj, current, cv, status, errors);
     if (json_array_size(errors) > 0) {
         http_problem_errors(req, 400, errors, "%s: the object is not valid", rt->type->collection);
-        values_free(cv);
         return ERR;
     }
     json_decref(errors);
@@ -814,6 +834,86 @@ done:
     sb_free(&q.where);
 }
 
+/* ---- bulk ----------------------------------------------------------------- */
+
+static void import_check(void *ctx, bulk_line *ln, json_t *obj, char **cols, json_t *errors)
+{
+    const coll_rt *rt = ctx;
+    col_values cv = {0};
+    const char *status;
+    check_object(rt, obj, NULL, &cv, &status, errors);
+    if (json_array_size(errors) > 0) return;
+    char code[BIZCODE_LEN + 1];
+    json_t *given = json_object_get(obj, "code");
+    if (given)
+        snprintf(code, sizeof code, "%s", json_string_value(given));
+    else
+        bizcode_mint(rt->def->prefix, code);
+    cols[0] = xstrdup(code);
+    cols[1] = xstrdup(status);
+    cols[2] = xstrdup(bulk_app(ln));
+    int col = 0;
+    for (const field_def *f = rt->def->fields; f->name; col += field_ncols(f), f++)
+        if (f->type == FT_CODE && cv.v[col]) bulk_refer(ln, f->name, cv.v[col], f->rule);
+    for (int i = 0; i < cv.n; i++) cols[3 + i] = cv.v[i]; /* the columns move to cols */
+    free(cv.v);
+}
+
+static void import(request *req, void *ctx)
+{
+    coll_rt *rt = ctx;
+    bulk_import(req, rt->svc, &rt->bulk);
+}
+
+static json_t *export_row(const void *ctx, const PGresult *r, int row)
+{
+    return row_json(ctx, r, row);
+}
+
+static int export_arg(void *ctx, const char *key, const char *value)
+{
+    request *req = ctx;
+    if (strcmp(key, "status") == 0) return OK;
+    http_problem(req, 400, "unknown parameter '%s' for an export (only status)", key);
+    return ERR;
+}
+
+/* ?status=a,b or all; by default what lists show. */
+static void export(request *req, void *ctx)
+{
+    coll_rt *rt = ctx;
+    if (http_query_foreach(req, export_arg, req) != OK) return;
+    const char *given = http_query(req, "status");
+    sbuf arr = {0};
+    sb_append(&arr, "{");
+    if (!given) {
+        for (const char *const *st = rt->def->statuses->listed; *st; st++)
+            sb_appendf(&arr, "%s%s", arr.len > 1 ? "," : "", *st);
+    } else if (strcmp(given, "all") != 0) {
+        if (strspn(given, ",") == strlen(given)) {
+            http_problem(req, 400, "status must name at least one status (or all)");
+            sb_free(&arr);
+            return;
+        }
+        char *copy = xstrdup(given), *save = NULL;
+        for (char *st = strtok_r(copy, ",", &save); st; st = strtok_r(NULL, ",", &save)) {
+            if (!in_list(rt->def->statuses->values, st)) {
+                http_problem(req, 400, "status '%s' is not a status of %s (or use status=all)",
+                             st, rt->type->collection);
+                free(copy);
+                sb_free(&arr);
+                return;
+            }
+            sb_appendf(&arr, "%s%s", arr.len > 1 ? "," : "", st);
+        }
+        free(copy);
+    }
+    sb_append(&arr, "}");
+    const char *params[] = {given && strcmp(given, "all") == 0 ? NULL : arr.s};
+    bulk_export(req, rt->svc, rt->sql_export, 1, params, export_row, rt);
+    sb_free(&arr);
+}
+
 /* ---- routes --------------------------------------------------------------- */
 
 void resource_routes(service *svc, router *r)
@@ -835,12 +935,26 @@ void resource_routes(service *svc, router *r)
         char *coll = xasprintf("/v1/%s", rt->type->collection);
         char *one = xasprintf("/v1/%s/{code}", rt->type->collection);
         char *hist = xasprintf("/v1/%s/{code}/history", rt->type->collection);
+        char *imp = xasprintf("/v1/%s:import", rt->type->collection);
+        char *exp = xasprintf("/v1/%s:export", rt->type->collection);
+        rt->change_imported = xasprintf("%s.imported", rt->type->type);
+        rt->bulk.target = rt->type->collection;
+        rt->bulk.ncols = 3 + rt->ndata;
+        rt->bulk.change_type = rt->change_imported;
+        rt->bulk.check = import_check;
+        rt->bulk.ctx = rt;
         router_add(r, "GET", coll, list, rt, 0, "List, filtered and paged");
         router_add(r, "POST", coll, create, rt, ROUTE_BODY_JSON | waits, "Create");
         router_add(r, "GET", one, get_one, rt, 0, "Get one by code");
         router_add(r, "PATCH", one, patch, rt, ROUTE_BODY_JSON | waits, "Change by JSON merge patch");
         router_add(r, "DELETE", one, retire, rt, 0, "Retire (kept for history)");
         router_add(r, "GET", hist, history, rt, 0, "Every change, oldest first");
+        /* Imports run long: off the I/O threads, as peer waits do. */
+        router_add(r, "POST", imp, import, rt, ROUTE_BODY_BULK | ROUTE_PEER,
+                   "Import NDJSON (one object per line), in batches through COPY");
+        router_add(r, "GET", exp, export, rt, 0, "Export as a stream of NDJSON");
+        free(imp);
+        free(exp);
         free(coll);
         free(one);
         free(hist);

@@ -13,6 +13,7 @@ enum {
     ROUTE_PUBLIC = 1u << 0,    /* served without authentication */
     ROUTE_BODY_JSON = 1u << 1, /* the handler gets req->json: a parsed JSON object */
     ROUTE_PEER = 1u << 2,      /* waits on the peer: runs on the peer workers (http.c) */
+    ROUTE_BODY_BULK = 1u << 3, /* a raw body up to the bulk limit (NDJSON imports) */
 };
 
 typedef struct route {

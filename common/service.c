@@ -55,7 +55,7 @@ static int load_config(const service_def *def, service_config *c)
     c->policy_file = env_or("POLICY_FILE", "config/policy.json");
     c->schema_dir = env_or("SCHEMA_DIR", def->default_schema_dir);
     c->log_level = env_or("LOG_LEVEL", "info");
-    int body_kib;
+    int body_kib, import_mib;
     if (env_int("PORT", def->default_port, 0, 65535, &c->port) != OK ||
         env_int("HTTP_THREADS", 4, 1, 256, &c->http_threads) != OK ||
         env_int("PEER_WORKERS", 8, 1, 1024, &c->peer_workers) != OK ||
@@ -63,6 +63,7 @@ static int load_config(const service_def *def, service_config *c)
         env_int("DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, &c->db_statement_timeout_ms) != OK ||
         env_int("DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, &c->db_acquire_timeout_ms) != OK ||
         env_int("BODY_LIMIT_KIB", 1024, 1, 1024 * 1024, &body_kib) != OK ||
+        env_int("IMPORT_LIMIT_MIB", 256, 1, 4096, &import_mib) != OK ||
         env_int("PEER_TIMEOUT_MS", 5000, 1, 600000, &c->peer_timeout_ms) != OK ||
         env_int("PEER_CONNECT_TIMEOUT_MS", 1000, 1, 600000, &c->peer_connect_timeout_ms) != OK ||
         env_int("SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000, &c->shutdown_timeout_ms) != OK ||
@@ -70,6 +71,7 @@ static int load_config(const service_def *def, service_config *c)
         env_int("DB_WAIT_S", 30, 0, 3600, &c->db_wait_s) != OK)
         return ERR;
     c->body_limit = (size_t)body_kib * 1024;
+    c->bulk_limit = (size_t)import_mib << 20;
     if (!c->database_url) {
         fprintf(stderr, "DATABASE_URL is required, e.g. postgresql://user@127.0.0.1:5432/db\n");
         return ERR;
@@ -302,6 +304,7 @@ int service_main(const service_def *def, int argc, char **argv)
                       .threads = svc->cfg.http_threads,
                       .peer_workers = svc->cfg.peer_workers,
                       .body_limit = svc->cfg.body_limit,
+                      .bulk_limit = svc->cfg.bulk_limit,
                       .auth = svc->auth,
                       .metrics = svc->metrics};
     if (!(svc->http = http_start(&hc, svc->router))) goto out;

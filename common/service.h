@@ -40,6 +40,7 @@ typedef struct service_config {
     int db_statement_timeout_ms;
     int db_acquire_timeout_ms;
     size_t body_limit;
+    size_t bulk_limit; /* bodies of NDJSON imports */
     int peer_timeout_ms;
     int peer_connect_timeout_ms;
     int shutdown_timeout_ms;

@@ -18,82 +18,130 @@
 
 enum { UP = 0, DOWN = 1 };
 
-/* One kind of link of the chain that this platform keeps. */
+/* One kind of link of the chain that this platform keeps: per direction, a
+ * member of the UNION ALL that finds the links from the object w.code. */
 typedef struct {
-    const char *kind;              /* relation kind, or "metering_point.customer" */
-    const char *const *near[2];    /* prefixes a walk UP / DOWN expands from */
-    char *sql[2];                  /* ($1 codes, $2 statuses) -> (from, to) */
-    int neighbour[2];              /* column of the far end in the answer */
-    const char *holder[2];         /* field steps: {holder prefix, NULL} */
+    char *member[2];
     char *kind_buf;
 } step;
 
 typedef struct {
-    const collection_def *def;
-    const biz_type *type;
-    char *sql; /* ($1 codes) -> code, status, name, summary fields */
-    const field_def *summary[8];
-    int nsummary, has_name;
-} describer;
-
-typedef struct {
     step *steps;
     int nsteps;
-    describer *desc;
-    int ndesc;
-    char *near_text[2];          /* our steps' near prefixes, "LN,TR,..." per direction */
-    char *shown[2];              /* statuses a walk shows, without / with design */
+    char *sql[2];       /* the walk over all our links, per direction (walk_sql) */
+    char *near_text[2]; /* our steps' near prefixes, "LN,TR,..." per direction */
+    char *shown[2];     /* statuses a walk shows, without / with design */
     pthread_mutex_t mu;
-    char *peer_near[2];          /* the peer's, learnt from its first answer; NULL until then */
+    char *peer_near[2]; /* the peer's, learnt from its first answer; NULL until then */
 } trace_state;
-
-static int has_prefix(const char *const *list, const char *code)
-{
-    for (; list && *list; list++)
-        if (strncmp(*list, code, 2) == 0) return 1;
-    return 0;
-}
 
 /* ---- set-up from the declarations ----------------------------------------- */
 
-static void relation_step(step *st, const relation_def *rd)
+/* "left(w.code, 2) IN ('AP','MB')": a condition on the outer row only, so
+ * PostgreSQL checks it before touching the table (a one-time filter). */
+static void near_filter(sbuf *b, const char *const *near)
 {
-    int up_is_from = (rd->rules & REL_UPSTREAM_FROM) != 0;
-    st->kind = rd->kind;
-    /* Walking up from the downstream end finds the upstream end, and down
-     * the other way round. Rows are always (from_code, to_code). */
-    const char *down_end = up_is_from ? "to_code" : "from_code";
-    const char *up_end = up_is_from ? "from_code" : "to_code";
-    st->near[UP] = up_is_from ? rd->to : rd->from;
-    st->near[DOWN] = up_is_from ? rd->from : rd->to;
-    st->neighbour[UP] = up_is_from ? 0 : 1;
-    st->neighbour[DOWN] = up_is_from ? 1 : 0;
-    const char *near_col[2] = {down_end, up_end};
-    for (int d = 0; d < 2; d++)
-        st->sql[d] = xasprintf("SELECT from_code, to_code FROM %s WHERE %s = ANY ($1::text[]) AND "
-                               "valid_to IS NULL AND status = ANY ($2::text[])",
-                               rd->table, near_col[d]);
+    sb_append(b, "left(w.code, 2) IN (");
+    for (int i = 0; near[i]; i++) sb_appendf(b, "%s'%s'", i ? ", " : "", near[i]);
+    sb_append(b, ")");
 }
 
-/* A code field as a link: the holder (cd) is upstream of the object it
- * names (FF_FEEDS) or downstream of it (FF_FED_BY). */
-static void field_step(step *st, const collection_def *cd, const biz_type *bt, const field_def *f)
+/* The links of kind from w.code: rows (far, from_code, to_code, kind). */
+static char *member(const char *kind, const char *table, const char *near_col, const char *far_col,
+                    const char *from_col, const char *to_col, const char *extra,
+                    const char *const *near)
 {
-    int holder_up = (f->flags & FF_FEEDS) != 0;
-    int to_holder = holder_up ? UP : DOWN; /* the walk that goes from named to holder */
-    int to_named = holder_up ? DOWN : UP;
+    sbuf b = {0};
+    sb_appendf(&b, "SELECT %s AS far, %s AS from_code, %s AS to_code, '%s'::text AS kind FROM %s "
+                   "WHERE %s = w.code AND status = ANY ($3::text[])%s AND ",
+               far_col, from_col, to_col, kind, table, near_col, extra);
+    near_filter(&b, near);
+    return sb_steal(&b);
+}
+
+static void relation_step(step *st, const relation_def *rd, const char *const *near_out[2])
+{
+    int up_is_from = (rd->rules & REL_UPSTREAM_FROM) != 0;
+    /* Walking up from the downstream end finds the upstream end, and down
+     * the other way round. Edges are always (from_code, to_code). */
+    const char *down_end = up_is_from ? "to_code" : "from_code";
+    const char *up_end = up_is_from ? "from_code" : "to_code";
+    near_out[UP] = up_is_from ? rd->to : rd->from;
+    near_out[DOWN] = up_is_from ? rd->from : rd->to;
+    st->member[UP] = member(rd->kind, rd->table, down_end, up_end, "from_code", "to_code",
+                            " AND valid_to IS NULL", near_out[UP]);
+    st->member[DOWN] = member(rd->kind, rd->table, up_end, down_end, "from_code", "to_code",
+                              " AND valid_to IS NULL", near_out[DOWN]);
+}
+
+/* A code field as a link (holder, named): the holder is upstream of the
+ * object it names (FF_FEEDS) or downstream of it (FF_FED_BY). */
+static void field_step(step *st, const collection_def *cd, const biz_type *bt, const field_def *f,
+                       const char *const *holder, const char *const *near_out[2])
+{
+    int to_holder = (f->flags & FF_FEEDS) ? UP : DOWN; /* the walk from named to holder */
+    int to_named = 1 - to_holder;
     st->kind_buf = xasprintf("%s.%s", bt->type, f->name);
-    st->kind = st->kind_buf;
-    st->holder[0] = cd->prefix;
-    st->near[to_holder] = f->refs;
-    st->near[to_named] = st->holder;
-    st->neighbour[to_holder] = 0;
-    st->neighbour[to_named] = 1;
-    st->sql[to_holder] = xasprintf("SELECT code, %s FROM %s WHERE %s = ANY ($1::text[]) AND "
-                                   "status = ANY ($2::text[])", f->name, cd->table, f->name);
-    st->sql[to_named] = xasprintf("SELECT code, %s FROM %s WHERE code = ANY ($1::text[]) AND %s "
-                                  "IS NOT NULL AND status = ANY ($2::text[])",
-                                  f->name, cd->table, f->name);
+    near_out[to_holder] = f->refs;
+    near_out[to_named] = holder;
+    char *not_null = xasprintf(" AND %s IS NOT NULL", f->name);
+    st->member[to_holder] = member(st->kind_buf, cd->table, f->name, "code", "code", f->name, "",
+                                   f->refs);
+    st->member[to_named] = member(st->kind_buf, cd->table, "code", f->name, "code", f->name,
+                                  not_null, holder);
+    free(not_null);
+}
+
+/* The node of an object kept here, if shown: CASE on the prefix, so only
+ * its own table is read. The same members as GET shows, as JSON. */
+static void node_expr(sbuf *b, const service_def *sd, const char *x)
+{
+    sb_appendf(b, "CASE left(%s, 2)", x);
+    for (int i = 0; i < sd->ncollections; i++) {
+        const collection_def *cd = &sd->collections[i];
+        const biz_type *bt = biz_type_by_prefix(cd->prefix);
+        sb_appendf(b, " WHEN '%s' THEN (SELECT json_build_object('code', code, 'type', '%s'",
+                   cd->prefix, bt->type);
+        if (field_find(cd->fields, "name")) sb_append(b, ", 'name', name");
+        sb_append(b, ", 'status', status");
+        for (const field_def *f = cd->fields; f->name; f++)
+            if ((f->flags & FF_SUMMARY) && f->type != FT_LOCATION)
+                sb_appendf(b, ", '%s', %s", f->name, f->name);
+        sb_appendf(b, ") FROM %s WHERE code = %s AND status = ANY ($3::text[]))", cd->table, x);
+    }
+    sb_append(b, " END");
+}
+
+/* One statement walks our links as far as they go. $1: objects kept here
+ * that were reached (to be vetted: described, and walked on from only if
+ * shown); $2: objects the peer has vetted that our links may continue from;
+ * $3: the statuses shown. Rows: every object reached with its node (NULL
+ * when not kept here or not shown) and the link it was reached by. */
+static char *walk_sql(const service_def *sd, const trace_state *ts, int dir)
+{
+    sbuf b = {0};
+    sb_append(&b, "WITH RECURSIVE walk (code, node, grow, from_code, to_code, kind, depth) AS ("
+                  "SELECT x, n.node, n.node IS NOT NULL, NULL::text, NULL::text, NULL::text, 0 "
+                  "FROM unnest ($1::text[]) x CROSS JOIN LATERAL (SELECT ");
+    node_expr(&b, sd, "x");
+    /* OFFSET 0 keeps the subquery whole, so the node is looked up once */
+    sb_append(&b, " AS node OFFSET 0) n UNION ALL SELECT x, NULL, true, NULL, NULL, NULL, 0 "
+                  "FROM unnest ($2::text[]) x UNION ALL "
+                  "SELECT e.far, n.node, n.node IS NOT NULL, e.from_code, e.to_code, e.kind, "
+                  "w.depth + 1 FROM walk w CROSS JOIN LATERAL (");
+    int first = 1;
+    for (int i = 0; i < ts->nsteps; i++) {
+        if (!ts->steps[i].member[dir]) continue;
+        sb_appendf(&b, "%s%s", first ? "" : " UNION ALL ", ts->steps[i].member[dir]);
+        first = 0;
+    }
+    if (first) sb_append(&b, "SELECT NULL::text, NULL::text, NULL::text, NULL::text WHERE false");
+    sb_append(&b, ") e CROSS JOIN LATERAL (SELECT ");
+    node_expr(&b, sd, "e.far");
+    sb_appendf(&b, " AS node OFFSET 0) n WHERE w.grow AND w.depth < %d) "
+                   "SELECT code, node::text, grow, from_code, to_code, kind FROM walk",
+               MAX_LEVELS);
+    return sb_steal(&b);
 }
 
 /* Statuses a walk shows: operational (and design when asked) for the grid,
@@ -111,67 +159,44 @@ static char *statuses(service *svc, int design)
     return sb_steal(&b);
 }
 
+static void add_near(sbuf *b, const char *const *near)
+{
+    for (; near && *near; near++)
+        if (!b->s || !strstr(b->s, *near)) sb_appendf(b, "%s,", *near);
+}
+
 static void build(service *svc, trace_state *ts)
 {
     const service_def *sd = svc->def;
     int cap = sd->nrelations + 16;
     ts->steps = xcalloc((size_t)cap, sizeof *ts->steps);
-    for (int i = 0; i < sd->nrelations; i++)
-        if (sd->relations[i].rules & (REL_UPSTREAM_FROM | REL_UPSTREAM_TO))
-            relation_step(&ts->steps[ts->nsteps++], &sd->relations[i]);
-    ts->desc = xcalloc((size_t)sd->ncollections, sizeof *ts->desc);
+    sbuf near[2] = {{0}, {0}};
+    const char *const *n2[2];
+    for (int i = 0; i < sd->nrelations; i++) {
+        if (!(sd->relations[i].rules & (REL_UPSTREAM_FROM | REL_UPSTREAM_TO))) continue;
+        relation_step(&ts->steps[ts->nsteps++], &sd->relations[i], n2);
+        add_near(&near[UP], n2[UP]);
+        add_near(&near[DOWN], n2[DOWN]);
+    }
     for (int i = 0; i < sd->ncollections; i++) {
         const collection_def *cd = &sd->collections[i];
-        describer *d = &ts->desc[ts->ndesc++];
-        d->def = cd;
-        d->type = biz_type_by_prefix(cd->prefix);
-        sbuf b = {0};
-        sb_append(&b, "SELECT code, status, ");
-        sb_append(&b, field_find(cd->fields, "name") ? "name" : "NULL");
-        d->has_name = field_find(cd->fields, "name") != NULL;
-        for (const field_def *f = cd->fields; f->name; f++) {
-            if ((f->flags & (FF_FEEDS | FF_FED_BY)) && ts->nsteps < cap)
-                field_step(&ts->steps[ts->nsteps++], cd, d->type, f);
-            if ((f->flags & FF_SUMMARY) && f->type != FT_LOCATION && d->nsummary < 8) {
-                d->summary[d->nsummary++] = f;
-                sb_appendf(&b, ", %s", f->name);
-            }
+        const biz_type *bt = biz_type_by_prefix(cd->prefix);
+        for (const field_def *f = cd->fields; f->name && ts->nsteps < cap; f++) {
+            if (!(f->flags & (FF_FEEDS | FF_FED_BY))) continue;
+            const char *const holder[] = {cd->prefix, NULL};
+            field_step(&ts->steps[ts->nsteps++], cd, bt, f, holder, n2);
+            add_near(&near[UP], n2[UP]);
+            add_near(&near[DOWN], n2[DOWN]);
         }
-        sb_appendf(&b, " FROM %s WHERE code = ANY ($1::text[])", cd->table);
-        d->sql = sb_steal(&b);
     }
     for (int dir = 0; dir < 2; dir++) {
-        sbuf b = {0};
-        sb_append(&b, "");
-        for (int i = 0; i < ts->nsteps; i++)
-            for (const char *const *p = ts->steps[i].near[dir]; p && *p; p++)
-                if (!b.s || !strstr(b.s, *p)) sb_appendf(&b, "%s,", *p);
-        ts->near_text[dir] = sb_steal(&b);
+        sb_append(&near[dir], "");
+        ts->near_text[dir] = sb_steal(&near[dir]);
+        ts->sql[dir] = walk_sql(sd, ts, dir);
     }
     ts->shown[0] = statuses(svc, 0);
     ts->shown[1] = statuses(svc, 1);
     pthread_mutex_init(&ts->mu, NULL);
-}
-
-/* Could the peer expand any of these codes? Unknown until it has told us. */
-static int peer_may_expand(trace_state *ts, json_t *codes, int dir)
-{
-    pthread_mutex_lock(&ts->mu);
-    const char *near = ts->peer_near[dir];
-    int may = near == NULL;
-    size_t i;
-    json_t *v;
-    json_array_foreach(codes, i, v) {
-        char prefix[4] = {0};
-        memcpy(prefix, json_string_value(v), 2);
-        prefix[2] = ',';
-        if (may || strstr(near, prefix)) {
-            may = 1;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&ts->mu);
-    return may;
 }
 
 static void learn_peer_near(trace_state *ts, json_t *answer)
@@ -187,89 +212,6 @@ static void learn_peer_near(trace_state *ts, json_t *answer)
 
 /* ---- local work ------------------------------------------------------------- */
 
-/* "{A,B,C}": codes are canonical, so they need no quoting. */
-static char *pg_array(json_t *codes)
-{
-    sbuf b = {0};
-    sb_append(&b, "{");
-    size_t i;
-    json_t *v;
-    json_array_foreach(codes, i, v) sb_appendf(&b, "%s%s", i ? "," : "", json_string_value(v));
-    sb_append(&b, "}");
-    return sb_steal(&b);
-}
-
-/* Adds the nodes of the codes this platform keeps to nodes (by code). */
-static int describe(service *svc, db_conn *c, json_t *codes, int design, json_t *nodes)
-{
-    trace_state *ts = svc->trace;
-    const char *allowed = ts->shown[design != 0];
-    int rc = OK;
-    for (int i = 0; i < ts->ndesc && rc == OK; i++) {
-        describer *d = &ts->desc[i];
-        json_t *mine = json_array();
-        size_t k;
-        json_t *v;
-        json_array_foreach(codes, k, v)
-            if (strncmp(json_string_value(v), d->def->prefix, 2) == 0) json_array_append(mine, v);
-        if (json_array_size(mine)) {
-            char *arr = pg_array(mine);
-            const char *params[] = {arr};
-            PGresult *r = db_exec(c, d->sql, 1, params);
-            if (!db_ok(r)) rc = ERR;
-            for (int row = 0; rc == OK && row < PQntuples(r); row++) {
-                const char *st = PQgetvalue(r, row, 1);
-                if (!strstr(allowed, st)) continue; /* retired, or design when not asked */
-                json_t *node = json_pack("{s:s, s:s}", "code", PQgetvalue(r, row, 0), "type",
-                                         d->type->type);
-                if (d->has_name) field_to_json(&(field_def){.name = "name", .type = FT_TEXT}, r,
-                                               row, 2, node);
-                json_object_set_new(node, "status", json_string(st));
-                for (int s = 0; s < d->nsummary; s++) field_to_json(d->summary[s], r, row, 3 + s, node);
-                json_object_set_new(nodes, PQgetvalue(r, row, 0), node);
-            }
-            PQclear(r);
-            free(arr);
-        }
-        json_decref(mine);
-    }
-    return rc;
-}
-
-/* One step from codes in direction dir over this platform's links: edges
- * appended to edges, far ends to far (may repeat). */
-static int expand(service *svc, db_conn *c, json_t *codes, int dir, int design, json_t *edges,
-                  json_t *far)
-{
-    trace_state *ts = svc->trace;
-    const char *link_st = ts->shown[design != 0];
-    int rc = OK;
-    for (int i = 0; i < ts->nsteps && rc == OK; i++) {
-        step *st = &ts->steps[i];
-        json_t *near = json_array();
-        size_t k;
-        json_t *v;
-        json_array_foreach(codes, k, v)
-            if (has_prefix(st->near[dir], json_string_value(v))) json_array_append(near, v);
-        if (json_array_size(near)) {
-            char *arr = pg_array(near);
-            const char *params[] = {arr, link_st};
-            PGresult *r = db_exec(c, st->sql[dir], 2, params);
-            if (!db_ok(r)) rc = ERR;
-            for (int row = 0; rc == OK && row < PQntuples(r); row++) {
-                json_array_append_new(edges, json_pack("{s:s, s:s, s:s}", "from",
-                                                       PQgetvalue(r, row, 0), "to",
-                                                       PQgetvalue(r, row, 1), "kind", st->kind));
-                json_array_append_new(far, json_string(PQgetvalue(r, row, st->neighbour[dir])));
-            }
-            PQclear(r);
-            free(arr);
-        }
-        json_decref(near);
-    }
-    return rc;
-}
-
 /* Codes of list that this platform keeps (keep = 1) or not (keep = 0). */
 static json_t *owned(service *svc, json_t *list, int keep)
 {
@@ -282,13 +224,104 @@ static json_t *owned(service *svc, json_t *list, int keep)
     return out;
 }
 
-/* ---- POST /v1/graph/expand -------------------------------------------------- */
+/* ---- a leg of a walk: the part one platform does -------------------------------- */
+
+typedef struct {
+    service *svc;
+    db_conn *c;
+    int dir, design;
+    const char *peer_near; /* prefixes the other platform expands from; NULL: not known yet */
+    json_t *nodes;         /* code -> node: shown objects described so far */
+    json_t *edges;         /* every edge found; the root's platform filters them at the end */
+    json_t *seen;          /* codes handed over to be vetted, or given as roots */
+    json_t *out_codes;     /* reached objects the other platform keeps: it vets them */
+    json_t *out_expand;    /* shown objects kept here that the other platform may expand */
+} leg;
+
+static int peer_may_expand(const leg *l, const char *code)
+{
+    if (!l->peer_near) return 1;
+    char prefix[4] = {code[0], code[1], ',', 0};
+    return strstr(l->peer_near, prefix) != NULL;
+}
+
+/* "{A,B,C}": codes are canonical, so they need no quoting. */
+static char *pg_array(json_t *codes)
+{
+    sbuf b = {0};
+    sb_append(&b, "{");
+    size_t i;
+    json_t *v;
+    json_array_foreach(codes, i, v) sb_appendf(&b, "%s%s", i ? "," : "", json_string_value(v));
+    sb_append(&b, "}");
+    return sb_steal(&b);
+}
+
+/* Walks on this platform's links as far as they go, in one statement: vets
+ * (describes) the objects it keeps as they are reached and walks on from
+ * the shown ones only, so a retired (or, unless asked, design) object ends
+ * the chain there. Objects the other platform keeps, and shown ones it may
+ * walk on from, are left in out_codes and out_expand for it. */
+static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
+{
+    if (!json_array_size(to_vet) && !json_array_size(to_expand)) return OK;
+    trace_state *ts = l->svc->trace;
+    size_t i;
+    json_t *v;
+    /* vetted by the peer already: never handed back to it */
+    json_array_foreach(to_expand, i, v) json_object_set(l->seen, json_string_value(v), json_true());
+    char *vet = pg_array(to_vet), *grow = pg_array(to_expand);
+    const char *params[] = {vet, grow, ts->shown[l->design != 0]};
+    PGresult *r = db_exec(l->c, ts->sql[l->dir], 3, params);
+    free(vet);
+    free(grow);
+    if (!db_ok(r)) {
+        PQclear(r);
+        return ERR;
+    }
+    for (int row = 0; row < PQntuples(r); row++) {
+        const char *code = PQgetvalue(r, row, 0);
+        if (!PQgetisnull(r, row, 5))
+            json_array_append_new(l->edges, json_pack("{s:s, s:s, s:s}", "from",
+                                                      PQgetvalue(r, row, 3), "to",
+                                                      PQgetvalue(r, row, 4), "kind",
+                                                      PQgetvalue(r, row, 5)));
+        if (!PQgetisnull(r, row, 1)) {
+            if (json_object_get(l->nodes, code)) continue;
+            json_object_set_new(l->nodes, code, json_loads(PQgetvalue(r, row, 1), 0, NULL));
+            if (peer_may_expand(l, code)) json_array_append_new(l->out_expand, json_string(code));
+        } else if (!service_collection(l->svc, code) && !json_object_get(l->seen, code)) {
+            json_object_set_new(l->seen, code, json_true());
+            json_array_append_new(l->out_codes, json_string(code));
+        }
+    }
+    PQclear(r);
+    return OK;
+}
+
+static void leg_init(leg *l, service *svc, db_conn *c, int dir, int design)
+{
+    *l = (leg){.svc = svc, .c = c, .dir = dir, .design = design, .nodes = json_object(),
+               .edges = json_array(), .seen = json_object(), .out_codes = json_array(),
+               .out_expand = json_array()};
+}
+
+static void leg_free(leg *l)
+{
+    json_decref(l->nodes);
+    json_decref(l->edges);
+    json_decref(l->seen);
+    json_decref(l->out_codes);
+    json_decref(l->out_expand);
+}
+
+/* ---- POST /v1/graph/walk: the peer's leg -------------------------------------------- */
 
 static int codes_of(request *req, json_t *arr, const char *member, json_t **out)
 {
     *out = json_array();
     if (!arr) return OK;
-    if (!json_is_array(arr) || json_array_size(arr) > 100000) {
+    if (!json_is_array(arr) || json_array_size(arr) > 1000000) {
         http_problem(req, 400, "%s must be an array of codes", member);
         return ERR;
     }
@@ -313,114 +346,116 @@ static int direction_of(request *req, const char *d)
     return -1;
 }
 
-/* Body {"codes": [...], "direction", "design": bool, "describe": [...]}:
- * this platform's edges from codes, and the nodes it keeps among their far
- * ends and among describe. */
-static void graph_expand(request *req, void *ctx)
+/* Body {"codes": reached objects kept here, to vet and walk on from,
+ * "expand": shown objects kept by the asker that our links may continue
+ * from, "direction", "design": bool, "near": the asker's prefixes}. Walks
+ * here as far as our links go and answers the nodes and edges found, with
+ * what is left for the asker: "codes" it keeps and "expand" it may walk on. */
+static void graph_walk(request *req, void *ctx)
 {
     service *svc = ctx;
-    json_t *codes = NULL, *more = NULL;
+    json_t *codes = NULL, *grow = NULL;
     int dir = direction_of(req, json_string_value(json_object_get(req->json, "direction")));
+    const char *near = json_string_value(json_object_get(req->json, "near"));
     if (dir < 0 || codes_of(req, json_object_get(req->json, "codes"), "codes", &codes) != OK ||
-        codes_of(req, json_object_get(req->json, "describe"), "describe", &more) != OK) {
+        codes_of(req, json_object_get(req->json, "expand"), "expand", &grow) != OK) {
         json_decref(codes);
-        json_decref(more);
+        json_decref(grow);
         return;
     }
-    int design = json_is_true(json_object_get(req->json, "design"));
     db_conn *c = service_db(svc, req);
     if (c) {
-        json_t *edges = json_array(), *far = json_array(), *nodes = json_object();
-        json_t *mine = NULL;
-        if (expand(svc, c, codes, dir, design, edges, far) == OK) {
-            json_t *wanted = json_copy(far);
-            json_array_extend(wanted, more);
-            mine = owned(svc, wanted, 1);
-            json_decref(wanted);
-        }
-        if (mine && describe(svc, c, mine, design, nodes) == OK) {
+        leg l;
+        leg_init(&l, svc, c, dir, json_is_true(json_object_get(req->json, "design")));
+        l.peer_near = near ? near : "";
+        json_t *mine = owned(svc, codes, 1);
+        size_t i;
+        json_t *v;
+        json_array_foreach(mine, i, v) json_object_set_new(l.seen, json_string_value(v), json_true());
+        if (walk_here(&l, mine, grow) == OK) {
             json_t *list = json_array();
             const char *k;
-            json_t *n;
-            json_object_foreach(nodes, k, n) json_array_append(list, n);
-            /* far[i] is the end of edges[i] away from the codes asked about */
+            json_object_foreach(l.nodes, k, v) json_array_append(list, v);
             trace_state *ts = svc->trace;
-            http_json(req, 200, json_pack("{s:o, s:O, s:o, s:{s:s, s:s}}", "edges", edges, "far",
-                                          far, "nodes", list, "near", "up", ts->near_text[UP],
-                                          "down", ts->near_text[DOWN]));
-            edges = NULL;
+            http_json(req, 200, json_pack("{s:o, s:O, s:O, s:O, s:{s:s, s:s}}", "nodes", list,
+                                          "edges", l.edges, "codes", l.out_codes, "expand",
+                                          l.out_expand, "near", "up", ts->near_text[UP], "down",
+                                          ts->near_text[DOWN]));
         } else {
             http_problem(req, 503, "the database is unavailable; retry shortly");
         }
         json_decref(mine);
-        json_decref(edges);
-        json_decref(far);
-        json_decref(nodes);
+        leg_free(&l);
         db_release(svc->db, c);
     }
     json_decref(codes);
-    json_decref(more);
+    json_decref(grow);
 }
 
-/* ---- the walk ----------------------------------------------------------------- */
+/* ---- the walk, from the platform asked ---------------------------------------------- */
 
 typedef struct {
-    service *svc;
     request *req;
-    int dir, design;
-    json_t *nodes;  /* code -> node, everything reached */
-    json_t *edges;  /* kept edges */
-    int failed;     /* answered already (peer or database trouble) */
+    leg l;
+    int failed; /* answered already (peer or database trouble) */
 } walk;
 
-/* Asks the peer for its step from frontier, with nodes for describe. */
-static int peer_step(walk *w, json_t *frontier, json_t *describe_codes, json_t *edges, json_t *far,
-                     json_t *nodes)
+/* Hands what is left to the peer for its leg; takes back what it leaves us
+ * in back_codes (ours to vet) and back_expand (its shown objects our links
+ * may continue from). */
+static int peer_leg(walk *w, json_t *back_codes, json_t *back_expand)
 {
-    service *svc = w->svc;
-    /* Nothing for the peer to expand or describe: spare the round trip. */
-    if (json_array_size(describe_codes) == 0 && !peer_may_expand(svc->trace, frontier, w->dir))
-        return OK;
-    json_t *body = json_pack("{s:O, s:s, s:b, s:O}", "codes", frontier, "direction",
-                             w->dir == UP ? "up" : "down", "design", w->design, "describe",
-                             describe_codes);
+    service *svc = w->l.svc;
+    trace_state *ts = svc->trace;
+    json_t *body = json_pack("{s:O, s:O, s:s, s:b, s:s}", "codes", w->l.out_codes, "expand",
+                             w->l.out_expand, "direction", w->l.dir == UP ? "up" : "down",
+                             "design", w->l.design, "near", ts->near_text[w->l.dir]);
     char *text = json_text(body);
     json_decref(body);
     peer_response pr;
     peer_caller who = {http_header_in(w->req, "Authorization"), w->req->id, NULL};
-    peer_call(svc->peer, "POST", "/v1/graph/expand", &who, text, strlen(text), &pr);
+    peer_call(svc->peer, "POST", "/v1/graph/walk", &who, text, strlen(text), &pr);
     free(text);
     const char *peer_name = service_name(svc->def->id == SVC_GRID ? SVC_CUST : SVC_GRID);
     int rc = ERR;
     json_t *answer = pr.error == PEER_OK && pr.status == 200 ? json_loads(pr.body, 0, NULL) : NULL;
-    json_t *pe = json_object_get(answer, "edges"), *pf = json_object_get(answer, "far");
-    json_t *pn = json_object_get(answer, "nodes");
-    if (json_is_array(pe) && json_is_array(pn) && json_is_array(pf) &&
-        json_array_size(pe) == json_array_size(pf)) {
+    json_t *pn = json_object_get(answer, "nodes"), *pe = json_object_get(answer, "edges");
+    json_t *pc = json_object_get(answer, "codes"), *px = json_object_get(answer, "expand");
+    if (json_is_array(pn) && json_is_array(pe) && json_is_array(pc) && json_is_array(px)) {
         size_t i;
         json_t *v;
-        json_array_extend(edges, pe);
-        json_array_extend(far, pf);
-        learn_peer_near(svc->trace, answer);
         json_array_foreach(pn, i, v) {
             const char *code = json_string_value(json_object_get(v, "code"));
-            if (code) json_object_set(nodes, code, v);
+            if (code) json_object_set(w->l.nodes, code, v);
         }
+        json_array_extend(w->l.edges, pe);
+        json_array_foreach(pc, i, v) {
+            const char *code = json_string_value(v);
+            if (!code || !service_collection(svc, code) || json_object_get(w->l.seen, code)) continue;
+            json_object_set_new(w->l.seen, code, json_true());
+            json_array_append(back_codes, v);
+        }
+        json_array_foreach(px, i, v) if (json_is_string(v)) json_array_append(back_expand, v);
+        learn_peer_near(ts, answer);
+        json_array_clear(w->l.out_codes);
+        json_array_clear(w->l.out_expand);
         rc = OK;
     } else {
-        json_t *missing = json_pack("{s:{s:s, s:O}}", "missing", "platform", peer_name, "frontier",
+        json_t *frontier = json_copy(w->l.out_codes);
+        json_array_extend(frontier, w->l.out_expand);
+        json_t *missing = json_pack("{s:{s:s, s:o}}", "missing", "platform", peer_name, "frontier",
                                     frontier);
-        json_object_set_new(missing, "reached", json_integer((json_int_t)json_object_size(w->nodes)));
+        size_t reached = json_object_size(w->l.nodes);
+        json_object_set_new(missing, "reached", json_integer((json_int_t)reached));
         if (pr.error == PEER_TIMEOUT)
             http_problem_extra(w->req, 504, missing,
                                "%s did not answer in time; the walk stopped with %zu objects found "
-                               "and the rest of the chain unknown", peer_name,
-                               json_object_size(w->nodes));
+                               "and the rest of the chain unknown", peer_name, reached);
         else
             http_problem_extra(w->req, 502, missing,
                                "%s cannot be reached (%s); the walk stopped with %zu objects found "
                                "and the rest of the chain unknown", peer_name,
-                               pr.error ? pr.detail : "unexpected answer", json_object_size(w->nodes));
+                               pr.error ? pr.detail : "unexpected answer", reached);
         w->failed = 1;
     }
     json_decref(answer);
@@ -428,83 +463,74 @@ static int peer_step(walk *w, json_t *frontier, json_t *describe_codes, json_t *
     return rc;
 }
 
-/* Walks from roots (already in w->nodes) to the end of the chain. */
-static int walk_from(walk *w, json_t *roots, db_conn *c)
+/* Walks from roots to the end of the chain, handing over to the peer
+ * whenever the chain crosses: one request per crossing, however many
+ * objects cross. Then keeps the edges whose ends are both shown and
+ * answers 404 if a root is not. */
+static int walk_from(walk *w, json_t *roots)
 {
-    json_t *frontier = json_deep_copy(roots);
-    for (int level = 0; level < MAX_LEVELS && json_array_size(frontier); level++) {
-        json_t *edges = json_array(), *far = json_array(), *found = json_object();
-        int rc = expand(w->svc, c, frontier, w->dir, w->design, edges, far);
-        /* far ends kept here get described locally, the peer's by the peer */
-        json_t *theirs = owned(w->svc, far, 0);
-        if (rc == OK) rc = peer_step(w, frontier, theirs, edges, far, found);
-        json_t *ours = rc == OK ? owned(w->svc, far, 1) : NULL;
-        if (rc == OK && describe(w->svc, c, ours, w->design, found) != OK) {
-            http_problem(w->req, 503, "the database is unavailable; retry shortly");
-            w->failed = 1;
-            rc = ERR;
-        }
-        json_t *next = json_array();
-        size_t i;
-        json_t *e;
-        json_array_foreach(rc == OK ? edges : NULL, i, e) {
-            const char *from = json_string_value(json_object_get(e, "from"));
-            const char *to = json_string_value(json_object_get(e, "to"));
-            /* keep an edge when both ends are shown (not retired, not design unless asked) */
-            int from_known = json_object_get(w->nodes, from) || json_object_get(found, from);
-            int to_known = json_object_get(w->nodes, to) || json_object_get(found, to);
-            if (!from_known || !to_known) continue;
-            json_array_append(w->edges, e);
-            const char *fresh = json_object_get(w->nodes, from) ? to : from;
-            if (json_object_get(w->nodes, fresh)) continue;
-            json_object_set(w->nodes, fresh, json_object_get(found, fresh));
-            json_array_append_new(next, json_string(fresh));
-        }
-        json_decref(edges);
-        json_decref(far);
-        json_decref(found);
-        json_decref(theirs);
-        json_decref(ours);
-        json_decref(frontier);
-        frontier = next;
-        if (rc != OK) {
-            json_decref(frontier);
-            if (!w->failed) http_problem(w->req, 503, "the database is unavailable; retry shortly");
-            return ERR;
-        }
+    leg *l = &w->l;
+    trace_state *ts = l->svc->trace;
+    pthread_mutex_lock(&ts->mu);
+    l->peer_near = ts->peer_near[l->dir];
+    pthread_mutex_unlock(&ts->mu);
+    json_t *vet = json_array(), *grow = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(roots, i, v) {
+        json_object_set_new(l->seen, json_string_value(v), json_true());
+        json_array_append(service_collection(l->svc, json_string_value(v)) ? vet : l->out_codes, v);
     }
-    json_decref(frontier);
+    int rc = walk_here(l, vet, grow);
+    for (int round = 0; rc == OK && round < MAX_LEVELS &&
+                        (json_array_size(l->out_codes) || json_array_size(l->out_expand));
+         round++) {
+        json_array_clear(vet);
+        json_array_clear(grow);
+        rc = peer_leg(w, vet, grow);
+        /* the peer's answer taught us its prefixes: later hand-overs carry only those */
+        pthread_mutex_lock(&ts->mu);
+        l->peer_near = ts->peer_near[l->dir];
+        pthread_mutex_unlock(&ts->mu);
+        if (rc == OK) rc = walk_here(l, vet, grow);
+    }
+    json_decref(vet);
+    json_decref(grow);
+    if (rc != OK) {
+        if (!w->failed) http_problem(w->req, 503, "the database is unavailable; retry shortly");
+        return ERR;
+    }
+    json_array_foreach(roots, i, v) {
+        if (json_object_get(l->nodes, json_string_value(v))) continue;
+        http_problem(w->req, 404, "no %s object with code %s%s",
+                     l->design ? "design or operational" : "current", json_string_value(v),
+                     l->design ? "" : " (add status=design for red-drawing objects)");
+        return ERR;
+    }
     return OK;
 }
 
-/* Describes the roots; 404 when one names nothing shown. */
-static int roots_of(walk *w, json_t *roots, db_conn *c)
+/* The edges whose ends are both shown, each once. */
+static json_t *shown_edges(const leg *l)
 {
-    json_t *ours = owned(w->svc, roots, 1), *theirs = owned(w->svc, roots, 0);
-    int rc = describe(w->svc, c, ours, w->design, w->nodes);
-    if (rc != OK) {
-        http_problem(w->req, 503, "the database is unavailable; retry shortly");
-        w->failed = 1;
-    } else if (json_array_size(theirs)) {
-        json_t *edges = json_array(), *far = json_array(), *none = json_array();
-        rc = peer_step(w, none, theirs, edges, far, w->nodes);
-        json_decref(edges);
-        json_decref(far);
-        json_decref(none);
-    }
+    json_t *out = json_array(), *once = json_object();
     size_t i;
-    json_t *v;
-    json_array_foreach(rc == OK ? roots : NULL, i, v) {
-        if (json_object_get(w->nodes, json_string_value(v))) continue;
-        http_problem(w->req, 404, "no %s object with code %s%s",
-                     w->design ? "design or operational" : "current", json_string_value(v),
-                     w->design ? "" : " (add status=design for red-drawing objects)");
-        rc = ERR;
-        break;
+    json_t *e;
+    json_array_foreach(l->edges, i, e) {
+        const char *from = json_string_value(json_object_get(e, "from"));
+        const char *to = json_string_value(json_object_get(e, "to"));
+        const char *kind = json_string_value(json_object_get(e, "kind"));
+        if (!from || !to || !kind || !json_object_get(l->nodes, from) ||
+            !json_object_get(l->nodes, to))
+            continue;
+        char key[2 * BIZCODE_LEN + 80];
+        snprintf(key, sizeof key, "%s %s %s", from, to, kind);
+        if (json_object_get(once, key)) continue;
+        json_object_set_new(once, key, json_true());
+        json_array_append(out, e);
     }
-    json_decref(ours);
-    json_decref(theirs);
-    return rc;
+    json_decref(once);
+    return out;
 }
 
 static int parse_code(request *req, const char *raw, char canon[BIZCODE_LEN + 1])
@@ -530,26 +556,26 @@ static void trace(request *req, void *ctx)
 {
     service *svc = ctx;
     char code[BIZCODE_LEN + 1];
-    walk w = {.svc = svc, .req = req};
-    if (parse_code(req, http_param(req, 0), code) != OK || design_of(req, &w.design) != OK) return;
+    int design, dir;
+    if (parse_code(req, http_param(req, 0), code) != OK || design_of(req, &design) != OK) return;
     const char *d = http_query(req, "direction");
-    if ((w.dir = direction_of(req, d ? d : "up")) < 0) return;
+    if ((dir = direction_of(req, d ? d : "up")) < 0) return;
     db_conn *c = service_db(svc, req);
     if (!c) return;
-    w.nodes = json_object();
-    w.edges = json_array();
+    walk w = {.req = req};
+    leg_init(&w.l, svc, c, dir, design);
     json_t *roots = json_pack("[s]", code);
-    if (roots_of(&w, roots, c) == OK && walk_from(&w, roots, c) == OK) {
+    if (walk_from(&w, roots) == OK) {
         json_t *list = json_array();
         const char *k;
         json_t *n;
-        json_object_foreach(w.nodes, k, n) json_array_append(list, n);
-        http_json(req, 200, json_pack("{s:s, s:s, s:o, s:O}", "root", code, "direction",
-                                      w.dir == UP ? "up" : "down", "nodes", list, "edges", w.edges));
+        json_object_foreach(w.l.nodes, k, n) json_array_append(list, n);
+        http_json(req, 200, json_pack("{s:s, s:s, s:o, s:o}", "root", code, "direction",
+                                      dir == UP ? "up" : "down", "nodes", list, "edges",
+                                      shown_edges(&w.l)));
     }
     json_decref(roots);
-    json_decref(w.nodes);
-    json_decref(w.edges);
+    leg_free(&w.l);
     db_release(svc->db, c);
 }
 
@@ -598,7 +624,7 @@ static int impact_params(request *req, json_t **roots, int *limit, const char **
 static void outage_impact(request *req, void *ctx)
 {
     service *svc = ctx;
-    walk w = {.svc = svc, .req = req, .dir = DOWN};
+    walk w = {.req = req};
     json_t *roots = NULL;
     int limit;
     const char *after;
@@ -611,15 +637,14 @@ static void outage_impact(request *req, void *ctx)
         json_decref(roots);
         return;
     }
-    w.nodes = json_object();
-    w.edges = json_array();
-    if (roots_of(&w, roots, c) == OK && walk_from(&w, roots, c) == OK) {
-        size_t n = 0, cap = json_object_size(w.nodes) + 1;
+    leg_init(&w.l, svc, c, DOWN, 0);
+    if (walk_from(&w, roots) == OK) {
+        size_t n = 0, cap = json_object_size(w.l.nodes) + 1;
         json_t **customers = xcalloc(cap, sizeof *customers);
         json_t *by_category = json_object();
         const char *k;
         json_t *node;
-        json_object_foreach(w.nodes, k, node) {
+        json_object_foreach(w.l.nodes, k, node) {
             if (strcmp(json_string_value(json_object_get(node, "type")), "customer") != 0) continue;
             customers[n++] = node;
             const char *cat = json_string_value(json_object_get(node, "category"));
@@ -652,8 +677,7 @@ static void outage_impact(request *req, void *ctx)
         free(customers);
     }
     json_decref(roots);
-    json_decref(w.nodes);
-    json_decref(w.edges);
+    leg_free(&w.l);
     db_release(svc->db, c);
 }
 
@@ -666,8 +690,9 @@ void trace_routes(service *svc, router *r)
                "The supply chain up or down from any object, across both platforms");
     router_add(r, "GET", "/v1/outage-impact", outage_impact, svc, ROUTE_PEER,
                "Customers who lose supply when the given objects are out");
-    router_add(r, "POST", "/v1/graph/expand", graph_expand, svc, ROUTE_BODY_JSON,
-               "One step of a walk over this platform's links (used by the peer)");
+    /* A walk hands over everything that crosses at once: the bulk body limit. */
+    router_add(r, "POST", "/v1/graph/walk", graph_walk, svc, ROUTE_BODY_JSON | ROUTE_BODY_BULK,
+               "This platform's leg of a walk (used by the peer)");
 }
 
 void trace_cleanup(service *svc)
@@ -675,19 +700,18 @@ void trace_cleanup(service *svc)
     trace_state *ts = svc->trace;
     if (!ts) return;
     for (int i = 0; i < ts->nsteps; i++) {
-        free(ts->steps[i].sql[UP]);
-        free(ts->steps[i].sql[DOWN]);
+        free(ts->steps[i].member[UP]);
+        free(ts->steps[i].member[DOWN]);
         free(ts->steps[i].kind_buf);
     }
-    for (int i = 0; i < ts->ndesc; i++) free(ts->desc[i].sql);
     for (int i = 0; i < 2; i++) {
+        free(ts->sql[i]);
         free(ts->near_text[i]);
         free(ts->peer_near[i]);
         free(ts->shown[i]);
     }
     pthread_mutex_destroy(&ts->mu);
     free(ts->steps);
-    free(ts->desc);
     free(ts);
     svc->trace = NULL;
 }

@@ -7,6 +7,7 @@
 #   RUN_DIR  where pg.env is written (default <repo>/.run)
 #   PGPORT   TCP port on 127.0.0.1 (default 5433)
 #   PG_FAST  1 = no fsync, no synchronous commit (throw-away clusters only)
+#   PG_OPTS  more server options, e.g. "-c shared_buffers=1GB" (applied at start)
 #
 # The cluster's files live outside the repository, in
 #   /var/tmp/yingpei-pg-<first 12 hex digits of sha256(absolute RUN_DIR)>
@@ -197,6 +198,7 @@ cmd_start() {
         if [[ ${PG_FAST:-0} == 1 ]]; then
             opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         fi
+        opts+=" ${PG_OPTS:-}"
         local out
         if ! out=$(run_pg "$PG_BIN/pg_ctl" -D "$PGDATA" -w -t 60 -l "$PG_LOG" start -o "$opts" 2>&1); then
             echo "$out" >&2

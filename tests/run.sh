@@ -83,7 +83,7 @@ run_test_binary() {
     # In the background so that a signal to this script is handled at once (bash runs traps only
     # between foreground commands); the exec makes $! the PID of timeout itself. The 2>/dev/null
     # on wait keeps bash's "Aborted"/"Segmentation fault" notices out of the output.
-    (cd "$repo_root" && exec timeout -k 10 "$test_timeout" "$bin") >"$out" 2>&1 </dev/null &
+    (cd "$repo_root" && exec timeout -k 10 "$test_timeout" "$bin" "${@:3}") >"$out" 2>&1 </dev/null &
     current_test_pid=$!
     wait "$current_test_pid" 2>/dev/null || rc=$?
     current_test_pid=""
@@ -304,6 +304,11 @@ for dir_arg in "${bin_dirs[@]}"; do
             run_test_binary "$bin" "$dir_arg/tests/unit/${bin##*/}"
         done
         ((found)) || echo "  $dir_arg/tests/unit: no test binaries"
+        # The synthetic city: consistent, deterministic, with the stated ratios.
+        if [[ -x $bin_dir/citygen ]]; then
+            run_test_binary "$repo_root/tests/citygen-check.sh" "$dir_arg/tests/citygen-check.sh" \
+                "$bin_dir"
+        fi
         if ((!unit_only)); then
             run_integration "$bin_dir" "$dir_arg"
         fi

@@ -970,3 +970,23 @@ int pg_script(const char *cmd)
     }
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+pid_t it_extra[2] = {-1, -1};
+
+int it_stop_extras(void **state)
+{
+    for (int i = 0; i < 2; i++) {
+        daemon_kill(it_extra[i]);
+        it_extra[i] = -1;
+    }
+    return it_teardown(state);
+}
+
+double peer_requests_total(const char *base)
+{
+    api_resp *r = api_get(base, "/metrics", NULL);
+    assert_status(r, 200);
+    double v = metric_sum(r->body, "peer_requests_total");
+    if (v < 0) fail_msg("%s/metrics has no peer_requests_total", base);
+    return v;
+}

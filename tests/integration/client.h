@@ -228,6 +228,10 @@ int daemon_stop(pid_t pid, double timeout_s);
 int daemon_wait_exit(pid_t pid, double timeout_s);
 /* Kills (SIGKILL) and reaps pid if it still runs; for teardown. */
 void daemon_kill(pid_t pid);
+/* Extra daemons a test keeps here are killed by it_stop_extras, a teardown
+ * that also frees the arena. */
+extern pid_t it_extra[2];
+int it_stop_extras(void **state);
 
 /* ---- raw sockets ----------------------------------------------------------------- */
 
@@ -245,6 +249,8 @@ const char *raw_body(const char *response); /* after the blank line, or NULL */
 /* Sum of the samples of metric name (exact name, any labels) in a Prometheus
  * text page; -1 when there is none. */
 double metric_sum(const char *text, const char *name);
+/* peer_requests_total of base's /metrics (fails the test when absent). */
+double peer_requests_total(const char *base);
 
 /* ---- PostgreSQL --------------------------------------------------------------------- */
 

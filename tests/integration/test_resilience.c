@@ -117,24 +117,14 @@ static void postgres_restart_under_running_daemons(void **state)
 
 /* ---- (b) SIGTERM ------------------------------------------------------------------------ */
 
-static pid_t extra[2] = {-1, -1};
-
-static int stop_extras(void **state)
-{
-    for (int i = 0; i < 2; i++) {
-        daemon_kill(extra[i]);
-        extra[i] = -1;
-    }
-    return it_teardown(state);
-}
 
 static void sigterm_finishes_request_in_flight(void **state)
 {
     int port = free_port();
     assert_true(port > 0);
-    extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
+    it_extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
                             strf("itest-sigterm-%d", port));
-    assert_true(extra[0] > 0);
+    assert_true(it_extra[0] > 0);
 
     char *name = strf("in flight %s", uniq());
     char *body = jdump(json_pack("{s:s, s:f}", "name", name, "voltage_kv", 220.0));
@@ -149,7 +139,7 @@ static void sigterm_finishes_request_in_flight(void **state)
     assert_int_equal(raw_send(fd, body, half), 0);
     sleep_ms(300); /* the daemon has read the headers: the request is in flight */
 
-    assert_int_equal(kill(extra[0], SIGTERM), 0);
+    assert_int_equal(kill(it_extra[0], SIGTERM), 0);
     sleep_ms(300);
     assert_int_equal(raw_send(fd, body + half, len - half), 0);
     char *resp = raw_read_response(fd, 15);
@@ -160,8 +150,8 @@ static void sigterm_finishes_request_in_flight(void **state)
     assert_string_equal(jstr(obj, "name"), name);
     assert_int_equal(strncmp(jstr(obj, "code"), "SS-", 3), 0);
 
-    int st = daemon_wait_exit(extra[0], 15);
-    extra[0] = -1;
+    int st = daemon_wait_exit(it_extra[0], 15);
+    it_extra[0] = -1;
     assert_int_equal(st, 0);
     /* and the object was really stored */
     api_resp *g = api_get(grid_url(), strf("/v1/substations/%s", jstr(obj, "code")), KEY_DISPATCH);
@@ -175,9 +165,9 @@ static void sigterm_finishes_request_in_flight(void **state)
 static void sigterm_stops_accepting_new_connections(void **state)
 {
     int port = free_port();
-    extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
+    it_extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
                             strf("itest-drain-%d", port));
-    assert_true(extra[0] > 0);
+    assert_true(it_extra[0] > 0);
     char *body = jdump(json_pack("{s:s, s:f}", "name", strf("drain %s", uniq()), "voltage_kv", 10.0));
     size_t len = strlen(body);
     char *head = strf("POST /v1/substations HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
@@ -189,7 +179,7 @@ static void sigterm_stops_accepting_new_connections(void **state)
     assert_int_equal(raw_send(fd, head, strlen(head)), 0);
     assert_int_equal(raw_send(fd, body, 5), 0);
     sleep_ms(300);
-    assert_int_equal(kill(extra[0], SIGTERM), 0);
+    assert_int_equal(kill(it_extra[0], SIGTERM), 0);
     sleep_ms(300);
 
     api_opts o = {.timeout_s = 3};
@@ -199,8 +189,8 @@ static void sigterm_stops_accepting_new_connections(void **state)
     assert_int_equal(raw_send(fd, body + 5, len - 5), 0);
     char *resp = raw_read_response(fd, 15);
     shutdown(fd, SHUT_RDWR);
-    int st = daemon_wait_exit(extra[0], 15);
-    extra[0] = -1;
+    int st = daemon_wait_exit(it_extra[0], 15);
+    it_extra[0] = -1;
 
     if (late->transport_error == 28 /* CURLE_OPERATION_TIMEDOUT */) {
         api_dump(late);
@@ -218,19 +208,19 @@ static void sigterm_grace_keeps_serving_unready(void **state)
 {
     int port = free_port();
     setenv("SHUTDOWN_GRACE_MS", "1500", 1); /* inherited by the daemon */
-    extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
+    it_extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
                             strf("itest-grace-%d", port));
     unsetenv("SHUTDOWN_GRACE_MS");
-    assert_true(extra[0] > 0);
+    assert_true(it_extra[0] > 0);
     char *base = strf("http://127.0.0.1:%d", port);
     assert_status(api_get(base, "/readyz", NULL), 200);
     double t0 = now_s();
-    assert_int_equal(kill(extra[0], SIGTERM), 0);
+    assert_int_equal(kill(it_extra[0], SIGTERM), 0);
     sleep_ms(300);
     assert_status(api_get(base, "/readyz", NULL), 503);
     assert_status(api_get(base, "/v1/substations?limit=1", KEY_DISPATCH), 200);
-    int st = daemon_wait_exit(extra[0], 15);
-    extra[0] = -1;
+    int st = daemon_wait_exit(it_extra[0], 15);
+    it_extra[0] = -1;
     assert_int_equal(st, 0);
     assert_true(now_s() - t0 >= 1.4);
 }
@@ -238,9 +228,9 @@ static void sigterm_grace_keeps_serving_unready(void **state)
 static void sigterm_on_idle_daemon_exits_zero(void **state)
 {
     int port = free_port();
-    extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
+    it_extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
                             strf("itest-idle-%d", port));
-    assert_true(extra[0] > 0);
+    assert_true(it_extra[0] > 0);
     /* serve something first, so there are pooled connections to close */
     assert_status(api_get(strf("http://127.0.0.1:%d", port), "/v1/substations?limit=1", KEY_DISPATCH),
                   200);
@@ -248,18 +238,18 @@ static void sigterm_on_idle_daemon_exits_zero(void **state)
                           KEY_DISPATCH),
                   200);
     double t0 = now_s();
-    int st = daemon_stop(extra[0], 15);
-    extra[0] = -1;
+    int st = daemon_stop(it_extra[0], 15);
+    it_extra[0] = -1;
     assert_int_equal(st, 0);
     assert_true(now_s() - t0 < 15);
 
     /* a cust-svc too */
     int cport = free_port();
-    extra[1] = start_daemon("cust", cport, it_env("CUST_DATABASE_URL"), grid_url(),
+    it_extra[1] = start_daemon("cust", cport, it_env("CUST_DATABASE_URL"), grid_url(),
                             strf("itest-idle-cust-%d", cport));
-    assert_true(extra[1] > 0);
-    st = daemon_stop(extra[1], 15);
-    extra[1] = -1;
+    assert_true(it_extra[1] > 0);
+    st = daemon_stop(it_extra[1], 15);
+    it_extra[1] = -1;
     assert_int_equal(st, 0);
 }
 
@@ -305,9 +295,9 @@ static void unreachable_peer_is_bad_gateway(void **state)
     int dead = free_port(); /* nothing listens there */
     int port = free_port();
     char *base = strf("http://127.0.0.1:%d", port);
-    extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"),
+    it_extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"),
                             strf("http://127.0.0.1:%d", dead), strf("itest-nopeer-%d", port));
-    assert_true(extra[0] > 0);
+    assert_true(it_extra[0] > 0);
 
     api_resp *ready = api_get(base, "/readyz", NULL);
     assert_status(ready, 200); /* its own data is still served */
@@ -327,8 +317,8 @@ static void unreachable_peer_is_bad_gateway(void **state)
     assert_problem(w, 421);
     assert_string_equal(jstr(w->json, "owner"), "cust-svc");
 
-    int st = daemon_stop(extra[0], 15);
-    extra[0] = -1;
+    int st = daemon_stop(it_extra[0], 15);
+    it_extra[0] = -1;
     assert_int_equal(st, 0);
 }
 
@@ -337,10 +327,10 @@ static void silent_peer_is_gateway_timeout(void **state)
     int silent = silent_listener();
     int port = free_port();
     char *base = strf("http://127.0.0.1:%d", port);
-    extra[0] = spawn_daemon("grid", port, it_env("GRID_DATABASE_URL"),
+    it_extra[0] = spawn_daemon("grid", port, it_env("GRID_DATABASE_URL"),
                             strf("http://127.0.0.1:%d", silent), strf("itest-silentpeer-%d", port));
-    assert_true(extra[0] > 0);
-    assert_int_equal(wait_alive(extra[0], base, 30), 0);
+    assert_true(it_extra[0] > 0);
+    assert_int_equal(wait_alive(it_extra[0], base, 30), 0);
 
     char *cu = mint_code("CU");
     api_opts o = {.key = KEY_DISPATCH, .timeout_s = 20};
@@ -353,8 +343,8 @@ static void silent_peer_is_gateway_timeout(void **state)
     api_opts q = {.key = KEY_DISPATCH, .timeout_s = 3};
     assert_status(api_call("GET", strf("%s/v1/substations/%s", base, ss), &q, NULL, 0), 200);
 
-    int st = daemon_stop(extra[0], 20);
-    extra[0] = -1;
+    int st = daemon_stop(it_extra[0], 20);
+    it_extra[0] = -1;
     assert_int_equal(st, 0);
 }
 
@@ -373,10 +363,10 @@ static void slow_peer_does_not_stall_other_clients(void **state)
     int silent = silent_listener();
     int port = free_port();
     char *base = strf("http://127.0.0.1:%d", port);
-    extra[0] = spawn_daemon("grid", port, it_env("GRID_DATABASE_URL"),
+    it_extra[0] = spawn_daemon("grid", port, it_env("GRID_DATABASE_URL"),
                             strf("http://127.0.0.1:%d", silent), strf("itest-hol-%d", port));
-    assert_true(extra[0] > 0);
-    assert_int_equal(wait_alive(extra[0], base, 30), 0);
+    assert_true(it_extra[0] > 0);
+    assert_int_equal(wait_alive(it_extra[0], base, 30), 0);
 
     /* Clients with kept-alive connections, each used once already. */
     enum { KEPT = 16 };
@@ -425,8 +415,8 @@ static void slow_peer_does_not_stall_other_clients(void **state)
                  "client's request waited for the peer: a handler blocked on the peer holds up "
                  "every connection of its worker thread",
                  stalled, KEPT, worst);
-    int st = daemon_stop(extra[0], 20);
-    extra[0] = -1;
+    int st = daemon_stop(it_extra[0], 20);
+    it_extra[0] = -1;
     assert_int_equal(st, 0);
 }
 
@@ -436,10 +426,10 @@ static void readyz_does_not_wait_for_a_silent_peer(void **state)
     int silent = silent_listener();
     int port = free_port();
     char *base = strf("http://127.0.0.1:%d", port);
-    extra[0] = spawn_daemon("grid", port, it_env("GRID_DATABASE_URL"),
+    it_extra[0] = spawn_daemon("grid", port, it_env("GRID_DATABASE_URL"),
                             strf("http://127.0.0.1:%d", silent), strf("itest-readyz-%d", port));
-    assert_true(extra[0] > 0);
-    assert_int_equal(wait_alive(extra[0], base, 30), 0);
+    assert_true(it_extra[0] > 0);
+    assert_int_equal(wait_alive(it_extra[0], base, 30), 0);
     api_opts o = {.timeout_s = 20};
     api_resp *r = api_call("GET", strf("%s/readyz", base), &o, NULL, 0);
     assert_status(r, 200);
@@ -448,8 +438,8 @@ static void readyz_does_not_wait_for_a_silent_peer(void **state)
         fail_msg("/readyz took %.1f s because the peer does not answer; a readiness probe "
                  "(typically 1-2 s timeout) would mark this healthy daemon unready",
                  r->seconds);
-    int st = daemon_stop(extra[0], 20);
-    extra[0] = -1;
+    int st = daemon_stop(it_extra[0], 20);
+    it_extra[0] = -1;
     assert_int_equal(st, 0);
 }
 
@@ -457,14 +447,14 @@ static void peer_url_pointing_back_is_a_loop(void **state)
 {
     int port = free_port();
     char *base = strf("http://127.0.0.1:%d", port);
-    extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), base,
+    it_extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), base,
                             strf("itest-loop-%d", port));
-    assert_true(extra[0] > 0);
+    assert_true(it_extra[0] > 0);
     api_opts o = {.key = KEY_DISPATCH, .timeout_s = 10};
     api_resp *r = api_call("GET", strf("%s/v1/customers/%s", base, mint_code("CU")), &o, NULL, 0);
     assert_problem(r, 508);
-    int st = daemon_stop(extra[0], 15);
-    extra[0] = -1;
+    int st = daemon_stop(it_extra[0], 15);
+    it_extra[0] = -1;
     assert_int_equal(st, 0);
 }
 
@@ -475,8 +465,8 @@ static char scratch_db[64];
 static int drop_scratch(void **state)
 {
     for (int i = 0; i < 2; i++) {
-        daemon_kill(extra[i]);
-        extra[i] = -1;
+        daemon_kill(it_extra[i]);
+        it_extra[i] = -1;
     }
     if (scratch_db[0]) {
         char port[16];
@@ -515,11 +505,11 @@ static void two_instances_migrate_once(void **state)
     do p2 = free_port();
     while (p2 == p1);
     /* both at the same moment */
-    extra[0] = spawn_daemon("grid", p1, url, cust_url(), strf("itest-migrate-a-%d", p1));
-    extra[1] = spawn_daemon("grid", p2, url, cust_url(), strf("itest-migrate-b-%d", p2));
-    assert_true(extra[0] > 0 && extra[1] > 0);
+    it_extra[0] = spawn_daemon("grid", p1, url, cust_url(), strf("itest-migrate-a-%d", p1));
+    it_extra[1] = spawn_daemon("grid", p2, url, cust_url(), strf("itest-migrate-b-%d", p2));
+    assert_true(it_extra[0] > 0 && it_extra[1] > 0);
     char *b1 = strf("http://127.0.0.1:%d", p1), *b2 = strf("http://127.0.0.1:%d", p2);
-    if (daemon_wait_ready(extra[0], b1, 30) != 0 || daemon_wait_ready(extra[1], b2, 30) != 0)
+    if (daemon_wait_ready(it_extra[0], b1, 30) != 0 || daemon_wait_ready(it_extra[1], b2, 30) != 0)
         fail_msg("both instances should become ready (logs in %s/itest-migrate-*.log)",
                  it_env("RUN_DIR"));
 
@@ -569,10 +559,10 @@ static void two_instances_migrate_once(void **state)
     assert_problem(api_get(grid_url(), strf("/v1/substations/%s", jstr(c1->json, "code")), KEY_DISPATCH),
                    404);
 
-    int s1 = daemon_stop(extra[0], 15);
-    extra[0] = -1;
-    int s2 = daemon_stop(extra[1], 15);
-    extra[1] = -1;
+    int s1 = daemon_stop(it_extra[0], 15);
+    it_extra[0] = -1;
+    int s2 = daemon_stop(it_extra[1], 15);
+    it_extra[1] = -1;
     assert_int_equal(s1, 0);
     assert_int_equal(s2, 0);
 }
@@ -582,15 +572,15 @@ int main(void)
     it_filter();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(postgres_restart_under_running_daemons, ensure_pg_running),
-        cmocka_unit_test_teardown(sigterm_finishes_request_in_flight, stop_extras),
-        cmocka_unit_test_teardown(sigterm_stops_accepting_new_connections, stop_extras),
-        cmocka_unit_test_teardown(sigterm_on_idle_daemon_exits_zero, stop_extras),
-        cmocka_unit_test_teardown(unreachable_peer_is_bad_gateway, stop_extras),
-        cmocka_unit_test_teardown(sigterm_grace_keeps_serving_unready, stop_extras),
-        cmocka_unit_test_teardown(silent_peer_is_gateway_timeout, stop_extras),
-        cmocka_unit_test_teardown(slow_peer_does_not_stall_other_clients, stop_extras),
-        cmocka_unit_test_teardown(readyz_does_not_wait_for_a_silent_peer, stop_extras),
-        cmocka_unit_test_teardown(peer_url_pointing_back_is_a_loop, stop_extras),
+        cmocka_unit_test_teardown(sigterm_finishes_request_in_flight, it_stop_extras),
+        cmocka_unit_test_teardown(sigterm_stops_accepting_new_connections, it_stop_extras),
+        cmocka_unit_test_teardown(sigterm_on_idle_daemon_exits_zero, it_stop_extras),
+        cmocka_unit_test_teardown(unreachable_peer_is_bad_gateway, it_stop_extras),
+        cmocka_unit_test_teardown(sigterm_grace_keeps_serving_unready, it_stop_extras),
+        cmocka_unit_test_teardown(silent_peer_is_gateway_timeout, it_stop_extras),
+        cmocka_unit_test_teardown(slow_peer_does_not_stall_other_clients, it_stop_extras),
+        cmocka_unit_test_teardown(readyz_does_not_wait_for_a_silent_peer, it_stop_extras),
+        cmocka_unit_test_teardown(peer_url_pointing_back_is_a_loop, it_stop_extras),
         cmocka_unit_test_teardown(two_instances_migrate_once, drop_scratch),
     };
     return cmocka_run_group_tests_name("resilience", tests, it_group_setup, it_group_teardown);

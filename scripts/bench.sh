@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# bench.sh -- `make bench`: load a synthetic city into a fresh stack and
+# measure, side by side in one run, on 127.0.0.1:
+#   1. point read GET /v1/customers/{code} on cust-svc against pgbench
+#      running the same primary-key SELECT on the same database;
+#   2. the same read proxied through grid-svc;
+#   3. trace up from random low-voltage customers;
+#   4. outage impact of random lines, and of one whole substation;
+#   5. the import rate against a plain COPY of the same rows;
+# and the daemons' memory before and after. Writes BENCHMARKS.md.
+#
+#   BENCH_CUSTOMERS=1000000  size of the city
+#   BENCH_SECONDS=10         length of each load run
+#   BENCH_OUT=BENCHMARKS.md  the report
+# The stack runs in .run/bench on its own ports and is destroyed at the end.
+set -euo pipefail
+trap 'echo "bench: failed at line $LINENO" >&2' ERR
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+customers=${BENCH_CUSTOMERS:-1000000}
+secs=${BENCH_SECONDS:-10}
+out=${BENCH_OUT:-$root/BENCHMARKS.md}
+export RUN_DIR=$root/.run/bench
+export GRID_PORT=${BENCH_GRID_PORT:-18081} CUST_PORT=${BENCH_CUST_PORT:-18082}
+export PGPORT=${BENCH_PGPORT:-15433}
+# Room for the city in memory, and no checkpoints in the middle of the load.
+export PG_OPTS="-c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=30min"
+export LOG_LEVEL=warn
+key=dev-admin-key
+city=$RUN_DIR/city
+results=$RUN_DIR/results
+scripts_dir=$root/scripts/bench
+
+cleanup() {
+    scripts/stack.sh down >/dev/null 2>&1 || true
+    scripts/pg.sh destroy >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+say() { printf '\n== %s\n' "$*"; }
+
+cleanup
+rm -rf "$RUN_DIR"
+mkdir -p "$RUN_DIR" "$results"
+
+say "city of $customers customers"
+t0=$(date +%s.%N)
+build/citygen --customers "$customers" --seed 7 --out "$city"
+t1=$(date +%s.%N)
+gen_s=$(echo "$t1 - $t0" | bc)
+rows_total=$(awk -F'\t' '{ n += $4 } END { print n }' "$city/load-order.tsv")
+echo "  $rows_total rows in $gen_s s"
+
+say "fresh stack"
+scripts/stack.sh up
+# shellcheck disable=SC1091
+. "$RUN_DIR/stack.env"
+# shellcheck disable=SC1091
+. "$RUN_DIR/pg.env"
+export GRID_URL CUST_URL
+psql_su() { "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -v ON_ERROR_STOP=1 "$@"; }
+
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$(cat "$RUN_DIR/$1.pid")/status"; }
+rss_grid_0=$(rss_kib grid-svc)
+rss_cust_0=$(rss_kib cust-svc)
+
+say "load through the import API"
+IMPORT_KEY=$key scripts/cityload.sh "$city" | tee "$results/load.txt"
+load_s=$(awk '/^loaded/ { print $5 }' "$results/load.txt")
+load_rate=$(awk '/^loaded/ { gsub(/\(/, "", $7); print $7 }' "$results/load.txt")
+cust_line=$(grep 'cust/customers.ndjson' "$results/load.txt")
+import_rows=$(echo "$cust_line" | awk '{ print $2 }')
+import_s=$(echo "$cust_line" | awk '{ print $4 }')
+rss_grid_1=$(rss_kib grid-svc)
+rss_cust_1=$(rss_kib cust-svc)
+psql_su -d cust -c "VACUUM ANALYZE" && psql_su -d grid -c "VACUUM ANALYZE"
+
+say "plain COPY of the same customers"
+# The rows as stored, copied into an identical table (same indexes) from a file.
+psql_su -d cust <<SQL
+CREATE TABLE bench_customers (LIKE customers INCLUDING ALL);
+\copy customers TO '$RUN_DIR/customers.copy'
+SQL
+copy_ms=$(psql_su -d cust -At <<SQL | awk '/^Time:/ { print $2 }'
+\timing on
+\copy bench_customers FROM '$RUN_DIR/customers.copy'
+SQL
+)
+psql_su -d cust -c "DROP TABLE bench_customers"
+copy_s=$(echo "scale=3; $copy_ms / 1000" | bc)
+
+# wrk NAME BASE PATH_PREFIX CODES_FILE SUFFIX CONNECTIONS: one load run,
+# appending "NAME req/s p50_ms p99_ms non2xx" to results/wrk.txt.
+run_wrk() {
+    local name=$1 base=$2 prefix=$3 codes=$4 suffix=$5 conns=$6
+    CODES=$codes PATH_PREFIX=$prefix PATH_SUFFIX=$suffix API_KEY=$key \
+        wrk -t2 -c"$conns" -d"${secs}s" -s "$scripts_dir/random.lua" "$base" >"$results/$name.wrk"
+    local line
+    line=$(grep '^RESULT' "$results/$name.wrk")
+    echo "$name ${line#RESULT }" | tee -a "$results/wrk.txt"
+    if [[ $(echo "$line" | awk '{ print $5 }') != 0 ]]; then
+        echo "bench: $name had answers other than 2xx" >&2
+        exit 1
+    fi
+}
+
+say "point read: cust-svc against pgbench"
+: >"$results/wrk.txt"
+for c in 8 16 32; do
+    run_wrk "read_c$c" "$CUST_URL" /v1/customers/ "$city/sample/customers_lv.txt" "" "$c"
+done
+# pgbench: the same SELECT of the same columns by primary key, prepared,
+# over 100 scripts of one random code each (pgbench variables are numbers,
+# and it takes at most 128 scripts).
+select_list=$(psql_su -d cust -At -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+    FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped")
+mkdir -p "$RUN_DIR/pgbench"
+shuf -n 100 --random-source=<(yes) "$city/sample/customers_lv.txt" | nl -w1 -s' ' |
+    while read -r i code; do
+        echo "SELECT $select_list FROM customers WHERE code = '$code';" >"$RUN_DIR/pgbench/q$i.sql"
+    done
+pg_args=()
+for f in "$RUN_DIR"/pgbench/q*.sql; do pg_args+=(-f "$f"); done
+best_pg=0
+for c in 8 16 32; do
+    if ! "$PG_BIN/pgbench" -n -M prepared -h 127.0.0.1 -p "$PGPORT" -U postgres -c "$c" -j 2 \
+        -T "$secs" "${pg_args[@]}" cust >"$results/pgbench_c$c.out" 2>&1; then
+        echo "bench: pgbench failed:" >&2
+        tail -n 5 "$results/pgbench_c$c.out" >&2
+        exit 1
+    fi
+    tps=$(awk '/^tps/ { print $3 }' "$results/pgbench_c$c.out")
+    echo "pgbench_c$c $tps" | tee -a "$results/pgbench.txt"
+    best_pg=$(echo "$tps $best_pg" | awk '{ print ($1 > $2 ? $1 : $2) }')
+done
+
+say "proxied read through grid-svc"
+for c in 16 32; do
+    run_wrk "proxy_c$c" "$GRID_URL" /v1/customers/ "$city/sample/customers_lv.txt" "" "$c"
+done
+
+say "trace up from low-voltage customers, 8 clients"
+run_wrk trace_c8 "$CUST_URL" /v1/trace/ "$city/sample/customers_lv.txt" "?direction=up" 8
+
+say "outage impact of a line, 8 clients"
+run_wrk impact_c8 "$GRID_URL" "/v1/outage-impact?limit=10000&codes=" "$city/sample/lines.txt" "" 8
+
+say "a whole substation's customers, one client"
+sub=$(head -n 1 "$city/sample/substations.txt")
+: >"$results/substation.txt"
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    curl -sS -o "$RUN_DIR/substation.json" -w '%{http_code} %{time_total}\n' \
+        -H "Authorization: Bearer $key" \
+        "$GRID_URL/v1/outage-impact?limit=10000&codes=$sub" >>"$results/substation.txt"
+done
+sub_customers=$(jq '.customers | length' "$RUN_DIR/substation.json")
+sub_total=$(jq '.counts.customers // .total // empty' "$RUN_DIR/substation.json")
+if grep -qv '^200 ' "$results/substation.txt"; then
+    echo "bench: the substation's outage list failed" >&2
+    cat "$results/substation.txt" >&2
+    exit 1
+fi
+sub_p50=$(awk '{ print $2 * 1000 }' "$results/substation.txt" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+sub_max=$(awk '{ print $2 * 1000 }' "$results/substation.txt" | sort -n | tail -n 1)
+
+rss_grid_2=$(rss_kib grid-svc)
+rss_cust_2=$(rss_kib cust-svc)
+
+say "report"
+field() { awk -v n="$1" -v k="$2" '$1 == n { print $k }' "$results/wrk.txt"; }
+best_read=0
+best_read_name=
+for c in 8 16 32; do
+    r=$(field "read_c$c" 2)
+    if [[ $(echo "$r > $best_read" | bc) == 1 ]]; then best_read=$r; best_read_name=read_c$c; fi
+done
+best_proxy=0
+best_proxy_name=
+for c in 16 32; do
+    r=$(field "proxy_c$c" 2)
+    if [[ $(echo "$r > $best_proxy" | bc) == 1 ]]; then best_proxy=$r; best_proxy_name=proxy_c$c; fi
+done
+ratio() { echo "scale=2; $1 / $2" | bc; }
+import_rate=$(echo "scale=0; $import_rows / $import_s" | bc)
+copy_rate=$(echo "scale=0; $import_rows / $copy_s" | bc)
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
+row() { # name description
+    local n=$1
+    printf '| %s | %s | %s | %s |\n' "$2" "$(field "$n" 2)" "$(field "$n" 3)" "$(field "$n" 4)"
+}
+{
+    echo "# Benchmarks"
+    echo
+    echo "Written by \`make bench\` ($(date -u +%Y-%m-%d)); numbers from one run on this machine:"
+    echo "$(nproc) cores ($cpu), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo),"
+    echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }'), everything on 127.0.0.1."
+    echo "Load from wrk (2 threads, ${secs} s per run, random codes from the city's samples)."
+    echo
+    echo "## The city"
+    echo
+    echo "\`citygen --customers $customers\`: $rows_total rows (objects and links) in $gen_s s."
+    echo
+    echo '| File | Rows |'
+    echo '|---|---|'
+    awk -F'\t' '{ printf "| %s | %d |\n", $3, $4 }' "$city/load-order.tsv"
+    echo
+    echo "## Results"
+    echo
+    echo '| What | req/s | p50 ms | p99 ms |'
+    echo '|---|---|---|---|'
+    for c in 8 16 32; do row "read_c$c" "point read, cust-svc, $c connections"; done
+    for c in 8 16 32; do
+        printf '| pgbench, same SELECT, prepared, %s clients | %s | | |\n' "$c" \
+            "$(awk -v n="pgbench_c$c" '$1 == n { printf "%.0f", $2 }' "$results/pgbench.txt")"
+    done
+    for c in 16 32; do row "proxy_c$c" "the read proxied through grid-svc, $c connections"; done
+    row trace_c8 "trace up from an LV customer (8 levels), 8 connections"
+    row impact_c8 "outage impact of a line (~480 customers), 8 connections"
+    echo "| one substation's whole list ($sub_customers customers), 1 client | | $sub_p50 | max $sub_max |"
+    echo
+    echo '| Ratio | Measured | Target |'
+    echo '|---|---|---|'
+    echo "| point read / pgbench (best of each) | $(ratio "$best_read" "$best_pg") ($best_read / $(printf '%.0f' "$best_pg")) | ≥ 0.5 |"
+    echo "| proxied / direct read (best of each) | $(ratio "$best_proxy" "$best_read") | ≥ 0.5 |"
+    echo "| trace / point read throughput | $(ratio "$(field trace_c8 2)" "$best_read") | ≥ 0.25 |"
+    echo "| trace p99 | $(field trace_c8 4) ms | ≤ 10 ms |"
+    echo "| outage impact of a line, p99 | $(field impact_c8 4) ms | ≤ 25 ms |"
+    echo "| a substation's list, one client | $sub_p50 ms (p50 of 10) | ≤ 500 ms |"
+    echo "| import / plain COPY, customers | $(ratio "$import_rate" "$copy_rate") ($import_rate / $copy_rate rows/s) | ≥ 0.5 |"
+    echo "| whole city through the import API | $load_s s ($load_rate rows/s) | < 180 s |"
+    echo
+    echo "## Memory (RSS, MiB)"
+    echo
+    echo '| Daemon | started | after the load | after the read runs |'
+    echo '|---|---|---|---|'
+    for d in grid cust; do
+        eval "a=\$rss_${d}_0 b=\$rss_${d}_1 c=\$rss_${d}_2"
+        # shellcheck disable=SC2154
+        printf '| %s-svc | %.1f | %.1f | %.1f |\n' "$d" "$(echo "$a / 1024" | bc -l)" \
+            "$(echo "$b / 1024" | bc -l)" "$(echo "$c / 1024" | bc -l)"
+    done
+    echo
+    echo "## Load, file by file"
+    echo
+    echo '```'
+    cat "$results/load.txt"
+    echo '```'
+    echo
+    echo "Runs: $best_read_name and $best_proxy_name were the best read runs. Outage total of the"
+    echo "substation as answered: ${sub_total:-n/a}."
+} >"$out"
+echo "wrote $out"
+cat "$out"

@@ -1,0 +1,478 @@
+#!/usr/bin/env bash
+# citygen-check.sh -- checks the city that citygen writes, without a stack: every line is one
+# JSON object the create API would accept, codes are valid and unique, every reference names an
+# object of the right type, the tree has its declared shape, and runs repeat byte for byte.
+#
+#   tests/citygen-check.sh BUILD_DIR          e.g. tests/citygen-check.sh build
+#
+# Needs jq. Prints TAP ("ok N - ...", "not ok N - ...", then "1..N"); exits 0 only if every
+# check passed.
+set -uo pipefail
+
+usage() {
+    echo "usage: tests/citygen-check.sh BUILD_DIR" >&2
+    exit 2
+}
+(($# == 1)) || usage
+if [[ ! -d $1 ]]; then
+    echo "tests/citygen-check.sh: $1: no such directory (build it first: make)" >&2
+    exit 2
+fi
+bin_dir=$(cd "$1" && pwd)
+citygen=$bin_dir/citygen
+bizcode=$bin_dir/bizcode
+command -v jq >/dev/null || { echo "tests/citygen-check.sh: jq is needed" >&2; exit 2; }
+
+customers=2000
+big_customers=50000 # enough for five substations, to see full ones
+work=$(mktemp -d /tmp/citygen-check.XXXXXX)
+trap 'rm -rf -- "$work"' EXIT
+city=$work/a
+
+n=0
+failed=0
+ok() {
+    n=$((n + 1))
+    echo "ok $n - $1"
+}
+not_ok() {
+    n=$((n + 1))
+    failed=$((failed + 1))
+    echo "not ok $n - $1"
+}
+# check DESCRIPTION [MORE-DESCRIPTION] FUNCTION: ok when FUNCTION succeeds; its output, if
+# any, as diagnostics. A long description comes in two words that are joined by a space.
+check() {
+    local what=$1 out
+    shift
+    if (($# == 2)); then
+        what+=" $1"
+        shift
+    fi
+    if out=$("$@" 2>&1); then
+        ok "$what"
+    else
+        not_ok "$what"
+        [[ -z $out ]] || printf '%s\n' "$out" | head -n 20 | sed 's/^/# /'
+    fi
+}
+
+# ---- the run ---------------------------------------------------------------------------------
+
+if ! "$citygen" --customers "$customers" --out "$city" >"$work/run.out" 2>&1; then
+    not_ok "citygen --customers $customers exits 0"
+    sed 's/^/# /' "$work/run.out"
+    echo "1..$n"
+    exit 1
+fi
+ok "citygen --customers $customers exits 0"
+
+cd "$city" || exit 1
+mapfile -t collections < <(find grid cust -maxdepth 1 -name '*.ndjson' | sort)
+mapfile -t relations < <(find grid/rel cust/rel -name '*.ndjson' | sort)
+files=("${collections[@]}" "${relations[@]}")
+
+# ---- every line one JSON object; load order and summary agree with the files ------------------
+
+# One jq for all files (its start-up costs more than the data): a line that is not JSON
+# stops it, and counting objects per file against lines catches two objects on one line.
+lines_are_objects() {
+    local objects lines
+    objects=$(jq -r 'select(type == "object") | input_filename' "${files[@]}" | uniq -c |
+        awk '{ print $2, $1 }') || { echo "not JSON"; return 1; }
+    lines=$(wc -l "${files[@]}" | awk '$2 != "total" { print $2, $1 }')
+    [[ $objects == "$lines" ]] || { diff <(echo "$lines") <(echo "$objects"); return 1; }
+}
+check "every line of the ${#files[@]} NDJSON files is one JSON object" lines_are_objects
+
+load_order_matches() {
+    local expected_order=(
+        grid/substations.ndjson grid/lines.ndjson grid/transformers.ndjson grid/poles.ndjson
+        grid/access_points.ndjson cust/customers.ndjson cust/supply_points.ndjson
+        cust/metering_points.ndjson cust/meter_boxes.ndjson cust/meters.ndjson
+        cust/transformer_billings.ndjson cust/line_billings.ndjson cust/backup_generators.ndjson
+        cust/power_plants.ndjson cust/generating_units.ndjson cust/charging_piles.ndjson
+        grid/rel/substation-line.ndjson grid/rel/line-transformer.ndjson
+        grid/rel/accesspoint-transformer.ndjson grid/rel/accesspoint-meterbox.ndjson
+        grid/rel/equipment-supplypoint.ndjson grid/rel/transformer-customer.ndjson
+        cust/rel/meter-meterbox.ndjson cust/rel/meter-meteringpoint.ndjson
+        cust/rel/supplypoint-meteringpoint.ndjson)
+    local got=() svc path file rows
+    local -A summary=()
+    while IFS=$'\t' read -r file rows; do
+        summary[$file]=$rows
+    done < <(jq -r '.counts | to_entries[] | "\(.key)\t\(.value)"' city.json)
+    while IFS=$'\t' read -r svc path file rows; do
+        got+=("$file")
+        [[ -f $file ]] || { echo "$file: listed but missing"; return 1; }
+        [[ $rows == "$(wc -l <"$file")" ]] || { echo "$file: listed with $rows rows"; return 1; }
+        [[ $file == "$svc"/* ]] || { echo "$file: listed for $svc"; return 1; }
+        [[ $path == /v1/*:import ]] || { echo "$file: import path $path"; return 1; }
+        [[ ${summary[$file]:-} == "$rows" ]] || { echo "$file: city.json disagrees"; return 1; }
+    done <load-order.tsv
+    [[ ${got[*]} == "${expected_order[*]}" ]] || { echo "order: ${got[*]}"; return 1; }
+    ((${#got[@]} == ${#files[@]} && ${#summary[@]} == ${#files[@]})) ||
+        { echo "${#files[@]} files, ${#got[@]} listed, ${#summary[@]} in city.json"; return 1; }
+    if ! grep -q $'^grid\t/v1/access-points:import\t' load-order.tsv ||
+        ! grep -q $'^cust\t/v1/relations/meter-meterbox:import\t' load-order.tsv; then
+        echo "import paths do not use the registry's collection names"
+        return 1
+    fi
+    [[ $(jq '.customers' city.json) == "$customers" && $(jq '.seed' city.json) == 1 ]]
+}
+check "load-order.tsv lists every file once, in dependency order, with its rows; city.json agrees" \
+    load_order_matches
+
+# ---- codes -----------------------------------------------------------------------------------
+
+# file -> the prefix of its codes
+declare -A prefix_of=(
+    [grid/substations.ndjson]=SS [grid/lines.ndjson]=LN [grid/transformers.ndjson]=TR
+    [grid/poles.ndjson]=PL [grid/access_points.ndjson]=AP [cust/customers.ndjson]=CU
+    [cust/supply_points.ndjson]=SP [cust/metering_points.ndjson]=MP
+    [cust/meter_boxes.ndjson]=MB [cust/meters.ndjson]=MT [cust/transformer_billings.ndjson]=TB
+    [cust/line_billings.ndjson]=LB [cust/backup_generators.ndjson]=BG
+    [cust/power_plants.ndjson]=PP [cust/generating_units.ndjson]=GU
+    [cust/charging_piles.ndjson]=CP)
+
+jq -r '"\(.code)\t\(input_filename)"' "${collections[@]}" >"$work/codes.tsv"
+cut -f1 "$work/codes.tsv" >"$work/codes"
+
+codes_match_files() {
+    local f
+    for f in "${collections[@]}"; do
+        [[ -n ${prefix_of[$f]:-} ]] || { echo "$f: unexpected file"; return 1; }
+    done
+    for f in "${!prefix_of[@]}"; do
+        printf '%s\t%s\n' "${prefix_of[$f]}" "$f"
+    done | awk -F'\t' 'NR == FNR { p[$2] = $1; next }
+        substr($1, 1, 3) != p[$2] "-" { print $2 ": " $1; bad++ }
+        END { exit bad > 0 }' - "$work/codes.tsv"
+}
+check "every object has a code of its file's type" codes_match_files
+
+codes_unique() {
+    local dups
+    dups=$(sort "$work/codes" | uniq -d | head -n 5)
+    [[ -z $dups ]] || { echo "$dups"; return 1; }
+}
+check "codes are unique across all files ($(wc -l <"$work/codes") codes)" codes_unique
+
+codes_valid() {
+    # bizcode prints the canonical form: a valid code comes back unchanged.
+    xargs -n 2000 "$bizcode" check <"$work/codes" | cut -d' ' -f1 >"$work/checked" ||
+        { echo "bizcode check failed"; return 1; }
+    cmp -s "$work/checked" "$work/codes" || { echo "bizcode check disagrees"; return 1; }
+}
+check "every code passes bizcode check" codes_valid
+
+codes_sort_by_creation() {
+    awk -F'\t' '$2 in last && $1 <= last[$2] { print $2 ": " $1 " after " last[$2]; bad++ }
+        { last[$2] = $1 } END { exit bad > 0 }' "$work/codes.tsv"
+}
+check "within each file, codes sort in creation order" codes_sort_by_creation
+
+# ---- references ------------------------------------------------------------------------------
+
+# Every reference as "expected-prefix TAB code TAB where".
+{
+    jq -r '{customer: "CU", line: "LN", pole: "PL", plant: "PP", metering_point: "MP",
+            transformer: "TR"} as $want
+           | to_entries[] | select($want[.key])
+           | "\($want[.key])\t\(.value)\t\(input_filename) \(.key)"' "${collections[@]}"
+    jq -r '{"substation-line": ["SS", "LN"], "line-transformer": ["LN", "TR"],
+            "accesspoint-transformer": ["AP", "TR"], "accesspoint-meterbox": ["AP", "MB"],
+            "equipment-supplypoint": ["TR", "SP"], "transformer-customer": ["TR", "CU"],
+            "meter-meterbox": ["MT", "MB"], "meter-meteringpoint": ["MT", "MP"],
+            "supplypoint-meteringpoint": ["SP", "MP"]} as $ends
+           | input_filename as $f
+           | ($ends[$f | sub(".*/"; "") | sub("\\.ndjson$"; "")] // ["??", "??"]) as $e
+           | "\($e[0])\t\(.from)\t\($f) from", "\($e[1])\t\(.to)\t\($f) to"' "${relations[@]}"
+} >"$work/refs.tsv"
+
+refs_resolve() {
+    awk -F'\t' 'NR == FNR { have[$1] = 1; next }
+        !have[$2] || substr($2, 1, 3) != $1 "-" { print $3 ": " $2 " (want " $1 ")"; bad++ }
+        END { exit bad > 0 }' "$work/codes" "$work/refs.tsv"
+}
+check "every reference ($(wc -l <"$work/refs.tsv")) names an existing object of the right type" \
+    refs_resolve
+
+# The end rules of the declarations: kind = public / dedicated where one is required.
+end_rules_hold() {
+    jq -r 'select(.kind) | "\(.code)\t\(.kind)"' grid/lines.ndjson grid/transformers.ndjson \
+        >"$work/kinds.tsv"
+    {
+        jq -r '"public\t\(.to)\taccesspoint-transformer to"' grid/rel/accesspoint-transformer.ndjson
+        jq -r '"dedicated\t\(.from)\ttransformer-customer from"' \
+            grid/rel/transformer-customer.ndjson
+        jq -r '"dedicated\t\(.transformer)\ttransformer_billings"' cust/transformer_billings.ndjson
+        jq -r '"dedicated\t\(.line)\tline_billings"' cust/line_billings.ndjson
+    } | awk -F'\t' 'NR == FNR { kind[$1] = $2; next }
+        kind[$2] != $1 { print $3 ": " $2 " is " kind[$2] ", want " $1; bad++ }
+        END { exit bad > 0 }' "$work/kinds.tsv" -
+}
+check "public and dedicated ends are what the relations and billings require" end_rules_hold
+
+# ---- values fit the declarations ---------------------------------------------------------------
+
+# Per file: fields required, fields allowed, enum values (grid-svc/ and cust-svc/collections.c).
+# The table is JSON handed to jq once: as a jq literal it would be rebuilt for every line.
+declarations='{
+  "grid/substations.ndjson": {"req": ["name", "voltage_kv"], "opt": ["location"]},
+  "grid/lines.ndjson": {"req": ["name", "kind", "voltage_kv"], "opt": ["length_km"],
+                        "enum": {"kind": ["public", "dedicated"]}},
+  "grid/transformers.ndjson": {"req": ["name", "kind", "capacity_kva", "voltage_kv"],
+                               "opt": ["secondary_voltage_kv", "location"],
+                               "enum": {"kind": ["public", "dedicated"]}},
+  "grid/poles.ndjson": {"req": ["name", "kind"], "opt": ["line"], "enum": {"kind": ["pole"]}},
+  "grid/access_points.ndjson": {"req": ["name"], "opt": ["pole", "location"]},
+  "cust/customers.ndjson": {"req": ["name", "category"],
+                            "opt": ["phone", "account_no", "contract_capacity_kva"],
+                            "enum": {"category": ["hv", "lv_resident", "lv_nonresident"]}},
+  "cust/supply_points.ndjson": {"req": ["customer"],
+                                "opt": ["name", "voltage_kv", "mode", "capacity_kva"],
+                                "enum": {"mode": ["main"]}},
+  "cust/metering_points.ndjson": {"req": ["customer"], "opt": ["name", "purpose"],
+                                  "enum": {"purpose": ["billing"]}},
+  "cust/meter_boxes.ndjson": {"req": [], "opt": ["name", "asset_no", "rows", "cols"]},
+  "cust/meters.ndjson": {"req": ["asset_no"], "opt": ["model", "phase", "manufacturer"],
+                         "enum": {"phase": ["single", "three"]}},
+  "cust/transformer_billings.ndjson": {"req": ["customer", "transformer"],
+                                       "opt": ["tariff", "demand_charge"],
+                                       "enum": {"demand_charge": ["capacity"]}},
+  "cust/line_billings.ndjson": {"req": ["customer", "line"], "opt": ["tariff", "demand_charge"],
+                                "enum": {"demand_charge": ["capacity"]}},
+  "cust/backup_generators.ndjson": {"req": ["name", "customer", "kind"], "opt": ["capacity_kw"],
+                                    "enum": {"kind": ["diesel"]}},
+  "cust/power_plants.ndjson": {"req": ["name", "kind"], "opt": ["capacity_kw", "location"],
+                               "enum": {"kind": ["pv", "wind", "hydro", "thermal", "biomass",
+                                                 "storage", "other"]}},
+  "cust/generating_units.ndjson": {"req": ["plant"], "opt": ["name", "capacity_kw"]},
+  "cust/charging_piles.ndjson": {"req": ["kind"],
+                                 "opt": ["name", "customer", "metering_point", "power_kw"],
+                                 "enum": {"kind": ["ac", "dc"]}},
+  "grid/rel/substation-line.ndjson": {"req": ["from", "to", "role"], "opt": [],
+                                      "enum": {"role": ["source"]}}
+}'
+
+declarations_hold() {
+    local out
+    out=$(set -o pipefail; jq -r --argjson decl "$declarations" '
+            def loc: type == "object" and (keys == ["lat", "lon"])
+                and .lon >= 119.9 and .lon <= 120.5 and .lat >= 30.0 and .lat <= 30.5;
+            . as $o | input_filename as $f
+            | ($decl[$f] // {req: ["from", "to"], opt: []}) as $d
+            | [ (($d.req + $d.opt + (if ($f | contains("/rel/")) then [] else ["code"] end))
+                  as $allowed | keys[] | select(. as $k | $allowed | index($k) | not)
+                  | "unknown field \(.)"),
+                ($d.req[] | select(. as $k | $o | has($k) | not) | "missing \(.)"),
+                (($d.enum // {}) | to_entries[] | .key as $k | select($o | has($k))
+                  | select(.value | index($o[$k]) | not) | "bad \($k)"),
+                (to_entries[] | select(.value | type == "string")
+                  | select(.value | utf8bytelength > 200) | "\(.key) too long"),
+                (select(has("location")) | .location | select(loc | not)
+                  | "location outside Hangzhou"),
+                (select(has("voltage_kv")) | select(.voltage_kv < 0.1 or .voltage_kv > 1000)
+                  | "voltage_kv"),
+                (.rows, .cols | select(. != null) | select(type != "number" or . != floor
+                  or . < 1 or . > 20) | "rows/cols"),
+                (.phone, .account_no, .asset_no | select(. != null) | select(utf8bytelength > 40)
+                  | "over 40 bytes"),
+                (.tariff, .model | select(. != null) | select(utf8bytelength > 60)
+                  | "over 60 bytes")
+              ]
+            | select(length > 0) | "\($f): \(.[0]): \($o | tostring)"' "${files[@]}" | head -n 3) ||
+        { echo "${out:-jq failed}"; return 1; }
+    [[ -z $out ]] || { echo "$out"; return 1; }
+}
+check "declared fields only, required ones present, enums valid, text within max_len," \
+    "locations in Hangzhou" declarations_hold
+
+location_decimals() {
+    ! grep -ohE '"l(on|at)":[0-9.]+' grid/*.ndjson cust/*.ndjson | grep -vE ':[0-9]+\.[0-9]{6}$'
+}
+check "locations have 6 decimals" location_decimals
+
+unique_numbers() {
+    local dups
+    dups=$({
+        jq -r '"account " + .account_no' cust/customers.ndjson
+        jq -r '"meter " + .asset_no' cust/meters.ndjson
+        jq -r '"box " + .asset_no' cust/meter_boxes.ndjson
+    } | sort | uniq -d | head -n 3)
+    [[ -z $dups ]] || { echo "$dups"; return 1; }
+}
+check "account numbers and asset numbers are unique" unique_numbers
+
+utf8_only() {
+    cat "${files[@]}" | iconv -f UTF-8 -t UTF-8 >/dev/null
+}
+check "all files are valid UTF-8" utf8_only
+
+# ---- the shape of the city -------------------------------------------------------------------
+
+hv_share() {
+    local hv total
+    hv=$(jq -s 'map(select(.category == "hv")) | length' cust/customers.ndjson)
+    total=$(wc -l <cust/customers.ndjson)
+    ((total == customers && hv >= customers / 100 - 1 && hv <= customers / 100 + 1)) ||
+        { echo "$hv hv of $total"; return 1; }
+}
+check "$customers customers, 1% (±1) of them high voltage" hv_share
+
+residents_share() {
+    jq -s 'map(select(.category != "hv")) | (map(select(.category == "lv_resident")) | length)
+           / length | . >= 0.89 and . <= 0.91' cust/customers.ndjson | grep -qx true
+}
+check "90% of the low-voltage customers are residents" residents_share
+
+one_per_customer() {
+    jq -n --slurpfile cu cust/customers.ndjson --slurpfile mp cust/metering_points.ndjson \
+        --slurpfile mm cust/rel/meter-meteringpoint.ndjson --slurpfile mt cust/meters.ndjson '
+        ($cu | map(.code) | sort) as $customers
+        | ($mp | map(.customer) | sort) == $customers
+          and ($mm | map(.to) | unique | length) == ($mp | length)
+          and ($mm | map(.from) | unique | length) == ($mt | length)
+          and ($mm | length) == ($mt | length)' | grep -qx true
+}
+check "one metering point per customer, one meter per metering point" one_per_customer
+
+meters_per_box() {
+    # Every box is full but the last one built; HV meters have no box.
+    jq -n --slurpfile mm cust/rel/meter-meterbox.ndjson --slurpfile mb cust/meter_boxes.ndjson \
+        --slurpfile cu cust/customers.ndjson '
+        ($mm | group_by(.to) | map(length)) as $per_box
+        | ($per_box | length) == ($mb | length)
+          and ($per_box | map(select(. != 4)) | length) <= 1
+          and ($per_box | max) == 4
+          and ($mm | length) == ($cu | map(select(.category != "hv")) | length)' | grep -qx true
+}
+check "4 meters per meter box, one meter per low-voltage customer" meters_per_box
+
+tree_shape() {
+    jq -n --slurpfile apmb grid/rel/accesspoint-meterbox.ndjson \
+        --slurpfile aptr grid/rel/accesspoint-transformer.ndjson \
+        --slurpfile lntr grid/rel/line-transformer.ndjson --slurpfile tr grid/transformers.ndjson \
+        --slurpfile ap grid/access_points.ndjson --slurpfile pl grid/poles.ndjson '
+        ($tr | map(select(.kind == "public") | .code)) as $public
+        | def sizes(rel): rel | group_by(.) | map(length);
+          def full_but_last(s; n): (s | map(select(. != n)) | length) <= 1 and (s | max) <= n;
+          sizes($apmb | map(.from)) as $boxes
+        | sizes($aptr | map(.to)) as $aps
+        | sizes($lntr | map(select(.to as $t | $public | index($t))) | map(.from)) as $trs
+        | ($boxes | map(select(. < 2 or . > 3)) | length) <= 1
+          and ($boxes | max) <= 3
+          and full_but_last($aps; 4) and full_but_last($trs; 12)
+          and ($ap | length) == ($pl | length)
+          and ($ap | map(.pole) | unique | length) == ($pl | length)' | grep -qx true
+}
+check "2-3 boxes per access point, 4 access points per public transformer," \
+    "12 per line, a pole each" tree_shape
+
+hv_supply() {
+    jq -n --slurpfile cu cust/customers.ndjson \
+        --slurpfile trcu grid/rel/transformer-customer.ndjson \
+        --slurpfile sp cust/supply_points.ndjson --slurpfile tb cust/transformer_billings.ndjson \
+        --slurpfile lb cust/line_billings.ndjson --slurpfile bg cust/backup_generators.ndjson \
+        --slurpfile eqsp grid/rel/equipment-supplypoint.ndjson \
+        --slurpfile spmp cust/rel/supplypoint-meteringpoint.ndjson '
+        ($cu | map(select(.category == "hv") | .code) | sort) as $hv
+        | ($hv | length) as $n
+        | ($trcu | map(.to) | sort) == $hv
+          and ($sp | map(.customer) | sort) == $hv
+          and ($tb | map(.customer) | sort) == $hv
+          and ($eqsp | length) == $n and ($spmp | length) == $n
+          and ($lb | length) == (($n + 9) / 10 | floor)
+          and ($bg | length) == (($n + 1) / 2 | floor)' | grep -qx true
+}
+check "each HV customer: dedicated transformer, supply point, billing;" \
+    "every 10th a dedicated line" hv_supply
+
+piles_and_plants() {
+    jq -n --slurpfile cp cust/charging_piles.ndjson --slurpfile cu cust/customers.ndjson \
+        --slurpfile mp cust/metering_points.ndjson --slurpfile pp cust/power_plants.ndjson \
+        --slurpfile gu cust/generating_units.ndjson --argjson n "$customers" '
+        ($cu | map(select(.category != "hv")) | map(.code)) as $lv
+        | ($mp | map({key: .code, value: .customer}) | from_entries) as $owner
+        | ($cp | length) == ($n / 200 | floor)
+          and all($cp[]; (.customer as $c | $lv | index($c))
+                  and $owner[.metering_point] == .customer)
+          and ($pp | length) == ([1, ($n / 5000 | floor)] | max)
+          and ($gu | length) == 2 * ($pp | length)' | grep -qx true
+}
+check "a charging pile per 200 customers on an LV customer's own metering point;" \
+    "plants with 2 units" piles_and_plants
+
+samples_exist() {
+    local f
+    for f in customers_lv customers_hv lines substations meter_boxes access_points; do
+        [[ -s sample/$f.txt ]] || { echo "sample/$f.txt empty"; return 1; }
+    done
+    awk 'BEGIN { want["customers_lv"] = want["customers_hv"] = "CU"; want["lines"] = "LN"
+                 want["substations"] = "SS"; want["meter_boxes"] = "MB"
+                 want["access_points"] = "AP" }
+        NR == FNR { have[$1] = 1; next }
+        { f = FILENAME; sub(/.*\//, "", f); sub(/\.txt$/, "", f) }
+        !have[$1] || substr($1, 1, 2) != want[f] { print FILENAME ": " $1; bad++ }
+        END { exit bad > 0 }' "$work/codes" sample/*.txt || return 1
+    [[ $(wc -l <sample/substations.txt) == $(wc -l <grid/substations.ndjson) ]]
+}
+check "sample files hold existing codes of the right type" samples_exist
+
+# ---- a bigger city: full substations -----------------------------------------------------------
+
+lines_per_substation() {
+    "$citygen" --customers "$big_customers" --out "$work/big" || return 1
+    jq -n --slurpfile ss "$work/big/grid/substations.ndjson" \
+        --slurpfile ln "$work/big/grid/lines.ndjson" \
+        --slurpfile ssln "$work/big/grid/rel/substation-line.ndjson" '
+        ($ln | map(select(.kind == "public") | .code)) as $public
+        | ($ssln | map(select(.to as $t | $public | index($t))) | group_by(.from) | map(length))
+          as $per
+        | ($ss | length) >= 3 and ($per | length) == ($ss | length)
+          and ($per[:-1] | all(. == 20)) and $per[-1] <= 20' | grep -qx true
+}
+check "every full substation feeds 20 public lines (--customers $big_customers)" \
+    lines_per_substation
+
+# ---- determinism and arguments ---------------------------------------------------------------
+
+same_seed_same_bytes() {
+    "$citygen" --customers "$customers" --seed 1 --out "$work/b" && diff -r "$city" "$work/b"
+}
+check "the same N and seed give byte-identical output" same_seed_same_bytes
+
+other_seed_differs() {
+    "$citygen" --customers "$customers" --seed 2 --out "$work/c" || return 1
+    ! cmp -s "$city/cust/customers.ndjson" "$work/c/cust/customers.ndjson" &&
+        ! cmp -s "$city/grid/lines.ndjson" "$work/c/grid/lines.ndjson"
+}
+check "another seed gives other codes and names" other_seed_differs
+
+bad_arguments() {
+    local args rc
+    for args in "" "--customers 99 --out $work/x" "--customers 10000001 --out $work/x" \
+        "--customers 2000" "--customers 2000 --seed -1 --out $work/x" \
+        "--customers 2000 --out $work/x --what 1"; do
+        rc=0
+        # shellcheck disable=SC2086 # the arguments are split on purpose
+        "$citygen" $args >/dev/null 2>&1 || rc=$?
+        ((rc == 2)) || { echo "'$args': exit $rc"; return 1; }
+    done
+}
+check "bad arguments exit 2" bad_arguments
+
+io_error_named() {
+    local out rc=0
+    : >"$work/plain-file"
+    out=$("$citygen" --customers 100 --out "$work/plain-file/city" 2>&1) || rc=$?
+    if ((rc != 1)) || [[ $out != *"$work/plain-file/city"* ]]; then
+        echo "exit $rc: $out"
+        return 1
+    fi
+}
+check "an I/O error exits 1 naming the file" io_error_named
+
+echo "1..$n"
+((failed == 0))

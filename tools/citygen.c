@@ -1,0 +1,900 @@
+/* citygen -- a synthetic but consistent city for both platforms, as NDJSON.
+ *
+ *   citygen --customers N [--seed S] --out DIR     N from 100 to 10,000,000; S defaults to 1
+ *
+ * Writes NDJSON into DIR/grid and DIR/grid/rel (what grid-svc keeps) and into
+ * DIR/cust and DIR/cust/rel (what cust-svc keeps): one object a line exactly
+ * as POST /v1/{collection} accepts it plus its "code", one link a line as
+ * POST /v1/relations/{kind} accepts it. DIR/load-order.tsv lists the
+ * files in an order that loads without a dangling reference; DIR/sample/ holds
+ * codes spread evenly over the city for load tests; DIR/city.json the counts.
+ *
+ * The low-voltage tree is built top-down, one customer at a time: 20 public
+ * lines per substation, 12 public transformers per line, 4 access points (each
+ * on its own pole) per transformer, 2 or 3 meter boxes per access point, 4
+ * meters per box, one customer per meter. 1% of the customers are high voltage,
+ * interleaved evenly with the low-voltage ones: each has a dedicated
+ * transformer on the public line being built, or every 10th on a dedicated line
+ * of its own. Only the codes of the branch being built are held, so memory does
+ * not grow with N.
+ *
+ * The same N and S give byte-identical files: codes are 2026-01-01T00:00:00Z
+ * plus the object's index in milliseconds (so a type's codes sort by creation
+ * and never collide), then 80 bits of splitmix64 seeded from (S, prefix, index).
+ *
+ * Exit status: 0 success, 1 I/O error, 2 usage error. */
+#include "bizcode.h"
+#include "core.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EXIT_IO 1
+#define EXIT_USAGE 2
+#define MIN_CUSTOMERS 100LL
+#define MAX_CUSTOMERS 10000000LL
+
+/* The shape of the low-voltage tree. */
+#define LINES_PER_SS 20
+#define TRS_PER_LINE 12
+#define APS_PER_TR 4
+#define MIN_BOXES_PER_AP 2 /* 2 or 3, drawn per access point */
+#define METERS_PER_BOX 4
+/* The fewest customers a full line or substation can carry: bounds the
+ * counts that are not known until the tree is built. */
+#define MIN_PER_AP (MIN_BOXES_PER_AP * METERS_PER_BOX)
+#define MIN_PER_LINE (TRS_PER_LINE * APS_PER_TR * MIN_PER_AP)
+#define MIN_PER_SS (LINES_PER_SS * MIN_PER_LINE)
+
+#define HV_PER_HUNDRED 1
+#define DEDICATED_LINE_EVERY 10 /* of the HV customers: the 1st, 11th, 21st... */
+#define BACKUP_EVERY 2          /* of the HV customers: the 1st, 3rd, 5th... */
+#define NONRESIDENT_EVERY 10    /* of the LV customers: 90% residents */
+#define CUSTOMERS_PER_PLANT 5000
+#define UNITS_PER_PLANT 2
+#define CUSTOMERS_PER_PILE 200
+
+#define EPOCH_MS 1767225600000ULL /* 2026-01-01T00:00:00Z */
+
+/* Hangzhou, in micro-degrees so that positions print exactly with 6 decimals. */
+#define LON_MIN 119900000
+#define LON_SPAN 600000
+#define LAT_MIN 30000000
+#define LAT_SPAN 500000
+
+/* ---- outputs, in load order ------------------------------------------------ */
+
+/* Collections first (grid, then cust), then relations (grid, then cust): each
+ * file refers only to objects of files above it. */
+enum {
+    O_SS, O_LN, O_TR, O_PL, O_AP,
+    O_CU, O_SP, O_MP, O_MB, O_MT, O_TB, O_LB, O_BG, O_PP, O_GU, O_CP,
+    R_SS_LN, R_LN_TR, R_AP_TR, R_AP_MB, R_EQ_SP, R_TR_CU,
+    R_MT_MB, R_MT_MP, R_SP_MP,
+    N_OUT
+};
+
+/* A collection by its prefix, a relation by its kind; the registry in
+ * common/bizcode.c gives the owner, the collection path and the file name. */
+static const struct {
+    const char *prefix, *kind;
+} out_specs[N_OUT] = {
+    [O_SS] = {"SS", NULL}, [O_LN] = {"LN", NULL}, [O_TR] = {"TR", NULL},
+    [O_PL] = {"PL", NULL}, [O_AP] = {"AP", NULL}, [O_CU] = {"CU", NULL},
+    [O_SP] = {"SP", NULL}, [O_MP] = {"MP", NULL}, [O_MB] = {"MB", NULL},
+    [O_MT] = {"MT", NULL}, [O_TB] = {"TB", NULL}, [O_LB] = {"LB", NULL},
+    [O_BG] = {"BG", NULL}, [O_PP] = {"PP", NULL}, [O_GU] = {"GU", NULL},
+    [O_CP] = {"CP", NULL},
+    [R_SS_LN] = {NULL, "substation-line"},
+    [R_LN_TR] = {NULL, "line-transformer"},
+    [R_AP_TR] = {NULL, "accesspoint-transformer"},
+    [R_AP_MB] = {NULL, "accesspoint-meterbox"},
+    [R_EQ_SP] = {NULL, "equipment-supplypoint"},
+    [R_TR_CU] = {NULL, "transformer-customer"},
+    [R_MT_MB] = {NULL, "meter-meterbox"},
+    [R_MT_MP] = {NULL, "meter-meteringpoint"},
+    [R_SP_MP] = {NULL, "supplypoint-meteringpoint"},
+};
+
+enum { S_LV, S_HV, S_LN, S_SS, S_MB, S_AP, N_SAMPLE };
+
+static const struct {
+    const char *file;
+    long long limit;
+} sample_specs[N_SAMPLE] = {
+    [S_LV] = {"customers_lv.txt", 100000}, [S_HV] = {"customers_hv.txt", 10000},
+    [S_LN] = {"lines.txt", 10000},         [S_SS] = {"substations.txt", LLONG_MAX},
+    [S_MB] = {"meter_boxes.txt", 10000},   [S_AP] = {"access_points.txt", 10000},
+};
+
+typedef struct {
+    FILE *f;
+    char *path; /* as given on the command line, for messages */
+    char *rel;  /* relative to DIR, as load-order.tsv and city.json name it */
+    long long rows;
+} output;
+
+/* ---- names ----------------------------------------------------------------- */
+
+static const char *const districts[] = {"上城", "拱墅", "西湖", "滨江", "萧山", "余杭",
+                                        "临平", "钱塘", "富阳", "临安", "城东", "城西",
+                                        "城北", "城南", "下沙", "九堡"};
+static const char *const surnames[] = {"王", "李", "张", "刘", "陈", "杨", "黄", "赵",
+                                       "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+                                       "何", "林", "罗", "高", "郑", "梁", "谢", "宋"};
+static const char *const given_names[] = {"伟", "芳", "娜", "敏", "静", "丽", "强", "磊",
+                                          "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+                                          "超", "秀英", "华", "平", "建国", "晓东", "海燕",
+                                          "志强"};
+static const char *const shops[] = {"便利店", "餐馆", "理发店", "药店", "超市",
+                                    "茶馆",   "花店", "五金店", "水果店", "面馆"};
+static const char *const firms[] = {"恒达", "华盛", "东方", "新光", "海天", "金鹰",
+                                    "宏远", "钱江", "之江", "西子", "天成", "运河"};
+static const char *const industries[] = {"机械", "纺织", "化工", "电子", "食品",
+                                         "印染", "塑料", "物流", "医药", "建材"};
+static const char *const makers[] = {"之江仪表", "钱塘电气", "西溪计量",
+                                     "运河电子", "湘湖智能", "良渚仪器"};
+static const int hv_capacities[] = {800, 1000, 1250, 1600, 2000, 2500};
+
+/* Plant kinds, weighted by repetition: mostly rooftop and ground PV. */
+static const struct {
+    const char *kind, *zh;
+    int min_kw, max_kw;
+} plant_kinds[] = {
+    {"pv", "光伏电站", 500, 20000},    {"pv", "光伏电站", 500, 20000},
+    {"pv", "光伏电站", 500, 20000},    {"wind", "风电场", 10000, 50000},
+    {"hydro", "水电站", 2000, 30000},  {"biomass", "生物质电厂", 5000, 30000},
+    {"storage", "储能电站", 1000, 20000},
+};
+
+#define PICK(rng, list) ((list)[next_below((rng), ARRAY_LEN(list))])
+
+/* ---- randomness ------------------------------------------------------------ */
+
+/* splitmix64 (Steele, Lea, Flood): one 64-bit state, good enough mixing for
+ * test data, and trivially reproducible on every platform. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    return mix64(*state += 0x9E3779B97F4A7C15ULL);
+}
+
+/* Uniform enough in 0..n-1 for the small n used here. */
+static unsigned next_below(uint64_t *rng, size_t n)
+{
+    return (unsigned)(splitmix64(rng) % n);
+}
+
+static int next_between(uint64_t *rng, int lo, int hi)
+{
+    return lo + (int)next_below(rng, (size_t)(hi - lo + 1));
+}
+
+/* ---- the city under construction ------------------------------------------- */
+
+typedef struct {
+    int32_t lon, lat; /* micro-degrees */
+} point;
+
+/* The node of the branch being built and how many children it has so far. */
+typedef struct {
+    char code[BIZCODE_LEN + 1];
+    int children;
+} node;
+
+typedef struct {
+    long long customers, n_lv, n_hv, n_piles;
+    uint64_t seed, rng;
+    output out[N_OUT], sample[N_SAMPLE];
+    long long sample_seen[N_SAMPLE]; /* candidates offered, for even spreading */
+    long long sample_total[N_SAMPLE];
+
+    /* Substations sit at the centres of a grid of cells over the city and
+     * what they feed stays inside their cell, so the nearest substation of
+     * anything is the one it hangs under. */
+    int grid_cols, grid_cells, cell_w, cell_h;
+    point ss_at;
+
+    node ss, line, tr, ap, box;
+    int box_quota;        /* meter boxes of the current access point: 2 or 3 */
+    int line_aps;         /* access points on the current line, for pole numbers */
+    char ss_name[32];     /* 滨江3 */
+    char line_name[64];   /* 滨江3-7线 */
+    char pole_name[96];   /* 滨江3-7线 17号杆 */
+    long long hv_done;
+} city;
+
+/* Codes of a type are minted in row order, so the row about to be written is
+ * the object's index. */
+static void mint(city *c, int o, char code[BIZCODE_LEN + 1])
+{
+    const char *prefix = out_specs[o].prefix;
+    uint64_t index = (uint64_t)c->out[o].rows;
+    uint64_t ms = EPOCH_MS + index;
+    uint64_t state = mix64(c->seed ^ mix64(((uint64_t)(unsigned char)prefix[0] << 56) ^
+                                           ((uint64_t)(unsigned char)prefix[1] << 48) ^ index));
+    uint64_t hi = splitmix64(&state), lo = splitmix64(&state);
+    uint8_t value[16];
+    for (int i = 0; i < 6; i++) value[i] = (uint8_t)(ms >> (8 * (5 - i)));
+    for (int i = 0; i < 8; i++) value[6 + i] = (uint8_t)(hi >> (8 * (7 - i)));
+    value[14] = (uint8_t)(lo >> 56);
+    value[15] = (uint8_t)(lo >> 48);
+    bizcode_format(prefix, value, code);
+}
+
+/* The stream for the next row of output o. */
+static FILE *row(city *c, int o)
+{
+    c->out[o].rows++;
+    return c->out[o].f;
+}
+
+static void put_location(FILE *f, point p)
+{
+    fprintf(f, ",\"location\":{\"lon\":%d.%06d,\"lat\":%d.%06d}", p.lon / 1000000,
+            p.lon % 1000000, p.lat / 1000000, p.lat % 1000000);
+}
+
+/* A link; substation-line is the one kind with an attribute. */
+static void relate(city *c, int r, const char *from, const char *to)
+{
+    FILE *f = row(c, r);
+    if (r == R_SS_LN)
+        fprintf(f, "{\"from\":\"%s\",\"to\":\"%s\",\"role\":\"source\"}\n", from, to);
+    else
+        fprintf(f, "{\"from\":\"%s\",\"to\":\"%s\"}\n", from, to);
+}
+
+/* True for k of the indexes 0..m-1, evenly spread over them. */
+static int spread_pick(long long i, long long m, long long k)
+{
+    if (k >= m) return 1;
+    return (i + 1) * k / m > i * k / m;
+}
+
+/* Offers one candidate code to sample s. sample_total[s] is how many the
+ * whole run will offer, or an upper bound where the tree decides that: the
+ * picks then fall short of the limit but still cover the whole city. */
+static void sample(city *c, int s, const char *code)
+{
+    long long i = c->sample_seen[s]++;
+    if (!spread_pick(i, c->sample_total[s], sample_specs[s].limit)) return;
+    if (c->sample[s].rows >= sample_specs[s].limit) return;
+    c->sample[s].rows++;
+    fprintf(c->sample[s].f, "%s\n", code);
+}
+
+/* A point in the current substation's cell, away from its edges. */
+static point near_substation(city *c)
+{
+    point p = c->ss_at;
+    p.lon += next_between(&c->rng, -c->cell_w * 9 / 20, c->cell_w * 9 / 20);
+    p.lat += next_between(&c->rng, -c->cell_h * 9 / 20, c->cell_h * 9 / 20);
+    return p;
+}
+
+static point anywhere(city *c)
+{
+    point p;
+    p.lon = LON_MIN + next_between(&c->rng, 1000, LON_SPAN - 1000);
+    p.lat = LAT_MIN + next_between(&c->rng, 1000, LAT_SPAN - 1000);
+    return p;
+}
+
+/* Enough cells for the most substations the run can build, about 6:5 wide
+ * as the city's box is, so no two substations share a centre. */
+static void plan_grid(city *c)
+{
+    int cells = (int)(c->n_lv / MIN_PER_SS) + 1;
+    int cols = (int)ceil(sqrt(cells * 1.2));
+    int rows = (cells + cols - 1) / cols;
+    c->grid_cols = cols;
+    c->grid_cells = cols * rows;
+    c->cell_w = LON_SPAN / cols;
+    c->cell_h = LAT_SPAN / rows;
+}
+
+/* ---- the low-voltage tree, top-down ---------------------------------------- */
+
+static void open_substation(city *c)
+{
+    int k = (int)c->out[O_SS].rows;
+    int cell = k % c->grid_cells;
+    c->ss_at.lon = LON_MIN + (cell % c->grid_cols) * c->cell_w + c->cell_w / 2;
+    c->ss_at.lat = LAT_MIN + (cell / c->grid_cols) * c->cell_h + c->cell_h / 2;
+    snprintf(c->ss_name, sizeof c->ss_name, "%s%d", districts[k % ARRAY_LEN(districts)],
+             k / (int)ARRAY_LEN(districts) + 1);
+    mint(c, O_SS, c->ss.code);
+    c->ss.children = 0;
+    FILE *f = row(c, O_SS);
+    fprintf(f, "{\"code\":\"%s\",\"name\":\"110kV %s号变\",\"voltage_kv\":110", c->ss.code,
+            c->ss_name);
+    put_location(f, c->ss_at);
+    fputs("}\n", f);
+    sample(c, S_SS, c->ss.code);
+}
+
+static void open_line(city *c)
+{
+    if (!c->ss.code[0] || c->ss.children == LINES_PER_SS) open_substation(c);
+    c->ss.children++;
+    snprintf(c->line_name, sizeof c->line_name, "%s-%d线", c->ss_name, c->ss.children);
+    mint(c, O_LN, c->line.code);
+    c->line.children = 0;
+    c->line_aps = 0;
+    int tenths_km = next_between(&c->rng, 20, 120);
+    fprintf(row(c, O_LN),
+            "{\"code\":\"%s\",\"name\":\"10kV %s\",\"kind\":\"public\",\"voltage_kv\":10,"
+            "\"length_km\":%d.%d}\n",
+            c->line.code, c->line_name, tenths_km / 10, tenths_km % 10);
+    relate(c, R_SS_LN, c->ss.code, c->line.code);
+    sample(c, S_LN, c->line.code);
+}
+
+/* A transformer of either kind; the caller links it to its line. */
+static void write_transformer(city *c, const char *code, const char *name, const char *kind,
+                              int kva)
+{
+    FILE *f = row(c, O_TR);
+    fprintf(f,
+            "{\"code\":\"%s\",\"name\":\"%s\",\"kind\":\"%s\",\"capacity_kva\":%d,"
+            "\"voltage_kv\":10,\"secondary_voltage_kv\":0.4",
+            code, name, kind, kva);
+    put_location(f, near_substation(c));
+    fputs("}\n", f);
+}
+
+static void open_transformer(city *c)
+{
+    if (!c->line.code[0] || c->line.children == TRS_PER_LINE) open_line(c);
+    c->line.children++;
+    char name[112];
+    snprintf(name, sizeof name, "%s %d号公变", c->line_name, c->line.children);
+    mint(c, O_TR, c->tr.code);
+    c->tr.children = 0;
+    write_transformer(c, c->tr.code, name, "public", next_below(&c->rng, 2) ? 630 : 400);
+    relate(c, R_LN_TR, c->line.code, c->tr.code);
+}
+
+/* An access point on a pole of its own, in the current transformer's area. */
+static void open_access_point(city *c)
+{
+    if (!c->tr.code[0] || c->tr.children == APS_PER_TR) open_transformer(c);
+    c->tr.children++;
+    c->line_aps++;
+    snprintf(c->pole_name, sizeof c->pole_name, "%s %d号杆", c->line_name, c->line_aps);
+    char pole[BIZCODE_LEN + 1];
+    mint(c, O_PL, pole);
+    fprintf(row(c, O_PL), "{\"code\":\"%s\",\"name\":\"%s\",\"kind\":\"pole\",\"line\":\"%s\"}\n",
+            pole, c->pole_name, c->line.code);
+    mint(c, O_AP, c->ap.code);
+    c->ap.children = 0;
+    c->box_quota = MIN_BOXES_PER_AP + (int)next_below(&c->rng, 2);
+    FILE *f = row(c, O_AP);
+    fprintf(f, "{\"code\":\"%s\",\"name\":\"%s接入点\",\"pole\":\"%s\"", c->ap.code,
+            c->pole_name, pole);
+    put_location(f, near_substation(c));
+    fputs("}\n", f);
+    relate(c, R_AP_TR, c->ap.code, c->tr.code);
+    sample(c, S_AP, c->ap.code);
+}
+
+static void open_meter_box(city *c)
+{
+    if (!c->ap.code[0] || c->ap.children == c->box_quota) open_access_point(c);
+    c->ap.children++;
+    mint(c, O_MB, c->box.code);
+    c->box.children = 0;
+    long long n = c->out[O_MB].rows + 1;
+    fprintf(row(c, O_MB),
+            "{\"code\":\"%s\",\"name\":\"%s %d号表箱\",\"asset_no\":\"3340%012lld\","
+            "\"rows\":2,\"cols\":2}\n",
+            c->box.code, c->pole_name, c->ap.children, n);
+    relate(c, R_AP_MB, c->ap.code, c->box.code);
+    sample(c, S_MB, c->box.code);
+}
+
+/* ---- customers --------------------------------------------------------------- */
+
+/* The customer's metering point and its meter; account numbers follow the
+ * customer's index, so they are unique. */
+static void write_metering(city *c, const char *cu, const char *mp, const char *mt, int three)
+{
+    long long account = c->out[O_CU].rows; /* the customer was just written */
+    fprintf(row(c, O_MP),
+            "{\"code\":\"%s\",\"name\":\"3301%010lld 计量点\",\"customer\":\"%s\","
+            "\"purpose\":\"billing\"}\n",
+            mp, account, cu);
+    long long asset = c->out[O_MT].rows + 1;
+    const char *maker = PICK(&c->rng, makers);
+    fprintf(row(c, O_MT),
+            "{\"code\":\"%s\",\"asset_no\":\"3330%012lld\",\"model\":\"%s\",\"phase\":\"%s\","
+            "\"manufacturer\":\"%s\"}\n",
+            mt, asset, three ? "DTZY1980" : "DDZY1980", three ? "three" : "single", maker);
+    relate(c, R_MT_MP, mt, mp);
+}
+
+/* Draws one at a time: the order in which arguments are evaluated is
+ * unspecified, and the output must not depend on the compiler. */
+static void write_lv_customer(city *c, const char *cu, int resident)
+{
+    FILE *f = row(c, O_CU);
+    long long account = c->out[O_CU].rows;
+    const char *surname = PICK(&c->rng, surnames);
+    const char *rest = resident ? PICK(&c->rng, given_names) : PICK(&c->rng, shops);
+    if (resident) {
+        unsigned mobile = next_below(&c->rng, 1000000000);
+        fprintf(f,
+                "{\"code\":\"%s\",\"name\":\"%s%s\",\"category\":\"lv_resident\","
+                "\"phone\":\"13%09u\",\"account_no\":\"3301%010lld\"}\n",
+                cu, surname, rest, mobile, account);
+    } else {
+        unsigned local = next_below(&c->rng, 10000000);
+        fprintf(f,
+                "{\"code\":\"%s\",\"name\":\"%s记%s\",\"category\":\"lv_nonresident\","
+                "\"phone\":\"0571-8%07u\",\"account_no\":\"3301%010lld\"}\n",
+                cu, surname, rest, local, account);
+    }
+}
+
+static void charging_pile(city *c, const char *cu, const char *mp)
+{
+    char code[BIZCODE_LEN + 1];
+    mint(c, O_CP, code);
+    int dc = next_below(&c->rng, 5) == 0;
+    FILE *f = row(c, O_CP);
+    fprintf(f,
+            "{\"code\":\"%s\",\"name\":\"充电桩 %lld\",\"customer\":\"%s\","
+            "\"metering_point\":\"%s\",\"power_kw\":%d,\"kind\":\"%s\"}\n",
+            code, c->out[O_CP].rows, cu, mp, dc ? 60 : 7, dc ? "dc" : "ac");
+}
+
+/* Low-voltage customer i (0-based): a meter in the current meter box. */
+static void lv_customer(city *c, long long i)
+{
+    if (!c->box.code[0] || c->box.children == METERS_PER_BOX) open_meter_box(c);
+    c->box.children++;
+    int resident = i % NONRESIDENT_EVERY != NONRESIDENT_EVERY - 1;
+    char cu[BIZCODE_LEN + 1], mp[BIZCODE_LEN + 1], mt[BIZCODE_LEN + 1];
+    mint(c, O_CU, cu);
+    write_lv_customer(c, cu, resident);
+    mint(c, O_MP, mp);
+    mint(c, O_MT, mt);
+    write_metering(c, cu, mp, mt, !resident);
+    relate(c, R_MT_MB, mt, c->box.code);
+    if (spread_pick(i, c->n_lv, c->n_piles)) charging_pile(c, cu, mp);
+    sample(c, S_LV, cu);
+}
+
+/* A dedicated line from the current substation, for one HV customer. */
+static void dedicated_line(city *c, const char *cu, long long j, char ln[BIZCODE_LEN + 1])
+{
+    mint(c, O_LN, ln);
+    int tenths_km = next_between(&c->rng, 5, 50);
+    fprintf(row(c, O_LN),
+            "{\"code\":\"%s\",\"name\":\"10kV %s专线%lld\",\"kind\":\"dedicated\","
+            "\"voltage_kv\":10,\"length_km\":%d.%d}\n",
+            ln, c->ss_name, j / DEDICATED_LINE_EVERY + 1, tenths_km / 10, tenths_km % 10);
+    relate(c, R_SS_LN, c->ss.code, ln);
+    char lb[BIZCODE_LEN + 1];
+    mint(c, O_LB, lb);
+    fprintf(row(c, O_LB),
+            "{\"code\":\"%s\",\"customer\":\"%s\",\"line\":\"%s\","
+            "\"tariff\":\"大工业用电 1-10kV\",\"demand_charge\":\"capacity\"}\n",
+            lb, cu, ln);
+}
+
+static void write_hv_customer(city *c, const char *cu, const char *name, int kva)
+{
+    unsigned phone = 80000000 + next_below(&c->rng, 10000000);
+    FILE *f = row(c, O_CU);
+    fprintf(f,
+            "{\"code\":\"%s\",\"name\":\"%s\",\"category\":\"hv\",\"phone\":\"0571-%08u\","
+            "\"account_no\":\"3301%010lld\",\"contract_capacity_kva\":%d}\n",
+            cu, name, phone, c->out[O_CU].rows, kva);
+}
+
+/* Supply point fed by the dedicated transformer, measured at its metering point. */
+static void hv_supply(city *c, const char *cu, const char *tr, const char *mp, int kva)
+{
+    char sp[BIZCODE_LEN + 1];
+    mint(c, O_SP, sp);
+    fprintf(row(c, O_SP),
+            "{\"code\":\"%s\",\"name\":\"10kV 主供电源\",\"customer\":\"%s\",\"voltage_kv\":10,"
+            "\"mode\":\"main\",\"capacity_kva\":%d}\n",
+            sp, cu, kva);
+    relate(c, R_EQ_SP, tr, sp);
+    relate(c, R_SP_MP, sp, mp);
+}
+
+static void hv_billing(city *c, const char *cu, const char *tr)
+{
+    char code[BIZCODE_LEN + 1];
+    mint(c, O_TB, code);
+    fprintf(row(c, O_TB),
+            "{\"code\":\"%s\",\"customer\":\"%s\",\"transformer\":\"%s\","
+            "\"tariff\":\"大工业用电 1-10kV\",\"demand_charge\":\"capacity\"}\n",
+            code, cu, tr);
+}
+
+static void backup_generator(city *c, const char *cu)
+{
+    char code[BIZCODE_LEN + 1];
+    mint(c, O_BG, code);
+    fprintf(row(c, O_BG),
+            "{\"code\":\"%s\",\"name\":\"自备柴油发电机\",\"customer\":\"%s\",\"kind\":\"diesel\","
+            "\"capacity_kw\":%d}\n",
+            code, cu, 100 * next_between(&c->rng, 2, 10));
+}
+
+/* High-voltage customer j (0-based), near the current substation. */
+static void hv_customer(city *c, long long j)
+{
+    char cu[BIZCODE_LEN + 1], tr[BIZCODE_LEN + 1], mp[BIZCODE_LEN + 1], mt[BIZCODE_LEN + 1];
+    char name[96], tr_name[112];
+    const char *firm = PICK(&c->rng, firms);
+    const char *industry = PICK(&c->rng, industries);
+    snprintf(name, sizeof name, "杭州%s%s有限公司", firm, industry);
+    snprintf(tr_name, sizeof tr_name, "%s 专变", name);
+    int kva = PICK(&c->rng, hv_capacities);
+    mint(c, O_CU, cu);
+    write_hv_customer(c, cu, name, kva);
+
+    char line[BIZCODE_LEN + 1];
+    if (j % DEDICATED_LINE_EVERY == 0)
+        dedicated_line(c, cu, j, line);
+    else
+        memcpy(line, c->line.code, sizeof line);
+    mint(c, O_TR, tr);
+    write_transformer(c, tr, tr_name, "dedicated", kva);
+    relate(c, R_LN_TR, line, tr);
+    relate(c, R_TR_CU, tr, cu);
+
+    mint(c, O_MP, mp);
+    mint(c, O_MT, mt);
+    write_metering(c, cu, mp, mt, 1);
+    hv_supply(c, cu, tr, mp, kva);
+    hv_billing(c, cu, tr);
+    if (j % BACKUP_EVERY == 0) backup_generator(c, cu);
+    sample(c, S_HV, cu);
+}
+
+/* ---- plants ------------------------------------------------------------------ */
+
+static void power_plant(city *c, long long k)
+{
+    char pp[BIZCODE_LEN + 1];
+    mint(c, O_PP, pp);
+    unsigned t = next_below(&c->rng, ARRAY_LEN(plant_kinds));
+    int kw = 100 * (next_between(&c->rng, plant_kinds[t].min_kw, plant_kinds[t].max_kw) / 100);
+    FILE *f = row(c, O_PP);
+    fprintf(f, "{\"code\":\"%s\",\"name\":\"%s%s%lld号\",\"kind\":\"%s\",\"capacity_kw\":%d",
+            pp, districts[k % (long long)ARRAY_LEN(districts)], plant_kinds[t].zh, k + 1,
+            plant_kinds[t].kind, kw);
+    put_location(f, anywhere(c));
+    fputs("}\n", f);
+    for (int u = 1; u <= UNITS_PER_PLANT; u++) {
+        char gu[BIZCODE_LEN + 1];
+        mint(c, O_GU, gu);
+        fprintf(row(c, O_GU),
+                "{\"code\":\"%s\",\"name\":\"%d号机组\",\"plant\":\"%s\",\"capacity_kw\":%d}\n",
+                gu, u, pp, kw / UNITS_PER_PLANT);
+    }
+}
+
+/* ---- the whole run ----------------------------------------------------------- */
+
+/* HV customer j goes in after LV customer hv_slot(j): the middle of its
+ * share of the LV customers, so both kinds spread over every substation. */
+static long long hv_slot(const city *c, long long j)
+{
+    return (2 * j + 1) * c->n_lv / (2 * c->n_hv);
+}
+
+/* A write error shows in ferror long before the files are closed; checking
+ * once per substation stops a full disk from costing the rest of the run. */
+static const output *failed_output(const city *c)
+{
+    for (int o = 0; o < N_OUT; o++)
+        if (ferror(c->out[o].f)) return &c->out[o];
+    for (int s = 0; s < N_SAMPLE; s++)
+        if (ferror(c->sample[s].f)) return &c->sample[s];
+    return NULL;
+}
+
+static const output *generate(city *c)
+{
+    for (long long i = 0; i < c->n_lv; i++) {
+        long long ss_before = c->out[O_SS].rows;
+        lv_customer(c, i);
+        while (c->hv_done < c->n_hv && hv_slot(c, c->hv_done) <= i)
+            hv_customer(c, c->hv_done++);
+        if (c->out[O_SS].rows != ss_before) {
+            const output *bad = failed_output(c);
+            if (bad) return bad;
+        }
+    }
+    long long plants = c->customers / CUSTOMERS_PER_PLANT;
+    for (long long k = 0; k < (plants > 0 ? plants : 1); k++) power_plant(c, k);
+    return NULL;
+}
+
+/* ---- files ------------------------------------------------------------------- */
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST) return OK;
+    fprintf(stderr, "citygen: %s: %s\n", path, strerror(errno));
+    return ERR;
+}
+
+static int make_dirs(const char *dir)
+{
+    static const char *const subdirs[] = {"", "/grid", "/cust", "/grid/rel", "/cust/rel",
+                                          "/sample"};
+    for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+        char *path = xasprintf("%s%s", dir, subdirs[i]);
+        int rc = make_dir(path);
+        free(path);
+        if (rc != OK) return ERR;
+    }
+    return OK;
+}
+
+static service_id out_owner(int o)
+{
+    return out_specs[o].prefix ? biz_type_by_prefix(out_specs[o].prefix)->owner
+                               : biz_relation_by_kind(out_specs[o].kind)->owner;
+}
+
+static const char *svc_dir(service_id id)
+{
+    return id == SVC_GRID ? "grid" : "cust";
+}
+
+/* grid/access_points.ndjson for AP, grid/rel/substation-line.ndjson for a link. */
+static char *out_rel_path(int o)
+{
+    const char *svc = svc_dir(out_owner(o));
+    if (out_specs[o].kind) return xasprintf("%s/rel/%s.ndjson", svc, out_specs[o].kind);
+    char *p = xasprintf("%s/%s.ndjson", svc, biz_type_by_prefix(out_specs[o].prefix)->collection);
+    for (char *s = p + strlen(svc) + 1; *s; s++)
+        if (*s == '-') *s = '_';
+    return p;
+}
+
+/* Big buffers: the run is a few million short lines into a few dozen files. */
+static int open_output(output *out, const char *dir, char *rel)
+{
+    out->rel = rel;
+    out->path = xasprintf("%s/%s", dir, rel);
+    out->f = fopen(out->path, "w");
+    if (!out->f) {
+        fprintf(stderr, "citygen: %s: %s\n", out->path, strerror(errno));
+        return ERR;
+    }
+    setvbuf(out->f, NULL, _IOFBF, 1 << 16);
+    return OK;
+}
+
+static int open_all(city *c, const char *dir)
+{
+    for (int o = 0; o < N_OUT; o++)
+        if (open_output(&c->out[o], dir, out_rel_path(o)) != OK) return ERR;
+    for (int s = 0; s < N_SAMPLE; s++)
+        if (open_output(&c->sample[s], dir, xasprintf("sample/%s", sample_specs[s].file)) != OK)
+            return ERR;
+    return OK;
+}
+
+/* Closes f and reports a write error, naming the file. ferror does not keep
+ * the cause; errno still holds it when the last write failed. */
+static int close_file(FILE *f, const char *path)
+{
+    errno = 0;
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        fprintf(stderr, "citygen: %s: %s\n", path, errno ? strerror(errno) : "write error");
+        return ERR;
+    }
+    return OK;
+}
+
+static int close_output(output *out, int report)
+{
+    if (!out->f) return OK;
+    int rc = report ? close_file(out->f, out->path) : (fclose(out->f), OK);
+    out->f = NULL;
+    return rc;
+}
+
+/* report is 0 after a failure already reported: the rest only needs closing. */
+static int close_all(city *c, int report)
+{
+    int rc = OK;
+    for (int o = 0; o < N_OUT; o++)
+        if (close_output(&c->out[o], report) != OK) rc = ERR;
+    for (int s = 0; s < N_SAMPLE; s++)
+        if (close_output(&c->sample[s], report) != OK) rc = ERR;
+    return rc;
+}
+
+static void free_all(city *c)
+{
+    for (int o = 0; o < N_OUT; o++) {
+        free(c->out[o].path);
+        free(c->out[o].rel);
+    }
+    for (int s = 0; s < N_SAMPLE; s++) {
+        free(c->sample[s].path);
+        free(c->sample[s].rel);
+    }
+}
+
+static void write_load_order(const city *c, FILE *f)
+{
+    for (int o = 0; o < N_OUT; o++) {
+        const char *svc = svc_dir(out_owner(o));
+        if (out_specs[o].kind)
+            fprintf(f, "%s\t/v1/relations/%s:import\t%s\t%lld\n", svc, out_specs[o].kind,
+                    c->out[o].rel, c->out[o].rows);
+        else
+            fprintf(f, "%s\t/v1/%s:import\t%s\t%lld\n", svc,
+                    biz_type_by_prefix(out_specs[o].prefix)->collection, c->out[o].rel,
+                    c->out[o].rows);
+    }
+}
+
+static void write_summary(const city *c, FILE *f)
+{
+    fprintf(f, "{\n  \"customers\": %lld,\n  \"seed\": %" PRIu64 ",\n  \"counts\": {\n",
+            c->customers, c->seed);
+    for (int o = 0; o < N_OUT; o++)
+        fprintf(f, "    \"%s\": %lld%s\n", c->out[o].rel, c->out[o].rows,
+                o + 1 < N_OUT ? "," : "");
+    fputs("  }\n}\n", f);
+}
+
+static int write_file(const city *c, const char *dir, const char *name,
+                      void (*writer)(const city *, FILE *))
+{
+    char *path = xasprintf("%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    int rc = ERR;
+    if (!f)
+        fprintf(stderr, "citygen: %s: %s\n", path, strerror(errno));
+    else {
+        writer(c, f);
+        rc = close_file(f, path);
+    }
+    free(path);
+    return rc;
+}
+
+/* ---- arguments --------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: citygen --customers N [--seed S] --out DIR\n"
+               "  N from %lld to %lld customers (1%% high voltage); S a non-negative integer,\n"
+               "  default 1. Writes NDJSON for grid-svc and cust-svc under DIR; the same N and S\n"
+               "  always give the same bytes. DIR/load-order.tsv lists the files in load order.\n",
+            MIN_CUSTOMERS, MAX_CUSTOMERS);
+}
+
+/* A whole-string unsigned decimal, or ERR. */
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9') return ERR; /* strtoull would take "-1" and " 1" */
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end != '\0') return ERR;
+    *out = v;
+    return OK;
+}
+
+typedef struct {
+    long long customers;
+    uint64_t seed;
+    const char *out;
+} options;
+
+static int parse_args(int argc, char **argv, options *opt)
+{
+    uint64_t n = 0;
+    opt->seed = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v) {
+            fprintf(stderr, "citygen: %s needs a value\n", a);
+            return ERR;
+        }
+        if (!strcmp(a, "--customers")) {
+            if (parse_u64(v, &n) != OK || n < MIN_CUSTOMERS || n > MAX_CUSTOMERS) {
+                fprintf(stderr, "citygen: --customers needs a number from %lld to %lld\n",
+                        MIN_CUSTOMERS, MAX_CUSTOMERS);
+                return ERR;
+            }
+        } else if (!strcmp(a, "--seed")) {
+            if (parse_u64(v, &opt->seed) != OK) {
+                fprintf(stderr, "citygen: --seed needs a non-negative integer\n");
+                return ERR;
+            }
+        } else if (!strcmp(a, "--out")) {
+            opt->out = *v ? v : NULL;
+        } else {
+            fprintf(stderr, "citygen: unknown argument '%s'\n", a);
+            return ERR;
+        }
+        i++;
+    }
+    opt->customers = (long long)n;
+    if (!n || !opt->out) {
+        fprintf(stderr, "citygen: --customers and --out are required\n");
+        return ERR;
+    }
+    return OK;
+}
+
+/* Counts that follow from N, and the sample totals (exact where the count is
+ * known before the tree is built, an upper bound otherwise). */
+static void plan(city *c, const options *opt)
+{
+    c->customers = opt->customers;
+    c->seed = opt->seed;
+    c->rng = mix64(opt->seed ^ 0x6369747967656EULL); /* apart from the code streams */
+    c->n_hv = c->customers * HV_PER_HUNDRED / 100;
+    c->n_lv = c->customers - c->n_hv;
+    c->n_piles = c->customers / CUSTOMERS_PER_PILE;
+    if (c->n_piles < 1) c->n_piles = 1;
+    c->sample_total[S_LV] = c->n_lv;
+    c->sample_total[S_HV] = c->n_hv;
+    c->sample_total[S_SS] = c->n_lv / MIN_PER_SS + 1;
+    c->sample_total[S_LN] = c->n_lv / MIN_PER_LINE + 1;
+    c->sample_total[S_AP] = c->n_lv / MIN_PER_AP + 1;
+    c->sample_total[S_MB] = (c->n_lv + METERS_PER_BOX - 1) / METERS_PER_BOX;
+    plan_grid(c);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        usage(stdout);
+        return 0;
+    }
+    options opt = {0};
+    if (parse_args(argc, argv, &opt) != OK) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    static city c; /* zeroed: no branch open yet */
+    plan(&c, &opt);
+    int rc = EXIT_IO;
+    if (make_dirs(opt.out) == OK && open_all(&c, opt.out) == OK) {
+        const output *bad = generate(&c);
+        if (bad)
+            fprintf(stderr, "citygen: %s: %s\n", bad->path,
+                    errno ? strerror(errno) : "write error");
+        else if (close_all(&c, 1) == OK &&
+                 write_file(&c, opt.out, "load-order.tsv", write_load_order) == OK &&
+                 write_file(&c, opt.out, "city.json", write_summary) == OK)
+            rc = 0;
+    }
+    close_all(&c, 0);
+    free_all(&c);
+    return rc;
+}
