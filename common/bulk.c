@@ -136,12 +136,15 @@ static void line_error(import_run *run, batch *b, int line, const char *field, c
     json_array_append_new(run->errors, e);
 }
 
+/* The list of rejected batches is bounded like the errors, however many
+ * lines a body has. */
 static void reject(import_run *run, batch *b)
 {
     run->rejected += b->nlines;
-    json_array_append_new(run->rejected_batches, json_pack("{s:i, s:i}", "first_line",
-                                                           b->first_line, "last_line",
-                                                           b->last_line));
+    if (json_array_size(run->rejected_batches) < ERRORS_SHOWN)
+        json_array_append_new(run->rejected_batches, json_pack("{s:i, s:i}", "first_line",
+                                                               b->first_line, "last_line",
+                                                               b->last_line));
 }
 
 /* Checks the codes of one owner (ours with c, the peer's with c NULL):
@@ -194,10 +197,19 @@ static void copy_error(import_run *run, batch *b, const PGresult *r)
     int row = at ? atoi(at + 7) - 1 : -1;
     char field[64] = "";
     if (detail && strncmp(detail, "Key (", 5) == 0) {
+        /* "from_code, to_code" -> "from, to": the members the lines use */
         size_t n = strcspn(detail + 5, ")=");
-        snprintf(field, sizeof field, "%.*s", (int)n, detail + 5);
-        char *suffix = strstr(field, "_code"); /* from_code -> from */
-        if (suffix && suffix[5] == '\0') *suffix = '\0';
+        char cols[64];
+        snprintf(cols, sizeof cols, "%.*s", (int)n, detail + 5);
+        sbuf f = {0};
+        char *save = NULL;
+        for (char *c = strtok_r(cols, ", ", &save); c; c = strtok_r(NULL, ", ", &save)) {
+            size_t len = strlen(c);
+            if (len > 5 && strcmp(c + len - 5, "_code") == 0) c[len - 5] = '\0';
+            sb_appendf(&f, "%s%s", f.len ? ", " : "", c);
+        }
+        snprintf(field, sizeof field, "%s", f.s ? f.s : "");
+        sb_free(&f);
     }
     char msg[600];
     snprintf(msg, sizeof msg, "%s", detail ? detail : primary ? primary : "refused by the database");
@@ -268,6 +280,11 @@ out:
 static int flush(import_run *run, batch *b)
 {
     if (b->nlines == 0) return OK;
+    if (http_draining(run->svc->http)) {
+        http_header(run->req, "Retry-After", "1");
+        http_problem(run->req, 503, "the service is shutting down");
+        return ERR;
+    }
     run->batches++;
     int rc = b->bad ? OK : load(run, b);
     if (rc == OK && b->bad) reject(run, b);
@@ -371,7 +388,8 @@ void bulk_import(request *req, service *svc, const bulk_spec *spec)
 {
     int size;
     if (!ndjson_type(req) || batch_param(req, &size) != OK) return;
-    import_run run = {req, svc, spec, size, 0, 0, 0, 0, 0, json_array(), json_array()};
+    import_run run = {.req = req, .svc = svc, .spec = spec, .batch_size = size,
+                      .errors = json_array(), .rejected_batches = json_array()};
     batch b = {0};
     const char *p = req->body.s ? req->body.s : "", *end = p + req->body.len;
     int line = 0, failed = 0;

@@ -75,8 +75,11 @@ static json_t *local_lookup(service *svc, request *req, db_conn *c, const biz_ty
     sb_append(&arr, "{");
     for (int i = 0; i < n; i++) sb_appendf(&arr, "%s%s", i ? "," : "", codes[i]);
     sb_append(&arr, "}");
-    char *sql = xasprintf("SELECT code, status, %s FROM %s WHERE code = ANY($1::text[])",
-                          field ? field : "NULL", cd->table);
+    /* FOR SHARE, as a single write's check: nobody retires them before we
+     * commit. In code order, so two imports naming the same codes queue
+     * rather than deadlock. */
+    char *sql = xasprintf("SELECT code, status, %s FROM %s WHERE code = ANY($1::text[]) ORDER BY "
+                          "code FOR SHARE", field ? field : "NULL", cd->table);
     const char *params[] = {arr.s};
     PGresult *r = db_exec_once(c, sql, 1, params);
     free(sql);

@@ -43,7 +43,9 @@ static char *session_options(const db_pool *p)
     /* Generic plans: our statements look rows up by key with a parameter,
      * and re-planning each execution for its values (the default for the
      * first runs, and again whenever a custom plan looks cheaper) cost more
-     * than running them. No JIT: compiling a walk's plan takes seconds, and
+     * than running them; a walk takes milliseconds to plan. So no statement
+     * may rely on a parameter's value to pick its index ("$1 IS NULL OR
+     * col = $1" cannot use one): give each shape its own statement. No JIT: compiling a walk's plan takes seconds, and
      * our statements run in well under a millisecond. */
     char *all = xasprintf("%s%s-c statement_timeout=%d -c TimeZone=UTC "
                           "-c plan_cache_mode=force_generic_plan -c jit=off",
@@ -259,11 +261,18 @@ PGresult *db_copy_in(db_conn *c, const char *sql, const char *data, size_t len)
     int sent = 1;
     for (size_t off = 0; off < len && sent == 1; off += piece)
         sent = PQputCopyData(c->pg, data + off, (int)(len - off < piece ? len - off : piece));
-    PQputCopyEnd(c->pg, sent == 1 ? NULL : "the client could not send the data");
     PGresult *last = NULL;
+    if (PQputCopyEnd(c->pg, sent == 1 ? NULL : "the client could not send the data") != 1) {
+        c->broken = 1; /* the connection is gone or stuck in COPY: reset it */
+        return PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
+    }
     while ((r = PQgetResult(c->pg))) {
         PQclear(last);
         last = r;
+        if (PQresultStatus(r) == PGRES_COPY_IN) { /* the end did not get through */
+            c->broken = 1;
+            break;
+        }
     }
     if (!last) last = PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
     if (!db_ok(last)) note_failure(c, last);

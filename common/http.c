@@ -18,6 +18,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -35,6 +36,8 @@
 #include "log.h"
 #include "metrics.h"
 
+#define TRIM_AFTER_BYTES (1u << 20)
+
 struct http_server {
     struct MHD_Daemon *d;
     http_config cfg;
@@ -42,6 +45,7 @@ struct http_server {
     atomic_int active;
     atomic_int draining; /* unready: answers ask clients to close */
     atomic_int closing;  /* stopping: new requests get 503 */
+    atomic_int bulk_bodies; /* requests with a bulk body admitted (admit_bulk) */
     atomic_ulong next_id;
     char id_prefix[9];
     int port;
@@ -420,7 +424,7 @@ static const route *prepare(http_server *s, request *req)
         break;
     }
     const route *rt = req->match.route;
-    if (!(rt->flags & ROUTE_PUBLIC)) {
+    if (!(rt->flags & ROUTE_PUBLIC) && !req->app) {
         const char *why = NULL;
         req->app = auth_check(s->cfg.auth, http_header_in(req, "Authorization"), &why);
         if (!req->app) {
@@ -465,7 +469,7 @@ static void *peer_worker(void *arg)
         pthread_mutex_unlock(&s->mu);
         if (stopping)
             http_problem(req, 503, "the service is shutting down; retry on another instance");
-        else if (now_monotonic() - req->started > JOB_MAX_WAIT_S)
+        else if (now_monotonic() - req->queued_at > JOB_MAX_WAIT_S)
             http_problem(req, 503, "too busy: the request waited %.0f s for a peer worker",
                          JOB_MAX_WAIT_S);
         else
@@ -487,6 +491,7 @@ static int offload(http_server *s, request *req)
         return ERR;
     }
     req->offloaded = 1;
+    req->queued_at = now_monotonic();
     MHD_suspend_connection(req->conn);
     if (s->jobs_tail)
         s->jobs_tail->next_job = req;
@@ -545,6 +550,34 @@ static enum MHD_Result queue(http_server *s, request *req)
     return r;
 }
 
+/* A bulk body is read only for a known caller, and only a few large ones
+ * at a time: each may hold up to the bulk limit in memory. */
+#define BULK_BODIES_MAX 4
+
+static int admit_bulk(http_server *s, request *req)
+{
+    const char *why = NULL;
+    if (!(req->match.route->flags & ROUTE_PUBLIC) &&
+        !(req->app = auth_check(s->cfg.auth, http_header_in(req, "Authorization"), &why))) {
+        http_header(req, "WWW-Authenticate", "Bearer realm=\"yingpei\"");
+        http_problem(req, 401, "%s", why);
+        return ERR;
+    }
+    /* Only bodies larger than any other route takes count (or of unknown
+     * size): a small import, or a walk's hand-over, is like any request. */
+    const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) <= s->cfg.body_limit) return OK;
+    if (atomic_fetch_add(&s->bulk_bodies, 1) >= BULK_BODIES_MAX) {
+        atomic_fetch_sub(&s->bulk_bodies, 1);
+        http_header(req, "Retry-After", "5");
+        http_problem(req, 503, "%d large uploads are in progress already, the most at once; retry "
+                               "shortly", BULK_BODIES_MAX);
+        return ERR;
+    }
+    req->holds_bulk = 1;
+    return OK;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload, size_t *upload_size, void **con_cls)
@@ -564,6 +597,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         req->matched = router_match(s->router, m, req->path, &req->match);
         int bulk = req->matched == MATCH_OK && (req->match.route->flags & ROUTE_BODY_BULK);
         req->body_limit = bulk ? s->cfg.bulk_limit : s->cfg.body_limit;
+        if (bulk && admit_bulk(s, req) != OK) return queue(s, req);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > req->body_limit) {
             req->body_too_large = 1;
@@ -619,8 +653,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (s->cfg.metrics)
         metrics_request(s->cfg.metrics, req->match.route ? req->match.route->index : -1,
                         req->status, secs);
+    size_t answered = req->resp_len;
+    if (req->holds_bulk) atomic_fetch_sub(&s->bulk_bodies, 1);
     request_free(req);
     atomic_fetch_sub(&s->active, 1);
+    /* A large answer (a whole substation's outage list) took many times its
+     * size in JSON objects on some thread; hand those pages back to the
+     * system, or each thread's malloc arena keeps its largest request. */
+    if (answered >= TRIM_AFTER_BYTES) malloc_trim(0);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

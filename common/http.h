@@ -29,6 +29,8 @@ struct request {
     const app_entry *app;  /* the caller; NULL on public routes */
     char id[65];           /* request id, echoed as X-Request-Id */
     double started;
+    double queued_at;      /* handed to the peer workers (bodies may take long to arrive) */
+    int holds_bulk;        /* counted in the server's bulk bodies in flight */
     sbuf body;
     int body_too_large;
     json_t *json; /* parsed body for ROUTE_BODY_JSON routes (owned) */

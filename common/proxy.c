@@ -96,7 +96,7 @@ static void misdirected(request *req, void *ctx)
 static void bulk_misdirected(router *r, proxy_target *t)
 {
     char *imp = xasprintf("%s:import", t->base), *exp = xasprintf("%s:export", t->base);
-    router_add(r, "POST", imp, misdirected, t, ROUTE_BODY_BULK, "Refused: owned by the peer (421)");
+    router_add(r, "POST", imp, misdirected, t, 0, "Refused: owned by the peer (421)");
     /* relaying a whole export would hold the stream in memory here */
     router_add(r, "GET", exp, misdirected, t, 0, "Refused: exported by the peer (421)");
     free(imp);

@@ -35,7 +35,8 @@ typedef struct rel_rt {
     const field_def *attrs;         /* never NULL: a relation may declare none */
     int peer_end;                   /* an end kept by the peer */
     char *select_list;
-    char *sql_insert, *sql_end, *sql_blocking, *sql_list, *sql_copy, *sql_export;
+    char *sql_insert, *sql_end, *sql_blocking, *sql_copy, *sql_export;
+    char *sql_list[8]; /* by shape: ends given (none, from, to, both), + 4 with ?at= */
     char *target; /* "relations/<kind>": the policy's name for it */
     bulk_spec bulk;
 } rel_rt;
@@ -78,13 +79,24 @@ static void build_sql(rel_rt *rt)
         "SELECT from_code, to_code FROM %s WHERE valid_to IS NULL AND ((from_code = $1 AND "
         "to_code = $2) OR ($3 AND to_code = $2) OR ($4 AND from_code = $1)) LIMIT 1",
         d->table);
-    /* Current links, or those valid at $4; $5 the statuses shown (NULL: all). */
-    rt->sql_list = xasprintf(
-        "SELECT %s FROM %s WHERE ($1::text IS NULL OR from_code = $1) AND ($2::text IS NULL OR "
-        "to_code = $2) AND id > $3 AND CASE WHEN $4::timestamptz IS NULL THEN valid_to IS NULL "
-        "ELSE valid_from <= $4 AND (valid_to IS NULL OR valid_to > $4) END AND ($5::text[] IS "
-        "NULL OR status = ANY ($5)) ORDER BY id LIMIT $6",
-        rt->select_list, d->table);
+    /* Current links, or those valid at $4; $5 the statuses shown (NULL: all).
+     * One statement per shape (which ends are given, current or ?at=), so
+     * each can use its index under a generic plan: the indexes cover
+     * current links. A parameter not used by a shape is NULL. */
+    static const char *const ends[4] = {
+        "$1::text IS NULL AND $2::text IS NULL",
+        "from_code = $1 AND $2::text IS NULL",
+        "$1::text IS NULL AND to_code = $2",
+        "from_code = $1 AND to_code = $2",
+    };
+    static const char *const when[2] = {
+        "$4::timestamptz IS NULL AND valid_to IS NULL",
+        "valid_from <= $4 AND (valid_to IS NULL OR valid_to > $4)",
+    };
+    for (int i = 0; i < 8; i++)
+        rt->sql_list[i] = xasprintf("SELECT %s FROM %s WHERE %s AND %s AND id > $3 AND ($5::text[] "
+                                    "IS NULL OR status = ANY ($5)) ORDER BY id LIMIT $6",
+                                    rt->select_list, d->table, ends[i % 4], when[i / 4]);
 }
 
 static json_t *link_json(const rel_rt *rt, const PGresult *r, int row)
@@ -378,7 +390,8 @@ static void link_list(request *req, void *ctx)
                             limit_s};
     db_conn *c = service_db(rt->svc, req);
     if (c) {
-        PGresult *r = db_exec(c, rt->sql_list, 6, params);
+        int shape = (from[0] ? 1 : 0) | (to[0] ? 2 : 0) | (at ? 4 : 0);
+        PGresult *r = db_exec(c, rt->sql_list[shape], 6, params);
         if (!db_ok(r)) {
             if (strncmp(db_sqlstate(r), "22", 2) == 0)
                 http_problem(req, 400, "at must be a timestamp such as 2026-11-01T00:00:00Z");
@@ -569,7 +582,7 @@ void relation_cleanup(service *svc)
         free(t->items[i].sql_insert);
         free(t->items[i].sql_end);
         free(t->items[i].sql_blocking);
-        free(t->items[i].sql_list);
+        for (int k = 0; k < 8; k++) free(t->items[i].sql_list[k]);
         free(t->items[i].sql_copy);
         free(t->items[i].sql_export);
         free(t->items[i].target);

@@ -290,7 +290,8 @@ static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
             if (json_object_get(l->nodes, code)) continue;
             json_object_set_new(l->nodes, code, json_loads(PQgetvalue(r, row, 1), 0, NULL));
             if (peer_may_expand(l, code)) json_array_append_new(l->out_expand, json_string(code));
-        } else if (!service_collection(l->svc, code) && !json_object_get(l->seen, code)) {
+        } else if (!service_collection(l->svc, code) && !json_object_get(l->seen, code) &&
+                   !json_object_get(l->nodes, code)) {
             json_object_set_new(l->seen, code, json_true());
             json_array_append_new(l->out_codes, json_string(code));
         }
@@ -691,7 +692,10 @@ void trace_routes(service *svc, router *r)
     router_add(r, "GET", "/v1/outage-impact", outage_impact, svc, ROUTE_PEER,
                "Customers who lose supply when the given objects are out");
     /* A walk hands over everything that crosses at once: the bulk body limit. */
-    router_add(r, "POST", "/v1/graph/walk", graph_walk, svc, ROUTE_BODY_JSON | ROUTE_BODY_BULK,
+    /* A leg may hand over many codes (the bulk body limit) and take a while:
+     * off the I/O threads, as peer waits are. */
+    router_add(r, "POST", "/v1/graph/walk", graph_walk, svc,
+               ROUTE_BODY_JSON | ROUTE_BODY_BULK | ROUTE_PEER,
                "This platform's leg of a walk (used by the peer)");
 }
 

@@ -1169,6 +1169,28 @@ static ndj *one_address(char **code)
     return b;
 }
 
+/* A large body is only read for a known caller: without a key the answer
+ * is 401 at once, before a byte of the (here never sent) body arrives. */
+static void large_bodies_need_a_key_first(void **state)
+{
+    (void)state;
+    int port = atoi(strrchr(cust_url(), ':') + 1);
+    const char *keys[] = {NULL, "Bearer not-a-key"};
+    for (int k = 0; k < 2; k++) {
+        char *head = strf("POST /v1/customers:import HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                          "%s%s%sContent-Type: application/x-ndjson\r\n"
+                          "Content-Length: 104857600\r\n\r\n",
+                          port, keys[k] ? "Authorization: " : "", keys[k] ? keys[k] : "",
+                          keys[k] ? "\r\n" : "");
+        int fd = raw_connect(port);
+        assert_true(fd >= 0);
+        assert_int_equal(raw_send(fd, head, strlen(head)), 0);
+        char *resp = raw_read_response(fd, 3);
+        if (raw_status(resp) != 401)
+            fail_msg("a 100 MiB import without a valid key was not refused at once: '%.200s'", resp);
+    }
+}
+
 static void content_type_and_parameters(void **state)
 {
     (void)state;
@@ -1848,6 +1870,7 @@ int main(void)
         IT(openapi_documents_bulk_paths),
         IT(non_owner_import_is_misdirected),
         IT(non_owner_export_names_the_owner),
+        IT(large_bodies_need_a_key_first),
         IT(concurrent_imports_load_once),
         IT(empty_exports), /* last: a daemon that falls over here takes no other test with it */
     };
