@@ -93,12 +93,16 @@ static void field_step(step *st, const collection_def *cd, const biz_type *bt, c
 }
 
 /* The node of an object kept here, if shown: CASE on the prefix, so only
- * its own table is read. The same members as GET shows, as JSON. */
-static void node_expr(sbuf *b, const service_def *sd, const char *x)
+ * its own table is read. The same members as GET shows, as JSON. only,
+ * if given, lists the prefixes that can occur ("AP,TR,"): every branch
+ * costs its part of starting the statement. */
+static void node_expr(sbuf *b, const service_def *sd, const char *x, const char *only)
 {
     sb_appendf(b, "CASE left(%s, 2)", x);
     for (int i = 0; i < sd->ncollections; i++) {
         const collection_def *cd = &sd->collections[i];
+        char prefix[4] = {cd->prefix[0], cd->prefix[1], ',', 0};
+        if (only && !strstr(only, prefix)) continue;
         const biz_type *bt = biz_type_by_prefix(cd->prefix);
         sb_appendf(b, " WHEN '%s' THEN (SELECT json_build_object('code', code, 'type', '%s'",
                    cd->prefix, bt->type);
@@ -123,7 +127,7 @@ static char *walk_sql(const service_def *sd, const trace_state *ts, int dir)
     sb_append(&b, "WITH RECURSIVE walk (code, node, grow, from_code, to_code, kind, depth) AS ("
                   "SELECT x, n.node, n.node IS NOT NULL, NULL::text, NULL::text, NULL::text, 0 "
                   "FROM unnest ($1::text[]) x CROSS JOIN LATERAL (SELECT ");
-    node_expr(&b, sd, "x");
+    node_expr(&b, sd, "x", NULL);
     /* OFFSET 0 keeps the subquery whole, so the node is looked up once */
     sb_append(&b, " AS node OFFSET 0) n UNION ALL SELECT x, NULL, true, NULL, NULL, NULL, 0 "
                   "FROM unnest ($2::text[]) x UNION ALL "
@@ -137,7 +141,8 @@ static char *walk_sql(const service_def *sd, const trace_state *ts, int dir)
     }
     if (first) sb_append(&b, "SELECT NULL::text, NULL::text, NULL::text, NULL::text WHERE false");
     sb_append(&b, ") e CROSS JOIN LATERAL (SELECT ");
-    node_expr(&b, sd, "e.far");
+    /* a link's far end in this direction is a near end the other way */
+    node_expr(&b, sd, "e.far", ts->near_text[1 - dir]);
     sb_appendf(&b, " AS node OFFSET 0) n WHERE w.grow AND w.depth < %d) "
                    "SELECT code, node::text, grow, from_code, to_code, kind FROM walk",
                MAX_LEVELS);
@@ -192,8 +197,8 @@ static void build(service *svc, trace_state *ts)
     for (int dir = 0; dir < 2; dir++) {
         sb_append(&near[dir], "");
         ts->near_text[dir] = sb_steal(&near[dir]);
-        ts->sql[dir] = walk_sql(sd, ts, dir);
     }
+    for (int dir = 0; dir < 2; dir++) ts->sql[dir] = walk_sql(sd, ts, dir);
     ts->shown[0] = statuses(svc, 0);
     ts->shown[1] = statuses(svc, 1);
     pthread_mutex_init(&ts->mu, NULL);
