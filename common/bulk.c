@@ -160,11 +160,16 @@ static int check_refs(import_run *run, batch *b, db_conn *c)
         if (done[i] || (bt->owner == here) != (c != NULL)) continue;
         const end_rule *rule = b->refs[i].rule;
         int n = 0;
-        for (int j = i; j < b->nrefs; j++)
-            if (!done[j] && b->refs[j].rule == rule && !strncmp(b->refs[j].code, bt->prefix, 2)) {
-                codes[n++] = b->refs[j].code;
-                done[j] = 1;
-            }
+        json_t *asked = json_object(); /* each code once, however many lines name it */
+        for (int j = i; j < b->nrefs; j++) {
+            if (done[j] || b->refs[j].rule != rule || strncmp(b->refs[j].code, bt->prefix, 2))
+                continue;
+            done[j] = 1;
+            if (json_object_get(asked, b->refs[j].code)) continue;
+            json_object_set_new(asked, b->refs[j].code, json_true());
+            codes[n++] = b->refs[j].code;
+        }
+        json_decref(asked);
         json_t *found = crossref_lookup(run->svc, run->req, c, bt, codes, n,
                                         rule ? rule->field : NULL);
         if (!found) {
