@@ -12,9 +12,12 @@
 #define LIMIT_DEFAULT 50
 #define LIMIT_MAX 1000
 
+/* The history row and the change event, in one statement. */
 static const char SQL_RECORD[] =
-    "INSERT INTO changes (app, type, code, other_code, before, after)"
-    " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)";
+    "WITH c AS (INSERT INTO changes (app, type, code, other_code, before, after)"
+    " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb))"
+    " INSERT INTO events (type, code, app, data) VALUES ($2, $3, $1,"
+    " jsonb_build_object('other', $4::text, 'before', $5::jsonb, 'after', $6::jsonb))";
 
 static const char SQL_HISTORY[] =
     "SELECT seq, at, app, type, code, other_code, before::text, after::text FROM changes"

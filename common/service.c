@@ -16,6 +16,7 @@
 #include "migrate.h"
 #include "openapi.h"
 #include "proxy.h"
+#include "events.h"
 #include "trace.h"
 
 /* ---- configuration -------------------------------------------------------- */
@@ -68,6 +69,8 @@ static int load_config(const service_def *def, service_config *c)
         env_int("PEER_CONNECT_TIMEOUT_MS", 1000, 1, 600000, &c->peer_connect_timeout_ms) != OK ||
         env_int("SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000, &c->shutdown_timeout_ms) != OK ||
         env_int("SHUTDOWN_GRACE_MS", 0, 0, 600000, &c->shutdown_grace_ms) != OK ||
+        env_int("EVENTS_KEEP_HOURS", 168, 0, 87600, &c->events_keep_hours) != OK ||
+        env_int("EVENTS_PRUNE_S", 60, 1, 86400, &c->events_prune_s) != OK ||
         env_int("DB_WAIT_S", 30, 0, 3600, &c->db_wait_s) != OK)
         return ERR;
     c->body_limit = (size_t)body_kib * 1024;
@@ -210,6 +213,7 @@ static void add_routes(service *svc)
     resource_routes(svc, r);
     relation_routes(svc, r);
     trace_routes(svc, r);
+    events_routes(svc, r);
     proxy_routes(svc, r);
 }
 
@@ -238,6 +242,7 @@ static int migrate(service *svc)
 
 static void cleanup(service *svc)
 {
+    events_stop(svc);
     resource_cleanup(svc);
     relation_cleanup(svc);
     proxy_cleanup(svc);
@@ -288,6 +293,7 @@ int service_main(const service_def *def, int argc, char **argv)
     db_config dbc = {svc->cfg.database_url, svc->name, svc->cfg.db_pool_size,
                      svc->cfg.db_statement_timeout_ms, svc->cfg.db_acquire_timeout_ms, 2};
     svc->db = db_pool_new(&dbc);
+    events_start(svc);
     peer_config pc = {svc->cfg.peer_url, svc->name, svc->cfg.peer_connect_timeout_ms,
                       svc->cfg.peer_timeout_ms, svc->cfg.peer_workers};
     svc->peer = peer_new(&pc);

@@ -45,6 +45,8 @@ typedef struct service_config {
     int peer_connect_timeout_ms;
     int shutdown_timeout_ms;
     int shutdown_grace_ms; /* unready but serving, before the drain */
+    int events_keep_hours; /* change events older than this are pruned */
+    int events_prune_s;    /* how often */
     int db_wait_s; /* how long start-up waits for the database */
 } service_config;
 
@@ -64,6 +66,7 @@ struct service {
     void *relations; /* relation.c's per-kind state */
     void *proxies;   /* proxy.c's routes to the peer */
     void *trace;     /* trace.c's chain steps */
+    void *events;    /* events.c's pruning thread */
 };
 
 int service_main(const service_def *def, int argc, char **argv);

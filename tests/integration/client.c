@@ -990,3 +990,13 @@ double peer_requests_total(const char *base)
     if (v < 0) fail_msg("%s/metrics has no peer_requests_total", base);
     return v;
 }
+
+const char *db_name_of(const char *url_var)
+{
+    const char *url = it_env(url_var);
+    const char *slash = strrchr(url, '/');
+    if (!slash || !slash[1]) fail_msg("%s=%s names no database", url_var, url);
+    char *name = it_strdup(slash + 1);
+    name[strcspn(name, "?")] = '\0';
+    return name;
+}

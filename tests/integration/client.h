@@ -256,6 +256,9 @@ double peer_requests_total(const char *base);
 
 /* A superuser connection (postgres@127.0.0.1:$PGPORT) to dbname; asserts it opens. */
 PGconn *pg_admin(const char *dbname);
+/* The database named by the URL in the environment variable url_var
+ * (GRID_DATABASE_URL, CUST_DATABASE_URL); fails the test without one. */
+const char *db_name_of(const char *url_var);
 /* Runs sql; asserts success; returns the result (tracked). */
 PGresult *pg_ok(PGconn *c, const char *sql);
 /* Runs RUN_DIR=$RUN_DIR $PG_SCRIPT cmd; returns its exit status. */

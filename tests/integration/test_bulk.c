@@ -1319,15 +1319,6 @@ static void import_limit_is_its_own(void **state)
 
 /* ---- 10. history ---------------------------------------------------------------------------- */
 
-static const char *db_name(const char *url_var)
-{
-    const char *url = it_env(url_var);
-    const char *slash = strrchr(url, '/');
-    if (!slash || !slash[1]) fail_msg("%s=%s names no database", url_var, url);
-    char *name = it_strdup(slash + 1);
-    name[strcspn(name, "?")] = '\0';
-    return name;
-}
 
 static char *sql_array(char **codes, int n)
 {
@@ -1374,7 +1365,7 @@ static void each_batch_is_one_change(void **state)
     assert_import_rejected(import(cust_url(), "customers", KEY_MARKETING, NULL, rb), 3, 0, 3, 1,
                            "1-3", "2:category");
 
-    PGconn *db = pg_admin(db_name("CUST_DATABASE_URL"));
+    PGconn *db = pg_admin(db_name_of("CUST_DATABASE_URL"));
     PGresult *res = pg_ok(db, strf("SELECT type, app, code, after::text FROM changes WHERE "
                                    "type = 'customer.imported' AND code = ANY(%s) ORDER BY seq",
                                    sql_array(codes, N)));
@@ -1396,7 +1387,7 @@ static void each_batch_is_one_change(void **state)
     ndj_obj(lb, lk(l1, trs[1]));
     ndj_obj(lb, lk(l2, trs[2]));
     assert_import_ok(import(grid_url(), "relations/line-transformer", KEY_PRODUCTION, "batch=2", lb), 3, 2);
-    PGconn *gdb = pg_admin(db_name("GRID_DATABASE_URL"));
+    PGconn *gdb = pg_admin(db_name_of("GRID_DATABASE_URL"));
     char *ends[] = {l1, l2};
     res = pg_ok(gdb, strf("SELECT type, app, code, after::text FROM changes WHERE type = "
                           "'relation.imported' AND code = ANY(%s) ORDER BY seq",
@@ -1770,7 +1761,7 @@ static void concurrent_imports_load_once(void **state)
     assert_int_equal(ok, 1);
     assert_int_equal(refused, 1);
     for (int i = 0; i < N; i += 37) stored(cust_url(), "customers", codes[i]);
-    PGconn *db = pg_admin(db_name("CUST_DATABASE_URL"));
+    PGconn *db = pg_admin(db_name_of("CUST_DATABASE_URL"));
     PGresult *res = pg_ok(db, strf("SELECT count(*) FROM changes WHERE type = 'customer.imported' "
                                    "AND code = '%s'", codes[0]));
     assert_string_equal(PQgetvalue(res, 0, 0), "1");

@@ -1,0 +1,1 @@
+../grid/003_events.sql
