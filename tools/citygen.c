@@ -198,6 +198,7 @@ typedef struct {
 typedef struct {
     long long customers, n_lv, n_hv, n_piles;
     uint64_t seed, rng;
+    unsigned city_no; /* in account and asset numbers: cities of other seeds do not collide */
     output out[N_OUT], sample[N_SAMPLE];
     long long sample_seen[N_SAMPLE]; /* candidates offered, for even spreading */
     long long sample_total[N_SAMPLE];
@@ -400,9 +401,9 @@ static void open_meter_box(city *c)
     c->box.children = 0;
     long long n = c->out[O_MB].rows + 1;
     fprintf(row(c, O_MB),
-            "{\"code\":\"%s\",\"name\":\"%s %d号表箱\",\"asset_no\":\"3340%012lld\","
+            "{\"code\":\"%s\",\"name\":\"%s %d号表箱\",\"asset_no\":\"3340%04u%012lld\","
             "\"rows\":2,\"cols\":2}\n",
-            c->box.code, c->pole_name, c->ap.children, n);
+            c->box.code, c->pole_name, c->ap.children, c->city_no, n);
     relate(c, R_AP_MB, c->ap.code, c->box.code);
     sample(c, S_MB, c->box.code);
 }
@@ -415,15 +416,15 @@ static void write_metering(city *c, const char *cu, const char *mp, const char *
 {
     long long account = c->out[O_CU].rows; /* the customer was just written */
     fprintf(row(c, O_MP),
-            "{\"code\":\"%s\",\"name\":\"3301%010lld 计量点\",\"customer\":\"%s\","
+            "{\"code\":\"%s\",\"name\":\"3301%04u%010lld 计量点\",\"customer\":\"%s\","
             "\"purpose\":\"billing\"}\n",
-            mp, account, cu);
+            mp, c->city_no, account, cu);
     long long asset = c->out[O_MT].rows + 1;
     const char *maker = PICK(&c->rng, makers);
     fprintf(row(c, O_MT),
-            "{\"code\":\"%s\",\"asset_no\":\"3330%012lld\",\"model\":\"%s\",\"phase\":\"%s\","
+            "{\"code\":\"%s\",\"asset_no\":\"3330%04u%012lld\",\"model\":\"%s\",\"phase\":\"%s\","
             "\"manufacturer\":\"%s\"}\n",
-            mt, asset, three ? "DTZY1980" : "DDZY1980", three ? "three" : "single", maker);
+            mt, c->city_no, asset, three ? "DTZY1980" : "DDZY1980", three ? "three" : "single", maker);
     relate(c, R_MT_MP, mt, mp);
 }
 
@@ -439,14 +440,14 @@ static void write_lv_customer(city *c, const char *cu, int resident)
         unsigned mobile = next_below(&c->rng, 1000000000);
         fprintf(f,
                 "{\"code\":\"%s\",\"name\":\"%s%s\",\"category\":\"lv_resident\","
-                "\"phone\":\"13%09u\",\"account_no\":\"3301%010lld\"}\n",
-                cu, surname, rest, mobile, account);
+                "\"phone\":\"13%09u\",\"account_no\":\"3301%04u%010lld\"}\n",
+                cu, surname, rest, mobile, c->city_no, account);
     } else {
         unsigned local = next_below(&c->rng, 10000000);
         fprintf(f,
                 "{\"code\":\"%s\",\"name\":\"%s记%s\",\"category\":\"lv_nonresident\","
-                "\"phone\":\"0571-8%07u\",\"account_no\":\"3301%010lld\"}\n",
-                cu, surname, rest, local, account);
+                "\"phone\":\"0571-8%07u\",\"account_no\":\"3301%04u%010lld\"}\n",
+                cu, surname, rest, local, c->city_no, account);
     }
 }
 
@@ -503,8 +504,8 @@ static void write_hv_customer(city *c, const char *cu, const char *name, int kva
     FILE *f = row(c, O_CU);
     fprintf(f,
             "{\"code\":\"%s\",\"name\":\"%s\",\"category\":\"hv\",\"phone\":\"0571-%08u\","
-            "\"account_no\":\"3301%010lld\",\"contract_capacity_kva\":%d}\n",
-            cu, name, phone, c->out[O_CU].rows, kva);
+            "\"account_no\":\"3301%04u%010lld\",\"contract_capacity_kva\":%d}\n",
+            cu, name, phone, c->city_no, c->out[O_CU].rows, kva);
 }
 
 /* Supply point fed by the dedicated transformer, measured at its metering point. */
@@ -856,6 +857,7 @@ static void plan(city *c, const options *opt)
 {
     c->customers = opt->customers;
     c->seed = opt->seed;
+    c->city_no = (unsigned)(opt->seed % 10000);
     c->rng = mix64(opt->seed ^ 0x6369747967656EULL); /* apart from the code streams */
     c->n_hv = c->customers * HV_PER_HUNDRED / 100;
     c->n_lv = c->customers - c->n_hv;
