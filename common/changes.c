@@ -44,6 +44,19 @@ static json_t *json_or_null(const PGresult *r, int row, int col)
     return v ? v : json_null();
 }
 
+static json_t *change_json(const void *ctx, const PGresult *r, int row)
+{
+    json_t *o = json_pack("{s:I, s:o, s:s, s:s, s:s}", "seq",
+                          (json_int_t)strtoll(PQgetvalue(r, row, 0), NULL, 10), "at",
+                          pg_time_json(PQgetvalue(r, row, 1)), "app", PQgetvalue(r, row, 2),
+                          "type", PQgetvalue(r, row, 3), "code", PQgetvalue(r, row, 4));
+    if (!PQgetisnull(r, row, 5))
+        json_object_set_new(o, "other_code", json_string(PQgetvalue(r, row, 5)));
+    json_object_set_new(o, "before", json_or_null(r, row, 6));
+    json_object_set_new(o, "after", json_or_null(r, row, 7));
+    return o;
+}
+
 void changes_history(request *req, service *svc, const char *code)
 {
     long long after;
@@ -59,21 +72,7 @@ void changes_history(request *req, service *svc, const char *code)
     if (!db_ok(r)) {
         service_db_error(req, c, r, "history");
     } else {
-        int rows = PQntuples(r), shown = rows > limit ? limit : rows;
-        json_t *items = json_array();
-        for (int i = 0; i < shown; i++) {
-            json_t *o = json_pack("{s:I, s:o, s:s, s:s, s:s}", "seq",
-                                  (json_int_t)strtoll(PQgetvalue(r, i, 0), NULL, 10), "at",
-                                  pg_time_json(PQgetvalue(r, i, 1)), "app", PQgetvalue(r, i, 2),
-                                  "type", PQgetvalue(r, i, 3), "code", PQgetvalue(r, i, 4));
-            if (!PQgetisnull(r, i, 5))
-                json_object_set_new(o, "other_code", json_string(PQgetvalue(r, i, 5)));
-            json_object_set_new(o, "before", json_or_null(r, i, 6));
-            json_object_set_new(o, "after", json_or_null(r, i, 7));
-            json_array_append_new(items, o);
-        }
-        json_t *next = rows > limit ? json_string(PQgetvalue(r, shown - 1, 0)) : json_null();
-        http_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+        service_page(req, r, limit, change_json, NULL);
     }
     PQclear(r);
     db_release(svc->db, c);

@@ -58,7 +58,7 @@ static int known_arg(void *ctx, const char *key, const char *value)
     return ERR;
 }
 
-static json_t *event_json(const PGresult *r, int row)
+static json_t *event_json(const void *ctx, const PGresult *r, int row)
 {
     json_t *data = json_loads(PQgetvalue(r, row, 5), 0, NULL);
     return json_pack("{s:I, s:s, s:s, s:o, s:s, s:o}", "seq",
@@ -112,11 +112,7 @@ static void events_page(request *req, void *ctx)
             if (!db_ok(r)) {
                 service_db_error(req, c, r, "events");
             } else {
-                int rows = PQntuples(r), shown = rows > limit ? limit : rows;
-                json_t *items = json_array();
-                for (int i = 0; i < shown; i++) json_array_append_new(items, event_json(r, i));
-                json_t *next = rows > limit ? json_string(PQgetvalue(r, shown - 1, 0)) : json_null();
-                http_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+                service_page(req, r, limit, event_json, NULL);
             }
             PQclear(r);
         }

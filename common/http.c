@@ -403,6 +403,19 @@ static int prepare_body(request *req)
     return OK;
 }
 
+/* The caller of a non-public route (once per request: a bulk body's is
+ * checked before the body is read); ERR after answering 401. */
+static int authenticate(http_server *s, request *req)
+{
+    if ((req->match.route->flags & ROUTE_PUBLIC) || req->app) return OK;
+    const char *why = NULL;
+    req->app = auth_check(s->cfg.auth, http_header_in(req, "Authorization"), &why);
+    if (req->app) return OK;
+    http_header(req, "WWW-Authenticate", "Bearer realm=\"yingpei\"");
+    http_problem(req, 401, "%s", why);
+    return ERR;
+}
+
 /* Routing, authentication and the body: the route to run, or NULL when the
  * request is answered already. */
 static const route *prepare(http_server *s, request *req)
@@ -424,15 +437,7 @@ static const route *prepare(http_server *s, request *req)
         break;
     }
     const route *rt = req->match.route;
-    if (!(rt->flags & ROUTE_PUBLIC) && !req->app) {
-        const char *why = NULL;
-        req->app = auth_check(s->cfg.auth, http_header_in(req, "Authorization"), &why);
-        if (!req->app) {
-            http_header(req, "WWW-Authenticate", "Bearer realm=\"yingpei\"");
-            http_problem(req, 401, "%s", why);
-            return NULL;
-        }
-    }
+    if (authenticate(s, req) != OK) return NULL;
     if ((rt->flags & (ROUTE_BODY_JSON | ROUTE_BODY_BULK)) && prepare_body(req) != OK) return NULL;
     return rt;
 }
@@ -556,13 +561,7 @@ static enum MHD_Result queue(http_server *s, request *req)
 
 static int admit_bulk(http_server *s, request *req)
 {
-    const char *why = NULL;
-    if (!(req->match.route->flags & ROUTE_PUBLIC) &&
-        !(req->app = auth_check(s->cfg.auth, http_header_in(req, "Authorization"), &why))) {
-        http_header(req, "WWW-Authenticate", "Bearer realm=\"yingpei\"");
-        http_problem(req, 401, "%s", why);
-        return ERR;
-    }
+    if (authenticate(s, req) != OK) return ERR;
     /* Only bodies larger than any other route takes count (or of unknown
      * size): a small import, or a walk's hand-over, is like any request. */
     const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Content-Length");

@@ -116,6 +116,12 @@ static json_t *link_json(const rel_rt *rt, const PGresult *r, int row)
     return o;
 }
 
+/* The same, for the shared page and export code, which know no rel_rt. */
+static json_t *item_json(const void *ctx, const PGresult *r, int row)
+{
+    return link_json(ctx, r, row);
+}
+
 static int allowed(request *req, rel_rt *rt, const json_t *obj)
 {
     char target[96], why[512];
@@ -398,11 +404,7 @@ static void link_list(request *req, void *ctx)
             else
                 service_db_error(req, c, r, rt->def->kind);
         } else {
-            int rows = PQntuples(r), shown = rows > limit ? limit : rows;
-            json_t *items = json_array();
-            for (int i = 0; i < shown; i++) json_array_append_new(items, link_json(rt, r, i));
-            json_t *next = rows > limit ? json_string(PQgetvalue(r, shown - 1, 0)) : json_null();
-            http_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+            service_page(req, r, limit, item_json, rt);
         }
         PQclear(r);
         db_release(rt->svc->db, c);
@@ -477,11 +479,6 @@ static void link_import(request *req, void *ctx)
     bulk_import(req, rt->svc, &rt->bulk);
 }
 
-static json_t *export_row(const void *ctx, const PGresult *r, int row)
-{
-    return link_json(ctx, r, row);
-}
-
 static void link_export(request *req, void *ctx)
 {
     rel_rt *rt = ctx;
@@ -492,7 +489,7 @@ static void link_export(request *req, void *ctx)
                                "links), not '%s'", first);
         return;
     }
-    bulk_export(req, rt->svc, rt->sql_export, 0, NULL, export_row, rt);
+    bulk_export(req, rt->svc, rt->sql_export, 0, NULL, item_json, rt);
 }
 
 /* A change to an object must not break the rule of a current link it is an

@@ -142,6 +142,12 @@ static json_t *row_json(const coll_rt *rt, const PGresult *r, int row)
     return o;
 }
 
+/* The same, for the shared page and export code, which know no coll_rt. */
+static json_t *item_json(const void *ctx, const PGresult *r, int row)
+{
+    return row_json(ctx, r, row);
+}
+
 /* Column values of a validated object, in declaration order (NULL = SQL NULL). */
 typedef struct {
     char **v;
@@ -818,12 +824,7 @@ static void list(request *req, void *ctx)
         if (!db_ok(r)) {
             service_db_error(req, c, r, rt->type->collection);
         } else {
-            int rows = PQntuples(r);
-            int shown = rows > q.limit ? q.limit : rows;
-            json_t *items = json_array();
-            for (int i = 0; i < shown; i++) json_array_append_new(items, row_json(rt, r, i));
-            json_t *next = rows > q.limit ? json_string(PQgetvalue(r, shown - 1, 0)) : json_null();
-            http_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+            service_page(req, r, q.limit, item_json, rt);
         }
         PQclear(r);
         db_release(rt->svc->db, c);
@@ -863,11 +864,6 @@ static void import(request *req, void *ctx)
 {
     coll_rt *rt = ctx;
     bulk_import(req, rt->svc, &rt->bulk);
-}
-
-static json_t *export_row(const void *ctx, const PGresult *r, int row)
-{
-    return row_json(ctx, r, row);
 }
 
 static int export_arg(void *ctx, const char *key, const char *value)
@@ -910,7 +906,7 @@ static void export(request *req, void *ctx)
     }
     sb_append(&arr, "}");
     const char *params[] = {given && strcmp(given, "all") == 0 ? NULL : arr.s};
-    bulk_export(req, rt->svc, rt->sql_export, 1, params, export_row, rt);
+    bulk_export(req, rt->svc, rt->sql_export, 1, params, item_json, rt);
     sb_free(&arr);
 }
 

@@ -98,6 +98,16 @@ db_conn *service_db(service *svc, request *req)
     return NULL;
 }
 
+void service_page(request *req, const PGresult *r, int limit,
+                  json_t *(*item)(const void *ctx, const PGresult *r, int row), const void *ctx)
+{
+    int rows = PQntuples(r), shown = rows > limit ? limit : rows;
+    json_t *items = json_array();
+    for (int i = 0; i < shown; i++) json_array_append_new(items, item(ctx, r, i));
+    json_t *next = rows > limit ? json_string(PQgetvalue(r, shown - 1, 0)) : json_null();
+    http_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
+}
+
 void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what)
 {
     int status = db_http_status(c, r);

@@ -75,5 +75,10 @@ int service_main(const service_def *def, int argc, char **argv);
 db_conn *service_db(service *svc, request *req);
 /* Answers a failed statement: 409/503/400/500 with a clear detail. */
 void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what);
+/* Answers 200 {"items", "next"} for a page read with LIMIT limit + 1: the
+ * first limit rows turned to JSON by item, and "next", the cursor to ask
+ * after (the last row's first column), when there are more. */
+void service_page(request *req, const PGresult *r, int limit,
+                  json_t *(*item)(const void *ctx, const PGresult *r, int row), const void *ctx);
 
 #endif
