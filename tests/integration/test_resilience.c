@@ -322,15 +322,24 @@ static void unreachable_peer_is_bad_gateway(void **state)
     assert_int_equal(st, 0);
 }
 
-static void silent_peer_is_gateway_timeout(void **state)
+/* A grid-svc in it_extra[0] whose peer accepts connections and never
+ * answers, alive; its base URL, and its port in *port. */
+static char *grid_with_silent_peer(const char *label, int *port)
 {
     int silent = silent_listener();
-    int port = free_port();
-    char *base = strf("http://127.0.0.1:%d", port);
-    it_extra[0] = spawn_daemon("grid", port, it_env("GRID_DATABASE_URL"),
-                            strf("http://127.0.0.1:%d", silent), strf("itest-silentpeer-%d", port));
+    *port = free_port();
+    char *base = strf("http://127.0.0.1:%d", *port);
+    it_extra[0] = spawn_daemon("grid", *port, it_env("GRID_DATABASE_URL"),
+                               strf("http://127.0.0.1:%d", silent), strf("%s-%d", label, *port));
     assert_true(it_extra[0] > 0);
     assert_int_equal(wait_alive(it_extra[0], base, 30), 0);
+    return base;
+}
+
+static void silent_peer_is_gateway_timeout(void **state)
+{
+    int port;
+    char *base = grid_with_silent_peer("itest-silentpeer", &port);
 
     char *cu = mint_code("CU");
     api_opts o = {.key = KEY_DISPATCH, .timeout_s = 20};
@@ -360,13 +369,8 @@ static void *one_job(void *p)
  * client, load balancers and most HTTP clients keep them). */
 static void slow_peer_does_not_stall_other_clients(void **state)
 {
-    int silent = silent_listener();
-    int port = free_port();
-    char *base = strf("http://127.0.0.1:%d", port);
-    it_extra[0] = spawn_daemon("grid", port, it_env("GRID_DATABASE_URL"),
-                            strf("http://127.0.0.1:%d", silent), strf("itest-hol-%d", port));
-    assert_true(it_extra[0] > 0);
-    assert_int_equal(wait_alive(it_extra[0], base, 30), 0);
+    int port;
+    char *base = grid_with_silent_peer("itest-hol", &port);
 
     /* Clients with kept-alive connections, each used once already. */
     enum { KEPT = 16 };
@@ -423,13 +427,8 @@ static void slow_peer_does_not_stall_other_clients(void **state)
 /* A readiness probe must answer quickly even when the peer hangs. */
 static void readyz_does_not_wait_for_a_silent_peer(void **state)
 {
-    int silent = silent_listener();
-    int port = free_port();
-    char *base = strf("http://127.0.0.1:%d", port);
-    it_extra[0] = spawn_daemon("grid", port, it_env("GRID_DATABASE_URL"),
-                            strf("http://127.0.0.1:%d", silent), strf("itest-readyz-%d", port));
-    assert_true(it_extra[0] > 0);
-    assert_int_equal(wait_alive(it_extra[0], base, 30), 0);
+    int port;
+    char *base = grid_with_silent_peer("itest-readyz", &port);
     api_opts o = {.timeout_s = 20};
     api_resp *r = api_call("GET", strf("%s/readyz", base), &o, NULL, 0);
     assert_status(r, 200);
