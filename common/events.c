@@ -1,18 +1,39 @@
-/* events.c -- see events.h. */
+/* events.c -- see events.h.
+ *
+ * The stream: one listener thread per daemon holds its own connection,
+ * LISTENs on 'events' (004_event_order.sql notifies on each commit that
+ * recorded events) and wakes every waiting stream when one arrives, and
+ * every quarter heartbeat interval so that idle streams send heartbeats.
+ * Each stream reads the table itself, from its own last seq, through the
+ * pool, on its connection's I/O thread, and otherwise sleeps suspended
+ * (http_stream_waiting): writers only insert and notify, so no client,
+ * slow or gone, ever holds them up. */
 #include "events.h"
 
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fields.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "service.h"
 
 #define LIMIT_DEFAULT 100
 #define LIMIT_MAX 1000
+#define FOLLOW_BATCH 200          /* events a stream reads at once */
+#define RETRY_MS 3000             /* the reconnection delay told to clients */
+#define CONNECT_TIMEOUT_S 5.0     /* for the listener's connection */
+#define BACKOFF_MAX_S 10.0        /* between the listener's reconnection attempts */
 
 /* Types as a text array ("{a,b}") or NULL for all. */
 static const char SQL_PAGE[] =
@@ -20,18 +41,39 @@ static const char SQL_PAGE[] =
     "NULL OR type = ANY ($2)) ORDER BY seq LIMIT $3";
 static const char SQL_HORIZON[] =
     "SELECT pruned_upto, (SELECT min(seq) FROM events) FROM events_horizon";
+/* Where "from now" starts: the newest event, or the horizon when none is left. */
+static const char SQL_NEWEST[] =
+    "SELECT GREATEST(pruned_upto, (SELECT max(seq) FROM events)) FROM events_horizon";
+/* The next events after $1, whatever their type, so a stream moves past
+ * those it does not want instead of reading them again each time; their
+ * data is left out (NULL). Columns 0-5 are SQL_PAGE's; the last is the
+ * horizon, there even when no event is (the one row then has a NULL seq). */
+static const char SQL_FOLLOW[] =
+    "SELECT e.seq, e.at, e.type, e.code, e.app, CASE WHEN $2::text[] IS NULL OR e.type = ANY ($2)"
+    " THEN e.data::text END, h.pruned_upto FROM events_horizon h LEFT JOIN LATERAL (SELECT seq,"
+    " at, type, code, app, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $3) e ON true"
+    " ORDER BY e.seq";
 /* Deletes what is older than $1 hours and moves the horizon past it. */
 static const char SQL_PRUNE[] =
     "WITH gone AS (DELETE FROM events WHERE at < now() - make_interval(hours => $1::int) "
     "RETURNING seq) UPDATE events_horizon SET pruned_upto = GREATEST(pruned_upto, "
     "(SELECT max(seq) FROM gone)) WHERE EXISTS (SELECT 1 FROM gone) RETURNING pruned_upto";
 
+/* svc->events: the pruning thread and the listener. */
 typedef struct {
-    pthread_t thread;
+    service *svc;
+    pthread_t pruner;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int stopping, started;
-} pruner;
+    int stopping, pruning;
+
+    pthread_t listener;
+    int listening; /* the thread runs */
+    int stop_fd;   /* an eventfd: written to stop the listener */
+    /* Bumped on each notification and each (re)connection: a stream whose
+     * last read came up to date at this generation has nothing to read. */
+    atomic_ulong generation;
+} events_state;
 
 /* ?types=a,b -> "{a,b}"; types are our own words: letters, dots, dashes
  * and underscores only, so they need no quoting. ERR after answering. */
@@ -55,6 +97,13 @@ static int known_arg(void *ctx, const char *key, const char *value)
     for (const char *const *k = known; *k; k++)
         if (strcmp(*k, key) == 0) return OK;
     http_problem(ctx, 400, "unknown query parameter '%s'; use after, types, limit", key);
+    return ERR;
+}
+
+static int stream_arg(void *ctx, const char *key, const char *value)
+{
+    if (strcmp(key, "after") == 0 || strcmp(key, "types") == 0) return OK;
+    http_problem(ctx, 400, "unknown query parameter '%s'; use after, types", key);
     return ERR;
 }
 
@@ -121,10 +170,383 @@ static void events_page(request *req, void *ctx)
     free(types);
 }
 
+/* ---- the stream ---------------------------------------------------------------- */
+
+/* One client following the events. Only its connection's I/O thread
+ * touches it (MHD calls the fill of one connection at a time). */
+typedef struct {
+    service *svc;
+    events_state *ev;
+    long long last_seq; /* the newest event read: written, or not of the asked types */
+    char *types;        /* "{a,b}", or NULL for all */
+    int more;           /* read again before sleeping: a full batch, or a failed read */
+    unsigned long seen; /* the generation at which a read last came up to date */
+    double retry_at;    /* after a failed read, no other before this */
+    double last_sent;   /* for heartbeats */
+    int gone;           /* events after last_seq were pruned unread */
+    PGresult *rows;     /* read, not all written yet */
+    int row;            /* the next of them */
+    sbuf pending;       /* a frame that did not fit whole, from pending_off */
+    size_t pending_off;
+} follower;
+
+static follower *follower_new(service *svc, long long after, char *types)
+{
+    follower *f = xcalloc(1, sizeof *f);
+    f->svc = svc;
+    f->ev = svc->events;
+    f->last_seq = after;
+    f->types = types;
+    f->more = 1;
+    f->last_sent = now_monotonic();
+    sb_appendf(&f->pending, "retry: %d\n\n", RETRY_MS);
+    return f;
+}
+
+static void follower_free(void *arg)
+{
+    follower *f = arg;
+    PQclear(f->rows);
+    sb_free(&f->pending);
+    free(f->types);
+    free(f);
+}
+
+/* Copies what fits of the pending frame; empties it once all is out. */
+static size_t take_pending(follower *f, char *buf, size_t max)
+{
+    size_t n = f->pending.len - f->pending_off;
+    if (n > max) n = max;
+    memcpy(buf, f->pending.s + f->pending_off, n);
+    f->pending_off += n;
+    if (f->pending_off == f->pending.len) f->pending.len = f->pending_off = 0;
+    return n;
+}
+
+static void frame(follower *f, const PGresult *r, int row)
+{
+    json_t *o = event_json(NULL, r, row);
+    char *data = json_text(o); /* one line: JSON text escapes its newlines */
+    sb_appendf(&f->pending, "id: %s\nevent: %s\ndata: %s\n\n", PQgetvalue(r, row, 0),
+               PQgetvalue(r, row, 2), data);
+    free(data);
+    json_decref(o);
+}
+
+/* Writes as many whole frames as fit, what is pending first; a frame
+ * larger than the whole buffer goes out in pieces. */
+static size_t write_buffered(follower *f, char *buf, size_t max)
+{
+    size_t n = 0;
+    if (f->pending.len) {
+        n = take_pending(f, buf, max);
+        if (f->pending.len) return n;
+    }
+    while (f->rows && f->row < PQntuples(f->rows)) {
+        int row = f->row;
+        if (PQgetisnull(f->rows, row, 5)) { /* no event, or not of the asked types */
+            f->row++;
+            continue;
+        }
+        frame(f, f->rows, row);
+        f->row++;
+        if (n > 0 && f->pending.len > max - n) return n; /* next time, whole */
+        n += take_pending(f, buf + n, max - n);
+        if (f->pending.len) return n;
+    }
+    PQclear(f->rows);
+    f->rows = NULL;
+    return n;
+}
+
+static int wants_read(const follower *f)
+{
+    if (f->gone || now_monotonic() < f->retry_at) return 0;
+    return f->more || atomic_load(&f->ev->generation) != f->seen;
+}
+
+/* Reads the next events after last_seq into f->rows; ERR when the
+ * database did not answer. */
+static int read_next(follower *f)
+{
+    /* Read before the query: a notification during it bumps the generation
+     * past this one, so the stream reads again rather than miss it. */
+    unsigned long gen = atomic_load(&f->ev->generation);
+    char after[24], limit[16];
+    snprintf(after, sizeof after, "%lld", f->last_seq);
+    snprintf(limit, sizeof limit, "%d", FOLLOW_BATCH);
+    const char *params[] = {after, f->types, limit};
+    db_acquire_status st;
+    db_conn *c = db_acquire(f->svc->db, &st);
+    PGresult *r = c ? db_exec(c, SQL_FOLLOW, 3, params) : NULL;
+    db_release(f->svc->db, c);
+    if (!r || !db_ok(r) || PQntuples(r) < 1) {
+        /* The database is down or busy: heartbeats go on, and the stream
+         * tries again a little later, not at each wake -- each try may hold
+         * its I/O thread until the pool gives up. */
+        if (r) log_warn("events stream: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        f->more = 1;
+        f->retry_at = now_monotonic() + fmax(1.0, f->svc->cfg.events_heartbeat_s / 4.0);
+        return ERR;
+    }
+    int n = PQntuples(r);
+    if (strtoll(PQgetvalue(r, 0, 6), NULL, 10) > f->last_seq) {
+        /* Pruned before this stream read them: end it, so that the client
+         * reconnects with Last-Event-ID and is told (410), as a page reader is. */
+        f->gone = 1;
+        PQclear(r);
+        return OK;
+    }
+    int events = PQgetisnull(r, n - 1, 0) ? 0 : n;
+    if (events) f->last_seq = strtoll(PQgetvalue(r, n - 1, 0), NULL, 10);
+    f->more = events == FOLLOW_BATCH;
+    if (!f->more) f->seen = gen;
+    f->rows = r;
+    f->row = 0;
+    return OK;
+}
+
+static long follow_fill(void *arg, char *buf, size_t max)
+{
+    follower *f = arg;
+    size_t n = write_buffered(f, buf, max);
+    /* Again while a batch held none of the asked types, or a notification
+     * came during the read; not after a failure: heartbeats go on. */
+    while (n == 0 && wants_read(f) && read_next(f) == OK) n = write_buffered(f, buf, max);
+    if (n == 0 && f->gone) {
+        log_info("events stream fell behind the pruning horizon at %lld; ended", f->last_seq);
+        return 0;
+    }
+    double now = now_monotonic();
+    if (n == 0 && now - f->last_sent >= f->svc->cfg.events_heartbeat_s) {
+        /* Keeps proxies from closing an idle stream, and finds out that a
+         * client has gone (the write fails), so MHD frees the stream. */
+        sb_append(&f->pending, ": heartbeat\n\n");
+        n = write_buffered(f, buf, max);
+    }
+    if (n == 0) return HTTP_FILL_WAIT;
+    f->last_sent = now;
+    return (long)n;
+}
+
+/* A sequence number: digits only, no sign, no overflow. */
+static int parse_seq(const char *s, long long *out)
+{
+    if (!*s || strspn(s, "0123456789") != strlen(s)) return ERR;
+    errno = 0;
+    *out = strtoll(s, NULL, 10);
+    return errno ? ERR : OK;
+}
+
+/* Last-Event-ID, else ?after=; *given = 0 for neither ("from now"). ERR
+ * after answering 400. */
+static int resume_point(request *req, long long *after, int *given)
+{
+    const char *id = http_header_in(req, "Last-Event-ID");
+    const char *q = http_query(req, "after");
+    *after = 0;
+    *given = id || q;
+    if (id && parse_seq(id, after) != OK) {
+        http_problem(req, 400, "Last-Event-ID must be the id of an event received before (a "
+                               "non-negative integer)");
+        return ERR;
+    }
+    if (!id && q && parse_seq(q, after) != OK) {
+        http_problem(req, 400, "after must be the seq of an event (a non-negative integer)");
+        return ERR;
+    }
+    return OK;
+}
+
+/* The newest event now (or the horizon when none is kept). */
+static int newest_seq(request *req, db_conn *c, long long *out)
+{
+    PGresult *r = db_exec(c, SQL_NEWEST, 0, NULL);
+    int ok = db_ok(r) && PQntuples(r) == 1;
+    if (ok)
+        *out = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    else
+        service_db_error(req, c, r, "events");
+    PQclear(r);
+    return ok ? OK : ERR;
+}
+
+static void events_stream(request *req, void *ctx)
+{
+    service *svc = ctx;
+    long long after;
+    int given;
+    char *types = NULL;
+    if (http_query_foreach(req, stream_arg, req) != OK ||
+        resume_point(req, &after, &given) != OK || types_param(req, &types) != OK)
+        return;
+    db_conn *c = service_db(svc, req);
+    int rc = ERR;
+    if (c) {
+        rc = given ? still_kept(req, c, after) : newest_seq(req, c, &after);
+        db_release(svc->db, c);
+    }
+    if (rc != OK) {
+        free(types);
+        return;
+    }
+    http_header(req, "Cache-Control", "no-cache");
+    http_stream_waiting(req, 200, "text/event-stream", follow_fill, follower_free,
+                        follower_new(svc, after, types));
+}
+
 void events_routes(service *svc, router *r)
 {
     router_add(r, "GET", "/v1/events", events_page, svc, 0,
                "Change events, oldest first: ?after=SEQ&types=a,b&limit=N");
+    router_add(r, "GET", "/v1/events/stream", events_stream, svc, 0,
+               "Change events as they commit, as server-sent events (text/event-stream; id = "
+               "seq, event = type, data = an item of /v1/events): after the Last-Event-ID "
+               "header, else ?after=SEQ, else from now; ?types=a,b; a heartbeat comment every "
+               "EVENTS_HEARTBEAT_S; 410 with resume_after when the resume point was pruned");
+}
+
+/* ---- the listener ------------------------------------------------------------- */
+
+typedef struct {
+    PGconn *pg;
+    int connecting;                    /* PQconnectPoll under way */
+    PostgresPollingStatusType waiting; /* for it: reading or writing */
+    double give_up_at, retry_at, backoff;
+} listen_conn;
+
+/* Something may have committed: every stream reads again. */
+static void notified(events_state *ev)
+{
+    atomic_fetch_add(&ev->generation, 1);
+    http_wake_streams(ev->svc->http);
+}
+
+static void lost(listen_conn *lc, const char *why)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", lc->pg ? PQerrorMessage(lc->pg) : "");
+    msg[strcspn(msg, "\n")] = '\0';
+    log_warn("events: not following commits (%s%s%s); retrying in %.1f s", why, *msg ? ": " : "",
+             msg, lc->backoff);
+    PQfinish(lc->pg);
+    lc->pg = NULL;
+    lc->connecting = 0;
+    lc->retry_at = now_monotonic() + lc->backoff;
+    lc->backoff = fmin(lc->backoff * 2, BACKOFF_MAX_S);
+}
+
+/* Connects without blocking, so that a stop is never held up by it. The
+ * same database as the pool's; keepalives find a silently dropped link. */
+static void start_connect(events_state *ev, listen_conn *lc)
+{
+    char *app = xasprintf("%s events", ev->svc->name);
+    const char *keys[] = {"dbname", "application_name", "keepalives_idle", "keepalives_interval",
+                          "keepalives_count", NULL};
+    const char *vals[] = {ev->svc->cfg.database_url, app, "30", "10", "3", NULL};
+    lc->pg = PQconnectStartParams(keys, vals, 1);
+    free(app);
+    lc->connecting = 1;
+    lc->waiting = PGRES_POLLING_WRITING;
+    lc->give_up_at = now_monotonic() + CONNECT_TIMEOUT_S;
+    if (!lc->pg || PQstatus(lc->pg) == CONNECTION_BAD) lost(lc, "cannot connect");
+}
+
+static void advance_connect(events_state *ev, listen_conn *lc)
+{
+    PostgresPollingStatusType st = PQconnectPoll(lc->pg);
+    if (st == PGRES_POLLING_FAILED) {
+        lost(lc, "cannot connect");
+        return;
+    }
+    if (st != PGRES_POLLING_OK) {
+        lc->waiting = st;
+        return;
+    }
+    PGresult *r = PQexec(lc->pg, "LISTEN events");
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+        lost(lc, "LISTEN failed");
+        return;
+    }
+    lc->connecting = 0;
+    lc->backoff = 0.5;
+    log_info("events: following commits");
+    notified(ev); /* catch up with what committed while we were away */
+}
+
+/* Takes in every notification that has arrived: one wake for them all. */
+static void drain(events_state *ev, listen_conn *lc)
+{
+    if (!PQconsumeInput(lc->pg)) {
+        lost(lc, "connection lost");
+        return;
+    }
+    int any = 0;
+    PGnotify *n;
+    while ((n = PQnotifies(lc->pg))) {
+        any = 1;
+        PQfreemem(n);
+    }
+    if (any) notified(ev);
+}
+
+static int poll_ms(double until)
+{
+    double ms = ceil((until - now_monotonic()) * 1000.0);
+    return ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+}
+
+static void *listen_loop(void *arg)
+{
+    events_state *ev = arg;
+    /* A quarter of the interval: an idle stream's heartbeat is due at most
+     * that late. */
+    double tick = ev->svc->cfg.events_heartbeat_s / 4.0;
+    double next_tick = now_monotonic() + tick;
+    listen_conn lc = {.backoff = 0.5};
+    for (;;) {
+        double now = now_monotonic();
+        if (!lc.pg && now >= lc.retry_at) start_connect(ev, &lc);
+        if (lc.connecting && now >= lc.give_up_at) lost(&lc, "connection timed out");
+        struct pollfd fds[2] = {{.fd = ev->stop_fd, .events = POLLIN}, {.fd = -1}};
+        double until = next_tick;
+        if (lc.pg) {
+            fds[1].fd = PQsocket(lc.pg);
+            fds[1].events =
+                lc.connecting && lc.waiting == PGRES_POLLING_WRITING ? POLLOUT : POLLIN;
+            if (lc.connecting) until = fmin(until, lc.give_up_at);
+        } else {
+            until = fmin(until, lc.retry_at);
+        }
+        if (poll(fds, 2, poll_ms(until)) < 0 && errno != EINTR) {
+            log_error("events: poll: %s; streams no longer wake", strerror(errno));
+            break;
+        }
+        if (fds[0].revents) break;
+        if (lc.pg && fds[1].revents) {
+            if (lc.connecting)
+                advance_connect(ev, &lc);
+            else
+                drain(ev, &lc);
+        }
+        if (now_monotonic() >= next_tick) {
+            http_wake_streams(ev->svc->http); /* for heartbeats */
+            next_tick = now_monotonic() + tick;
+        }
+    }
+    PQfinish(lc.pg);
+    return NULL;
+}
+
+void events_listen(service *svc)
+{
+    events_state *ev = svc->events;
+    ev->stop_fd = eventfd(0, EFD_CLOEXEC);
+    ev->listening = ev->stop_fd >= 0 && pthread_create(&ev->listener, NULL, listen_loop, ev) == 0;
+    if (!ev->listening) log_error("events: no listener thread; event streams will not advance");
 }
 
 /* ---- pruning ------------------------------------------------------------------ */
@@ -149,8 +571,8 @@ static void prune_once(service *svc)
 
 static void *prune_loop(void *arg)
 {
-    service *svc = arg;
-    pruner *p = svc->events;
+    events_state *p = arg;
+    service *svc = p->svc;
     pthread_mutex_lock(&p->mu);
     while (!p->stopping) {
         pthread_mutex_unlock(&p->mu);
@@ -168,23 +590,43 @@ static void *prune_loop(void *arg)
 
 void events_start(service *svc)
 {
-    pruner *p = xcalloc(1, sizeof *p);
+    events_state *p = xcalloc(1, sizeof *p);
+    p->svc = svc;
+    p->stop_fd = -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     svc->events = p;
-    p->started = pthread_create(&p->thread, NULL, prune_loop, svc) == 0;
-    if (!p->started) log_warn("events: no pruning thread; old events are kept");
+    p->pruning = pthread_create(&p->pruner, NULL, prune_loop, p) == 0;
+    if (!p->pruning) log_warn("events: no pruning thread; old events are kept");
 }
 
 void events_stop(service *svc)
 {
-    pruner *p = svc->events;
+    events_state *p = svc->events;
     if (!p) return;
-    pthread_mutex_lock(&p->mu);
-    p->stopping = 1;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    if (p->started) pthread_join(p->thread, NULL);
+    if (p->listening) {
+        uint64_t one = 1;
+        if (write(p->stop_fd, &one, sizeof one) != sizeof one) /* cannot fill up: one write */
+            log_error("events: cannot stop the listener: %s", strerror(errno));
+        pthread_join(p->listener, NULL);
+        p->listening = 0;
+    }
+    if (p->pruning) {
+        pthread_mutex_lock(&p->mu);
+        p->stopping = 1;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->pruner, NULL);
+        p->pruning = 0;
+    }
+}
+
+void events_cleanup(service *svc)
+{
+    events_state *p = svc->events;
+    if (!p) return;
+    events_stop(svc);
+    if (p->stop_fd >= 0) close(p->stop_fd);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p);

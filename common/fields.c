@@ -250,3 +250,30 @@ json_t *pg_time_json(const char *pg)
     if (n > 3 && strcmp(out + n - 3, "+00") == 0) strcpy(out + n - 3, "Z");
     return json_string(out);
 }
+
+int fields_check_members(const field_def *fields, const json_t *obj, const char *const *skip,
+                         json_t *errors)
+{
+    size_t before = json_array_size(errors);
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        int skipped = 0;
+        for (const char *const *s = skip; s && *s && !skipped; s++) skipped = strcmp(*s, key) == 0;
+        if (skipped) continue;
+        const field_def *f = field_find(fields, key);
+        char *cols[2] = {NULL, NULL};
+        if (!f)
+            json_add_error(errors, key, "unknown field");
+        else if (!json_is_null(v))
+            field_check(f, v, errors, cols);
+        free(cols[0]);
+        free(cols[1]);
+    }
+    for (const field_def *f = fields; f && f->name; f++) {
+        json_t *given = json_object_get(obj, f->name);
+        if ((f->flags & FF_REQUIRED) && (!given || json_is_null(given)))
+            json_add_error(errors, f->name, "is required");
+    }
+    return json_array_size(errors) > before ? ERR : OK;
+}

@@ -32,4 +32,11 @@ json_t *pg_time_json(const char *pg);
 
 const field_def *field_find(const field_def *fields, const char *name);
 
+/* Checks a JSON object that is not stored as one row (a step's data, a
+ * drawing's request) against fields: unknown members, types, ranges and
+ * required ones. Members named in skip are left alone. Adds to errors;
+ * OK when it added none. */
+int fields_check_members(const field_def *fields, const json_t *obj, const char *const *skip,
+                         json_t *errors);
+
 #endif

@@ -14,7 +14,13 @@
  * Each request answers on the second call of the access handler, never the
  * first: queuing on the first call makes MHD close keep-alive connections.
  * The one exception is a declared Content-Length over the limit, which is
- * refused at once with 413 so the body is never read. */
+ * refused at once with 413 so the body is never read.
+ *
+ * Waiting streams (server-sent events) suspend their connection from
+ * within MHD's content reader when they have nothing to send, and are
+ * resumed by http_wake_streams. MHD must not be stopped with a connection
+ * suspended, so the shutdown ends them first, as it answers the peer
+ * workers' jobs. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -58,6 +64,12 @@ struct http_server {
     int stopping;
     pthread_t *workers;
     int nworkers;
+
+    /* Waiting streams that MHD holds (http_stream_waiting). */
+    pthread_mutex_t streams_mu;
+    struct http_stream *streams;
+    unsigned long streams_gen; /* bumped by each wake */
+    int streams_closing;       /* the server stops: end them */
 };
 
 const char *http_reason(int status)
@@ -95,11 +107,44 @@ struct http_stream {
     http_fill_fn fill;
     void (*done)(void *ctx);
     void *ctx;
+    int waits; /* may answer HTTP_FILL_WAIT */
+    /* Set once MHD holds a waiting stream; the rest under streams_mu. */
+    http_server *server;
+    struct MHD_Connection *conn;
+    int suspended;
+    struct http_stream *prev, *next;
 };
+
+/* A waiting stream joins its server's list when MHD takes the answer, and
+ * leaves it when MHD frees the answer (the client went away, the stream
+ * ended, or the server stops): the list never names a freed connection. */
+static void stream_link(http_server *s, struct http_stream *st, struct MHD_Connection *conn)
+{
+    pthread_mutex_lock(&s->streams_mu);
+    st->server = s;
+    st->conn = conn;
+    st->next = s->streams;
+    if (s->streams) s->streams->prev = st;
+    s->streams = st;
+    pthread_mutex_unlock(&s->streams_mu);
+}
+
+static void stream_unlink(struct http_stream *st)
+{
+    http_server *s = st->server;
+    pthread_mutex_lock(&s->streams_mu);
+    if (st->prev)
+        st->prev->next = st->next;
+    else
+        s->streams = st->next;
+    if (st->next) st->next->prev = st->prev;
+    pthread_mutex_unlock(&s->streams_mu);
+}
 
 static void stream_end(struct http_stream *st)
 {
     if (!st) return;
+    if (st->server) stream_unlink(st);
     st->done(st->ctx);
     free(st);
 }
@@ -120,7 +165,43 @@ void http_stream(request *req, int status, const char *type, http_fill_fn fill,
 {
     http_raw(req, status, type, NULL, 0);
     req->stream = xcalloc(1, sizeof *req->stream);
-    *req->stream = (struct http_stream){fill, done, ctx};
+    *req->stream = (struct http_stream){.fill = fill, .done = done, .ctx = ctx};
+}
+
+void http_stream_waiting(request *req, int status, const char *type, http_fill_fn fill,
+                         void (*done)(void *ctx), void *ctx)
+{
+    http_stream(req, status, type, fill, done, ctx);
+    req->stream->waits = 1;
+}
+
+/* Resumes the suspended ones; with streams_mu held. Resuming only what is
+ * marked suspended keeps each MHD_resume_connection paired with one
+ * MHD_suspend_connection, as MHD requires. */
+static void resume_streams(http_server *s)
+{
+    s->streams_gen++;
+    for (struct http_stream *st = s->streams; st; st = st->next) {
+        if (!st->suspended) continue;
+        st->suspended = 0;
+        MHD_resume_connection(st->conn);
+    }
+}
+
+void http_wake_streams(http_server *s)
+{
+    pthread_mutex_lock(&s->streams_mu);
+    resume_streams(s);
+    pthread_mutex_unlock(&s->streams_mu);
+}
+
+/* From now on waiting streams end instead of waiting (see waiting_read). */
+static void end_streams(http_server *s)
+{
+    pthread_mutex_lock(&s->streams_mu);
+    s->streams_closing = 1;
+    resume_streams(s);
+    pthread_mutex_unlock(&s->streams_mu);
 }
 
 void http_json(request *req, int status, json_t *body)
@@ -331,12 +412,46 @@ static request *request_new(http_server *s, struct MHD_Connection *c, const char
     return req;
 }
 
+static ssize_t fill_result(long n)
+{
+    if (n > 0) return n;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* A waiting stream's reader. Returning 0 makes MHD call again at once, so 0
+ * goes only with a suspended connection. The wake count is read before
+ * fill looks for something to send and checked again, under the lock the
+ * waker takes, before suspending: a wake in between means fill may have
+ * looked too early, so it looks again instead of sleeping through it. */
+static ssize_t waiting_read(struct http_stream *st, char *buf, size_t max)
+{
+    http_server *s = st->server;
+    for (;;) {
+        pthread_mutex_lock(&s->streams_mu);
+        unsigned long gen = s->streams_gen;
+        int closing = s->streams_closing;
+        pthread_mutex_unlock(&s->streams_mu);
+        if (closing) return MHD_CONTENT_READER_END_OF_STREAM;
+        long n = st->fill(st->ctx, buf, max);
+        if (n != HTTP_FILL_WAIT) return fill_result(n);
+        pthread_mutex_lock(&s->streams_mu);
+        int asleep = !s->streams_closing && s->streams_gen == gen;
+        if (asleep) {
+            /* MHD allows this from within its content reader. */
+            MHD_suspend_connection(st->conn);
+            st->suspended = 1;
+        }
+        pthread_mutex_unlock(&s->streams_mu);
+        if (asleep) return 0;
+    }
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct http_stream *st = cls;
+    if (st->waits) return waiting_read(st, buf, max);
     long n = st->fill(st->ctx, buf, max);
-    if (n > 0) return n;
-    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+    return fill_result(n == HTTP_FILL_WAIT ? -1 : n);
 }
 
 static void stream_free(void *cls)
@@ -535,9 +650,11 @@ static enum MHD_Result queue(http_server *s, request *req)
 {
     struct MHD_Response *resp;
     if (req->stream) {
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1 << 16, stream_read,
-                                                 req->stream, stream_free);
+        struct http_stream *st = req->stream;
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1 << 16, stream_read, st,
+                                                 stream_free);
         req->stream = NULL; /* MHD owns it now */
+        if (st->waits) stream_link(s, st, req->conn);
     } else {
         resp = MHD_create_response_from_buffer(req->resp_len, req->resp_body,
                                                MHD_RESPMEM_MUST_FREE);
@@ -676,6 +793,7 @@ static void free_server(http_server *s)
     if (s->workers) stop_workers(s);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->streams_mu);
     free(s);
 }
 
@@ -687,6 +805,7 @@ http_server *http_start(const http_config *cfg, router *r)
     uuid_t u;
     uuid_generate_random(u);
     snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", u[0], u[1], u[2], u[3]);
+    pthread_mutex_init(&s->streams_mu, NULL);
 
     start_workers(s); /* before MHD: requests may come as soon as it listens */
     struct sockaddr_in addr = {0};
@@ -739,6 +858,10 @@ void http_shutdown(http_server *s, double timeout_s)
      * thread pool and epoll, libmicrohttpd 0.9.75 can race its own workers
      * taking the listening socket out of their epoll sets, and abort. */
     atomic_store(&s->closing, 1);
+    /* Waiting streams never finish by themselves: end them now (their
+     * clients reconnect elsewhere and resume), so the wait below is for the
+     * other requests and no connection is left suspended when MHD stops. */
+    end_streams(s);
     double deadline = now_monotonic() + timeout_s;
     while (atomic_load(&s->active) > 0 && now_monotonic() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};

@@ -93,6 +93,18 @@ void http_header(request *req, const char *name, const char *value);          /*
 typedef long (*http_fill_fn)(void *ctx, char *buf, size_t max);
 void http_stream(request *req, int status, const char *type, http_fill_fn fill,
                  void (*done)(void *ctx), void *ctx);
+/* A stream that waits for things to happen (server-sent events). Its fill
+ * may also return HTTP_FILL_WAIT: nothing to send now. The connection is
+ * then suspended -- no thread waits for it and no timeout runs -- until the
+ * next http_wake_streams; fill is called again after it. A wake that comes
+ * while fill runs is not lost: fill is called again at once. When the
+ * server stops, these streams end (fill is no longer called), so that they
+ * do not hold up the drain. */
+#define HTTP_FILL_WAIT (-2L)
+void http_stream_waiting(request *req, int status, const char *type, http_fill_fn fill,
+                         void (*done)(void *ctx), void *ctx);
+/* Calls the fill of every waiting stream again (from any thread). */
+void http_wake_streams(http_server *s);
 void http_problem(request *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* 400-style problem with errors: [{field, message}] (errors stolen). */

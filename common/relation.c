@@ -35,7 +35,7 @@ typedef struct rel_rt {
     const field_def *attrs;         /* never NULL: a relation may declare none */
     int peer_end;                   /* an end kept by the peer */
     char *select_list;
-    char *sql_insert, *sql_end, *sql_blocking, *sql_copy, *sql_export;
+    char *sql_insert, *sql_end, *sql_status, *sql_blocking, *sql_copy, *sql_export;
     char *sql_list[8]; /* by shape: ends given (none, from, to, both), + 4 with ?at= */
     char *target; /* "relations/<kind>": the policy's name for it */
     bulk_spec bulk;
@@ -74,6 +74,9 @@ static void build_sql(rel_rt *rt)
     rt->sql_end = xasprintf("UPDATE %s SET valid_to = now(), ended_by = $3 WHERE from_code = $1 "
                             "AND to_code = $2 AND valid_to IS NULL RETURNING %s",
                             d->table, rt->select_list);
+    rt->sql_status = xasprintf("UPDATE %s SET status = $3 WHERE from_code = $1 AND to_code = $2 "
+                               "AND valid_to IS NULL RETURNING %s",
+                               d->table, rt->select_list);
     /* The current link that stands in the way of a new one, if any. */
     rt->sql_blocking = xasprintf(
         "SELECT from_code, to_code FROM %s WHERE valid_to IS NULL AND ((from_code = $1 AND "
@@ -209,39 +212,22 @@ static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char f
     return OK;
 }
 
-static void link_add(request *req, void *ctx)
+/* Ends kept here checked, the cardinality rules, the insert and its record,
+ * in the open transaction: the new link, or NULL after answering. */
+static json_t *insert_link(request *req, rel_rt *rt, db_conn *c, const char *from, const char *to,
+                           const char *status, char **cols)
 {
-    rel_rt *rt = ctx;
-    int nattr = fields_ncols(rt->attrs);
-    char **cols = xcalloc((size_t)nattr + 1, sizeof *cols);
-    const char **params = xcalloc((size_t)nattr + 4, sizeof *params);
-    char from[BIZCODE_LEN + 1] = "", to[BIZCODE_LEN + 1] = "";
-    db_conn *c = NULL;
-    PGresult *r = NULL;
-    if (validate(req, rt, req->json, cols, from, to) != OK) goto out;
-    json_object_set_new(req->json, "from", json_string(from));
-    json_object_set_new(req->json, "to", json_string(to));
-    if (!allowed(req, rt, req->json)) goto out;
-    /* Before any transaction: the peer's answer may take a while. */
-    if (confirm_peer_ends(req, rt, from, to) != OK) goto out;
-    if (!(c = service_db(rt->svc, req))) goto out;
-    if (db_begin(c) != OK) {
-        http_problem(req, 503, "database unavailable");
-        goto out;
-    }
-    idem_state idem = idem_check(req, c);
-    if (idem == IDEM_DONE) goto out;
     xref ends[] = {{"from", from, rt->def->from_rule}, {"to", to, rt->def->to_rule}};
     for (int i = 0; i < 2; i++)
-        if (is_ours(rt, ends[i].code) && crossref_local(rt->svc, req, c, &ends[i]) != OK) goto out;
+        if (is_ours(rt, ends[i].code) && crossref_local(rt->svc, req, c, &ends[i]) != OK)
+            return NULL;
     const char *bparams[] = {from, to, (rt->def->rules & REL_ONE_FROM_PER_TO) ? "t" : "f",
                              (rt->def->rules & REL_ONE_TO_PER_FROM) ? "t" : "f"};
-    r = db_exec(c, rt->sql_blocking, 4, bparams);
+    PGresult *r = db_exec(c, rt->sql_blocking, 4, bparams);
+    json_t *link = NULL;
     if (!db_ok(r)) {
         service_db_error(req, c, r, rt->def->kind);
-        goto out;
-    }
-    if (PQntuples(r) > 0) {
+    } else if (PQntuples(r) > 0) {
         const char *bf = PQgetvalue(r, 0, 0), *bt = PQgetvalue(r, 0, 1);
         json_t *existing = json_pack("{s:{s:s, s:s, s:s}}", "existing", "kind", rt->def->kind,
                                      "from", bf, "to", bt);
@@ -255,30 +241,58 @@ static void link_add(request *req, void *ctx)
             http_problem_extra(req, 409, existing,
                                "%s already has a current %s link to %s; end it first", from,
                                rt->def->kind, bt);
-        goto out;
+    } else {
+        int nattr = fields_ncols(rt->attrs);
+        const char **params = xcalloc((size_t)nattr + 4, sizeof *params);
+        params[0] = from;
+        params[1] = to;
+        params[2] = status ? status : rt->svc->def->statuses->initial;
+        params[3] = req->app->name;
+        for (int i = 0; i < nattr; i++) params[i + 4] = cols[i];
+        PQclear(r);
+        r = db_exec(c, rt->sql_insert, nattr + 4, params);
+        free(params);
+        if (!db_ok(r)) {
+            if (strcmp(db_sqlstate(r), "23505") == 0)
+                http_problem(req, 409, "a concurrent change created a conflicting %s link; retry",
+                             rt->def->kind);
+            else
+                service_db_error(req, c, r, rt->def->kind);
+        } else {
+            link = link_json(rt, r, 0);
+            if (changes_record(req, c, "relation.added", from, to, NULL, link) != OK) {
+                json_decref(link);
+                link = NULL;
+            }
+        }
     }
     PQclear(r);
-    const char *status = json_string_value(json_object_get(req->json, "status"));
-    params[0] = from;
-    params[1] = to;
-    params[2] = status ? status : rt->svc->def->statuses->initial;
-    params[3] = req->app->name;
-    for (int i = 0; i < nattr; i++) params[i + 4] = cols[i];
-    r = db_exec(c, rt->sql_insert, nattr + 4, params);
-    if (!db_ok(r)) {
-        if (strcmp(db_sqlstate(r), "23505") == 0)
-            http_problem(req, 409, "a concurrent change created a conflicting %s link; retry",
-                         rt->def->kind);
-        else
-            service_db_error(req, c, r, rt->def->kind);
+    return link;
+}
+
+static void link_add(request *req, void *ctx)
+{
+    rel_rt *rt = ctx;
+    int nattr = fields_ncols(rt->attrs);
+    char **cols = xcalloc((size_t)nattr + 1, sizeof *cols);
+    char from[BIZCODE_LEN + 1] = "", to[BIZCODE_LEN + 1] = "";
+    db_conn *c = NULL;
+    if (validate(req, rt, req->json, cols, from, to) != OK) goto out;
+    json_object_set_new(req->json, "from", json_string(from));
+    json_object_set_new(req->json, "to", json_string(to));
+    if (!allowed(req, rt, req->json)) goto out;
+    /* Before any transaction: the peer's answer may take a while. */
+    if (confirm_peer_ends(req, rt, from, to) != OK) goto out;
+    if (!(c = service_db(rt->svc, req))) goto out;
+    if (db_begin(c) != OK) {
+        http_problem(req, 503, "database unavailable");
         goto out;
     }
-    json_t *link = link_json(rt, r, 0);
-    int recorded = changes_record(req, c, "relation.added", from, to, NULL, link);
-    if (recorded != OK) {
-        json_decref(link);
-        goto out;
-    }
+    idem_state idem = idem_check(req, c);
+    if (idem == IDEM_DONE) goto out;
+    json_t *link = insert_link(req, rt, c, from, to,
+                               json_string_value(json_object_get(req->json, "status")), cols);
+    if (!link) goto out;
     char *loc = xasprintf("/v1/relations/%s?from=%s&to=%s", rt->def->kind, from, to);
     http_header(req, "Location", loc);
     free(loc);
@@ -290,10 +304,8 @@ out:
         db_rollback(c);
         db_release(rt->svc->db, c);
     }
-    PQclear(r);
     for (int i = 0; i < nattr; i++) free(cols[i]);
     free(cols);
-    free(params);
 }
 
 /* Parses ?from= / ?to= into canonical codes; "" when absent. */
@@ -533,6 +545,97 @@ int relation_rules_hold(service *svc, request *req, db_conn *c, const char *code
     return OK;
 }
 
+/* ---- writes that are part of a larger step (resource.h) ---------------------- */
+
+static rel_rt *rt_of(service *svc, const char *kind)
+{
+    rel_table *t = svc->relations;
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->items[i].def->kind, kind) == 0) return &t->items[i];
+    return NULL;
+}
+
+json_t *relation_add_in(service *svc, request *req, db_conn *c, const char *kind, json_t *link)
+{
+    rel_rt *rt = rt_of(svc, kind);
+    if (!rt) return NULL;
+    int nattr = fields_ncols(rt->attrs);
+    char **cols = xcalloc((size_t)nattr + 1, sizeof *cols);
+    char from[BIZCODE_LEN + 1] = "", to[BIZCODE_LEN + 1] = "";
+    json_t *out = NULL;
+    if (validate(req, rt, link, cols, from, to) == OK &&
+        confirm_peer_ends(req, rt, from, to) == OK)
+        out = insert_link(req, rt, c, from, to,
+                          json_string_value(json_object_get(link, "status")), cols);
+    for (int i = 0; i < nattr; i++) free(cols[i]);
+    free(cols);
+    return out;
+}
+
+/* The current link from -> to as stored, or NULL after answering 404. */
+static json_t *current_link(request *req, rel_rt *rt, db_conn *c, const char *from,
+                            const char *to)
+{
+    const char *params[] = {from, to, "0", NULL, NULL, "1"};
+    PGresult *r = db_exec(c, rt->sql_list[3], 6, params);
+    json_t *link = NULL;
+    if (!db_ok(r))
+        service_db_error(req, c, r, rt->def->kind);
+    else if (PQntuples(r) == 0)
+        http_problem(req, 404, "no current %s link from %s to %s", rt->def->kind, from, to);
+    else
+        link = link_json(rt, r, 0);
+    PQclear(r);
+    return link;
+}
+
+json_t *relation_status_in(service *svc, request *req, db_conn *c, const char *kind,
+                           const char *from, const char *to, const char *status)
+{
+    rel_rt *rt = rt_of(svc, kind);
+    if (!rt) return NULL;
+    json_t *before = current_link(req, rt, c, from, to), *after = NULL;
+    if (!before) return NULL;
+    if (strcmp(json_string_value(json_object_get(before, "status")), status) == 0) return before;
+    const char *params[] = {from, to, status};
+    PGresult *r = db_exec(c, rt->sql_status, 3, params);
+    if (!db_ok(r) || PQntuples(r) != 1) {
+        service_db_error(req, c, r, rt->def->kind);
+    } else {
+        after = link_json(rt, r, 0);
+        if (changes_record(req, c, "relation.updated", from, to, before, after) != OK) {
+            json_decref(after);
+            after = NULL;
+        }
+    }
+    PQclear(r);
+    json_decref(before);
+    return after;
+}
+
+json_t *relation_end_in(service *svc, request *req, db_conn *c, const char *kind,
+                        const char *from, const char *to)
+{
+    rel_rt *rt = rt_of(svc, kind);
+    if (!rt) return NULL;
+    const char *params[] = {from, to, req->app->name};
+    PGresult *r = db_exec(c, rt->sql_end, 3, params);
+    json_t *link = NULL;
+    if (!db_ok(r)) {
+        service_db_error(req, c, r, rt->def->kind);
+    } else if (PQntuples(r) == 0) {
+        link = json_null(); /* already ended: nothing to do */
+    } else {
+        link = link_json(rt, r, 0);
+        if (changes_record(req, c, "relation.ended", from, to, NULL, link) != OK) {
+            json_decref(link);
+            link = NULL;
+        }
+    }
+    PQclear(r);
+    return link;
+}
+
 void relation_routes(service *svc, router *r)
 {
     rel_table *t = xcalloc(1, sizeof *t);
@@ -578,6 +681,7 @@ void relation_cleanup(service *svc)
         free(t->items[i].select_list);
         free(t->items[i].sql_insert);
         free(t->items[i].sql_end);
+        free(t->items[i].sql_status);
         free(t->items[i].sql_blocking);
         for (int k = 0; k < 8; k++) free(t->items[i].sql_list[k]);
         free(t->items[i].sql_copy);

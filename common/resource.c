@@ -175,11 +175,18 @@ static int is_known_member(const coll_rt *rt, const char *key)
            field_find(rt->def->fields, key);
 }
 
+/* Absent and null are the same: no value. */
+static int same_value(const json_t *a, const json_t *b)
+{
+    if (!a || json_is_null(a)) return !b || json_is_null(b);
+    return b && json_equal(a, b);
+}
+
 /* Checks obj as the whole object to store. current is the stored object
  * for an update (NULL on create): read-only members must then be unchanged.
  * Fills cv and *status, or adds to errors (and leaves cv empty). */
-static void check_object(const coll_rt *rt, json_t *obj, const json_t *current, col_values *cv,
-                         const char **status, json_t *errors)
+static void check_object(const coll_rt *rt, json_t *obj, const json_t *current, int trusted,
+                         col_values *cv, const char **status, json_t *errors)
 {
     const char *key;
     json_t *v;
@@ -228,6 +235,11 @@ static void check_object(const coll_rt *rt, json_t *obj, const json_t *current, 
     int col = 0;
     for (const field_def *f = rt->def->fields; f->name; col += field_ncols(f), f++) {
         json_t *fv = json_object_get(obj, f->name);
+        if ((f->flags & FF_SERVER) && !trusted &&
+            !same_value(fv, current ? json_object_get(current, f->name) : NULL)) {
+            json_add_error(errors, f->name, "is set by the platform as the work proceeds");
+            continue;
+        }
         /* Absent on create, or null: the default, where the field has one. */
         if ((!fv || json_is_null(fv)) && f->dflt) {
             cv->v[col] = xstrdup(f->dflt);
@@ -243,17 +255,24 @@ static void check_object(const coll_rt *rt, json_t *obj, const json_t *current, 
 }
 
 /* check_object for a request: on failure answers 400 and returns ERR. */
-static int validate(request *req, const coll_rt *rt, json_t *obj, const json_t *current,
-                    col_values *cv, const char **status)
+static int validate_as(request *req, const coll_rt *rt, json_t *obj, const json_t *current,
+                       int trusted, col_values *cv, const char **status)
 {
     json_t *errors = json_array();
-    check_object(rt, obj, current, cv, status, errors);
+    check_object(rt, obj, current, trusted, cv, status, errors);
     if (json_array_size(errors) > 0) {
         http_problem_errors(req, 400, errors, "%s: the object is not valid", rt->type->collection);
         return ERR;
     }
     json_decref(errors);
     return OK;
+}
+
+/* A client's object. */
+static int validate(request *req, const coll_rt *rt, json_t *obj, const json_t *current,
+                    col_values *cv, const char **status)
+{
+    return validate_as(req, rt, obj, current, 0, cv, status);
 }
 
 /* The object as the policy sees it: declared fields in their stored form. */
@@ -312,22 +331,19 @@ static void write_error(request *req, const coll_rt *rt, db_conn *c, const PGres
     service_db_error(req, c, r, rt->type->collection);
 }
 
-/* Parses the {code} path parameter: 400 for a bad code or a code of another type. */
+/* The code a checked object brings, or a fresh one. */
+static void object_code(const coll_rt *rt, const json_t *obj, char code[BIZCODE_LEN + 1])
+{
+    const char *given = json_string_value(json_object_get(obj, "code"));
+    if (given)
+        snprintf(code, BIZCODE_LEN + 1, "%s", given);
+    else
+        bizcode_mint(rt->def->prefix, code);
+}
+
 static int path_code(request *req, const coll_rt *rt, char canon[BIZCODE_LEN + 1])
 {
-    const char *raw = http_param(req, 0);
-    biz_status st = bizcode_parse(raw, canon, NULL);
-    if (st != BIZ_OK) {
-        http_problem(req, 400, "'%s' is not a valid code: %s", raw, bizcode_strerror(st));
-        return ERR;
-    }
-    if (strncmp(canon, rt->def->prefix, 2) != 0) {
-        const biz_type *t = biz_type_by_prefix(canon);
-        http_problem(req, 400, "%s is a %s code, not a %s code", canon, t ? t->type : "unknown",
-                     rt->type->type);
-        return ERR;
-    }
-    return OK;
+    return service_path_code(req, rt->def->prefix, canon);
 }
 
 /* ---- handlers ------------------------------------------------------------ */
@@ -424,16 +440,26 @@ static int peer_refs_usable(request *req, const coll_rt *rt, const json_t *obj,
     return crossref_confirm(rt->svc, req, nr.peer, nr.npeer);
 }
 
-/* Records the change of the object in r (row 0) in the open transaction. */
-static int record(request *req, const coll_rt *rt, db_conn *c, const char *action,
-                  const json_t *before, const PGresult *r)
+/* Records the change of the object in r (row 0) in the open transaction:
+ * type is the whole change type, or NULL for <type>.<action>. */
+static int record_as(request *req, const coll_rt *rt, db_conn *c, const char *type,
+                     const char *action, const json_t *before, const PGresult *r)
 {
-    char type[64];
-    snprintf(type, sizeof type, "%s.%s", rt->type->type, action);
+    char own[64];
+    if (!type) {
+        snprintf(own, sizeof own, "%s.%s", rt->type->type, action);
+        type = own;
+    }
     json_t *after = row_json(rt, r, 0);
     int rc = changes_record(req, c, type, PQgetvalue(r, 0, 0), NULL, before, after);
     json_decref(after);
     return rc;
+}
+
+static int record(request *req, const coll_rt *rt, db_conn *c, const char *action,
+                  const json_t *before, const PGresult *r)
+{
+    return record_as(req, rt, c, NULL, action, before, r);
 }
 
 static void create(request *req, void *ctx)
@@ -447,11 +473,7 @@ static void create(request *req, void *ctx)
     const char **params = NULL;
     if (!allowed(req, rt, req->json) || peer_refs_usable(req, rt, req->json, NULL) != OK) goto done;
     char code[BIZCODE_LEN + 1];
-    json_t *given = json_object_get(req->json, "code");
-    if (given)
-        snprintf(code, sizeof code, "%s", json_string_value(given));
-    else
-        bizcode_mint(rt->def->prefix, code);
+    object_code(rt, req->json, code);
     if (!(c = service_db(rt->svc, req))) goto done;
     params = write_params(&cv, code, status, req->app->name);
     if (db_begin(c) != OK) {
@@ -491,23 +513,31 @@ static int if_match_ok(request *req, const char *version)
     return strcmp(im, want) == 0 || strcmp(im, version) == 0;
 }
 
-/* Locks the object for a change: answers 404/412 and returns NULL when it
- * cannot be changed. */
-static PGresult *lock_for_change(request *req, coll_rt *rt, db_conn *c, const char *code)
+/* Locks the object for a change: answers 404 and returns NULL when there
+ * is none. */
+static PGresult *lock_row(request *req, coll_rt *rt, db_conn *c, const char *code)
 {
     const char *params[] = {code};
     PGresult *r = db_exec(c, rt->sql_lock, 1, params);
-    if (!db_ok(r)) {
+    if (!db_ok(r))
         service_db_error(req, c, r, rt->type->collection);
-    } else if (PQntuples(r) == 0) {
+    else if (PQntuples(r) == 0)
         http_problem(req, 404, "no %s with code %s", rt->type->type, code);
-    } else if (!if_match_ok(req, PQgetvalue(r, 0, 2))) {
-        http_problem_extra(req, 412, json_pack("{s:i}", "current_version", atoi(PQgetvalue(r, 0, 2))),
-                           "If-Match %s does not match the current version %s of %s",
-                           http_header_in(req, "If-Match"), PQgetvalue(r, 0, 2), code);
-    } else {
+    else
         return r;
-    }
+    PQclear(r);
+    return NULL;
+}
+
+/* lock_row, and the request's If-Match: 412 when it names another version. */
+static PGresult *lock_for_change(request *req, coll_rt *rt, db_conn *c, const char *code)
+{
+    PGresult *r = lock_row(req, rt, c, code);
+    if (!r) return NULL;
+    if (if_match_ok(req, PQgetvalue(r, 0, 2))) return r;
+    http_problem_extra(req, 412, json_pack("{s:i}", "current_version", atoi(PQgetvalue(r, 0, 2))),
+                       "If-Match %s does not match the current version %s of %s",
+                       http_header_in(req, "If-Match"), PQgetvalue(r, 0, 2), code);
     PQclear(r);
     return NULL;
 }
@@ -663,6 +693,105 @@ done:
     PQclear(cur);
     PQclear(r);
     db_release(rt->svc->db, c);
+}
+
+/* ---- writes that are part of a larger step (resource.h) ---------------------- */
+
+static coll_rt *rt_of(service *svc, const char *prefix_or_code)
+{
+    coll_table *t = svc->resources;
+    for (int i = 0; i < t->n; i++)
+        if (strncmp(t->items[i].def->prefix, prefix_or_code, 2) == 0) return &t->items[i];
+    return NULL;
+}
+
+json_t *resource_create_in(service *svc, request *req, db_conn *c, const char *prefix, json_t *obj)
+{
+    coll_rt *rt = rt_of(svc, prefix);
+    col_values cv = {0};
+    const char *status;
+    if (!rt || validate_as(req, rt, obj, NULL, 1, &cv, &status) != OK) return NULL;
+    json_t *out = NULL;
+    PGresult *r = NULL;
+    const char **params = NULL;
+    if (peer_refs_usable(req, rt, obj, NULL) != OK ||
+        local_refs_usable(req, rt, c, obj, NULL) != OK)
+        goto done;
+    char code[BIZCODE_LEN + 1];
+    object_code(rt, obj, code);
+    params = write_params(&cv, code, status, req->app->name);
+    r = db_exec(c, rt->sql_insert, cv.n + 3, params);
+    if (!db_ok(r))
+        write_error(req, rt, c, r);
+    else if (record(req, rt, c, "created", NULL, r) == OK)
+        out = row_json(rt, r, 0);
+done:
+    PQclear(r);
+    free(params);
+    values_free(&cv);
+    return out;
+}
+
+json_t *resource_change_in(service *svc, request *req, db_conn *c, const char *code,
+                           const json_t *patch, const char *change)
+{
+    coll_rt *rt = rt_of(svc, code);
+    PGresult *cur = rt ? lock_row(req, rt, c, code) : NULL, *r = NULL;
+    if (!cur) return NULL;
+    json_t *current = row_json(rt, cur, 0), *merged = NULL, *out = NULL;
+    col_values cv = {0};
+    const char *status;
+    const char **params = NULL;
+    if (strcmp(PQgetvalue(cur, 0, 1), "retired") == 0) {
+        http_problem(req, 409, "%s is retired and can no longer be changed", code);
+        goto done;
+    }
+    merged = json_merge_patch(current, patch);
+    if (validate_as(req, rt, merged, current, 1, &cv, &status) != OK ||
+        relation_rules_hold(svc, req, c, code, merged) != OK ||
+        peer_refs_usable(req, rt, merged, current) != OK ||
+        local_refs_usable(req, rt, c, merged, current) != OK)
+        goto done;
+    if (unchanged(req, rt, current, &cv, status)) {
+        out = json_incref(current);
+        goto done;
+    }
+    params = write_params(&cv, code, status, req->app->name);
+    r = db_exec(c, rt->sql_update, cv.n + 3, params);
+    if (!db_ok(r))
+        write_error(req, rt, c, r);
+    else if (record_as(req, rt, c, change, "updated", current, r) == OK)
+        out = row_json(rt, r, 0);
+done:
+    free(params);
+    values_free(&cv);
+    json_decref(current);
+    json_decref(merged);
+    PQclear(cur);
+    PQclear(r);
+    return out;
+}
+
+json_t *resource_retire_in(service *svc, request *req, db_conn *c, const char *code)
+{
+    coll_rt *rt = rt_of(svc, code);
+    PGresult *cur = rt ? lock_row(req, rt, c, code) : NULL, *r = NULL;
+    if (!cur) return NULL;
+    json_t *current = row_json(rt, cur, 0), *out = NULL;
+    if (strcmp(PQgetvalue(cur, 0, 1), "retired") == 0) {
+        out = json_incref(current);
+    } else {
+        const char *params[] = {code, req->app->name};
+        r = db_exec(c, rt->sql_retire, 2, params);
+        if (!db_ok(r))
+            write_error(req, rt, c, r);
+        else if (record(req, rt, c, "retired", current, r) == OK)
+            out = row_json(rt, r, 0);
+    }
+    json_decref(current);
+    PQclear(cur);
+    PQclear(r);
+    return out;
 }
 
 static void history(request *req, void *ctx)
@@ -842,14 +971,10 @@ static void import_check(void *ctx, bulk_line *ln, json_t *obj, char **cols, jso
     const coll_rt *rt = ctx;
     col_values cv = {0};
     const char *status;
-    check_object(rt, obj, NULL, &cv, &status, errors);
+    check_object(rt, obj, NULL, 0, &cv, &status, errors);
     if (json_array_size(errors) > 0) return;
     char code[BIZCODE_LEN + 1];
-    json_t *given = json_object_get(obj, "code");
-    if (given)
-        snprintf(code, sizeof code, "%s", json_string_value(given));
-    else
-        bizcode_mint(rt->def->prefix, code);
+    object_code(rt, obj, code);
     cols[0] = xstrdup(code);
     cols[1] = xstrdup(status);
     cols[2] = xstrdup(bulk_app(ln));

@@ -31,6 +31,8 @@ enum {
     FF_FED_BY = 1u << 3,   /* FT_CODE: this object is downstream of the one it names (an
                               access point hangs on its pole, a pole carries its line) */
     FF_SUMMARY = 1u << 4,  /* shown on the object's node in traces and outage lists */
+    FF_SERVER = 1u << 5,   /* set by the platform's own processes (a work order's steps),
+                              never by a client's create, patch or import */
 };
 
 /* A condition on the object a code names, e.g. kind = dedicated. */
@@ -109,6 +111,31 @@ struct db_conn;
  * current links it is part of; otherwise answers 409 and returns ERR. */
 int relation_rules_hold(service *svc, struct request *req, struct db_conn *c, const char *code,
                         const json_t *merged);
+
+/* Writes that are one part of a larger step (a work order's), on the
+ * caller's open transaction c: the same checks, the same history and events
+ * as the HTTP writes, but no role policy (the caller authorised the step)
+ * and server-set fields allowed. Codes the peer keeps are confirmed with the
+ * peer. Each returns the object or link as stored (owned by the caller), or
+ * NULL after answering req with the problem. */
+json_t *resource_create_in(service *svc, struct request *req, struct db_conn *c,
+                           const char *prefix, json_t *obj);
+/* A merge patch; `change` names the history entry ("work_order.updated"
+ * when NULL). An object already as asked is returned unchanged. */
+json_t *resource_change_in(service *svc, struct request *req, struct db_conn *c,
+                           const char *code, const json_t *patch, const char *change);
+json_t *resource_retire_in(service *svc, struct request *req, struct db_conn *c,
+                           const char *code);
+json_t *relation_add_in(service *svc, struct request *req, struct db_conn *c, const char *kind,
+                        json_t *link);
+/* Sets the status of the current link (design -> operational); a link
+ * already so is returned as it is. */
+json_t *relation_status_in(service *svc, struct request *req, struct db_conn *c,
+                           const char *kind, const char *from, const char *to,
+                           const char *status);
+/* Ends the current link; JSON null when there is none. */
+json_t *relation_end_in(service *svc, struct request *req, struct db_conn *c, const char *kind,
+                        const char *from, const char *to);
 
 /* The collection of a prefix (or of a code's prefix) if this service keeps
  * it, else NULL. */

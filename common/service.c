@@ -71,6 +71,7 @@ static int load_config(const service_def *def, service_config *c)
         env_int("SHUTDOWN_GRACE_MS", 0, 0, 600000, &c->shutdown_grace_ms) != OK ||
         env_int("EVENTS_KEEP_HOURS", 168, 0, 87600, &c->events_keep_hours) != OK ||
         env_int("EVENTS_PRUNE_S", 60, 1, 86400, &c->events_prune_s) != OK ||
+        env_int("EVENTS_HEARTBEAT_S", 15, 1, 3600, &c->events_heartbeat_s) != OK ||
         env_int("DB_WAIT_S", 30, 0, 3600, &c->db_wait_s) != OK)
         return ERR;
     c->body_limit = (size_t)body_kib * 1024;
@@ -96,6 +97,35 @@ db_conn *service_db(service *svc, request *req)
     else
         http_problem(req, 503, "the database is unavailable; retry shortly");
     return NULL;
+}
+
+int service_path_code(request *req, const char *prefix, char canon[BIZCODE_LEN + 1])
+{
+    const char *raw = http_param(req, 0);
+    biz_status st = bizcode_parse(raw, canon, NULL);
+    if (st != BIZ_OK) {
+        http_problem(req, 400, "'%s' is not a valid code: %s", raw, bizcode_strerror(st));
+        return ERR;
+    }
+    if (strncmp(canon, prefix, 2) != 0) {
+        const biz_type *t = biz_type_by_prefix(canon), *want = biz_type_by_prefix(prefix);
+        http_problem(req, 400, "%s is a %s code, not a %s code", canon, t ? t->type : "unknown",
+                     want ? want->type : prefix);
+        return ERR;
+    }
+    return OK;
+}
+
+int service_step_allowed(request *req, service *svc, const char *step)
+{
+    char target[64], why[512], roles[128];
+    snprintf(target, sizeof target, "work-orders/%s", step);
+    if (policy_check(svc->policy, req->app, target, NULL, why, sizeof why) == OK) return 1;
+    policy_roles(svc->policy, target, roles, sizeof roles);
+    http_problem(req, 403, "the %s step of a work order is taken by the %s role; app %s has "
+                           "none of them",
+                 step, roles[0] ? roles : "admin", req->app->name);
+    return 0;
 }
 
 void service_page(request *req, const PGresult *r, int limit,
@@ -224,6 +254,7 @@ static void add_routes(service *svc)
     relation_routes(svc, r);
     trace_routes(svc, r);
     events_routes(svc, r);
+    if (svc->def->routes) svc->def->routes(svc, r);
     proxy_routes(svc, r);
 }
 
@@ -252,7 +283,7 @@ static int migrate(service *svc)
 
 static void cleanup(service *svc)
 {
-    events_stop(svc);
+    events_cleanup(svc);
     resource_cleanup(svc);
     relation_cleanup(svc);
     proxy_cleanup(svc);
@@ -324,6 +355,7 @@ int service_main(const service_def *def, int argc, char **argv)
                       .auth = svc->auth,
                       .metrics = svc->metrics};
     if (!(svc->http = http_start(&hc, svc->router))) goto out;
+    events_listen(svc);
     log_info("%s listening on %s:%d (%d threads, %d database connections, peer %s)", svc->name,
              svc->cfg.bind_addr, http_port(svc->http), svc->cfg.http_threads,
              svc->cfg.db_pool_size, svc->cfg.peer_url);
@@ -338,6 +370,8 @@ int service_main(const service_def *def, int argc, char **argv)
                                  (long)(svc->cfg.shutdown_grace_ms % 1000) * 1000000L};
         nanosleep(&grace, NULL);
     }
+    /* Nothing wakes the event streams from here on; http_shutdown ends them. */
+    events_stop(svc);
     http_shutdown(svc->http, svc->cfg.shutdown_timeout_ms / 1000.0);
     svc->http = NULL;
     log_info("stopped");

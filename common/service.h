@@ -23,6 +23,8 @@ typedef struct service_def {
     int nrelations;
     const status_set *statuses; /* of links; objects carry their own */
     const char *title;          /* for the OpenAPI document */
+    /* Hand-written routes for what really differs (work orders, drawings). */
+    void (*routes)(struct service *svc, router *r);
 } service_def;
 
 typedef struct service_config {
@@ -47,6 +49,7 @@ typedef struct service_config {
     int shutdown_grace_ms; /* unready but serving, before the drain */
     int events_keep_hours; /* change events older than this are pruned */
     int events_prune_s;    /* how often */
+    int events_heartbeat_s; /* an idle event stream sends a heartbeat this often */
     int db_wait_s; /* how long start-up waits for the database */
 } service_config;
 
@@ -66,7 +69,7 @@ struct service {
     void *relations; /* relation.c's per-kind state */
     void *proxies;   /* proxy.c's routes to the peer */
     void *trace;     /* trace.c's chain steps */
-    void *events;    /* events.c's pruning thread */
+    void *events;    /* events.c's pruning and listening threads */
 };
 
 int service_main(const service_def *def, int argc, char **argv);
@@ -75,6 +78,12 @@ int service_main(const service_def *def, int argc, char **argv);
 db_conn *service_db(service *svc, request *req);
 /* Answers a failed statement: 409/503/400/500 with a clear detail. */
 void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what);
+/* The {code} path parameter (the first), canonical; 400 when it is not a
+ * valid code of the prefix. */
+int service_path_code(request *req, const char *prefix, char canon[BIZCODE_LEN + 1]);
+/* May the caller take this step of a work order (policy targets
+ * work-orders/<step>)? Otherwise answers 403 naming the roles that may. */
+int service_step_allowed(request *req, service *svc, const char *step);
 /* Answers 200 {"items", "next"} for a page read with LIMIT limit + 1: the
  * first limit rows turned to JSON by item, and "next", the cursor to ask
  * after (the last row's first column), when there are more. */

@@ -165,11 +165,38 @@ static const field_def charging_pile_fields[] = {
     FIELDS_END,
 };
 
+static const char *const order_steps[] = {"applied", "surveyed", "planned", "designed",
+                                          "scheduled", "accepted", "published", "powered",
+                                          "archived", "cancelled", NULL};
+static const char *const tb[] = {"TB", NULL};
+
+/* What the applicant asks for, then what the steps decide and create
+ * (FF_SERVER: set by POST /v1/work-orders/{code}/transitions only). */
+#define STEP_SET(n, t, r, what) {.name = (n), .type = (t), .flags = FF_SERVER, .refs = (r), .doc = what}
 static const field_def work_order_fields[] = {
     {.name = "type", .type = FT_ENUM, .flags = FF_REQUIRED, .values = order_types,
      .doc = "business process"},
-    CUSTOMER(0),
+    {.name = "applicant", .type = FT_TEXT, .flags = FF_REQUIRED, .max_len = 200,
+     .doc = "who applies: the future customer's name"},
+    {.name = "phone", .type = FT_TEXT, .max_len = 40, .doc = "contact phone"},
+    {.name = "address", .type = FT_CODE, .refs = ad, .doc = "where the supply is wanted (AD)"},
     {.name = "summary", .type = FT_TEXT, .max_len = 500, .doc = "what is asked"},
+    {.name = "step", .type = FT_ENUM, .flags = FF_SERVER, .values = order_steps,
+     .dflt = "applied", .doc = "where the work order is; moved by its transitions"},
+    STEP_SET("line", FT_CODE, ln, "planned: the line that will supply (LN, kept by grid-svc)"),
+    STEP_SET("capacity_kva", FT_NUM, NULL, "planned: capacity, kVA"),
+    STEP_SET("voltage_kv", FT_NUM, NULL, "planned: supply voltage, kV"),
+    STEP_SET("metering_plan", FT_TEXT, NULL, "planned: metering plan"),
+    STEP_SET("billing_plan", FT_TEXT, NULL, "planned: billing plan"),
+    STEP_SET("power_on_date", FT_TEXT, NULL, "planned, scheduled: intended power-on date"),
+    STEP_SET("customer", FT_CODE, cu, "planned: the customer created, pending until powered"),
+    STEP_SET("supply_point", FT_CODE, sp, "planned: its supply point (SP)"),
+    STEP_SET("transformer", FT_CODE, tr, "designed: the dedicated transformer drawn (TR)"),
+    STEP_SET("drawing_published_at", FT_TEXT, NULL,
+             "published: when grid-svc published the drawing (its drawing.published event)"),
+    STEP_SET("metering_point", FT_CODE, mp, "powered: the metering point (MP)"),
+    STEP_SET("meter", FT_CODE, mt, "powered: the meter (MT)"),
+    STEP_SET("billing", FT_CODE, tb, "powered: the transformer billing (TB)"),
     FIELDS_END,
 };
 

@@ -10,4 +10,7 @@ extern const int cust_ncollections;
 extern const relation_def cust_relations[];
 extern const int cust_nrelations;
 
+/* Work orders and their steps across both platforms (workorders.c). */
+void workorder_routes(service *svc, router *r);
+
 #endif

@@ -14,6 +14,7 @@ int main(int argc, char **argv)
         .nrelations = cust_nrelations,
         .statuses = &cust_statuses,
         .title = "cust-svc: customer service platform 用户服务业务中台",
+        .routes = workorder_routes,
     };
     return service_main(&def, argc, argv);
 }

@@ -3,7 +3,7 @@
 # wrong answer.
 set -euo pipefail
 cd "$(dirname "$0")"
-for script in [0-9][0-9]-*.sh; do
+for script in [0-9][0-9]-*.sh hv_new_connection.sh; do
     echo
     echo "##### examples/$script"
     bash "$script"

@@ -10,4 +10,7 @@ extern const int grid_ncollections;
 extern const relation_def grid_relations[];
 extern const int grid_nrelations;
 
+/* The drawings of work orders (drawings.c). */
+void drawing_routes(service *svc, router *r);
+
 #endif

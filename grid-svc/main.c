@@ -14,6 +14,7 @@ int main(int argc, char **argv)
         .nrelations = grid_nrelations,
         .statuses = &grid_statuses,
         .title = "grid-svc: grid resource platform 电网资源业务中台",
+        .routes = drawing_routes,
     };
     return service_main(&def, argc, argv);
 }

@@ -46,7 +46,8 @@
 /* ---- the declarations ------------------------------------------------------------- */
 
 typedef struct coll {
-    const collection_def *def;
+    const collection_def *def; /* as a client sees it: see client_view */
+    int nserver;               /* fields the platform sets, answered too */
     const biz_type *bt; /* NULL when the prefix is not in the registry */
     service_id owner;   /* the service that declares it */
 } coll;
@@ -62,14 +63,34 @@ static int ncolls;
 static rel rels[MAX_DECL];
 static int nrels;
 
+/* Collections as a client sees them: the fields the platform sets as work
+ * proceeds (FF_SERVER, a work order's step) are answered but never sent, so
+ * the generated bodies, patches and filters here leave them out; the work
+ * order suite covers them. */
+#define MAX_FIELDS 64
+static collection_def client_defs[MAX_DECL];
+static field_def client_fields[MAX_DECL][MAX_FIELDS];
+
+static void add_collection(const collection_def *d, service_id owner)
+{
+    int i = ncolls++, n = 0, nserver = 0;
+    client_defs[i] = *d;
+    for (const field_def *f = d->fields; f->name && n < MAX_FIELDS - 1; f++) {
+        if (f->flags & FF_SERVER)
+            nserver++;
+        else
+            client_fields[i][n++] = *f;
+    }
+    client_defs[i].fields = client_fields[i];
+    colls[i] = (coll){&client_defs[i], nserver, biz_type_by_prefix(d->prefix), owner};
+}
+
 static void load_declarations(void)
 {
     for (int i = 0; i < grid_ncollections && ncolls < MAX_DECL; i++)
-        colls[ncolls++] = (coll){&grid_collections[i], biz_type_by_prefix(grid_collections[i].prefix),
-                                 SVC_GRID};
+        add_collection(&grid_collections[i], SVC_GRID);
     for (int i = 0; i < cust_ncollections && ncolls < MAX_DECL; i++)
-        colls[ncolls++] = (coll){&cust_collections[i], biz_type_by_prefix(cust_collections[i].prefix),
-                                 SVC_CUST};
+        add_collection(&cust_collections[i], SVC_CUST);
     for (int i = 0; i < grid_nrelations && nrels < MAX_DECL; i++)
         rels[nrels++] = (rel){&grid_relations[i], SVC_GRID};
     for (int i = 0; i < cust_nrelations && nrels < MAX_DECL; i++)
@@ -405,7 +426,7 @@ static void expect_shape(const coll *c, const json_t *o, const char *what)
                      what, c->bt->collection, f->name, jtext(o));
     for (const char *const *m = BASE_MEMBERS; *m; m++)
         if (!json_object_get(o, *m)) fail_msg("%s: no member '%s' in %s", what, *m, jtext(o));
-    if ((int)json_object_size(o) != nfields(c) + 6)
+    if ((int)json_object_size(o) != nfields(c) + c->nserver + 6)
         fail_msg("%s: %s answers members beyond its declared fields and the base members: %s",
                  what, c->bt->collection, jtext(o));
     const char *code = jstr(o, "code");
@@ -2191,6 +2212,9 @@ int main(void)
         json_t *rule;
         json_array_foreach(json_object_get(policy, "rules"), i, rule) {
             if (i >= sizeof rule_cases / sizeof *rule_cases) break;
+            /* The steps of a work order (work-orders/<step>): test_workorders. */
+            const char *target = jstr(rule, "target");
+            if (target && strncmp(target, "work-orders/", 12) == 0) continue;
             rule_cases[i] = (rule_case){rule, (int)i};
             const json_t *when = json_object_get(rule, "when");
             char *w = when ? json_dumps(when, JSON_COMPACT) : NULL;

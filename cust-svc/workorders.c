@@ -1,0 +1,526 @@
+/* workorders.c -- the high-voltage new connection 高压业扩新装 across both
+ * platforms, one step at a time:
+ *
+ *   POST /v1/work-orders/{code}/transitions   {"to": STEP, ...the step's data}
+ *   GET  /v1/work-orders/{code}/transitions   the steps taken, and the legal next ones
+ *
+ * applied -> surveyed -> planned -> designed -> scheduled -> accepted ->
+ * published -> powered -> archived, and cancelled from any step before
+ * powered. Who takes each step is policy (config/policy.json, targets
+ * work-orders/<step>).
+ *
+ * A step is one cust-svc transaction holding the work order's row. The
+ * steps that change grid-svc (designed, published, cancelled) make one
+ * idempotent request to it inside that transaction: when grid-svc fails or
+ * cannot be reached the transaction rolls back and the work order stays
+ * where it was; when grid-svc's half was done but ours failed, the retry
+ * finds grid-svc's half there and finishes. A step already taken answers
+ * what it answered the first time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "changes.h"
+#include "cust.h"
+#include "fields.h"
+#include "jsonutil.h"
+#include "peer.h"
+#include "service.h"
+
+typedef struct step_ctx {
+    service *svc;
+    request *req;
+    db_conn *c;
+    const char *code; /* the work order */
+    json_t *order;    /* as stored before the step */
+    json_t *data;     /* the step's data, checked */
+    json_t *set;      /* what the step sets on the work order */
+} step_ctx;
+
+typedef struct wo_step {
+    const char *name;
+    const field_def *data;  /* what the step takes */
+    int (*run)(step_ctx *); /* what it does beyond moving the work order */
+} wo_step;
+
+static const char *const ln[] = {"LN", NULL};
+static const char *const phases[] = {"single", "three", NULL};
+
+#define NOTE {.name = "note", .type = FT_TEXT, .max_len = 1000, .doc = "what was found or done"}
+#define DATE(fl, what) {.name = "power_on_date", .type = FT_TEXT, .flags = (fl), .max_len = 10, \
+                        .doc = what}
+
+static const field_def note_only[] = {NOTE, FIELDS_END};
+static const field_def plan_data[] = {
+    {.name = "line", .type = FT_CODE, .flags = FF_REQUIRED, .refs = ln,
+     .doc = "the line that will supply (LN)"},
+    {.name = "capacity_kva", .type = FT_NUM, .flags = FF_REQUIRED, .min = 1, .max = 1000000,
+     .doc = "capacity, kVA"},
+    {.name = "voltage_kv", .type = FT_NUM, .flags = FF_REQUIRED, .min = 0.1, .max = 1000,
+     .doc = "supply voltage, kV"},
+    {.name = "metering_plan", .type = FT_TEXT, .max_len = 500, .doc = "metering plan"},
+    {.name = "billing_plan", .type = FT_TEXT, .max_len = 500, .doc = "billing plan"},
+    DATE(0, "intended power-on date, YYYY-MM-DD"),
+    NOTE,
+    FIELDS_END,
+};
+static const field_def design_data[] = {
+    {.name = "transformer_name", .type = FT_TEXT, .doc = "name of the dedicated transformer"},
+    {.name = "transformer_model", .type = FT_TEXT, .max_len = 60, .doc = "its model"},
+    NOTE,
+    FIELDS_END,
+};
+static const field_def schedule_data[] = {DATE(FF_REQUIRED, "power-on date, YYYY-MM-DD"), NOTE,
+                                          FIELDS_END};
+static const field_def power_data[] = {
+    {.name = "meter_asset_no", .type = FT_TEXT, .flags = FF_REQUIRED, .max_len = 40,
+     .doc = "asset number of the meter installed"},
+    {.name = "meter_model", .type = FT_TEXT, .max_len = 60, .doc = "its model"},
+    {.name = "meter_phase", .type = FT_ENUM, .values = phases, .doc = "single or three phase"},
+    {.name = "tariff", .type = FT_TEXT, .max_len = 60, .doc = "tariff code of the billing"},
+    NOTE,
+    FIELDS_END,
+};
+
+static int plan(step_ctx *s);
+static int design(step_ctx *s);
+static int schedule(step_ctx *s);
+static int publish(step_ctx *s);
+static int power_on(step_ctx *s);
+static int cancel(step_ctx *s);
+
+/* In the order of the process; cancelled last. */
+static const wo_step steps[] = {
+    {"applied", NULL, NULL},
+    {"surveyed", note_only, NULL},
+    {"planned", plan_data, plan},
+    {"designed", design_data, design},
+    {"scheduled", schedule_data, schedule},
+    {"accepted", note_only, NULL},
+    {"published", note_only, publish},
+    {"powered", power_data, power_on},
+    {"archived", note_only, NULL},
+    {"cancelled", note_only, cancel},
+};
+enum { STEP_POWERED = 7, STEP_ARCHIVED = 8, STEP_CANCELLED = 9 };
+
+static int step_index(const char *name)
+{
+    for (int i = 0; name && i < (int)ARRAY_LEN(steps); i++)
+        if (strcmp(steps[i].name, name) == 0) return i;
+    return -1;
+}
+
+/* The steps that may follow step `now`: the next one, and cancelled
+ * before powered. */
+static json_t *legal_after(int now)
+{
+    json_t *legal = json_array();
+    if (now < STEP_ARCHIVED) json_array_append_new(legal, json_string(steps[now + 1].name));
+    if (now < STEP_POWERED) json_array_append_new(legal, json_string(steps[STEP_CANCELLED].name));
+    return legal;
+}
+
+static const char *member(const json_t *o, const char *name)
+{
+    return json_string_value(json_object_get(o, name));
+}
+
+/* ---- talking to grid-svc ------------------------------------------------------- */
+
+/* One request to grid-svc with the caller's identity. OK with its answer
+ * in *out (owned), or ERR after answering: grid-svc's own refusal passed
+ * on, 503 when it cannot be reached, 504 when too slow, 502 otherwise. A
+ * 404 is OK with *out NULL when missing_ok. */
+static int grid_call(step_ctx *s, const char *method, const char *path, const json_t *body,
+                     int missing_ok, json_t **out)
+{
+    request *req = s->req;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    peer_caller who = {http_header_in(req, "Authorization"), req->id, NULL};
+    peer_response pr;
+    peer_call(s->svc->peer, method, path, &who, text, text ? strlen(text) : 0, &pr);
+    free(text);
+    *out = NULL;
+    int rc = ERR;
+    const char *now = member(s->order, "step");
+    if (pr.error != PEER_OK) {
+        http_problem(req, pr.error == PEER_TIMEOUT ? 504 : 503,
+                     "grid-svc did not answer (%s); work order %s stays %s and nothing was "
+                     "changed on either platform",
+                     pr.detail, s->code, now);
+    } else if (pr.status == 404 && missing_ok) {
+        rc = OK;
+    } else if (pr.status >= 200 && pr.status < 300 && (*out = json_loads(pr.body, 0, NULL))) {
+        rc = OK;
+    } else {
+        json_t *problem = json_loads(pr.body ? pr.body : "", 0, NULL);
+        const char *why = member(problem, "detail");
+        int status = pr.status >= 400 && pr.status < 500 ? (int)pr.status : 502;
+        http_problem(req, status, "grid-svc answered %ld: %s; work order %s stays %s", pr.status,
+                     why ? why : "no explanation", s->code, now);
+        json_decref(problem);
+    }
+    peer_response_free(&pr);
+    return rc;
+}
+
+/* ---- what the steps do ------------------------------------------------------- */
+
+/* Creates an object of the step, noting its code on the work order. */
+static int make(step_ctx *s, const char *prefix, json_t *obj, const char *field)
+{
+    json_t *made = resource_create_in(s->svc, s->req, s->c, prefix, obj);
+    json_decref(obj);
+    if (!made) return ERR;
+    if (field) json_object_set(s->set, field, json_object_get(made, "code"));
+    json_decref(made);
+    return OK;
+}
+
+static int link(step_ctx *s, const char *kind, const char *from, const char *to)
+{
+    json_t *l = json_pack("{s:s, s:s}", "from", from, "to", to);
+    json_t *added = relation_add_in(s->svc, s->req, s->c, kind, l);
+    json_decref(l);
+    json_decref(added);
+    return added ? OK : ERR;
+}
+
+/* The step's data members named, copied onto the work order. */
+static void take(step_ctx *s, const char *const *names)
+{
+    for (; *names; names++) {
+        json_t *v = json_object_get(s->data, *names);
+        if (v) json_object_set(s->set, *names, v);
+    }
+}
+
+/* planned: the supply plan is stored, the customer (pending) and its supply
+ * point are created, and the plan is pushed to the service command system
+ * as workorder.plan_pushed. */
+static int plan(step_ctx *s)
+{
+    static const char *const plan_fields[] = {"line", "capacity_kva", "voltage_kv",
+                                              "metering_plan", "billing_plan", "power_on_date",
+                                              NULL};
+    const json_t *o = s->order, *d = s->data;
+    json_t *cu = json_pack("{s:O, s:s, s:O, s:s}", "name", json_object_get(o, "applicant"),
+                           "category", "hv", "contract_capacity_kva",
+                           json_object_get(d, "capacity_kva"), "status", "pending");
+    if (member(o, "phone")) json_object_set(cu, "phone", json_object_get(o, "phone"));
+    if (member(o, "address")) json_object_set(cu, "address", json_object_get(o, "address"));
+    if (make(s, "CU", cu, "customer") != OK) return ERR;
+    json_t *sp = json_pack("{s:s+, s:O, s:O, s:s, s:O, s:s}", "name", member(o, "applicant"),
+                           " main supply", "customer", json_object_get(s->set, "customer"),
+                           "voltage_kv", json_object_get(d, "voltage_kv"), "mode", "main",
+                           "capacity_kva", json_object_get(d, "capacity_kva"), "status",
+                           "pending");
+    if (make(s, "SP", sp, "supply_point") != OK) return ERR;
+    take(s, plan_fields);
+    json_t *pushed = json_deep_copy(s->set);
+    json_object_del(pushed, "step");
+    json_object_set_new(pushed, "work_order", json_string(s->code));
+    int rc = changes_record(s->req, s->c, "workorder.plan_pushed", s->code,
+                            member(s->set, "customer"), NULL, pushed);
+    json_decref(pushed);
+    return rc;
+}
+
+/* designed: grid-svc draws the dedicated transformer and its links to the
+ * line, the supply point and the customer in design status (red drawing). */
+static int design(step_ctx *s)
+{
+    const json_t *o = s->order;
+    json_t *body = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "work_order", s->code, "line",
+                             json_object_get(o, "line"), "supply_point",
+                             json_object_get(o, "supply_point"), "customer",
+                             json_object_get(o, "customer"), "capacity_kva",
+                             json_object_get(o, "capacity_kva"), "voltage_kv",
+                             json_object_get(o, "voltage_kv"));
+    const char *name = member(s->data, "transformer_name");
+    char *own = name ? NULL : xasprintf("%s dedicated transformer", member(o, "applicant"));
+    json_object_set_new(body, "name", json_string(name ? name : own));
+    free(own);
+    if (member(s->data, "transformer_model"))
+        json_object_set(body, "model", json_object_get(s->data, "transformer_model"));
+    json_t *drawing;
+    int rc = grid_call(s, "POST", "/v1/drawings", body, 0, &drawing);
+    json_decref(body);
+    if (rc != OK) return ERR;
+    json_object_set(s->set, "transformer", json_object_get(drawing, "transformer"));
+    json_decref(drawing);
+    return OK;
+}
+
+static int schedule(step_ctx *s)
+{
+    static const char *const fields[] = {"power_on_date", NULL};
+    take(s, fields);
+    return OK;
+}
+
+/* published: grid-svc turns the drawing operational (black drawing) and
+ * emits drawing.published; its answer is that event's drawing, recorded
+ * here, so power-on can check it. */
+static int publish(step_ctx *s)
+{
+    char *path = xasprintf("/v1/drawings/%s/publish", s->code);
+    json_t *drawing;
+    int rc = grid_call(s, "POST", path, NULL, 0, &drawing);
+    free(path);
+    if (rc != OK) return ERR;
+    if (strcmp(member(drawing, "status"), "published") != 0) {
+        http_problem(s->req, 502, "grid-svc left the drawing of %s %s", s->code,
+                     member(drawing, "status"));
+        rc = ERR;
+    } else {
+        json_object_set(s->set, "drawing_published_at", json_object_get(drawing, "changed_at"));
+    }
+    json_decref(drawing);
+    return rc;
+}
+
+/* powered: metering point, meter and their links, the billing of the
+ * dedicated transformer; the customer becomes active. */
+static int power_on(step_ctx *s)
+{
+    const json_t *o = s->order, *d = s->data;
+    if (!member(o, "drawing_published_at")) {
+        http_problem(s->req, 409, "the drawing of %s has not been published by grid-svc", s->code);
+        return ERR;
+    }
+    const char *customer = member(o, "customer");
+    json_t *mp = json_pack("{s:s+, s:s, s:s, s:O}", "name", member(o, "applicant"), " billing",
+                           "customer", customer, "purpose", "billing", "voltage_kv",
+                           json_object_get(o, "voltage_kv"));
+    json_t *mt = json_pack("{s:O}", "asset_no", json_object_get(d, "meter_asset_no"));
+    if (member(d, "meter_model")) json_object_set(mt, "model", json_object_get(d, "meter_model"));
+    if (member(d, "meter_phase")) json_object_set(mt, "phase", json_object_get(d, "meter_phase"));
+    json_t *tb = json_pack("{s:s, s:O}", "customer", customer, "transformer",
+                           json_object_get(o, "transformer"));
+    if (member(d, "tariff")) json_object_set(tb, "tariff", json_object_get(d, "tariff"));
+    int rc = make(s, "MP", mp, "metering_point");
+    if (rc == OK) rc = make(s, "MT", mt, "meter");
+    else json_decref(mt);
+    if (rc == OK) rc = make(s, "TB", tb, "billing");
+    else json_decref(tb);
+    if (rc != OK) return ERR;
+    const char *mpc = member(s->set, "metering_point");
+    if (link(s, "meter-meteringpoint", member(s->set, "meter"), mpc) != OK ||
+        link(s, "supplypoint-meteringpoint", member(o, "supply_point"), mpc) != OK)
+        return ERR;
+    json_t *active = json_pack("{s:s}", "status", "active");
+    json_t *cu = resource_change_in(s->svc, s->req, s->c, customer, active, NULL);
+    json_decref(active);
+    json_decref(cu);
+    return cu ? OK : ERR;
+}
+
+/* cancelled: grid-svc withdraws the drawing, if one was made; the pending
+ * customer and its supply point are retired. */
+static int cancel(step_ctx *s)
+{
+    const json_t *o = s->order;
+    if (member(o, "transformer")) {
+        char *path = xasprintf("/v1/drawings/%s", s->code);
+        json_t *drawing;
+        int rc = grid_call(s, "DELETE", path, NULL, 1, &drawing);
+        free(path);
+        json_decref(drawing);
+        if (rc != OK) return ERR;
+    }
+    static const char *const made[] = {"supply_point", "customer", NULL};
+    for (const char *const *m = made; *m; m++) {
+        if (!member(o, *m)) continue;
+        json_t *gone = resource_retire_in(s->svc, s->req, s->c, member(o, *m));
+        if (!gone) return ERR;
+        json_decref(gone);
+    }
+    return OK;
+}
+
+/* ---- the transitions --------------------------------------------------------- */
+
+static const char SQL_LOCK[] =
+    "SELECT row_to_json(w)::text FROM work_orders w WHERE code = $1 FOR UPDATE";
+static const char SQL_TAKEN[] =
+    "SELECT data::text, result::text FROM work_order_steps WHERE work_order = $1 AND step = $2";
+static const char SQL_TAKE[] = "INSERT INTO work_order_steps (work_order, step, app, data, result) "
+                               "VALUES ($1, $2, $3, $4::jsonb, $5::json)";
+static const char SQL_STEPS[] =
+    "SELECT w.step, (SELECT coalesce(json_agg(json_build_object('step', s.step, 'at', "
+    "to_char(s.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'app', s.app, "
+    "'data', s.data) ORDER BY s.at), '[]') FROM work_order_steps s WHERE s.work_order = "
+    "w.code)::text FROM work_orders w WHERE w.code = $1";
+
+
+
+static int is_date(const char *s)
+{
+    struct tm tm = {0};
+    const char *end = s ? strptime(s, "%Y-%m-%d", &tm) : NULL;
+    return end && !*end && strlen(s) == 10;
+}
+
+/* The step named by "to" and its data, checked; ERR after answering 400. */
+static int check_request(request *req, const wo_step **st, json_t **data)
+{
+    const char *to = member(req->json, "to");
+    int i = step_index(to);
+    if (i <= 0) {
+        json_t *errors = json_array();
+        json_add_error(errors, "to", "must be one of surveyed, planned, designed, scheduled, "
+                                     "accepted, published, powered, archived, cancelled");
+        http_problem_errors(req, 400, errors, "which step to take?");
+        return ERR;
+    }
+    *st = &steps[i];
+    static const char *const skip[] = {"to", NULL};
+    json_t *errors = json_array();
+    fields_check_members((*st)->data, req->json, skip, errors);
+    const char *date = member(req->json, "power_on_date");
+    if (date && !is_date(date)) json_add_error(errors, "power_on_date", "must be a YYYY-MM-DD date");
+    if (json_array_size(errors) > 0) {
+        http_problem_errors(req, 400, errors, "step %s: the data is not valid", to);
+        return ERR;
+    }
+    json_decref(errors);
+    *data = json_deep_copy(req->json);
+    json_object_del(*data, "to");
+    return OK;
+}
+
+/* A step taken before answers as it did then (with the same data). DONE
+ * when answered, OK when the step is yet to be taken. */
+enum { NOT_TAKEN = 0, ANSWERED = 1 };
+static int taken_before(step_ctx *s, const char *step)
+{
+    const char *params[] = {s->code, step};
+    PGresult *r = db_exec(s->c, SQL_TAKEN, 2, params);
+    int rc = ANSWERED;
+    if (!db_ok(r)) {
+        service_db_error(s->req, s->c, r, "work orders");
+    } else if (PQntuples(r) == 0) {
+        rc = NOT_TAKEN;
+    } else {
+        json_t *then = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+        if (json_equal(then, s->data))
+            http_json(s->req, 200, json_loads(PQgetvalue(r, 0, 1), 0, NULL));
+        else
+            http_problem(s->req, 409, "work order %s was %s before, with other data", s->code,
+                         step);
+        json_decref(then);
+    }
+    PQclear(r);
+    return rc;
+}
+
+static int record_step(step_ctx *s, const char *step, const json_t *result)
+{
+    char *data = json_dumps(s->data, JSON_COMPACT), *res = json_dumps(result, JSON_COMPACT);
+    const char *params[] = {s->code, step, s->req->app->name, data, res};
+    PGresult *r = db_exec(s->c, SQL_TAKE, 5, params);
+    int ok = db_ok(r);
+    if (!ok) service_db_error(s->req, s->c, r, "work orders");
+    PQclear(r);
+    free(data);
+    free(res);
+    return ok ? OK : ERR;
+}
+
+static void transition(request *req, void *ctx)
+{
+    service *svc = ctx;
+    char code[BIZCODE_LEN + 1];
+    const wo_step *st;
+    step_ctx s = {.svc = svc, .req = req, .code = code};
+    if (service_path_code(req, "WO", code) != OK || check_request(req, &st, &s.data) != OK) return;
+    PGresult *r = NULL;
+    if (!service_step_allowed(req, svc, st->name) || !(s.c = service_db(svc, req))) goto done;
+    if (db_begin(s.c) != OK) {
+        http_problem(req, 503, "database unavailable");
+        goto done;
+    }
+    const char *params[] = {code};
+    r = db_exec(s.c, SQL_LOCK, 1, params);
+    if (!db_ok(r)) {
+        service_db_error(req, s.c, r, "work orders");
+        goto done;
+    }
+    if (PQntuples(r) == 0) {
+        http_problem(req, 404, "no work order with code %s", code);
+        goto done;
+    }
+    s.order = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    if (taken_before(&s, st->name) != NOT_TAKEN) goto done;
+    int now = step_index(member(s.order, "step"));
+    json_t *legal = legal_after(now);
+    int ok = 0;
+    for (size_t i = 0; i < json_array_size(legal); i++)
+        ok |= strcmp(json_string_value(json_array_get(legal, i)), st->name) == 0;
+    if (!ok) {
+        http_problem_extra(req, 409, json_pack("{s:s, s:o}", "step", steps[now].name, "legal", legal),
+                           "work order %s is %s; it cannot become %s", code, steps[now].name,
+                           st->name);
+        goto done;
+    }
+    json_decref(legal);
+    s.set = json_pack("{s:s}", "step", st->name);
+    if (st->run && st->run(&s) != OK) goto done;
+    json_t *after = resource_change_in(svc, req, s.c, code, s.set, "workorder.advanced");
+    if (!after) goto done;
+    if (record_step(&s, st->name, after) != OK) {
+        json_decref(after);
+        goto done;
+    }
+    http_json(req, 200, after);
+    if (db_commit(s.c) != OK)
+        http_problem(req, 503, "database unavailable; work order %s stays %s", code,
+                     steps[now].name);
+done:
+    if (s.c) {
+        db_rollback(s.c);
+        db_release(svc->db, s.c);
+    }
+    PQclear(r);
+    json_decref(s.order);
+    json_decref(s.data);
+    json_decref(s.set);
+}
+
+static void transitions_taken(request *req, void *ctx)
+{
+    service *svc = ctx;
+    char code[BIZCODE_LEN + 1];
+    if (service_path_code(req, "WO", code) != OK) return;
+    db_conn *c = service_db(svc, req);
+    if (!c) return;
+    const char *params[] = {code};
+    PGresult *r = db_exec(c, SQL_STEPS, 1, params);
+    if (!db_ok(r)) {
+        service_db_error(req, c, r, "work orders");
+    } else if (PQntuples(r) == 0) {
+        http_problem(req, 404, "no work order with code %s", code);
+    } else {
+        const char *now = PQgetvalue(r, 0, 0);
+        http_json(req, 200,
+                  json_pack("{s:s, s:s, s:o, s:o}", "work_order", code, "step", now, "legal",
+                            legal_after(step_index(now)), "items",
+                            json_loads(PQgetvalue(r, 0, 1), 0, NULL)));
+    }
+    PQclear(r);
+    db_release(svc->db, c);
+}
+
+void workorder_routes(service *svc, router *r)
+{
+    /* designed, published and cancelled ask grid-svc: a peer route. */
+    router_add(r, "POST", "/v1/work-orders/{code}/transitions", transition, svc,
+               ROUTE_BODY_JSON | ROUTE_PEER,
+               "Take the next step of a work order: {\"to\": STEP, ...data}; 409 lists the "
+               "legal ones");
+    router_add(r, "GET", "/v1/work-orders/{code}/transitions", transitions_taken, svc, 0,
+               "The steps a work order has taken and the legal next ones");
+}

@@ -1,0 +1,1 @@
+../grid/004_event_order.sql
