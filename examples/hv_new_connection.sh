@@ -7,17 +7,20 @@
 # meter and billing, and the customer's supply chain reaches the substation.
 . "$(dirname "$0")/lib.sh"
 
-# The newest event on a platform, to show only what each step adds.
+# The newest event on a platform after seq $2, to show only what each step
+# adds (events before the pruning horizon are gone: 410 says where to resume).
 newest() {
-    curl -sS -H "$DISP" "$1/v1/events?after=${2:-0}&limit=1000" |
-        jq -r --arg a "${2:-0}" 'if (.items | length) > 0 then .items[-1].seq else $a end'
+    local after=${2:-0} next
+    while :; do
+        next=$(curl -sS -H "$DISP" "$1/v1/events?after=$after&limit=1000" |
+            jq -r --arg a "$after" '.resume_after // (.items[-1].seq) // $a')
+        [ "$next" = "$after" ] && break
+        after=$next
+    done
+    echo "$after"
 }
-seen_grid=0
-seen_cust=0
-for _ in 1 2 3 4 5 6 7 8 9 10; do # skip history: page to the newest
-    seen_grid=$(newest "$GRID" "$seen_grid")
-    seen_cust=$(newest "$CUST" "$seen_cust")
-done
+seen_grid=$(newest "$GRID")
+seen_cust=$(newest "$CUST")
 
 # Prints the events each platform recorded since the last call.
 events() {
