@@ -547,17 +547,19 @@ int relation_rules_hold(service *svc, request *req, db_conn *c, const char *code
 
 /* ---- writes that are part of a larger step (resource.h) ---------------------- */
 
-static rel_rt *rt_of(service *svc, const char *kind)
+/* The relation kept here of a kind; 500 when there is none. */
+static rel_rt *rt_of(request *req, service *svc, const char *kind)
 {
     rel_table *t = svc->relations;
     for (int i = 0; i < t->n; i++)
         if (strcmp(t->items[i].def->kind, kind) == 0) return &t->items[i];
+    http_problem(req, 500, "%s relations are not kept by %s", kind, svc->name);
     return NULL;
 }
 
 json_t *relation_add_in(service *svc, request *req, db_conn *c, const char *kind, json_t *link)
 {
-    rel_rt *rt = rt_of(svc, kind);
+    rel_rt *rt = rt_of(req, svc, kind);
     if (!rt) return NULL;
     int nattr = fields_ncols(rt->attrs);
     char **cols = xcalloc((size_t)nattr + 1, sizeof *cols);
@@ -592,7 +594,7 @@ static json_t *current_link(request *req, rel_rt *rt, db_conn *c, const char *fr
 json_t *relation_status_in(service *svc, request *req, db_conn *c, const char *kind,
                            const char *from, const char *to, const char *status)
 {
-    rel_rt *rt = rt_of(svc, kind);
+    rel_rt *rt = rt_of(req, svc, kind);
     if (!rt) return NULL;
     json_t *before = current_link(req, rt, c, from, to), *after = NULL;
     if (!before) return NULL;
@@ -616,7 +618,7 @@ json_t *relation_status_in(service *svc, request *req, db_conn *c, const char *k
 json_t *relation_end_in(service *svc, request *req, db_conn *c, const char *kind,
                         const char *from, const char *to)
 {
-    rel_rt *rt = rt_of(svc, kind);
+    rel_rt *rt = rt_of(req, svc, kind);
     if (!rt) return NULL;
     const char *params[] = {from, to, req->app->name};
     PGresult *r = db_exec(c, rt->sql_end, 3, params);

@@ -697,17 +697,20 @@ done:
 
 /* ---- writes that are part of a larger step (resource.h) ---------------------- */
 
-static coll_rt *rt_of(service *svc, const char *prefix_or_code)
+/* The collection kept here of a prefix or code; 500 when there is none
+ * (the caller named another platform's). */
+static coll_rt *rt_of(request *req, service *svc, const char *prefix_or_code)
 {
     coll_table *t = svc->resources;
     for (int i = 0; i < t->n; i++)
         if (strncmp(t->items[i].def->prefix, prefix_or_code, 2) == 0) return &t->items[i];
+    http_problem(req, 500, "%.2s objects are not kept by %s", prefix_or_code, svc->name);
     return NULL;
 }
 
 json_t *resource_create_in(service *svc, request *req, db_conn *c, const char *prefix, json_t *obj)
 {
-    coll_rt *rt = rt_of(svc, prefix);
+    coll_rt *rt = rt_of(req, svc, prefix);
     col_values cv = {0};
     const char *status;
     if (!rt || validate_as(req, rt, obj, NULL, 1, &cv, &status) != OK) return NULL;
@@ -735,7 +738,7 @@ done:
 json_t *resource_change_in(service *svc, request *req, db_conn *c, const char *code,
                            const json_t *patch, const char *change)
 {
-    coll_rt *rt = rt_of(svc, code);
+    coll_rt *rt = rt_of(req, svc, code);
     PGresult *cur = rt ? lock_row(req, rt, c, code) : NULL, *r = NULL;
     if (!cur) return NULL;
     json_t *current = row_json(rt, cur, 0), *merged = NULL, *out = NULL;
@@ -774,7 +777,7 @@ done:
 
 json_t *resource_retire_in(service *svc, request *req, db_conn *c, const char *code)
 {
-    coll_rt *rt = rt_of(svc, code);
+    coll_rt *rt = rt_of(req, svc, code);
     PGresult *cur = rt ? lock_row(req, rt, c, code) : NULL, *r = NULL;
     if (!cur) return NULL;
     json_t *current = row_json(rt, cur, 0), *out = NULL;

@@ -9,13 +9,16 @@
  * powered. Who takes each step is policy (config/policy.json, targets
  * work-orders/<step>).
  *
- * A step is one cust-svc transaction holding the work order's row. The
- * steps that change grid-svc (designed, published, cancelled) make one
- * idempotent request to it inside that transaction: when grid-svc fails or
- * cannot be reached the transaction rolls back and the work order stays
- * where it was; when grid-svc's half was done but ours failed, the retry
- * finds grid-svc's half there and finishes. A step already taken answers
- * what it answered the first time. */
+ * A step is checked against the work order as it is, then grid-svc's half
+ * is done (designed, published, cancelled: one idempotent request, made
+ * with no transaction or connection of ours held, since grid-svc confirms
+ * with us the codes it is given), then ours in one transaction holding the
+ * work order's row, which checks the work order again. When grid-svc
+ * refuses or cannot be reached, nothing changes on either side; when it did
+ * its half and ours then fails (or its answer was lost), the work order
+ * stays where it was and the step retried finds grid-svc's half done and
+ * finishes; cancelling withdraws a drawing however far its step got. A step
+ * already taken answers what it answered the first time. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,13 +38,15 @@ typedef struct step_ctx {
     const char *code; /* the work order */
     json_t *order;    /* as stored before the step */
     json_t *data;     /* the step's data, checked */
+    json_t *remote;   /* grid-svc's answer to its half, if the step has one */
     json_t *set;      /* what the step sets on the work order */
 } step_ctx;
 
 typedef struct wo_step {
     const char *name;
-    const field_def *data;  /* what the step takes */
-    int (*run)(step_ctx *); /* what it does beyond moving the work order */
+    const field_def *data;     /* what the step takes */
+    int (*remote)(step_ctx *); /* grid-svc's half, before our transaction */
+    int (*run)(step_ctx *);    /* ours beyond moving the work order, in it */
 } wo_step;
 
 static const char *const ln[] = {"LN", NULL};
@@ -84,24 +89,27 @@ static const field_def power_data[] = {
 };
 
 static int plan(step_ctx *s);
-static int design(step_ctx *s);
+static int draw(step_ctx *s);
+static int drawn(step_ctx *s);
 static int schedule(step_ctx *s);
 static int publish(step_ctx *s);
+static int published(step_ctx *s);
 static int power_on(step_ctx *s);
+static int withdraw(step_ctx *s);
 static int cancel(step_ctx *s);
 
 /* In the order of the process; cancelled last. */
 static const wo_step steps[] = {
-    {"applied", NULL, NULL},
-    {"surveyed", note_only, NULL},
-    {"planned", plan_data, plan},
-    {"designed", design_data, design},
-    {"scheduled", schedule_data, schedule},
-    {"accepted", note_only, NULL},
-    {"published", note_only, publish},
-    {"powered", power_data, power_on},
-    {"archived", note_only, NULL},
-    {"cancelled", note_only, cancel},
+    {"applied", NULL, NULL, NULL},
+    {"surveyed", note_only, NULL, NULL},
+    {"planned", plan_data, NULL, plan},
+    {"designed", design_data, draw, drawn},
+    {"scheduled", schedule_data, NULL, schedule},
+    {"accepted", note_only, NULL, NULL},
+    {"published", note_only, publish, published},
+    {"powered", power_data, NULL, power_on},
+    {"archived", note_only, NULL, NULL},
+    {"cancelled", note_only, withdraw, cancel},
 };
 enum { STEP_POWERED = 7, STEP_ARCHIVED = 8, STEP_CANCELLED = 9 };
 
@@ -130,9 +138,11 @@ static const char *member(const json_t *o, const char *name)
 /* ---- talking to grid-svc ------------------------------------------------------- */
 
 /* One request to grid-svc with the caller's identity. OK with its answer
- * in *out (owned), or ERR after answering: grid-svc's own refusal passed
- * on, 503 when it cannot be reached, 504 when too slow, 502 otherwise. A
- * 404 is OK with *out NULL when missing_ok. */
+ * in *out (owned), or ERR after answering: 503 when grid-svc cannot be
+ * reached (nothing was done), 504 when it did not answer in time (its half
+ * may be done: a retry finishes the step), its own refusals (403, 409,
+ * 422) passed on with their errors, 409 for a 404 (its part is not there),
+ * 502 for anything else. A 404 is OK with *out NULL when missing_ok. */
 static int grid_call(step_ctx *s, const char *method, const char *path, const json_t *body,
                      int missing_ok, json_t **out)
 {
@@ -145,10 +155,13 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
     *out = NULL;
     int rc = ERR;
     const char *now = member(s->order, "step");
-    if (pr.error != PEER_OK) {
-        http_problem(req, pr.error == PEER_TIMEOUT ? 504 : 503,
-                     "grid-svc did not answer (%s); work order %s stays %s and nothing was "
-                     "changed on either platform",
+    if (pr.error == PEER_TIMEOUT) {
+        http_problem(req, 504, "grid-svc did not answer in time (%s); work order %s stays %s, and "
+                               "grid-svc's part may be done: retry the step to finish it",
+                     pr.detail, s->code, now);
+    } else if (pr.error != PEER_OK) {
+        http_problem(req, 503, "grid-svc cannot be reached (%s); work order %s stays %s and "
+                               "nothing was changed on either platform",
                      pr.detail, s->code, now);
     } else if (pr.status == 404 && missing_ok) {
         rc = OK;
@@ -157,9 +170,13 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
     } else {
         json_t *problem = json_loads(pr.body ? pr.body : "", 0, NULL);
         const char *why = member(problem, "detail");
-        int status = pr.status >= 400 && pr.status < 500 ? (int)pr.status : 502;
-        http_problem(req, status, "grid-svc answered %ld: %s; work order %s stays %s", pr.status,
-                     why ? why : "no explanation", s->code, now);
+        int status = pr.status == 403 || pr.status == 409 || pr.status == 422 ? (int)pr.status
+                     : pr.status == 404                                      ? 409
+                                                                             : 502;
+        json_t *errors = json_object_get(problem, "errors");
+        http_problem_extra(req, status, json_pack("{s:O*}", "errors", errors),
+                           "grid-svc answered %ld: %s; work order %s stays %s", pr.status,
+                           why ? why : "no explanation", s->code, now);
         json_decref(problem);
     }
     peer_response_free(&pr);
@@ -197,6 +214,19 @@ static void take(step_ctx *s, const char *const *names)
     }
 }
 
+/* "<applicant><suffix>", cut on a character boundary so that it stays a
+ * valid name (200 bytes) however long the applicant's name is. Owned. */
+static char *applicant_and(const json_t *order, const char *suffix)
+{
+    const char *who = member(order, "applicant");
+    size_t room = 200 - strlen(suffix), n = strlen(who);
+    if (n > room) {
+        n = room;
+        while (n > 0 && ((unsigned char)who[n] & 0xC0) == 0x80) n--; /* not mid-character */
+    }
+    return xasprintf("%.*s%s", (int)n, who, suffix);
+}
+
 /* planned: the supply plan is stored, the customer (pending) and its supply
  * point are created, and the plan is pushed to the service command system
  * as workorder.plan_pushed. */
@@ -212,11 +242,12 @@ static int plan(step_ctx *s)
     if (member(o, "phone")) json_object_set(cu, "phone", json_object_get(o, "phone"));
     if (member(o, "address")) json_object_set(cu, "address", json_object_get(o, "address"));
     if (make(s, "CU", cu, "customer") != OK) return ERR;
-    json_t *sp = json_pack("{s:s+, s:O, s:O, s:s, s:O, s:s}", "name", member(o, "applicant"),
-                           " main supply", "customer", json_object_get(s->set, "customer"),
-                           "voltage_kv", json_object_get(d, "voltage_kv"), "mode", "main",
-                           "capacity_kva", json_object_get(d, "capacity_kva"), "status",
-                           "pending");
+    char *name = applicant_and(o, " main supply");
+    json_t *sp = json_pack("{s:s, s:O, s:O, s:s, s:O, s:s}", "name", name, "customer",
+                           json_object_get(s->set, "customer"), "voltage_kv",
+                           json_object_get(d, "voltage_kv"), "mode", "main", "capacity_kva",
+                           json_object_get(d, "capacity_kva"), "status", "pending");
+    free(name);
     if (make(s, "SP", sp, "supply_point") != OK) return ERR;
     take(s, plan_fields);
     json_t *pushed = json_deep_copy(s->set);
@@ -228,9 +259,10 @@ static int plan(step_ctx *s)
     return rc;
 }
 
-/* designed: grid-svc draws the dedicated transformer and its links to the
- * line, the supply point and the customer in design status (red drawing). */
-static int design(step_ctx *s)
+/* designed, grid-svc's half: it draws the dedicated transformer and its
+ * links to the line, the supply point and the customer in design status
+ * (the red drawing); asked again, it answers the drawing it made. */
+static int draw(step_ctx *s)
 {
     const json_t *o = s->order;
     json_t *body = json_pack("{s:s, s:O, s:O, s:O, s:O, s:O}", "work_order", s->code, "line",
@@ -240,17 +272,25 @@ static int design(step_ctx *s)
                              json_object_get(o, "capacity_kva"), "voltage_kv",
                              json_object_get(o, "voltage_kv"));
     const char *name = member(s->data, "transformer_name");
-    char *own = name ? NULL : xasprintf("%s dedicated transformer", member(o, "applicant"));
+    char *own = name ? NULL : applicant_and(o, " dedicated transformer");
     json_object_set_new(body, "name", json_string(name ? name : own));
     free(own);
     if (member(s->data, "transformer_model"))
         json_object_set(body, "model", json_object_get(s->data, "transformer_model"));
-    json_t *drawing;
-    int rc = grid_call(s, "POST", "/v1/drawings", body, 0, &drawing);
+    int rc = grid_call(s, "POST", "/v1/drawings", body, 0, &s->remote);
     json_decref(body);
-    if (rc != OK) return ERR;
-    json_object_set(s->set, "transformer", json_object_get(drawing, "transformer"));
-    json_decref(drawing);
+    return rc;
+}
+
+/* designed, ours: the work order names the transformer drawn. */
+static int drawn(step_ctx *s)
+{
+    json_t *tr = json_object_get(s->remote, "transformer");
+    if (!json_is_string(tr)) {
+        http_problem(s->req, 502, "grid-svc's drawing of %s names no transformer", s->code);
+        return ERR;
+    }
+    json_object_set(s->set, "transformer", tr);
     return OK;
 }
 
@@ -261,29 +301,33 @@ static int schedule(step_ctx *s)
     return OK;
 }
 
-/* published: grid-svc turns the drawing operational (black drawing) and
- * emits drawing.published; its answer is that event's drawing, recorded
- * here, so power-on can check it. */
+/* published, grid-svc's half: the drawing turns operational (the black
+ * drawing) in one grid-svc transaction, which emits drawing.published. */
 static int publish(step_ctx *s)
 {
     char *path = xasprintf("/v1/drawings/%s/publish", s->code);
-    json_t *drawing;
-    int rc = grid_call(s, "POST", path, NULL, 0, &drawing);
+    int rc = grid_call(s, "POST", path, NULL, 0, &s->remote);
     free(path);
-    if (rc != OK) return ERR;
-    if (strcmp(member(drawing, "status"), "published") != 0) {
-        http_problem(s->req, 502, "grid-svc left the drawing of %s %s", s->code,
-                     member(drawing, "status"));
-        rc = ERR;
-    } else {
-        json_object_set(s->set, "drawing_published_at", json_object_get(drawing, "changed_at"));
-    }
-    json_decref(drawing);
     return rc;
 }
 
+/* published, ours: grid-svc's answer is the drawing as its drawing.published
+ * event tells it; the work order records it, and power-on checks it. */
+static int published(step_ctx *s)
+{
+    const char *st = member(s->remote, "status");
+    json_t *at = json_object_get(s->remote, "changed_at");
+    if (!st || strcmp(st, "published") != 0 || !json_is_string(at)) {
+        http_problem(s->req, 502, "grid-svc left the drawing of %s %s", s->code,
+                     st ? st : "in an unknown state");
+        return ERR;
+    }
+    json_object_set(s->set, "drawing_published_at", at);
+    return OK;
+}
+
 /* powered: metering point, meter and their links, the billing of the
- * dedicated transformer; the customer becomes active. */
+ * dedicated transformer; the customer and its supply point become active. */
 static int power_on(step_ctx *s)
 {
     const json_t *o = s->order, *d = s->data;
@@ -292,9 +336,10 @@ static int power_on(step_ctx *s)
         return ERR;
     }
     const char *customer = member(o, "customer");
-    json_t *mp = json_pack("{s:s+, s:s, s:s, s:O}", "name", member(o, "applicant"), " billing",
-                           "customer", customer, "purpose", "billing", "voltage_kv",
-                           json_object_get(o, "voltage_kv"));
+    char *name = applicant_and(o, " billing");
+    json_t *mp = json_pack("{s:s, s:s, s:s, s:O}", "name", name, "customer", customer, "purpose",
+                           "billing", "voltage_kv", json_object_get(o, "voltage_kv"));
+    free(name);
     json_t *mt = json_pack("{s:O}", "asset_no", json_object_get(d, "meter_asset_no"));
     if (member(d, "meter_model")) json_object_set(mt, "model", json_object_get(d, "meter_model"));
     if (member(d, "meter_phase")) json_object_set(mt, "phase", json_object_get(d, "meter_phase"));
@@ -312,29 +357,37 @@ static int power_on(step_ctx *s)
         link(s, "supplypoint-meteringpoint", member(o, "supply_point"), mpc) != OK)
         return ERR;
     json_t *active = json_pack("{s:s}", "status", "active");
-    json_t *cu = resource_change_in(s->svc, s->req, s->c, customer, active, NULL);
+    const char *made[] = {member(o, "supply_point"), customer};
+    for (size_t i = 0; i < ARRAY_LEN(made); i++) {
+        json_t *now = resource_change_in(s->svc, s->req, s->c, made[i], active, NULL);
+        json_decref(now);
+        if (!now) rc = ERR;
+        if (rc != OK) break;
+    }
     json_decref(active);
-    json_decref(cu);
-    return cu ? OK : ERR;
+    return rc;
 }
 
-/* cancelled: grid-svc withdraws the drawing, if one was made; the pending
- * customer and its supply point are retired. */
+/* cancelled, grid-svc's half: the drawing is withdrawn (links ended,
+ * transformer retired). Asked once the work order is planned, whether or
+ * not it records a transformer: a designed step whose grid-svc half was
+ * done and ours was not leaves a drawing the work order does not know of. */
+static int withdraw(step_ctx *s)
+{
+    if (!member(s->order, "supply_point")) return OK; /* never planned: nothing was drawn */
+    char *path = xasprintf("/v1/drawings/%s", s->code);
+    int rc = grid_call(s, "DELETE", path, NULL, 1, &s->remote);
+    free(path);
+    return rc;
+}
+
+/* cancelled, ours: the pending customer and its supply point are retired. */
 static int cancel(step_ctx *s)
 {
-    const json_t *o = s->order;
-    if (member(o, "transformer")) {
-        char *path = xasprintf("/v1/drawings/%s", s->code);
-        json_t *drawing;
-        int rc = grid_call(s, "DELETE", path, NULL, 1, &drawing);
-        free(path);
-        json_decref(drawing);
-        if (rc != OK) return ERR;
-    }
     static const char *const made[] = {"supply_point", "customer", NULL};
     for (const char *const *m = made; *m; m++) {
-        if (!member(o, *m)) continue;
-        json_t *gone = resource_retire_in(s->svc, s->req, s->c, member(o, *m));
+        if (!member(s->order, *m)) continue;
+        json_t *gone = resource_retire_in(s->svc, s->req, s->c, member(s->order, *m));
         if (!gone) return ERR;
         json_decref(gone);
     }
@@ -343,28 +396,39 @@ static int cancel(step_ctx *s)
 
 /* ---- the transitions --------------------------------------------------------- */
 
+static const char SQL_GET[] = "SELECT row_to_json(w)::text FROM work_orders w WHERE code = $1";
 static const char SQL_LOCK[] =
     "SELECT row_to_json(w)::text FROM work_orders w WHERE code = $1 FOR UPDATE";
 static const char SQL_TAKEN[] =
     "SELECT data::text, result::text FROM work_order_steps WHERE work_order = $1 AND step = $2";
-static const char SQL_TAKE[] = "INSERT INTO work_order_steps (work_order, step, app, data, result) "
-                               "VALUES ($1, $2, $3, $4::jsonb, $5::json)";
+/* clock_timestamp: steps are listed in the order they were taken, which
+ * the transaction's start time need not be. */
+static const char SQL_TAKE[] =
+    "INSERT INTO work_order_steps (work_order, step, at, app, data, result) "
+    "VALUES ($1, $2, clock_timestamp(), $3, $4::jsonb, $5::json)";
 static const char SQL_STEPS[] =
     "SELECT w.step, (SELECT coalesce(json_agg(json_build_object('step', s.step, 'at', "
     "to_char(s.at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'app', s.app, "
     "'data', s.data) ORDER BY s.at), '[]') FROM work_order_steps s WHERE s.work_order = "
     "w.code)::text FROM work_orders w WHERE w.code = $1";
 
-
-
+/* YYYY-MM-DD, and a day of the calendar. */
 static int is_date(const char *s)
 {
-    struct tm tm = {0};
-    const char *end = s ? strptime(s, "%Y-%m-%d", &tm) : NULL;
-    return end && !*end && strlen(s) == 10;
+    int y, m, d;
+    char tail;
+    if (!s || strlen(s) != 10 || strspn(s, "0123456789-") != 10 || s[4] != '-' || s[7] != '-' ||
+        sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+        return 0;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12};
+    time_t t = timegm(&tm);
+    struct tm back;
+    return t != (time_t)-1 && gmtime_r(&t, &back) && back.tm_year == y - 1900 &&
+           back.tm_mon == m - 1 && back.tm_mday == d;
 }
 
-/* The step named by "to" and its data, checked; ERR after answering 400. */
+/* The step named by "to" and its data, checked, codes in canonical form;
+ * ERR after answering 400. */
 static int check_request(request *req, const wo_step **st, json_t **data)
 {
     const char *to = member(req->json, "to");
@@ -381,37 +445,84 @@ static int check_request(request *req, const wo_step **st, json_t **data)
     json_t *errors = json_array();
     fields_check_members((*st)->data, req->json, skip, errors);
     const char *date = member(req->json, "power_on_date");
-    if (date && !is_date(date)) json_add_error(errors, "power_on_date", "must be a YYYY-MM-DD date");
+    if (date && !is_date(date))
+        json_add_error(errors, "power_on_date", "must be a date of the calendar, YYYY-MM-DD");
     if (json_array_size(errors) > 0) {
         http_problem_errors(req, 400, errors, "step %s: the data is not valid", to);
         return ERR;
     }
     json_decref(errors);
-    *data = json_deep_copy(req->json);
-    json_object_del(*data, "to");
+    /* As stored and compared on a retry: no "to", no nulls, canonical codes. */
+    *data = json_object();
+    const char *key;
+    json_t *v;
+    json_object_foreach(req->json, key, v) {
+        char code[BIZCODE_LEN + 1];
+        const field_def *f = field_find((*st)->data, key);
+        if (!f || json_is_null(v)) continue;
+        if (f->type == FT_CODE && bizcode_parse(json_string_value(v), code, NULL) == BIZ_OK)
+            json_object_set_new(*data, key, json_string(code));
+        else
+            json_object_set(*data, key, v);
+    }
     return OK;
 }
 
-/* A step taken before answers as it did then (with the same data). DONE
- * when answered, OK when the step is yet to be taken. */
-enum { NOT_TAKEN = 0, ANSWERED = 1 };
-static int taken_before(step_ctx *s, const char *step)
+/* The work order as stored, in s->order; locked for the transaction when
+ * `lock`. ERR after answering (404, database). */
+static int load(step_ctx *s, int lock)
 {
-    const char *params[] = {s->code, step};
-    PGresult *r = db_exec(s->c, SQL_TAKEN, 2, params);
-    int rc = ANSWERED;
+    const char *params[] = {s->code};
+    PGresult *r = db_exec(s->c, lock ? SQL_LOCK : SQL_GET, 1, params);
+    int rc = ERR;
     if (!db_ok(r)) {
         service_db_error(s->req, s->c, r, "work orders");
     } else if (PQntuples(r) == 0) {
-        rc = NOT_TAKEN;
+        http_problem(s->req, 404, "no work order with code %s", s->code);
     } else {
+        json_decref(s->order);
+        s->order = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+        rc = s->order ? OK : ERR;
+        if (rc != OK) http_problem(s->req, 500, "work order %s cannot be read", s->code);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* May the work order take the step now? A step taken before answers as it
+ * did then (with the same data; 409 with other data); a retired work order
+ * or a step out of turn is 409, the latter listing the legal ones. DONE
+ * after answering. */
+enum { GO = 0, DONE = 1 };
+static int ready(step_ctx *s, const wo_step *st)
+{
+    const char *params[] = {s->code, st->name};
+    PGresult *r = db_exec(s->c, SQL_TAKEN, 2, params);
+    int rc = DONE;
+    if (!db_ok(r)) {
+        service_db_error(s->req, s->c, r, "work orders");
+    } else if (PQntuples(r) == 1) {
         json_t *then = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
         if (json_equal(then, s->data))
             http_json(s->req, 200, json_loads(PQgetvalue(r, 0, 1), 0, NULL));
         else
             http_problem(s->req, 409, "work order %s was %s before, with other data", s->code,
-                         step);
+                         st->name);
         json_decref(then);
+    } else if (strcmp(member(s->order, "status"), "retired") == 0) {
+        http_problem(s->req, 409, "work order %s is retired", s->code);
+    } else {
+        int now = step_index(member(s->order, "step"));
+        json_t *legal = legal_after(now);
+        for (size_t i = 0; i < json_array_size(legal) && rc == DONE; i++)
+            if (strcmp(json_string_value(json_array_get(legal, i)), st->name) == 0) rc = GO;
+        if (rc == GO)
+            json_decref(legal);
+        else
+            http_problem_extra(s->req, 409,
+                               json_pack("{s:s, s:o}", "step", steps[now].name, "legal", legal),
+                               "work order %s is %s; it cannot become %s", s->code,
+                               steps[now].name, st->name);
     }
     PQclear(r);
     return rc;
@@ -430,6 +541,31 @@ static int record_step(step_ctx *s, const char *step, const json_t *result)
     return ok ? OK : ERR;
 }
 
+/* Ours: the work order locked and checked again (it may have moved while
+ * grid-svc worked), the step's own writes, the work order moved, the step
+ * recorded with its answer, all in one transaction. */
+static void take_step(step_ctx *s, const wo_step *st)
+{
+    request *req = s->req;
+    if (db_begin(s->c) != OK) {
+        http_problem(req, 503, "database unavailable");
+        return;
+    }
+    if (load(s, 1) != OK || ready(s, st) != GO) return;
+    const char *was = member(s->order, "step");
+    s->set = json_pack("{s:s}", "step", st->name);
+    if (st->run && st->run(s) != OK) return;
+    json_t *after = resource_change_in(s->svc, req, s->c, s->code, s->set, "workorder.advanced");
+    if (!after) return;
+    if (record_step(s, st->name, after) != OK) {
+        json_decref(after);
+        return;
+    }
+    http_json(req, 200, after);
+    if (db_commit(s->c) != OK)
+        http_problem(req, 503, "database unavailable; work order %s stays %s", s->code, was);
+}
+
 static void transition(request *req, void *ctx)
 {
     service *svc = ctx;
@@ -437,56 +573,24 @@ static void transition(request *req, void *ctx)
     const wo_step *st;
     step_ctx s = {.svc = svc, .req = req, .code = code};
     if (service_path_code(req, "WO", code) != OK || check_request(req, &st, &s.data) != OK) return;
-    PGresult *r = NULL;
     if (!service_step_allowed(req, svc, st->name) || !(s.c = service_db(svc, req))) goto done;
-    if (db_begin(s.c) != OK) {
-        http_problem(req, 503, "database unavailable");
-        goto done;
+    if (load(&s, 0) != OK || ready(&s, st) != GO) goto done;
+    if (st->remote) {
+        /* No connection of ours is held while grid-svc works: it asks us
+         * to confirm the codes it is given, and that needs one. */
+        db_release(svc->db, s.c);
+        s.c = NULL;
+        if (st->remote(&s) != OK || !(s.c = service_db(svc, req))) goto done;
     }
-    const char *params[] = {code};
-    r = db_exec(s.c, SQL_LOCK, 1, params);
-    if (!db_ok(r)) {
-        service_db_error(req, s.c, r, "work orders");
-        goto done;
-    }
-    if (PQntuples(r) == 0) {
-        http_problem(req, 404, "no work order with code %s", code);
-        goto done;
-    }
-    s.order = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-    if (taken_before(&s, st->name) != NOT_TAKEN) goto done;
-    int now = step_index(member(s.order, "step"));
-    json_t *legal = legal_after(now);
-    int ok = 0;
-    for (size_t i = 0; i < json_array_size(legal); i++)
-        ok |= strcmp(json_string_value(json_array_get(legal, i)), st->name) == 0;
-    if (!ok) {
-        http_problem_extra(req, 409, json_pack("{s:s, s:o}", "step", steps[now].name, "legal", legal),
-                           "work order %s is %s; it cannot become %s", code, steps[now].name,
-                           st->name);
-        goto done;
-    }
-    json_decref(legal);
-    s.set = json_pack("{s:s}", "step", st->name);
-    if (st->run && st->run(&s) != OK) goto done;
-    json_t *after = resource_change_in(svc, req, s.c, code, s.set, "workorder.advanced");
-    if (!after) goto done;
-    if (record_step(&s, st->name, after) != OK) {
-        json_decref(after);
-        goto done;
-    }
-    http_json(req, 200, after);
-    if (db_commit(s.c) != OK)
-        http_problem(req, 503, "database unavailable; work order %s stays %s", code,
-                     steps[now].name);
+    take_step(&s, st);
 done:
     if (s.c) {
         db_rollback(s.c);
         db_release(svc->db, s.c);
     }
-    PQclear(r);
     json_decref(s.order);
     json_decref(s.data);
+    json_decref(s.remote);
     json_decref(s.set);
 }
 

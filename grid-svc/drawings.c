@@ -8,9 +8,12 @@
  * cust-svc asks for these as a work order moves (cust-svc/workorders.c),
  * passing on the caller's identity, and the policy rule of that step
  * (work-orders/designed, /published, /cancelled) decides here as it does
- * there. Each is one transaction and idempotent: asking again answers what
- * is there, so a step whose cust-svc half failed after this half was done
- * finishes when it is retried. */
+ * there. The work order must be at that step, as cust-svc answers for it:
+ * a drawing is made for a planned work order and for the objects it names,
+ * published once it is accepted, withdrawn before it is powered, so these
+ * routes cannot be used to go round the process. Each is one transaction
+ * and idempotent: asking again answers what is there, so a step whose
+ * cust-svc half failed after this half was done finishes when retried. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include "fields.h"
 #include "grid.h"
 #include "jsonutil.h"
+#include "peer.h"
 #include "service.h"
 
 static const char *const wo[] = {"WO", NULL};
@@ -98,6 +102,49 @@ static PGresult *lock_drawing(request *req, db_conn *c, const char *order)
     return NULL;
 }
 
+/* The work order, as cust-svc keeps it, is at one of the steps `at` (and
+ * not retired); with `ends`, it also names the line, supply point and
+ * customer of the request. ERR after answering 409 (or 422, 503, 502). */
+static int order_at(request *req, service *svc, const char *order, const char *const *at,
+                    const json_t *ends)
+{
+    char *path = xasprintf("/v1/work-orders/%s", order);
+    peer_caller who = {http_header_in(req, "Authorization"), req->id, NULL};
+    peer_response pr;
+    peer_call(svc->peer, "GET", path, &who, NULL, 0, &pr);
+    free(path);
+    json_t *got = pr.error == PEER_OK && pr.status == 200 ? json_loads(pr.body, 0, NULL) : NULL;
+    const char *step = member(got, "step"), *status = member(got, "status");
+    int rc = ERR;
+    if (pr.error != PEER_OK) {
+        http_problem(req, 503, "cust-svc cannot be reached to confirm work order %s (%s); "
+                               "nothing was changed", order, pr.detail);
+    } else if (pr.status == 404) {
+        http_problem(req, 422, "cust-svc keeps no work order %s", order);
+    } else if (!step || !status) {
+        http_problem(req, 502, "cust-svc answered %ld for work order %s", pr.status, order);
+    } else if (strcmp(status, "retired") == 0) {
+        http_problem(req, 409, "work order %s is retired", order);
+    } else {
+        for (const char *const *a = at; *a && rc != OK; a++)
+            if (strcmp(*a, step) == 0) rc = OK;
+        if (rc != OK)
+            http_problem(req, 409, "work order %s is %s: its drawing cannot be changed now", order,
+                         step);
+        static const char *const named[] = {"line", "supply_point", "customer", NULL};
+        for (const char *const *n = named; ends && *n && rc == OK; n++) {
+            const char *theirs = member(got, *n);
+            if (theirs && strcmp(theirs, member(ends, *n)) == 0) continue;
+            http_problem(req, 409, "work order %s names %s %s, not %s", order, *n,
+                         theirs ? theirs : "none", member(ends, *n));
+            rc = ERR;
+        }
+    }
+    json_decref(got);
+    peer_response_free(&pr);
+    return rc;
+}
+
 /* The request's codes in canonical form (validation accepted any case). */
 static void canonical_codes(json_t *body)
 {
@@ -148,6 +195,8 @@ static void drawing_create(request *req, void *ctx)
     json_decref(errors);
     canonical_codes(req->json);
     const char *order = member(req->json, "work_order");
+    static const char *const at[] = {"planned", "designed", NULL};
+    if (order_at(req, svc, order, at, req->json) != OK) return;
     db_conn *c = service_db(svc, req);
     if (!c) return;
     PGresult *r = NULL;
@@ -227,9 +276,10 @@ static void drawing_get(request *req, void *ctx)
  * ends its links and retires its transformer. Either way one transaction,
  * one drawing.<what> event, and asking twice answers the same. */
 typedef struct {
-    const char *step;   /* the work order's step that asks for it */
-    const char *status; /* of the drawing afterwards */
-    const char *event;  /* drawing.published */
+    const char *step;        /* the work order's step that asks for it */
+    const char *const *at;   /* the steps the work order may be at */
+    const char *status;      /* of the drawing afterwards */
+    const char *event;       /* drawing.published */
 } change_kind;
 
 static int publish_objects(request *req, service *svc, db_conn *c, const json_t *d)
@@ -266,7 +316,9 @@ static int withdraw_objects(request *req, service *svc, db_conn *c, const json_t
 static void drawing_change(request *req, service *svc, const change_kind *k)
 {
     char order[BIZCODE_LEN + 1];
-    if (service_path_code(req, "WO", order) != OK || !service_step_allowed(req, svc, k->step)) return;
+    if (service_path_code(req, "WO", order) != OK || !service_step_allowed(req, svc, k->step) ||
+        order_at(req, svc, order, k->at, NULL) != OK)
+        return;
     db_conn *c = service_db(svc, req);
     if (!c) return;
     PGresult *r = NULL;
@@ -317,13 +369,18 @@ done:
 
 static void drawing_publish(request *req, void *ctx)
 {
-    static const change_kind k = {"published", "published", "drawing.published"};
+    static const char *const at[] = {"accepted", "published", NULL};
+    static const change_kind k = {"published", at, "published", "drawing.published"};
     drawing_change(req, ctx, &k);
 }
 
 static void drawing_withdraw(request *req, void *ctx)
 {
-    static const change_kind k = {"cancelled", "withdrawn", "drawing.withdrawn"};
+    /* Before powered; cancelled when its cust-svc half is being retried. */
+    static const char *const at[] = {"applied",  "surveyed",  "planned",   "designed",
+                                     "scheduled", "accepted", "published", "cancelled",
+                                     NULL};
+    static const change_kind k = {"cancelled", at, "withdrawn", "drawing.withdrawn"};
     drawing_change(req, ctx, &k);
 }
 
@@ -335,9 +392,10 @@ void drawing_routes(service *svc, router *r)
                "drawing); idempotent per work order");
     router_add(r, "GET", "/v1/drawings/{code}", drawing_get, svc, 0,
                "The drawing of a work order");
-    router_add(r, "POST", "/v1/drawings/{code}/publish", drawing_publish, svc, 0,
+    /* Each confirms the work order's step with cust-svc first: peer routes. */
+    router_add(r, "POST", "/v1/drawings/{code}/publish", drawing_publish, svc, ROUTE_PEER,
                "Publish a work order's drawing: every object operational in one transaction "
                "(black drawing), event drawing.published");
-    router_add(r, "DELETE", "/v1/drawings/{code}", drawing_withdraw, svc, 0,
+    router_add(r, "DELETE", "/v1/drawings/{code}", drawing_withdraw, svc, ROUTE_PEER,
                "Withdraw a cancelled work order's drawing: links ended, transformer retired");
 }

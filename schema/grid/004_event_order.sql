@@ -17,7 +17,10 @@
 -- may record its events at any point, then lock rows or wait on the peer
 -- platform (a work order's step does both), without holding up other
 -- writers; they queue only for the moment of each other's commit.
--- The key is a constant of its own (migrations lock 7319001).
+-- The key is a constant of its own (migrations lock 7319001). The time
+-- stamped is the commit's, taken under the lock too, so `at` rises with
+-- seq and pruning by age never removes an event while keeping an older one.
+-- Nothing may use the number an INSERT ... RETURNING seq hands back.
 --
 -- Followers of GET /v1/events/stream LISTEN on 'events'. NOTIFY is
 -- delivered when the transaction commits (never for one that rolls back),
@@ -28,7 +31,8 @@
 CREATE FUNCTION events_number_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_advisory_xact_lock(7319002);
-    UPDATE events SET seq = nextval(pg_get_serial_sequence('events', 'seq'))
+    UPDATE events SET seq = nextval(pg_get_serial_sequence('events', 'seq')),
+                      at = clock_timestamp()
      WHERE seq = NEW.seq;
     PERFORM pg_notify('events', '');
     RETURN NULL;

@@ -201,6 +201,9 @@ static void the_whole_process(void **state)
     const char *mp = jstr(o, "metering_point"), *mt = jstr(o, "meter"), *tb = jstr(o, "billing");
     assert_string_equal(jstr(get_json(cust_url(), strf("/v1/customers/%s", cu), 200), "status"),
                         "active");
+    assert_string_equal(jstr(get_json(cust_url(), strf("/v1/supply-points/%s", sp), 200),
+                             "status"),
+                        "active");
     assert_string_equal(jstr(get_json(cust_url(), strf("/v1/metering-points/%s", mp), 200),
                              "customer"),
                         cu);
@@ -368,6 +371,91 @@ static void a_step_finishes_on_grid_svcs_half(void **state)
                                                "customer", jstr(o, "customer"), "name", "x",
                                                "capacity_kva", 630, "voltage_kv", 10)));
     assert_problem(other, 409);
+
+    /* a drawing the work order does not know of is withdrawn when it is cancelled */
+    process c;
+    open_order(&c, cust_url(), grid_url());
+    take_until(&c, "planned");
+    o = get_json(cust_url(), strf("/v1/work-orders/%s", c.order), 200);
+    d = api_post(grid_url(), "/v1/drawings", KEY_PRODUCTION,
+                 jdump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "work_order", c.order,
+                                 "line", c.line, "supply_point", jstr(o, "supply_point"),
+                                 "customer", jstr(o, "customer"), "name", "drawn",
+                                 "capacity_kva", 630, "voltage_kv", 10)));
+    assert_status(d, 201);
+    take(&c, "cancelled");
+    assert_string_equal(jstr(get_json(grid_url(), strf("/v1/drawings/%s", c.order), 200),
+                             "status"),
+                        "withdrawn");
+    assert_string_equal(jstr(get_json(grid_url(),
+                                      strf("/v1/transformers/%s", jstr(d->json, "transformer")),
+                                      200),
+                             "status"),
+                        "retired");
+}
+
+/* grid-svc's drawing routes follow the work order as cust-svc keeps it: they
+ * cannot be used to go round the process. */
+static void drawings_follow_the_work_order(void **state)
+{
+    (void)state;
+    process p;
+    open_order(&p, cust_url(), grid_url());
+    take(&p, "surveyed");
+    const char *body = jdump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "work_order",
+                                       p.order, "line", p.line, "supply_point",
+                                       mint_code("SP"), "customer", mint_code("CU"), "name", "x",
+                                       "capacity_kva", 630, "voltage_kv", 10));
+    assert_problem(api_post(grid_url(), "/v1/drawings", KEY_PRODUCTION, body), 409); /* surveyed */
+    take(&p, "planned");
+    assert_problem(api_post(grid_url(), "/v1/drawings", KEY_PRODUCTION, body), 409); /* not its SP */
+    const char *sp = order_member(&p, "supply_point"), *cu = order_member(&p, "customer");
+    const char *own = jdump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "work_order",
+                                      p.order, "line", p.line, "supply_point", sp, "customer",
+                                      cu, "name", "x", "capacity_kva", 630, "voltage_kv", 10));
+    assert_problem(api_post(grid_url(), "/v1/drawings", KEY_MARKETING, own), 403);
+    const char *stranger = jdump(json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i}", "work_order",
+                                           mint_code("WO"), "line", p.line, "supply_point", sp,
+                                           "customer", cu, "name", "x", "capacity_kva", 630,
+                                           "voltage_kv", 10));
+    assert_problem(api_post(grid_url(), "/v1/drawings", KEY_PRODUCTION, stranger), 422);
+    get_json(grid_url(), strf("/v1/drawings/%s", p.order), 404);
+
+    take(&p, "designed");
+    const char *publish = strf("/v1/drawings/%s/publish", p.order);
+    assert_problem(api_post(grid_url(), publish, KEY_PRODUCTION, NULL), 409); /* not accepted */
+    assert_problem(api_delete(grid_url(), strf("/v1/drawings/%s", p.order), KEY_PRODUCTION), 403);
+    assert_string_equal(jstr(get_json(grid_url(), strf("/v1/drawings/%s", p.order), 200),
+                             "status"),
+                        "design");
+
+    /* a retired work order takes no step, and grid-svc draws nothing for it */
+    process r;
+    open_order(&r, cust_url(), grid_url());
+    take_until(&r, "planned");
+    assert_status(api_delete(cust_url(), strf("/v1/work-orders/%s", r.order), KEY_MARKETING), 200);
+    assert_problem(take_as(&r, "designed", KEY_PRODUCTION, NULL), 409);
+    get_json(grid_url(), strf("/v1/drawings/%s", r.order), 404);
+}
+
+/* Names made from the applicant's stay within their limit. */
+static void a_long_applicant_name(void **state)
+{
+    (void)state;
+    process p;
+    open_order(&p, cust_url(), grid_url());
+    char name[201] = "";
+    for (int i = 0; i < 66; i++) strcat(name, "测"); /* 198 bytes */
+    assert_status(api_patch(cust_url(), strf("/v1/work-orders/%s", p.order), KEY_MARKETING,
+                            jdump(json_pack("{s:s}", "applicant", name))),
+                  200);
+    take_until(&p, "designed");
+    const char *spname = jstr(get_json(cust_url(), strf("/v1/supply-points/%s",
+                                                        order_member(&p, "supply_point")),
+                                       200),
+                              "name");
+    assert_true(strlen(spname) <= 200);
+    assert_non_null(strstr(spname, "supply"));
 }
 
 static void bad_requests_change_nothing(void **state)
@@ -389,7 +477,12 @@ static void bad_requests_change_nothing(void **state)
                          400, "colour");
     assert_problem_field(take_as(&p, "planned", KEY_MARKETING,
                                  strf(",\"line\": \"%s\", \"capacity_kva\": 630, \"voltage_kv\": "
-                                      "10, \"power_on_date\": \"2027-02-30x\"",
+                                      "10, \"power_on_date\": \"2027-02-30\"",
+                                      p.line)),
+                         400, "power_on_date");
+    assert_problem_field(take_as(&p, "planned", KEY_MARKETING,
+                                 strf(",\"line\": \"%s\", \"capacity_kva\": 630, \"voltage_kv\": "
+                                      "10, \"power_on_date\": \" 2027-1-01\"",
                                       p.line)),
                          400, "power_on_date");
     assert_problem_field(take_as(&p, "planned", KEY_MARKETING,
@@ -516,6 +609,8 @@ int main(void)
         IT(each_step_is_its_roles),
         IT(a_retried_step_answers_the_same),
         IT(a_step_finishes_on_grid_svcs_half),
+        IT(drawings_follow_the_work_order),
+        IT(a_long_applicant_name),
         IT(bad_requests_change_nothing),
         cmocka_unit_test_teardown(grid_svc_down_mid_process, it_stop_extras),
     };
