@@ -4,7 +4,8 @@
 #   tests/run.sh [--unit-only] BIN_DIR [BIN_DIR...]      e.g. tests/run.sh build build-san
 #
 # For each BIN_DIR:
-#   1. every BIN_DIR/tests/unit/test_* (cmocka, TAP output);
+#   1. every BIN_DIR/tests/unit/test_* (cmocka, TAP output), tests/citygen-check.sh, and (for the
+#      first BIN_DIR only) tests/container-check.sh;
 #   2. unless --unit-only: a throw-away stack (PostgreSQL on a temporary cluster, grid-svc and
 #      cust-svc from BIN_DIR, on free random ports) started with scripts/stack.sh, then every
 #      BIN_DIR/tests/integration/test_* against it, one after another (300 s each at most);
@@ -308,6 +309,10 @@ for dir_arg in "${bin_dirs[@]}"; do
         if [[ -x $bin_dir/citygen ]]; then
             run_test_binary "$repo_root/tests/citygen-check.sh" "$dir_arg/tests/citygen-check.sh" \
                 "$bin_dir"
+        fi
+        # docker-compose.yml and the Dockerfile, checked once: they do not depend on the build.
+        if [[ $dir_arg == "${bin_dirs[0]}" ]]; then
+            run_test_binary "$repo_root/tests/container-check.sh" "tests/container-check.sh"
         fi
         if ((!unit_only)); then
             run_integration "$bin_dir" "$dir_arg"

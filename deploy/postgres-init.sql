@@ -1,0 +1,7 @@
+-- The two platforms' databases on the compose stack's PostgreSQL, as
+-- scripts/pg.sh makes them on a local cluster: each service owns its own.
+-- Development passwords, like the dev-* keys in config/apps.dev.json.
+CREATE ROLE grid_svc LOGIN PASSWORD 'grid-dev';
+CREATE ROLE cust_svc LOGIN PASSWORD 'cust-dev';
+CREATE DATABASE grid OWNER grid_svc;
+CREATE DATABASE cust OWNER cust_svc;
