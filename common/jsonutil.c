@@ -148,3 +148,8 @@ void json_add_error(json_t *errors, const char *field, const char *fmt, ...)
     utf8_clean(msg);
     json_array_append_new(errors, json_pack("{s:s?, s:s}", "field", field, "message", msg));
 }
+
+const char *json_str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}

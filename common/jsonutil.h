@@ -20,6 +20,9 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch);
  * written 0.4, and 169.98275531098247 keeps all its digits. Never NULL. */
 char *json_text(const json_t *v);
 
+/* The string member key of o, or NULL when o, the member or its string is missing. */
+const char *json_str(const json_t *o, const char *key);
+
 /* Name of a JSON type for messages ("string", "number", ...). */
 const char *json_type_name(const json_t *v);
 

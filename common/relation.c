@@ -424,6 +424,29 @@ static void link_list(request *req, void *ctx)
     free(statuses);
 }
 
+/* Ends the current link from -> to and records it, in the open
+ * transaction: the ended link, JSON null when there is none, or NULL after
+ * answering. */
+static json_t *end_link(request *req, rel_rt *rt, db_conn *c, const char *from, const char *to)
+{
+    const char *params[] = {from, to, req->app->name};
+    PGresult *r = db_exec(c, rt->sql_end, 3, params);
+    json_t *link = NULL;
+    if (!db_ok(r)) {
+        service_db_error(req, c, r, rt->def->kind);
+    } else if (PQntuples(r) == 0) {
+        link = json_null();
+    } else {
+        link = link_json(rt, r, 0);
+        if (changes_record(req, c, "relation.ended", from, to, NULL, link) != OK) {
+            json_decref(link);
+            link = NULL;
+        }
+    }
+    PQclear(r);
+    return link;
+}
+
 static void link_end(request *req, void *ctx)
 {
     rel_rt *rt = ctx;
@@ -435,29 +458,20 @@ static void link_end(request *req, void *ctx)
     if (!ok) return;
     db_conn *c = service_db(rt->svc, req);
     if (!c) return;
-    PGresult *r = NULL;
     if (db_begin(c) != OK) {
         http_problem(req, 503, "database unavailable");
-        goto out;
-    }
-    const char *params[] = {from, to, req->app->name};
-    r = db_exec(c, rt->sql_end, 3, params);
-    if (!db_ok(r)) {
-        service_db_error(req, c, r, rt->def->kind);
-    } else if (PQntuples(r) == 0) {
-        http_problem(req, 404, "no current %s link from %s to %s", rt->def->kind, from, to);
     } else {
-        json_t *link = link_json(rt, r, 0);
-        if (changes_record(req, c, "relation.ended", from, to, NULL, link) != OK) {
+        json_t *link = end_link(req, rt, c, from, to);
+        if (json_is_null(link)) {
+            http_problem(req, 404, "no current %s link from %s to %s", rt->def->kind, from, to);
             json_decref(link);
-            goto out;
+        } else if (link) {
+            http_json(req, 200, link);
+            if (db_commit(c) != OK)
+                http_problem(req, 503, "database unavailable; nothing was changed");
         }
-        http_json(req, 200, link);
-        if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was changed");
     }
-out:
     db_rollback(c);
-    PQclear(r);
     db_release(rt->svc->db, c);
 }
 
@@ -619,23 +633,7 @@ json_t *relation_end_in(service *svc, request *req, db_conn *c, const char *kind
                         const char *from, const char *to)
 {
     rel_rt *rt = rt_of(req, svc, kind);
-    if (!rt) return NULL;
-    const char *params[] = {from, to, req->app->name};
-    PGresult *r = db_exec(c, rt->sql_end, 3, params);
-    json_t *link = NULL;
-    if (!db_ok(r)) {
-        service_db_error(req, c, r, rt->def->kind);
-    } else if (PQntuples(r) == 0) {
-        link = json_null(); /* already ended: nothing to do */
-    } else {
-        link = link_json(rt, r, 0);
-        if (changes_record(req, c, "relation.ended", from, to, NULL, link) != OK) {
-            json_decref(link);
-            link = NULL;
-        }
-    }
-    PQclear(r);
-    return link;
+    return rt ? end_link(req, rt, c, from, to) : NULL;
 }
 
 void relation_routes(service *svc, router *r)

@@ -285,18 +285,25 @@ static int allowed(request *req, const coll_rt *rt, const json_t *obj)
     return 0;
 }
 
-static void answer_object(request *req, const coll_rt *rt, const PGresult *r, int status)
+/* Answers obj (stolen) with its ETag, and its Location when created. */
+static void answer_json(request *req, const coll_rt *rt, json_t *obj, int status)
 {
-    json_t *o = row_json(rt, r, 0);
     char etag[32];
-    snprintf(etag, sizeof etag, "\"%s\"", PQgetvalue(r, 0, 2));
+    snprintf(etag, sizeof etag, "\"%lld\"",
+             (long long)json_integer_value(json_object_get(obj, "version")));
     http_header(req, "ETag", etag);
     if (status == 201) {
-        char *loc = xasprintf("/v1/%s/%s", rt->type->collection, PQgetvalue(r, 0, 0));
+        char *loc = xasprintf("/v1/%s/%s", rt->type->collection,
+                              json_string_value(json_object_get(obj, "code")));
         http_header(req, "Location", loc);
         free(loc);
     }
-    http_json(req, status, o);
+    http_json(req, status, obj);
+}
+
+static void answer_object(request *req, const coll_rt *rt, const PGresult *r, int status)
+{
+    answer_json(req, rt, row_json(rt, r, 0), status);
 }
 
 /* Answers a unique or foreign-key violation in the words of the fields. */
@@ -456,10 +463,33 @@ static int record_as(request *req, const coll_rt *rt, db_conn *c, const char *ty
     return rc;
 }
 
-static int record(request *req, const coll_rt *rt, db_conn *c, const char *action,
-                  const json_t *before, const PGresult *r)
+/* After a write's statement r (cleared here): its row recorded and
+ * returned as the object, or NULL after answering. */
+static json_t *written(request *req, const coll_rt *rt, db_conn *c, PGresult *r, const char *type,
+                       const char *action, const json_t *before)
 {
-    return record_as(req, rt, c, NULL, action, before, r);
+    json_t *out = NULL;
+    if (!db_ok(r))
+        write_error(req, rt, c, r);
+    else if (record_as(req, rt, c, type, action, before, r) == OK)
+        out = row_json(rt, r, 0);
+    PQclear(r);
+    return out;
+}
+
+/* A checked object (cv, status) stored and recorded in the open
+ * transaction: the object as stored, or NULL after answering. */
+static json_t *insert_checked(request *req, coll_rt *rt, db_conn *c, const json_t *obj,
+                              const col_values *cv, const char *status)
+{
+    if (local_refs_usable(req, rt, c, obj, NULL) != OK) return NULL;
+    char code[BIZCODE_LEN + 1];
+    object_code(rt, obj, code);
+    const char **params = write_params(cv, code, status, req->app->name);
+    json_t *out = written(req, rt, c, db_exec(c, rt->sql_insert, cv->n + 3, params), NULL,
+                          "created", NULL);
+    free(params);
+    return out;
 }
 
 static void create(request *req, void *ctx)
@@ -469,27 +499,17 @@ static void create(request *req, void *ctx)
     const char *status;
     if (validate(req, rt, req->json, NULL, &cv, &status) != OK) return;
     db_conn *c = NULL;
-    PGresult *r = NULL;
-    const char **params = NULL;
     if (!allowed(req, rt, req->json) || peer_refs_usable(req, rt, req->json, NULL) != OK) goto done;
-    char code[BIZCODE_LEN + 1];
-    object_code(rt, req->json, code);
     if (!(c = service_db(rt->svc, req))) goto done;
-    params = write_params(&cv, code, status, req->app->name);
     if (db_begin(c) != OK) {
         http_problem(req, 503, "database unavailable");
         goto done;
     }
     idem_state idem = idem_check(req, c);
     if (idem == IDEM_DONE) goto done;
-    if (local_refs_usable(req, rt, c, req->json, NULL) != OK) goto done;
-    r = db_exec(c, rt->sql_insert, cv.n + 3, params);
-    if (!db_ok(r)) {
-        write_error(req, rt, c, r);
-        goto done;
-    }
-    if (record(req, rt, c, "created", NULL, r) != OK) goto done;
-    answer_object(req, rt, r, 201);
+    json_t *made = insert_checked(req, rt, c, req->json, &cv, status);
+    if (!made) goto done;
+    answer_json(req, rt, made, 201);
     if (idem == IDEM_FRESH && idem_save(req, c) != OK) goto done;
     if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was stored");
 done:
@@ -497,8 +517,6 @@ done:
         db_rollback(c);
         db_release(rt->svc->db, c);
     }
-    PQclear(r);
-    free(params);
     values_free(&cv);
 }
 
@@ -602,60 +620,105 @@ static int patch_peer_refs(request *req, coll_rt *rt, const char *code)
     return rc;
 }
 
-static void patch(request *req, void *ctx)
+/* The change of a locked object (cur) by a merge patch, checked, stored
+ * and recorded (as `change`, or <type>.updated): the object as it is now,
+ * or NULL after answering. A client's patch is held to the policy -- the
+ * object as it is and as it will be must both be the caller's to maintain,
+ * so a production app may not turn a public transformer into a dedicated
+ * one, nor marketing the other way round -- and to the fields clients may
+ * set; the codes it names that the peer keeps were confirmed before the
+ * transaction. A step's change confirms them here. */
+static json_t *change_locked(request *req, coll_rt *rt, db_conn *c, const PGresult *cur,
+                             const json_t *patch_doc, const char *change, int client)
 {
-    coll_rt *rt = ctx;
-    char code[BIZCODE_LEN + 1];
-    if (path_code(req, rt, code) != OK) return;
-    if (patch_peer_refs(req, rt, code) != OK) return;
-    db_conn *c = service_db(rt->svc, req);
-    if (!c) return;
-    PGresult *cur = NULL, *r = NULL;
-    json_t *current = NULL, *merged = NULL;
+    const char *code = PQgetvalue(cur, 0, 0);
+    json_t *current = row_json(rt, cur, 0), *merged = NULL, *out = NULL;
     col_values cv = {0};
     const char *status;
     const char **params = NULL;
-    if (db_begin(c) != OK) {
-        http_problem(req, 503, "database unavailable");
-        goto done;
-    }
-    if (!(cur = lock_for_change(req, rt, c, code))) goto done;
-    current = row_json(rt, cur, 0);
-    if (strcmp(json_string_value(json_object_get(current, "status")), "retired") == 0) {
+    if (strcmp(PQgetvalue(cur, 0, 1), "retired") == 0) {
         http_problem(req, 409, "%s is retired and can no longer be changed", code);
         goto done;
     }
-    merged = json_merge_patch(current, req->json);
-    if (validate(req, rt, merged, current, &cv, &status) != OK) goto done;
-    /* Both the object as it is and as it will be must be the caller's to
-     * maintain: a production app may not turn a public transformer into a
-     * dedicated one, nor the other way round for marketing. */
-    if (!allowed(req, rt, current) || !allowed(req, rt, merged)) goto done;
-    if (relation_rules_hold(rt->svc, req, c, code, merged) != OK ||
+    merged = json_merge_patch(current, patch_doc);
+    if (validate_as(req, rt, merged, current, !client, &cv, &status) != OK ||
+        (client && (!allowed(req, rt, current) || !allowed(req, rt, merged))) ||
+        relation_rules_hold(rt->svc, req, c, code, merged) != OK ||
+        (!client && peer_refs_usable(req, rt, merged, current) != OK) ||
         local_refs_usable(req, rt, c, merged, current) != OK)
         goto done;
     if (unchanged(req, rt, current, &cv, status)) {
-        answer_object(req, rt, cur, 200); /* nothing changes: no new version */
+        out = json_incref(current); /* nothing changes: no new version */
         goto done;
     }
     params = write_params(&cv, code, status, req->app->name);
-    r = db_exec(c, rt->sql_update, cv.n + 3, params);
-    if (!db_ok(r)) {
-        write_error(req, rt, c, r);
-        goto done;
-    }
-    if (record(req, rt, c, "updated", current, r) != OK) goto done;
-    answer_object(req, rt, r, 200);
-    if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was changed");
+    out = written(req, rt, c, db_exec(c, rt->sql_update, cv.n + 3, params), change, "updated",
+                  current);
 done:
-    db_rollback(c);
     free(params);
     values_free(&cv);
     json_decref(current);
     json_decref(merged);
+    return out;
+}
+
+/* A locked object (cur) retired and recorded; one already retired is as it
+ * is. A client must be allowed to maintain it. NULL after answering. */
+static json_t *retire_locked(request *req, coll_rt *rt, db_conn *c, const PGresult *cur,
+                             int client)
+{
+    json_t *current = row_json(rt, cur, 0);
+    if (client && !allowed(req, rt, current)) {
+        json_decref(current);
+        return NULL;
+    }
+    if (strcmp(PQgetvalue(cur, 0, 1), "retired") == 0) return current; /* twice changes nothing */
+    const char *params[] = {PQgetvalue(cur, 0, 0), req->app->name};
+    json_t *out = written(req, rt, c, db_exec(c, rt->sql_retire, 2, params), NULL, "retired",
+                          current);
+    json_decref(current);
+    return out;
+}
+
+/* PATCH and DELETE: the object locked (If-Match honoured), changed, answered. */
+typedef json_t *(*locked_change)(request *req, coll_rt *rt, db_conn *c, const PGresult *cur);
+
+static void change_one(request *req, coll_rt *rt, const char *code, locked_change how)
+{
+    db_conn *c = service_db(rt->svc, req);
+    if (!c) return;
+    PGresult *cur = NULL;
+    if (db_begin(c) != OK) {
+        http_problem(req, 503, "database unavailable");
+    } else if ((cur = lock_for_change(req, rt, c, code))) {
+        json_t *now = how(req, rt, c, cur);
+        if (now) {
+            answer_json(req, rt, now, 200);
+            if (db_commit(c) != OK)
+                http_problem(req, 503, "database unavailable; nothing was changed");
+        }
+    }
+    db_rollback(c);
     PQclear(cur);
-    PQclear(r);
     db_release(rt->svc->db, c);
+}
+
+static json_t *patch_locked(request *req, coll_rt *rt, db_conn *c, const PGresult *cur)
+{
+    return change_locked(req, rt, c, cur, req->json, NULL, 1);
+}
+
+static json_t *retire_client(request *req, coll_rt *rt, db_conn *c, const PGresult *cur)
+{
+    return retire_locked(req, rt, c, cur, 1);
+}
+
+static void patch(request *req, void *ctx)
+{
+    coll_rt *rt = ctx;
+    char code[BIZCODE_LEN + 1];
+    if (path_code(req, rt, code) != OK || patch_peer_refs(req, rt, code) != OK) return;
+    change_one(req, rt, code, patch_locked);
 }
 
 static void retire(request *req, void *ctx)
@@ -663,36 +726,7 @@ static void retire(request *req, void *ctx)
     coll_rt *rt = ctx;
     char code[BIZCODE_LEN + 1];
     if (path_code(req, rt, code) != OK) return;
-    db_conn *c = service_db(rt->svc, req);
-    if (!c) return;
-    PGresult *cur = NULL, *r = NULL;
-    json_t *current = NULL;
-    if (db_begin(c) != OK) {
-        http_problem(req, 503, "database unavailable");
-        goto done;
-    }
-    if (!(cur = lock_for_change(req, rt, c, code))) goto done;
-    current = row_json(rt, cur, 0);
-    if (!allowed(req, rt, current)) goto done;
-    if (strcmp(PQgetvalue(cur, 0, 1), "retired") == 0) {
-        answer_object(req, rt, cur, 200); /* retiring twice changes nothing */
-        goto done;
-    }
-    const char *params[] = {code, req->app->name};
-    r = db_exec(c, rt->sql_retire, 2, params);
-    if (!db_ok(r)) {
-        write_error(req, rt, c, r);
-        goto done;
-    }
-    if (record(req, rt, c, "retired", current, r) != OK) goto done;
-    answer_object(req, rt, r, 200);
-    if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was changed");
-done:
-    db_rollback(c);
-    json_decref(current);
-    PQclear(cur);
-    PQclear(r);
-    db_release(rt->svc->db, c);
+    change_one(req, rt, code, retire_client);
 }
 
 /* ---- writes that are part of a larger step (resource.h) ---------------------- */
@@ -714,86 +748,29 @@ json_t *resource_create_in(service *svc, request *req, db_conn *c, const char *p
     col_values cv = {0};
     const char *status;
     if (!rt || validate_as(req, rt, obj, NULL, 1, &cv, &status) != OK) return NULL;
-    json_t *out = NULL;
-    PGresult *r = NULL;
-    const char **params = NULL;
-    if (peer_refs_usable(req, rt, obj, NULL) != OK ||
-        local_refs_usable(req, rt, c, obj, NULL) != OK)
-        goto done;
-    char code[BIZCODE_LEN + 1];
-    object_code(rt, obj, code);
-    params = write_params(&cv, code, status, req->app->name);
-    r = db_exec(c, rt->sql_insert, cv.n + 3, params);
-    if (!db_ok(r))
-        write_error(req, rt, c, r);
-    else if (record(req, rt, c, "created", NULL, r) == OK)
-        out = row_json(rt, r, 0);
-done:
-    PQclear(r);
-    free(params);
+    json_t *out = peer_refs_usable(req, rt, obj, NULL) == OK
+                      ? insert_checked(req, rt, c, obj, &cv, status)
+                      : NULL;
     values_free(&cv);
     return out;
 }
 
 json_t *resource_change_in(service *svc, request *req, db_conn *c, const char *code,
-                           const json_t *patch, const char *change)
+                           const json_t *patch_doc, const char *change)
 {
     coll_rt *rt = rt_of(req, svc, code);
-    PGresult *cur = rt ? lock_row(req, rt, c, code) : NULL, *r = NULL;
-    if (!cur) return NULL;
-    json_t *current = row_json(rt, cur, 0), *merged = NULL, *out = NULL;
-    col_values cv = {0};
-    const char *status;
-    const char **params = NULL;
-    if (strcmp(PQgetvalue(cur, 0, 1), "retired") == 0) {
-        http_problem(req, 409, "%s is retired and can no longer be changed", code);
-        goto done;
-    }
-    merged = json_merge_patch(current, patch);
-    if (validate_as(req, rt, merged, current, 1, &cv, &status) != OK ||
-        relation_rules_hold(svc, req, c, code, merged) != OK ||
-        peer_refs_usable(req, rt, merged, current) != OK ||
-        local_refs_usable(req, rt, c, merged, current) != OK)
-        goto done;
-    if (unchanged(req, rt, current, &cv, status)) {
-        out = json_incref(current);
-        goto done;
-    }
-    params = write_params(&cv, code, status, req->app->name);
-    r = db_exec(c, rt->sql_update, cv.n + 3, params);
-    if (!db_ok(r))
-        write_error(req, rt, c, r);
-    else if (record_as(req, rt, c, change, "updated", current, r) == OK)
-        out = row_json(rt, r, 0);
-done:
-    free(params);
-    values_free(&cv);
-    json_decref(current);
-    json_decref(merged);
+    PGresult *cur = rt ? lock_row(req, rt, c, code) : NULL;
+    json_t *out = cur ? change_locked(req, rt, c, cur, patch_doc, change, 0) : NULL;
     PQclear(cur);
-    PQclear(r);
     return out;
 }
 
 json_t *resource_retire_in(service *svc, request *req, db_conn *c, const char *code)
 {
     coll_rt *rt = rt_of(req, svc, code);
-    PGresult *cur = rt ? lock_row(req, rt, c, code) : NULL, *r = NULL;
-    if (!cur) return NULL;
-    json_t *current = row_json(rt, cur, 0), *out = NULL;
-    if (strcmp(PQgetvalue(cur, 0, 1), "retired") == 0) {
-        out = json_incref(current);
-    } else {
-        const char *params[] = {code, req->app->name};
-        r = db_exec(c, rt->sql_retire, 2, params);
-        if (!db_ok(r))
-            write_error(req, rt, c, r);
-        else if (record(req, rt, c, "retired", current, r) == OK)
-            out = row_json(rt, r, 0);
-    }
-    json_decref(current);
+    PGresult *cur = rt ? lock_row(req, rt, c, code) : NULL;
+    json_t *out = cur ? retire_locked(req, rt, c, cur, 0) : NULL;
     PQclear(cur);
-    PQclear(r);
     return out;
 }
 

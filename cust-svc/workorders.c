@@ -120,19 +120,21 @@ static int step_index(const char *name)
     return -1;
 }
 
-/* The steps that may follow step `now`: the next one, and cancelled
- * before powered. */
+/* May step `to` follow step `now`? The next one may (up to archived), and
+ * cancelled may before powered. */
+static int may_follow(int now, int to)
+{
+    if (to == STEP_CANCELLED) return now < STEP_POWERED;
+    return now < STEP_ARCHIVED && to == now + 1;
+}
+
+/* The steps that may follow step `now`, in the order of the process. */
 static json_t *legal_after(int now)
 {
     json_t *legal = json_array();
-    if (now < STEP_ARCHIVED) json_array_append_new(legal, json_string(steps[now + 1].name));
-    if (now < STEP_POWERED) json_array_append_new(legal, json_string(steps[STEP_CANCELLED].name));
+    for (int to = 1; to < (int)ARRAY_LEN(steps); to++)
+        if (may_follow(now, to)) json_array_append_new(legal, json_string(steps[to].name));
     return legal;
-}
-
-static const char *member(const json_t *o, const char *name)
-{
-    return json_string_value(json_object_get(o, name));
 }
 
 /* ---- talking to grid-svc ------------------------------------------------------- */
@@ -154,7 +156,7 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
     free(text);
     *out = NULL;
     int rc = ERR;
-    const char *now = member(s->order, "step");
+    const char *now = json_str(s->order, "step");
     if (pr.error == PEER_TIMEOUT) {
         http_problem(req, 504, "grid-svc did not answer in time (%s); work order %s stays %s, and "
                                "grid-svc's part may be done: retry the step to finish it",
@@ -169,7 +171,7 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
         rc = OK;
     } else {
         json_t *problem = json_loads(pr.body ? pr.body : "", 0, NULL);
-        const char *why = member(problem, "detail");
+        const char *why = json_str(problem, "detail");
         int status = pr.status == 403 || pr.status == 409 || pr.status == 422 ? (int)pr.status
                      : pr.status == 404                                      ? 409
                                                                              : 502;
@@ -218,7 +220,7 @@ static void take(step_ctx *s, const char *const *names)
  * valid name (200 bytes) however long the applicant's name is. Owned. */
 static char *applicant_and(const json_t *order, const char *suffix)
 {
-    const char *who = member(order, "applicant");
+    const char *who = json_str(order, "applicant");
     size_t room = 200 - strlen(suffix), n = strlen(who);
     if (n > room) {
         n = room;
@@ -239,8 +241,8 @@ static int plan(step_ctx *s)
     json_t *cu = json_pack("{s:O, s:s, s:O, s:s}", "name", json_object_get(o, "applicant"),
                            "category", "hv", "contract_capacity_kva",
                            json_object_get(d, "capacity_kva"), "status", "pending");
-    if (member(o, "phone")) json_object_set(cu, "phone", json_object_get(o, "phone"));
-    if (member(o, "address")) json_object_set(cu, "address", json_object_get(o, "address"));
+    if (json_str(o, "phone")) json_object_set(cu, "phone", json_object_get(o, "phone"));
+    if (json_str(o, "address")) json_object_set(cu, "address", json_object_get(o, "address"));
     if (make(s, "CU", cu, "customer") != OK) return ERR;
     char *name = applicant_and(o, " main supply");
     json_t *sp = json_pack("{s:s, s:O, s:O, s:s, s:O, s:s}", "name", name, "customer",
@@ -254,7 +256,7 @@ static int plan(step_ctx *s)
     json_object_del(pushed, "step");
     json_object_set_new(pushed, "work_order", json_string(s->code));
     int rc = changes_record(s->req, s->c, "workorder.plan_pushed", s->code,
-                            member(s->set, "customer"), NULL, pushed);
+                            json_str(s->set, "customer"), NULL, pushed);
     json_decref(pushed);
     return rc;
 }
@@ -271,11 +273,11 @@ static int draw(step_ctx *s)
                              json_object_get(o, "customer"), "capacity_kva",
                              json_object_get(o, "capacity_kva"), "voltage_kv",
                              json_object_get(o, "voltage_kv"));
-    const char *name = member(s->data, "transformer_name");
+    const char *name = json_str(s->data, "transformer_name");
     char *own = name ? NULL : applicant_and(o, " dedicated transformer");
     json_object_set_new(body, "name", json_string(name ? name : own));
     free(own);
-    if (member(s->data, "transformer_model"))
+    if (json_str(s->data, "transformer_model"))
         json_object_set(body, "model", json_object_get(s->data, "transformer_model"));
     int rc = grid_call(s, "POST", "/v1/drawings", body, 0, &s->remote);
     json_decref(body);
@@ -315,7 +317,7 @@ static int publish(step_ctx *s)
  * event tells it; the work order records it, and power-on checks it. */
 static int published(step_ctx *s)
 {
-    const char *st = member(s->remote, "status");
+    const char *st = json_str(s->remote, "status");
     json_t *at = json_object_get(s->remote, "changed_at");
     if (!st || strcmp(st, "published") != 0 || !json_is_string(at)) {
         http_problem(s->req, 502, "grid-svc left the drawing of %s %s", s->code,
@@ -331,33 +333,33 @@ static int published(step_ctx *s)
 static int power_on(step_ctx *s)
 {
     const json_t *o = s->order, *d = s->data;
-    if (!member(o, "drawing_published_at")) {
+    if (!json_str(o, "drawing_published_at")) {
         http_problem(s->req, 409, "the drawing of %s has not been published by grid-svc", s->code);
         return ERR;
     }
-    const char *customer = member(o, "customer");
+    const char *customer = json_str(o, "customer");
     char *name = applicant_and(o, " billing");
     json_t *mp = json_pack("{s:s, s:s, s:s, s:O}", "name", name, "customer", customer, "purpose",
                            "billing", "voltage_kv", json_object_get(o, "voltage_kv"));
     free(name);
     json_t *mt = json_pack("{s:O}", "asset_no", json_object_get(d, "meter_asset_no"));
-    if (member(d, "meter_model")) json_object_set(mt, "model", json_object_get(d, "meter_model"));
-    if (member(d, "meter_phase")) json_object_set(mt, "phase", json_object_get(d, "meter_phase"));
+    if (json_str(d, "meter_model")) json_object_set(mt, "model", json_object_get(d, "meter_model"));
+    if (json_str(d, "meter_phase")) json_object_set(mt, "phase", json_object_get(d, "meter_phase"));
     json_t *tb = json_pack("{s:s, s:O}", "customer", customer, "transformer",
                            json_object_get(o, "transformer"));
-    if (member(d, "tariff")) json_object_set(tb, "tariff", json_object_get(d, "tariff"));
+    if (json_str(d, "tariff")) json_object_set(tb, "tariff", json_object_get(d, "tariff"));
     int rc = make(s, "MP", mp, "metering_point");
     if (rc == OK) rc = make(s, "MT", mt, "meter");
     else json_decref(mt);
     if (rc == OK) rc = make(s, "TB", tb, "billing");
     else json_decref(tb);
     if (rc != OK) return ERR;
-    const char *mpc = member(s->set, "metering_point");
-    if (link(s, "meter-meteringpoint", member(s->set, "meter"), mpc) != OK ||
-        link(s, "supplypoint-meteringpoint", member(o, "supply_point"), mpc) != OK)
+    const char *mpc = json_str(s->set, "metering_point");
+    if (link(s, "meter-meteringpoint", json_str(s->set, "meter"), mpc) != OK ||
+        link(s, "supplypoint-meteringpoint", json_str(o, "supply_point"), mpc) != OK)
         return ERR;
     json_t *active = json_pack("{s:s}", "status", "active");
-    const char *made[] = {member(o, "supply_point"), customer};
+    const char *made[] = {json_str(o, "supply_point"), customer};
     for (size_t i = 0; i < ARRAY_LEN(made); i++) {
         json_t *now = resource_change_in(s->svc, s->req, s->c, made[i], active, NULL);
         json_decref(now);
@@ -374,7 +376,7 @@ static int power_on(step_ctx *s)
  * done and ours was not leaves a drawing the work order does not know of. */
 static int withdraw(step_ctx *s)
 {
-    if (!member(s->order, "supply_point")) return OK; /* never planned: nothing was drawn */
+    if (!json_str(s->order, "supply_point")) return OK; /* never planned: nothing was drawn */
     char *path = xasprintf("/v1/drawings/%s", s->code);
     int rc = grid_call(s, "DELETE", path, NULL, 1, &s->remote);
     free(path);
@@ -386,8 +388,8 @@ static int cancel(step_ctx *s)
 {
     static const char *const made[] = {"supply_point", "customer", NULL};
     for (const char *const *m = made; *m; m++) {
-        if (!member(s->order, *m)) continue;
-        json_t *gone = resource_retire_in(s->svc, s->req, s->c, member(s->order, *m));
+        if (!json_str(s->order, *m)) continue;
+        json_t *gone = resource_retire_in(s->svc, s->req, s->c, json_str(s->order, *m));
         if (!gone) return ERR;
         json_decref(gone);
     }
@@ -431,7 +433,7 @@ static int is_date(const char *s)
  * ERR after answering 400. */
 static int check_request(request *req, const wo_step **st, json_t **data)
 {
-    const char *to = member(req->json, "to");
+    const char *to = json_str(req->json, "to");
     int i = step_index(to);
     if (i <= 0) {
         json_t *errors = json_array();
@@ -444,7 +446,7 @@ static int check_request(request *req, const wo_step **st, json_t **data)
     static const char *const skip[] = {"to", NULL};
     json_t *errors = json_array();
     fields_check_members((*st)->data, req->json, skip, errors);
-    const char *date = member(req->json, "power_on_date");
+    const char *date = json_str(req->json, "power_on_date");
     if (date && !is_date(date))
         json_add_error(errors, "power_on_date", "must be a date of the calendar, YYYY-MM-DD");
     if (json_array_size(errors) > 0) {
@@ -509,18 +511,16 @@ static int ready(step_ctx *s, const wo_step *st)
             http_problem(s->req, 409, "work order %s was %s before, with other data", s->code,
                          st->name);
         json_decref(then);
-    } else if (strcmp(member(s->order, "status"), "retired") == 0) {
+    } else if (strcmp(json_str(s->order, "status"), "retired") == 0) {
         http_problem(s->req, 409, "work order %s is retired", s->code);
     } else {
-        int now = step_index(member(s->order, "step"));
-        json_t *legal = legal_after(now);
-        for (size_t i = 0; i < json_array_size(legal) && rc == DONE; i++)
-            if (strcmp(json_string_value(json_array_get(legal, i)), st->name) == 0) rc = GO;
-        if (rc == GO)
-            json_decref(legal);
+        int now = step_index(json_str(s->order, "step"));
+        if (may_follow(now, (int)(st - steps)))
+            rc = GO;
         else
             http_problem_extra(s->req, 409,
-                               json_pack("{s:s, s:o}", "step", steps[now].name, "legal", legal),
+                               json_pack("{s:s, s:o}", "step", steps[now].name, "legal",
+                                         legal_after(now)),
                                "work order %s is %s; it cannot become %s", s->code,
                                steps[now].name, st->name);
     }
@@ -552,7 +552,7 @@ static void take_step(step_ctx *s, const wo_step *st)
         return;
     }
     if (load(s, 1) != OK || ready(s, st) != GO) return;
-    const char *was = member(s->order, "step");
+    const char *was = json_str(s->order, "step");
     s->set = json_pack("{s:s}", "step", st->name);
     if (st->run && st->run(s) != OK) return;
     json_t *after = resource_change_in(s->svc, req, s->c, s->code, s->set, "workorder.advanced");

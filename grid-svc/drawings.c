@@ -83,11 +83,6 @@ static json_t *drawing_json(const PGresult *r)
     return d;
 }
 
-static const char *member(const json_t *o, const char *name)
-{
-    return json_string_value(json_object_get(o, name));
-}
-
 
 
 /* The drawing of a work order (no rows when there is none), locked for the
@@ -114,7 +109,7 @@ static int order_at(request *req, service *svc, const char *order, const char *c
     peer_call(svc->peer, "GET", path, &who, NULL, 0, &pr);
     free(path);
     json_t *got = pr.error == PEER_OK && pr.status == 200 ? json_loads(pr.body, 0, NULL) : NULL;
-    const char *step = member(got, "step"), *status = member(got, "status");
+    const char *step = json_str(got, "step"), *status = json_str(got, "status");
     int rc = ERR;
     if (pr.error != PEER_OK) {
         http_problem(req, 503, "cust-svc cannot be reached to confirm work order %s (%s); "
@@ -133,10 +128,10 @@ static int order_at(request *req, service *svc, const char *order, const char *c
                          step);
         static const char *const named[] = {"line", "supply_point", "customer", NULL};
         for (const char *const *n = named; ends && *n && rc == OK; n++) {
-            const char *theirs = member(got, *n);
-            if (theirs && strcmp(theirs, member(ends, *n)) == 0) continue;
+            const char *theirs = json_str(got, *n);
+            if (theirs && strcmp(theirs, json_str(ends, *n)) == 0) continue;
             http_problem(req, 409, "work order %s names %s %s, not %s", order, *n,
-                         theirs ? theirs : "none", member(ends, *n));
+                         theirs ? theirs : "none", json_str(ends, *n));
             rc = ERR;
         }
     }
@@ -150,7 +145,7 @@ static void canonical_codes(json_t *body)
 {
     for (const field_def *f = design_fields; f->name; f++) {
         char code[BIZCODE_LEN + 1];
-        if (f->type == FT_CODE && bizcode_parse(member(body, f->name), code, NULL) == BIZ_OK)
+        if (f->type == FT_CODE && bizcode_parse(json_str(body, f->name), code, NULL) == BIZ_OK)
             json_object_set_new(body, f->name, json_string(code));
     }
 }
@@ -162,7 +157,7 @@ static json_t *draw(request *req, service *svc, db_conn *c, const json_t *body)
                            "kind", "dedicated", "capacity_kva",
                            json_object_get(body, "capacity_kva"), "voltage_kv",
                            json_object_get(body, "voltage_kv"), "status", "design");
-    if (member(body, "model")) json_object_set(tr, "model", json_object_get(body, "model"));
+    if (json_str(body, "model")) json_object_set(tr, "model", json_object_get(body, "model"));
     json_t *made = resource_create_in(svc, req, c, "TR", tr);
     json_decref(tr);
     if (!made) return NULL;
@@ -170,8 +165,8 @@ static json_t *draw(request *req, service *svc, db_conn *c, const json_t *body)
     json_object_set(ends, "transformer", json_object_get(made, "code"));
     json_decref(made);
     for (size_t i = 0; i < ARRAY_LEN(drawing_links); i++) {
-        json_t *link = json_pack("{s:s, s:s, s:s}", "from", member(ends, drawing_links[i].from),
-                                 "to", member(ends, drawing_links[i].to), "status", "design");
+        json_t *link = json_pack("{s:s, s:s, s:s}", "from", json_str(ends, drawing_links[i].from),
+                                 "to", json_str(ends, drawing_links[i].to), "status", "design");
         json_t *added = relation_add_in(svc, req, c, drawing_links[i].kind, link);
         json_decref(link);
         if (!added) {
@@ -194,7 +189,7 @@ static void drawing_create(request *req, void *ctx)
     }
     json_decref(errors);
     canonical_codes(req->json);
-    const char *order = member(req->json, "work_order");
+    const char *order = json_str(req->json, "work_order");
     static const char *const at[] = {"planned", "designed", NULL};
     if (order_at(req, svc, order, at, req->json) != OK) return;
     db_conn *c = service_db(svc, req);
@@ -208,9 +203,9 @@ static void drawing_create(request *req, void *ctx)
     if (!(r = lock_drawing(req, c, order))) goto done;
     if (PQntuples(r) == 1) {
         json_t *d = drawing_json(r);
-        int same = strcmp(member(d, "line"), member(req->json, "line")) == 0 &&
-                   strcmp(member(d, "supply_point"), member(req->json, "supply_point")) == 0 &&
-                   strcmp(member(d, "customer"), member(req->json, "customer")) == 0;
+        int same = strcmp(json_str(d, "line"), json_str(req->json, "line")) == 0 &&
+                   strcmp(json_str(d, "supply_point"), json_str(req->json, "supply_point")) == 0 &&
+                   strcmp(json_str(d, "customer"), json_str(req->json, "customer")) == 0;
         if (same) {
             http_json(req, 200, d); /* drawn before: a retry */
         } else {
@@ -222,10 +217,10 @@ static void drawing_create(request *req, void *ctx)
     if (!(ends = draw(req, svc, c, req->json))) goto done;
     PQclear(r);
     const char *params[] = {order,
-                            member(ends, "transformer"),
-                            member(ends, "line"),
-                            member(ends, "supply_point"),
-                            member(ends, "customer"),
+                            json_str(ends, "transformer"),
+                            json_str(ends, "line"),
+                            json_str(ends, "supply_point"),
+                            json_str(ends, "customer"),
                             req->app->name};
     r = db_exec(c, SQL_INSERT, 6, params);
     if (!db_ok(r)) {
@@ -236,7 +231,7 @@ static void drawing_create(request *req, void *ctx)
         goto done;
     }
     json_t *d = drawing_json(r);
-    if (changes_record(req, c, "drawing.created", order, member(d, "transformer"), NULL, d) !=
+    if (changes_record(req, c, "drawing.created", order, json_str(d, "transformer"), NULL, d) !=
         OK) {
         json_decref(d);
         goto done;
@@ -285,14 +280,14 @@ typedef struct {
 static int publish_objects(request *req, service *svc, db_conn *c, const json_t *d)
 {
     json_t *tr = json_pack("{s:s}", "status", "operational");
-    json_t *done = resource_change_in(svc, req, c, member(d, "transformer"), tr, NULL);
+    json_t *done = resource_change_in(svc, req, c, json_str(d, "transformer"), tr, NULL);
     json_decref(tr);
     if (!done) return ERR;
     json_decref(done);
     for (size_t i = 0; i < ARRAY_LEN(drawing_links); i++) {
         json_t *link = relation_status_in(svc, req, c, drawing_links[i].kind,
-                                          member(d, drawing_links[i].from),
-                                          member(d, drawing_links[i].to), "operational");
+                                          json_str(d, drawing_links[i].from),
+                                          json_str(d, drawing_links[i].to), "operational");
         if (!link) return ERR;
         json_decref(link);
     }
@@ -303,12 +298,12 @@ static int withdraw_objects(request *req, service *svc, db_conn *c, const json_t
 {
     for (size_t i = 0; i < ARRAY_LEN(drawing_links); i++) {
         json_t *link = relation_end_in(svc, req, c, drawing_links[i].kind,
-                                       member(d, drawing_links[i].from),
-                                       member(d, drawing_links[i].to));
+                                       json_str(d, drawing_links[i].from),
+                                       json_str(d, drawing_links[i].to));
         if (!link) return ERR;
         json_decref(link);
     }
-    json_t *tr = resource_retire_in(svc, req, c, member(d, "transformer"));
+    json_t *tr = resource_retire_in(svc, req, c, json_str(d, "transformer"));
     json_decref(tr);
     return tr ? OK : ERR;
 }
@@ -333,7 +328,7 @@ static void drawing_change(request *req, service *svc, const change_kind *k)
         goto done;
     }
     before = drawing_json(r);
-    const char *now = member(before, "status");
+    const char *now = json_str(before, "status");
     if (strcmp(now, k->status) == 0) {
         http_json(req, 200, json_incref(before)); /* done before: a retry */
         goto done;
@@ -353,7 +348,7 @@ static void drawing_change(request *req, service *svc, const change_kind *k)
         goto done;
     }
     json_t *after = drawing_json(r);
-    if (changes_record(req, c, k->event, order, member(after, "transformer"), before, after) !=
+    if (changes_record(req, c, k->event, order, json_str(after, "transformer"), before, after) !=
         OK) {
         json_decref(after);
         goto done;
