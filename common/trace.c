@@ -18,21 +18,83 @@
 
 enum { UP = 0, DOWN = 1 };
 
+/* A set of object types, a bit per entry of biz_types. Walks are planned
+ * per set: a statement that names only the tables the walk can reach
+ * starts several times faster than one naming every table. */
+typedef unsigned tmask;
+#define ALL_TYPES (~0u)
+#define MAX_STMTS 64
+
+static tmask type_bit(const char *code)
+{
+    const biz_type *bt = biz_type_by_prefix(code);
+    return bt ? 1u << (bt - biz_types) : 0;
+}
+
+static tmask mask_of(const char *const *prefixes)
+{
+    tmask m = 0;
+    for (; prefixes && *prefixes; prefixes++) m |= type_bit(*prefixes);
+    return m;
+}
+
+/* "CU,MB,": types as the peer is told them. */
+static tmask mask_of_text(const char *text)
+{
+    tmask m = 0;
+    for (const char *p = text; p[0] && p[1]; p += p[2] ? 3 : 2) {
+        char prefix[3] = {p[0], p[1], 0};
+        m |= type_bit(prefix);
+    }
+    return m;
+}
+
+static char *text_of_mask(tmask m)
+{
+    sbuf b = {0};
+    sb_append(&b, "");
+    for (int i = 0; i < biz_ntypes; i++)
+        if (m & (1u << i)) sb_appendf(&b, "%s,", biz_types[i].prefix);
+    return sb_steal(&b);
+}
+
+static tmask mask_of_codes(json_t *codes)
+{
+    tmask m = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(codes, i, v) m |= type_bit(json_string_value(v));
+    return m;
+}
+
 /* One kind of link of the chain that this platform keeps: per direction, a
- * member of the UNION ALL that finds the links from the object w.code. */
+ * member of the UNION ALL that finds the links from the object w.code, the
+ * types it walks from (near) and those it reaches (far). */
 typedef struct {
     char *member[2];
+    tmask near[2], far[2];
     char *kind_buf;
 } step;
+
+/* A walk statement for one plan: direction, the types of the objects it
+ * starts from (vet: kept here, described; reach: every type it can meet),
+ * and the types it describes in full (the others only as shown or not). */
+typedef struct {
+    int dir;
+    tmask vet, reach, describe;
+    char *sql;
+} walk_stmt;
 
 typedef struct {
     step *steps;
     int nsteps;
-    char *sql[2];       /* the walk over all our links, per direction (walk_sql) */
     char *near_text[2]; /* our steps' near prefixes, "LN,TR,..." per direction */
     char *shown[2];     /* statuses a walk shows, without / with design */
     pthread_mutex_t mu;
     char *peer_near[2]; /* the peer's, learnt from its first answer; NULL until then */
+    walk_stmt stmts[MAX_STMTS]; /* built on first use, kept for the daemon's life
+                                   (connections prepare them by address) */
+    int nstmts;
 } trace_state;
 
 /* ---- set-up from the declarations ----------------------------------------- */
@@ -59,6 +121,14 @@ static char *member(const char *kind, const char *table, const char *near_col, c
     return sb_steal(&b);
 }
 
+static void set_ends(step *st, const char *const *near_out[2])
+{
+    for (int dir = 0; dir < 2; dir++) {
+        st->near[dir] = mask_of(near_out[dir]);
+        st->far[1 - dir] = st->near[dir]; /* a link's near end one way is its far end the other */
+    }
+}
+
 static void relation_step(step *st, const relation_def *rd, const char *const *near_out[2])
 {
     int up_is_from = (rd->rules & REL_UPSTREAM_FROM) != 0;
@@ -72,6 +142,7 @@ static void relation_step(step *st, const relation_def *rd, const char *const *n
                             " AND valid_to IS NULL", near_out[UP]);
     st->member[DOWN] = member(rd->kind, rd->table, up_end, down_end, "from_code", "to_code",
                               " AND valid_to IS NULL", near_out[DOWN]);
+    set_ends(st, near_out);
 }
 
 /* A code field as a link (holder, named): the holder is upstream of the
@@ -90,20 +161,28 @@ static void field_step(step *st, const collection_def *cd, const biz_type *bt, c
     st->member[to_named] = member(st->kind_buf, cd->table, "code", f->name, "code", f->name,
                                   not_null, holder);
     free(not_null);
+    set_ends(st, near_out);
 }
 
 /* The node of an object kept here, if shown: CASE on the prefix, so only
- * its own table is read. The same members as GET shows, as JSON. only,
- * if given, lists the prefixes that can occur ("AP,TR,"): every branch
- * costs its part of starting the statement. */
-static void node_expr(sbuf *b, const service_def *sd, const char *x, const char *only)
+ * its own table is read. Types in only: those that can occur (every branch
+ * costs its part of starting the statement). Types in describe: the same
+ * members as GET shows, as JSON; others: true (shown, not described). */
+static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only, tmask describe)
 {
     sb_appendf(b, "CASE left(%s, 2)", x);
+    int branches = 0;
     for (int i = 0; i < sd->ncollections; i++) {
         const collection_def *cd = &sd->collections[i];
-        char prefix[4] = {cd->prefix[0], cd->prefix[1], ',', 0};
-        if (only && !strstr(only, prefix)) continue;
         const biz_type *bt = biz_type_by_prefix(cd->prefix);
+        tmask bit = type_bit(cd->prefix);
+        if (!(only & bit)) continue;
+        branches++;
+        if (!(describe & bit)) {
+            sb_appendf(b, " WHEN '%s' THEN (SELECT 'true'::json FROM %s WHERE code = %s "
+                          "AND status = ANY ($3::text[]))", cd->prefix, cd->table, x);
+            continue;
+        }
         sb_appendf(b, " WHEN '%s' THEN (SELECT json_build_object('code', code, 'type', '%s'",
                    cd->prefix, bt->type);
         if (field_find(cd->fields, "name")) sb_append(b, ", 'name', name");
@@ -113,7 +192,20 @@ static void node_expr(sbuf *b, const service_def *sd, const char *x, const char 
                 sb_appendf(b, ", '%s', %s", f->name, f->name);
         sb_appendf(b, ") FROM %s WHERE code = %s AND status = ANY ($3::text[]))", cd->table, x);
     }
-    sb_append(b, " END");
+    sb_appendf(b, "%s END", branches ? "" : " WHEN NULL THEN NULL::json");
+}
+
+/* The types a walk in dir can meet, starting from those in start. */
+static tmask reach_from(const trace_state *ts, int dir, tmask start)
+{
+    tmask reach = start, before;
+    do {
+        before = reach;
+        for (int i = 0; i < ts->nsteps; i++)
+            if (ts->steps[i].member[dir] && (ts->steps[i].near[dir] & reach))
+                reach |= ts->steps[i].far[dir];
+    } while (reach != before);
+    return reach;
 }
 
 /* One statement walks our links as far as they go. $1: objects kept here
@@ -121,32 +213,74 @@ static void node_expr(sbuf *b, const service_def *sd, const char *x, const char 
  * shown); $2: objects the peer has vetted that our links may continue from;
  * $3: the statuses shown. Rows: every object reached with its node (NULL
  * when not kept here or not shown) and the link it was reached by. */
-static char *walk_sql(const service_def *sd, const trace_state *ts, int dir)
+static char *walk_sql(const service_def *sd, const trace_state *ts, const walk_stmt *ws)
 {
+    int dir = ws->dir;
     sbuf b = {0};
     sb_append(&b, "WITH RECURSIVE walk (code, node, grow, from_code, to_code, kind, depth) AS ("
                   "SELECT x, n.node, n.node IS NOT NULL, NULL::text, NULL::text, NULL::text, 0 "
                   "FROM unnest ($1::text[]) x CROSS JOIN LATERAL (SELECT ");
-    node_expr(&b, sd, "x", NULL);
+    node_expr(&b, sd, "x", ws->vet, ws->describe);
     /* OFFSET 0 keeps the subquery whole, so the node is looked up once */
     sb_append(&b, " AS node OFFSET 0) n UNION ALL SELECT x, NULL, true, NULL, NULL, NULL, 0 "
                   "FROM unnest ($2::text[]) x UNION ALL "
                   "SELECT e.far, n.node, n.node IS NOT NULL, e.from_code, e.to_code, e.kind, "
                   "w.depth + 1 FROM walk w CROSS JOIN LATERAL (");
     int first = 1;
+    tmask far = 0;
     for (int i = 0; i < ts->nsteps; i++) {
-        if (!ts->steps[i].member[dir]) continue;
-        sb_appendf(&b, "%s%s", first ? "" : " UNION ALL ", ts->steps[i].member[dir]);
+        const step *st = &ts->steps[i];
+        if (!st->member[dir] || !(st->near[dir] & ws->reach)) continue;
+        sb_appendf(&b, "%s%s", first ? "" : " UNION ALL ", st->member[dir]);
+        far |= st->far[dir];
         first = 0;
     }
-    if (first) sb_append(&b, "SELECT NULL::text, NULL::text, NULL::text, NULL::text WHERE false");
+    if (first)
+        sb_append(&b, "SELECT NULL::text AS far, NULL::text AS from_code, NULL::text AS to_code, "
+                      "NULL::text AS kind WHERE false");
     sb_append(&b, ") e CROSS JOIN LATERAL (SELECT ");
-    /* a link's far end in this direction is a near end the other way */
-    node_expr(&b, sd, "e.far", ts->near_text[1 - dir]);
+    node_expr(&b, sd, "e.far", far, ws->describe);
     sb_appendf(&b, " AS node OFFSET 0) n WHERE w.grow AND w.depth < %d) "
                    "SELECT code, node::text, grow, from_code, to_code, kind FROM walk",
                MAX_LEVELS);
     return sb_steal(&b);
+}
+
+static const walk_stmt *find_stmt(const trace_state *ts, const walk_stmt *key)
+{
+    for (int i = 0; i < ts->nstmts; i++) {
+        const walk_stmt *ws = &ts->stmts[i];
+        if (ws->dir == key->dir && ws->vet == key->vet && ws->reach == key->reach &&
+            ws->describe == key->describe)
+            return ws;
+    }
+    return NULL;
+}
+
+static void add_stmt(service *svc, walk_stmt key)
+{
+    trace_state *ts = svc->trace;
+    key.sql = walk_sql(svc->def, ts, &key);
+    ts->stmts[ts->nstmts++] = key;
+}
+
+/* The statement for a walk in dir from objects of the types in vet (kept
+ * here) and grow (the peer's), describing the types in describe: built on
+ * first use. Past MAX_STMTS plans, the plan over every type (built at
+ * start, the first per direction) serves. */
+static const char *walk_stmt_for(service *svc, int dir, tmask vet, tmask grow, tmask describe)
+{
+    trace_state *ts = svc->trace;
+    walk_stmt key = {dir, vet, reach_from(ts, dir, vet | grow), describe, NULL};
+    pthread_mutex_lock(&ts->mu);
+    const walk_stmt *ws = find_stmt(ts, &key);
+    if (!ws && ts->nstmts < MAX_STMTS) {
+        add_stmt(svc, key);
+        ws = &ts->stmts[ts->nstmts - 1];
+    }
+    const char *sql = ws ? ws->sql : ts->stmts[dir].sql;
+    pthread_mutex_unlock(&ts->mu);
+    return sql;
 }
 
 /* Statuses a walk shows: operational (and design when asked) for the grid,
@@ -198,7 +332,8 @@ static void build(service *svc, trace_state *ts)
         sb_append(&near[dir], "");
         ts->near_text[dir] = sb_steal(&near[dir]);
     }
-    for (int dir = 0; dir < 2; dir++) ts->sql[dir] = walk_sql(sd, ts, dir);
+    for (int dir = 0; dir < 2; dir++)
+        add_stmt(svc, (walk_stmt){dir, ALL_TYPES, ALL_TYPES, ALL_TYPES, NULL});
     ts->shown[0] = statuses(svc, 0);
     ts->shown[1] = statuses(svc, 1);
     pthread_mutex_init(&ts->mu, NULL);
@@ -235,6 +370,8 @@ typedef struct {
     service *svc;
     db_conn *c;
     int dir, design;
+    tmask describe;        /* types described in full; the others are only vetted, and
+                              no edges are kept (an impact query needs customers only) */
     const char *peer_near; /* prefixes the other platform expands from; NULL: not known yet */
     json_t *nodes;         /* code -> node: shown objects described so far */
     json_t *edges;         /* every edge found; the root's platform filters them at the end */
@@ -275,9 +412,11 @@ static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
     json_t *v;
     /* vetted by the peer already: never handed back to it */
     json_array_foreach(to_expand, i, v) json_object_set(l->seen, json_string_value(v), json_true());
+    const char *sql = walk_stmt_for(l->svc, l->dir, mask_of_codes(to_vet),
+                                    mask_of_codes(to_expand), l->describe);
     char *vet = pg_array(to_vet), *grow = pg_array(to_expand);
     const char *params[] = {vet, grow, ts->shown[l->design != 0]};
-    PGresult *r = db_exec(l->c, ts->sql[l->dir], 3, params);
+    PGresult *r = db_exec(l->c, sql, 3, params);
     free(vet);
     free(grow);
     if (!db_ok(r)) {
@@ -286,14 +425,17 @@ static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
     }
     for (int row = 0; row < PQntuples(r); row++) {
         const char *code = PQgetvalue(r, row, 0);
-        if (!PQgetisnull(r, row, 5))
+        if (!PQgetisnull(r, row, 5) && l->describe == ALL_TYPES)
             json_array_append_new(l->edges, json_pack("{s:s, s:s, s:s}", "from",
                                                       PQgetvalue(r, row, 3), "to",
                                                       PQgetvalue(r, row, 4), "kind",
                                                       PQgetvalue(r, row, 5)));
         if (!PQgetisnull(r, row, 1)) {
             if (json_object_get(l->nodes, code)) continue;
-            json_object_set_new(l->nodes, code, json_loads(PQgetvalue(r, row, 1), 0, NULL));
+            const char *node = PQgetvalue(r, row, 1);
+            json_object_set_new(l->nodes, code, strcmp(node, "true") == 0
+                                                    ? json_true()
+                                                    : json_loads(node, 0, NULL));
             if (peer_may_expand(l, code)) json_array_append_new(l->out_expand, json_string(code));
         } else if (!service_collection(l->svc, code) && !json_object_get(l->seen, code) &&
                    !json_object_get(l->nodes, code)) {
@@ -305,9 +447,10 @@ static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
     return OK;
 }
 
-static void leg_init(leg *l, service *svc, db_conn *c, int dir, int design)
+static void leg_init(leg *l, service *svc, db_conn *c, int dir, int design, tmask describe)
 {
-    *l = (leg){.svc = svc, .c = c, .dir = dir, .design = design, .nodes = json_object(),
+    *l = (leg){.svc = svc, .c = c, .dir = dir, .design = design, .describe = describe,
+               .nodes = json_object(),
                .edges = json_array(), .seen = json_object(), .out_codes = json_array(),
                .out_expand = json_array()};
 }
@@ -352,17 +495,39 @@ static int direction_of(request *req, const char *d)
     return -1;
 }
 
+/* The nodes a leg answers: those described, and the objects it was handed
+ * to vet ({"code"} only when not described), so the asker knows them found. */
+static json_t *leg_nodes(const leg *l)
+{
+    json_t *list = json_array(), *v;
+    const char *k;
+    json_object_foreach(l->nodes, k, v) {
+        if (json_is_object(v))
+            json_array_append(list, v);
+        else if (json_object_get(l->seen, k))
+            json_array_append_new(list, json_pack("{s:s}", "code", k));
+    }
+    return list;
+}
+
 /* Body {"codes": reached objects kept here, to vet and walk on from,
  * "expand": shown objects kept by the asker that our links may continue
- * from, "direction", "design": bool, "near": the asker's prefixes}. Walks
- * here as far as our links go and answers the nodes and edges found, with
- * what is left for the asker: "codes" it keeps and "expand" it may walk on. */
+ * from, "direction", "design": bool, "near": the asker's prefixes,
+ * "describe": the types to describe ("CU,"; absent: all, with edges)}.
+ * Walks here as far as our links go and answers the nodes and edges found,
+ * with what is left for the asker: "codes" it keeps and "expand" it may
+ * walk on. */
 static void graph_walk(request *req, void *ctx)
 {
     service *svc = ctx;
     json_t *codes = NULL, *grow = NULL;
     int dir = direction_of(req, json_string_value(json_object_get(req->json, "direction")));
     const char *near = json_string_value(json_object_get(req->json, "near"));
+    json_t *describe = json_object_get(req->json, "describe");
+    if (describe && !json_is_string(describe)) {
+        http_problem(req, 400, "describe must be a string of type prefixes, e.g. \"CU,\"");
+        return;
+    }
     if (dir < 0 || codes_of(req, json_object_get(req->json, "codes"), "codes", &codes) != OK ||
         codes_of(req, json_object_get(req->json, "expand"), "expand", &grow) != OK) {
         json_decref(codes);
@@ -372,18 +537,16 @@ static void graph_walk(request *req, void *ctx)
     db_conn *c = service_db(svc, req);
     if (c) {
         leg l;
-        leg_init(&l, svc, c, dir, json_is_true(json_object_get(req->json, "design")));
+        leg_init(&l, svc, c, dir, json_is_true(json_object_get(req->json, "design")),
+                 describe ? mask_of_text(json_string_value(describe)) : ALL_TYPES);
         l.peer_near = near ? near : "";
         json_t *mine = owned(svc, codes, 1);
         size_t i;
         json_t *v;
         json_array_foreach(mine, i, v) json_object_set_new(l.seen, json_string_value(v), json_true());
         if (walk_here(&l, mine, grow) == OK) {
-            json_t *list = json_array();
-            const char *k;
-            json_object_foreach(l.nodes, k, v) json_array_append(list, v);
             trace_state *ts = svc->trace;
-            http_json(req, 200, json_pack("{s:o, s:O, s:O, s:O, s:{s:s, s:s}}", "nodes", list,
+            http_json(req, 200, json_pack("{s:o, s:O, s:O, s:O, s:{s:s, s:s}}", "nodes", leg_nodes(&l),
                                           "edges", l.edges, "codes", l.out_codes, "expand",
                                           l.out_expand, "near", "up", ts->near_text[UP], "down",
                                           ts->near_text[DOWN]));
@@ -416,6 +579,11 @@ static int peer_leg(walk *w, json_t *back_codes, json_t *back_expand)
     json_t *body = json_pack("{s:O, s:O, s:s, s:b, s:s}", "codes", w->l.out_codes, "expand",
                              w->l.out_expand, "direction", w->l.dir == UP ? "up" : "down",
                              "design", w->l.design, "near", ts->near_text[w->l.dir]);
+    if (w->l.describe != ALL_TYPES) {
+        char *types = text_of_mask(w->l.describe);
+        json_object_set_new(body, "describe", json_string(types));
+        free(types);
+    }
     char *text = json_text(body);
     json_decref(body);
     peer_response pr;
@@ -569,7 +737,7 @@ static void trace(request *req, void *ctx)
     db_conn *c = service_db(svc, req);
     if (!c) return;
     walk w = {.req = req};
-    leg_init(&w.l, svc, c, dir, design);
+    leg_init(&w.l, svc, c, dir, design, ALL_TYPES);
     json_t *roots = json_pack("[s]", code);
     if (walk_from(&w, roots) == OK) {
         json_t *list = json_array();
@@ -643,7 +811,8 @@ static void outage_impact(request *req, void *ctx)
         json_decref(roots);
         return;
     }
-    leg_init(&w.l, svc, c, DOWN, 0);
+    /* only the customers are listed: the rest of the chain is only vetted */
+    leg_init(&w.l, svc, c, DOWN, 0, type_bit("CU"));
     if (walk_from(&w, roots) == OK) {
         size_t n = 0, cap = json_object_size(w.l.nodes) + 1;
         json_t **customers = xcalloc(cap, sizeof *customers);
@@ -651,7 +820,8 @@ static void outage_impact(request *req, void *ctx)
         const char *k;
         json_t *node;
         json_object_foreach(w.l.nodes, k, node) {
-            if (strcmp(json_string_value(json_object_get(node, "type")), "customer") != 0) continue;
+            const char *type = json_string_value(json_object_get(node, "type"));
+            if (!type || strcmp(type, "customer") != 0) continue;
             customers[n++] = node;
             const char *cat = json_string_value(json_object_get(node, "category"));
             if (!cat) cat = "unknown";
@@ -714,11 +884,11 @@ void trace_cleanup(service *svc)
         free(ts->steps[i].kind_buf);
     }
     for (int i = 0; i < 2; i++) {
-        free(ts->sql[i]);
         free(ts->near_text[i]);
         free(ts->peer_near[i]);
         free(ts->shown[i]);
     }
+    for (int i = 0; i < ts->nstmts; i++) free(ts->stmts[i].sql);
     pthread_mutex_destroy(&ts->mu);
     free(ts->steps);
     free(ts);

@@ -969,6 +969,45 @@ static void design_objects_and_links_only_when_asked(void **state)
 
 /* ---- 7. bad input ----------------------------------------------------------------------------- */
 
+/* An impact query asks the peer to describe customers only: the boxes it
+ * hands over come back as {"code"} (found), the customers in full, and
+ * nothing else (no meters, no metering points, no edges). Without describe
+ * the same leg answers every node and edge. */
+static void peer_leg_describes_only_what_is_asked(void **state)
+{
+    (void)state;
+    lv_grid *g = build_lv(2, 2);
+    const char *body = strf("{\"codes\": [\"%s\", \"%s\"], \"direction\": \"down\", "
+                            "\"near\": \"SS,LN,TR,AP,PL,\"%%s}", g->mb[0], g->mb[1]);
+    api_resp *light = api_post(cust_url(), "/v1/graph/walk", KEY_DISPATCH,
+                               strf(body, ", \"describe\": \"CU,\""));
+    assert_status(light, 200);
+    json_t *nodes = json_object_get(light->json, "nodes");
+    assert_int_equal(json_array_size(json_object_get(light->json, "edges")), 0);
+    strset *want = set_of(g->mb[0], g->mb[1], g->cu[0], g->cu[1], g->cu[2], g->cu[3], NULL);
+    assert_set_equal(node_codes(light), want, "nodes of the leg that describes customers");
+    size_t i;
+    json_t *n;
+    json_array_foreach(nodes, i, n) {
+        const char *code = jstr(n, "code");
+        if (strncmp(code, "MB", 2) == 0) {
+            assert_int_equal(json_object_size(n), 1);
+        } else {
+            assert_string_equal(jstr(n, "type"), "customer");
+            assert_non_null(json_object_get(n, "category"));
+        }
+    }
+
+    api_resp *full = api_post(cust_url(), "/v1/graph/walk", KEY_DISPATCH, strf(body, ""));
+    assert_status(full, 200);
+    /* 2 boxes, and per customer its meter, metering point and itself */
+    assert_int_equal(json_array_size(json_object_get(full->json, "nodes")), 2 + 3 * 4);
+    assert_int_equal(json_array_size(json_object_get(full->json, "edges")), 3 * 4);
+
+    assert_problem(api_post(cust_url(), "/v1/graph/walk", KEY_DISPATCH,
+                            strf(body, ", \"describe\": 5")), 400);
+}
+
 static void bad_input_is_refused(void **state)
 {
     const platform *p = *state;
@@ -1030,6 +1069,7 @@ int main(void)
         cmocka_unit_test_teardown(peer_down_answers_502, stop_extra),
         cmocka_unit_test_teardown(peer_slow_answers_504, stop_extra),
         IT(design_objects_and_links_only_when_asked),
+        IT(peer_leg_describes_only_what_is_asked),
         IT_ON(bad_input_is_refused, &GRID_P, "grid"),
         IT_ON(bad_input_is_refused, &CUST_P, "cust"),
     };
