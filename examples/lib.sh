@@ -47,3 +47,21 @@ expect() {
 }
 
 field() { printf '%s' "$body" | jq -r "$1"; }
+
+# expect_same WHAT GOT WANT: for answers put together from several requests.
+expect_same() {
+    if [ "$2" != "$3" ]; then
+        echo "FAILED: $1 is '$2', expected '$3'" >&2
+        exit 1
+    fi
+}
+
+# jq definitions for reading a trace answer ({nodes, edges}): name_of(CODE)
+# is a node's name (its code when it has none); from_of(CODE; KIND) the
+# codes at the "from" end of the KIND edges whose "to" is CODE, to_of(CODE;
+# KIND) the other way round. Edges keep their relation's direction, so which
+# of the two goes up depends on the kind.
+# shellcheck disable=SC2016
+TRACE_JQ='def name_of($c): first(.nodes[] | select(.code == $c) | (.name // .code));
+def from_of($c; $k): [.edges[] | select(.to == $c and .kind == $k) | .from] | sort;
+def to_of($c; $k): [.edges[] | select(.from == $c and .kind == $k) | .to] | sort;'
