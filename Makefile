@@ -24,6 +24,9 @@ ITEST_LIB  := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
 ITEST_BIN  := $(ITEST_SRC:%.c=$(BUILD)/%)
 # Integration tests see both services' declarations, so a collection is tested by declaring it.
 DECL_OBJ   := $(BUILD)/obj/grid-svc/collections.o $(BUILD)/obj/cust-svc/collections.o
+# Both services whole but for main(): unit tests that build a daemon's route table link them.
+SVC_OBJ    := $(filter-out %/main.o,$(GRID_OBJ) $(CUST_OBJ))
+SVC_UNIT   := $(BUILD)/tests/unit/test_openapi
 BINS       := $(BUILD)/grid-svc $(BUILD)/cust-svc $(BUILD)/bizcode $(BUILD)/citygen
 
 .PHONY: all deps test unit demo up down bench clean help
@@ -67,6 +70,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@echo "  TEST    $@"
 	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(SVC_UNIT): $(BUILD)/tests/unit/%: tests/unit/%.c $(SVC_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) -Igrid-svc -Icust-svc $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/integration/%: tests/integration/%.c $(ITEST_LIB) $(wildcard tests/integration/*.h) $(DECL_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)

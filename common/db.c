@@ -2,6 +2,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@ struct db_pool {
     db_conn *conns;
     int in_use, waiting;
     unsigned long resets, acquire_timeouts;
+    char last_error[256]; /* under mu */
 };
 
 /* Our settings, added to any options the URL itself carries (say
@@ -48,9 +50,10 @@ static char *session_options(const db_pool *p)
      * col = $1" cannot use one): give each shape its own statement. No JIT: compiling a walk's plan takes seconds, and
      * our statements run in well under a millisecond. */
     char *all = xasprintf("%s%s-c statement_timeout=%d -c TimeZone=UTC "
-                          "-c plan_cache_mode=force_generic_plan -c jit=off",
+                          "-c plan_cache_mode=force_generic_plan -c jit=off%s",
                           url_options ? url_options : "", url_options ? " " : "",
-                          p->cfg.statement_timeout_ms);
+                          p->cfg.statement_timeout_ms,
+                          p->cfg.read_only ? " -c default_transaction_read_only=on" : "");
     free(url_options);
     return all;
 }
@@ -98,10 +101,30 @@ void db_pool_free(db_pool *p)
     free(p);
 }
 
+/* An idle connection has nothing to read unless its server is closing it
+ * (a shutdown, a restart): seen before the connection is handed out, the
+ * caller can still go elsewhere, rather than fail on its first statement. */
+static int closing(PGconn *pg)
+{
+    struct pollfd pfd = {PQsocket(pg), POLLIN, 0};
+    return poll(&pfd, 1, 0) != 0;
+}
+
+static void connect_failed(db_pool *p, PGconn *pg)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s", PQerrorMessage(pg));
+    msg[strcspn(msg, "\n")] = '\0';
+    pthread_mutex_lock(&p->mu);
+    memcpy(p->last_error, msg, sizeof msg);
+    pthread_mutex_unlock(&p->mu);
+    if (!p->cfg.quiet) log_warn("database unavailable: %s", msg);
+}
+
 /* Makes c usable: opens it, or reopens it after a lost connection. */
 static int ensure_connected(db_pool *p, db_conn *c)
 {
-    if (c->pg && !c->broken && PQstatus(c->pg) == CONNECTION_OK) return OK;
+    if (c->pg && !c->broken && PQstatus(c->pg) == CONNECTION_OK && !closing(c->pg)) return OK;
     if (c->pg) {
         PQfinish(c->pg);
         __atomic_fetch_add(&p->resets, 1, __ATOMIC_RELAXED);
@@ -110,10 +133,7 @@ static int ensure_connected(db_pool *p, db_conn *c)
     c->nprepared = 0; /* prepared statements die with the session */
     c->broken = 0;
     if (PQstatus(c->pg) != CONNECTION_OK) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c->pg));
-        msg[strcspn(msg, "\n")] = '\0';
-        log_warn("database unavailable: %s", msg);
+        connect_failed(p, c->pg);
         PQfinish(c->pg);
         c->pg = NULL;
         return ERR;
@@ -167,6 +187,7 @@ db_conn *db_acquire(db_pool *p, db_acquire_status *st)
 void db_release(db_pool *p, db_conn *c)
 {
     if (!c) return;
+    p = c->pool; /* see db.h */
     /* A connection left inside a transaction (a bug, or a lost client) must
      * not leak its state to the next request. */
     if (c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
@@ -328,6 +349,13 @@ int db_http_status(db_conn *c, const PGresult *r)
     /* A value the database's own rules refused: the request's fault. */
     if (strcmp(s, "23502") == 0 || strcmp(s, "23514") == 0 || strncmp(s, "22", 2) == 0) return 400;
     return 500;
+}
+
+void db_pool_error(db_pool *p, char *buf, size_t len)
+{
+    pthread_mutex_lock(&p->mu);
+    snprintf(buf, len, "%s", p->last_error);
+    pthread_mutex_unlock(&p->mu);
 }
 
 void db_pool_stats(db_pool *p, db_stats *out)

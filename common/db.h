@@ -2,7 +2,8 @@
  * prepared once per connection, transactions, and SQLSTATE -> HTTP mapping.
  *
  * A connection broken by a server restart is reset on its next use; while
- * the server is down, db_acquire answers NULL and the caller answers 503. */
+ * the server is down, db_acquire answers NULL and the caller answers 503.
+ * A service may keep a second pool on a read replica (replica.h). */
 #ifndef DB_H
 #define DB_H
 
@@ -20,6 +21,9 @@ typedef struct db_config {
     int statement_timeout_ms;
     int acquire_timeout_ms;     /* wait for a free connection at most this long */
     int connect_timeout_s;
+    int read_only; /* sessions refuse writes: a write sent to a replica's pool by mistake
+                      fails at once on any server, a primary included */
+    int quiet;     /* failures to connect are not logged: the owner reports them, once */
 } db_config;
 
 db_pool *db_pool_new(const db_config *cfg);
@@ -30,7 +34,11 @@ typedef enum { DB_ACQ_OK, DB_ACQ_BUSY, DB_ACQ_DOWN } db_acquire_status;
 /* NULL with *st = DB_ACQ_BUSY when no connection freed up in time, or
  * DB_ACQ_DOWN when the server cannot be reached. */
 db_conn *db_acquire(db_pool *p, db_acquire_status *st);
+/* c goes back to the pool it came from, whichever p is: handlers give back
+ * to svc->db what service_db may have taken from the replica's pool. */
 void db_release(db_pool *p, db_conn *c);
+/* Why the last connection attempt failed ("" before any failure). */
+void db_pool_error(db_pool *p, char *buf, size_t len);
 
 /* Executes sql with text parameters (NULL = SQL NULL). The statement is
  * prepared on first use per connection, keyed by the sql pointer, so pass

@@ -400,7 +400,9 @@ void events_routes(service *svc, router *r)
 {
     router_add(r, "GET", "/v1/events", events_page, svc, 0,
                "Change events, oldest first: ?after=SEQ&types=a,b&limit=N");
-    router_add(r, "GET", "/v1/events/stream", events_stream, svc, 0,
+    /* On the primary, whose notifications wake it: a replica may not yet
+     * have what they announce, nor the newest event "from now" means. */
+    router_add(r, "GET", "/v1/events/stream", events_stream, svc, ROUTE_PRIMARY,
                "Change events as they commit, as server-sent events (text/event-stream; id = "
                "seq, event = type, data = an item of /v1/events): after the Last-Event-ID "
                "header, else ?after=SEQ, else from now; ?types=a,b; a heartbeat comment every "

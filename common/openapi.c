@@ -49,6 +49,10 @@ static json_t *field_schema(const field_def *f)
         /* OpenAPI 3.1 is JSON Schema: an optional field may also be null. */
         json_t *type = json_object_get(s, "type");
         json_object_set_new(s, "type", json_pack("[O,s]", type, "null"));
+        /* An enum is every value allowed, whatever the type says: without
+         * null in it, an unset field as it reads back would not match. */
+        json_t *values = json_object_get(s, "enum");
+        if (values) json_array_append_new(values, json_null());
     }
     return s;
 }

@@ -114,8 +114,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-void peer_call(peer *p, const char *method, const char *path_query, const peer_caller *caller,
-               const char *body, size_t body_len, peer_response *out)
+static void call(peer *p, const char *method, const char *path_query, const peer_caller *caller,
+                 const char *body, size_t body_len, int primary, peer_response *out)
 {
     memset(out, 0, sizeof *out);
     handle *h = take(p);
@@ -137,6 +137,7 @@ void peer_call(peer *p, const char *method, const char *path_query, const peer_c
     }
     snprintf(line, sizeof line, "X-Peer-Platform: %s", p->self);
     hdrs = curl_slist_append(hdrs, line);
+    if (primary) hdrs = curl_slist_append(hdrs, "X-Read-Primary: 1");
     if (body) hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:");
 
@@ -172,6 +173,19 @@ void peer_call(peer *p, const char *method, const char *path_query, const peer_c
     curl_slist_free_all(hdrs);
     free(url);
     give_back(p, h);
+}
+
+void peer_call(peer *p, const char *method, const char *path_query, const peer_caller *caller,
+               const char *body, size_t body_len, peer_response *out)
+{
+    call(p, method, path_query, caller, body, body_len, 0, out);
+}
+
+void peer_call_primary(peer *p, const char *method, const char *path_query,
+                       const peer_caller *caller, const char *body, size_t body_len,
+                       peer_response *out)
+{
+    call(p, method, path_query, caller, body, body_len, 1, out);
 }
 
 void peer_response_free(peer_response *r)

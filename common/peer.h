@@ -43,6 +43,12 @@ typedef struct peer_caller {
  * The caller's headers that are not NULL are passed on. */
 void peer_call(peer *p, const char *method, const char *path_query, const peer_caller *caller,
                const char *body, size_t body_len, peer_response *out);
+/* The same for a look-up a write depends on: it asks the peer to read its
+ * primary (X-Read-Primary), as a replica may not have what was written
+ * there a moment ago. */
+void peer_call_primary(peer *p, const char *method, const char *path_query,
+                       const peer_caller *caller, const char *body, size_t body_len,
+                       peer_response *out);
 void peer_response_free(peer_response *r);
 
 const char *peer_base_url(const peer *p);

@@ -62,7 +62,10 @@ static void forward(request *req, void *ctx)
     peer_response pr;
     peer_caller who = {http_header_in(req, "Authorization"), req->id,
                        http_header_in(req, "If-None-Match")};
-    peer_call(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
+    if (http_header_in(req, "X-Read-Primary")) /* passed on, as the caller's */
+        peer_call_primary(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
+    else
+        peer_call(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
     sb_free(&path);
     const char *owner = service_name(t->owner);
     if (pr.error == PEER_TIMEOUT) {

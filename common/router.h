@@ -14,6 +14,10 @@ enum {
     ROUTE_BODY_JSON = 1u << 1, /* the handler gets req->json: a parsed JSON object */
     ROUTE_PEER = 1u << 2,      /* waits on the peer: runs on the peer workers (http.c) */
     ROUTE_BODY_BULK = 1u << 3, /* a raw body up to the bulk limit (NDJSON imports) */
+    /* Which requests may read a replica (service_db): GET and HEAD, unless
+     * ROUTE_PRIMARY; other methods only with ROUTE_READ_ONLY. */
+    ROUTE_READ_ONLY = 1u << 4, /* only reads, whatever its method */
+    ROUTE_PRIMARY = 1u << 5,   /* reads only the primary, even as a GET */
 };
 
 typedef struct route {

@@ -51,6 +51,8 @@ static int load_config(const service_def *def, service_config *c)
              def->id == SVC_GRID ? 8082 : 8081);
     c->bind_addr = env_or("BIND_ADDR", "127.0.0.1");
     c->database_url = env_or("DATABASE_URL", NULL);
+    c->database_read_url = env_or("DATABASE_READ_URL", NULL);
+    c->datahub_url = env_or("DATAHUB_URL", NULL);
     c->peer_url = env_or("PEER_URL", peer_default);
     c->apps_file = env_or("APPS_FILE", "config/apps.dev.json");
     c->policy_file = env_or("POLICY_FILE", "config/policy.json");
@@ -72,7 +74,10 @@ static int load_config(const service_def *def, service_config *c)
         env_int("EVENTS_KEEP_HOURS", 168, 0, 87600, &c->events_keep_hours) != OK ||
         env_int("EVENTS_PRUNE_S", 60, 1, 86400, &c->events_prune_s) != OK ||
         env_int("EVENTS_HEARTBEAT_S", 15, 1, 3600, &c->events_heartbeat_s) != OK ||
-        env_int("DB_WAIT_S", 30, 0, 3600, &c->db_wait_s) != OK)
+        env_int("DB_WAIT_S", 30, 0, 3600, &c->db_wait_s) != OK ||
+        env_int("DATAHUB_POOL_SIZE", 2, 1, 64, &c->datahub_pool_size) != OK ||
+        env_int("DATAHUB_STATEMENT_TIMEOUT_MS", 30000, 1, 3600000,
+                &c->datahub_statement_timeout_ms) != OK)
         return ERR;
     c->body_limit = (size_t)body_kib * 1024;
     c->bulk_limit = (size_t)import_mib << 20;
@@ -85,10 +90,32 @@ static int load_config(const service_def *def, service_config *c)
 
 /* ---- database helpers for handlers -------------------------------------- */
 
+/* Which requests read, and so may read the replica: GET and HEAD, and
+ * routes that only read whatever their method (ROUTE_READ_ONLY: a walk's
+ * leg, a POST for its body). Writes, and with them the answer to a write,
+ * read back in its own transaction, stay on the primary. */
+static int is_read(const request *req)
+{
+    const route *rt = req->match.route;
+    return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ||
+           (rt && (rt->flags & ROUTE_READ_ONLY));
+}
+
+/* Reads that must see the primary all the same: routes that follow it
+ * (ROUTE_PRIMARY: the event stream starts where the primary's
+ * notifications are), and callers that ask (X-Read-Primary): a platform
+ * checking what a write names, which may have been written a moment ago. */
+static int needs_primary(request *req)
+{
+    const route *rt = req->match.route;
+    return (rt && (rt->flags & ROUTE_PRIMARY)) || http_header_in(req, "X-Read-Primary");
+}
+
 db_conn *service_db(service *svc, request *req)
 {
     db_acquire_status st;
-    db_conn *c = db_acquire(svc->db, &st);
+    db_conn *c = is_read(req) ? replica_read(svc->reads, needs_primary(req), &st)
+                              : db_acquire(svc->db, &st);
     if (c) return c;
     http_header(req, "Retry-After", "1");
     if (st == DB_ACQ_BUSY)
@@ -184,12 +211,14 @@ static void readyz(request *req, void *ctx)
     peer_call(svc->peer_probe, "GET", "/healthz", &who, NULL, 0, &pr);
     const char *peer_state = pr.error == PEER_OK && pr.status == 200 ? "ok" : "unreachable";
     peer_response_free(&pr);
+    /* Not the replica's state: while it is down, reads go to the primary. */
     int ready = !draining && strcmp(db, "down") != 0;
     http_json(req, ready ? 200 : 503,
-              json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "status",
+              json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "status",
                         draining ? "draining" : ready ? "ready" : "unavailable", "service",
-                        svc->name, "database", db, "migrations", "applied", "peer", "url",
-                        peer_base_url(svc->peer_probe), "state", peer_state));
+                        svc->name, "database", db, "replica", replica_readiness(svc->reads),
+                        "migrations", "applied", "peer", "url", peer_base_url(svc->peer_probe),
+                        "state", peer_state));
 }
 
 static long resident_bytes(void)
@@ -231,6 +260,7 @@ static void metrics_page(request *req, void *ctx)
                "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n",
                ds.size, ds.in_use, ds.waiting, ds.acquire_timeouts, ds.resets, ps.requests,
                ps.failures, resident_bytes());
+    replica_metrics(svc->reads, &out);
     size_t len = out.len;
     http_raw(req, 200, "text/plain; version=0.0.4", sb_steal(&out), len);
 }
@@ -240,9 +270,9 @@ static void openapi_page(request *req, void *ctx)
     http_json(req, 200, openapi_document(ctx));
 }
 
-static void add_routes(service *svc)
+void service_routes(service *svc)
 {
-    router *r = svc->router;
+    router *r = svc->router = router_new();
     router_add(r, "GET", "/healthz", healthz, svc, ROUTE_PUBLIC, "Liveness: the process answers");
     /* On the I/O thread, not behind peer traffic: its own probe gives up in 0.8 s. */
     router_add(r, "GET", "/readyz", readyz, svc, ROUTE_PUBLIC,
@@ -256,6 +286,17 @@ static void add_routes(service *svc)
     events_routes(svc, r);
     if (svc->def->routes) svc->def->routes(svc, r);
     proxy_routes(svc, r);
+}
+
+void service_routes_free(service *svc)
+{
+    resource_cleanup(svc);
+    relation_cleanup(svc);
+    proxy_cleanup(svc);
+    trace_cleanup(svc);
+    if (svc->def->routes_free) svc->def->routes_free(svc);
+    router_free(svc->router);
+    svc->router = NULL;
 }
 
 /* ---- start-up and shutdown --------------------------------------------------- */
@@ -281,17 +322,30 @@ static int migrate(service *svc)
     }
 }
 
+static void open_pools(service *svc)
+{
+    db_config dbc = {svc->cfg.database_url, svc->name, svc->cfg.db_pool_size,
+                     svc->cfg.db_statement_timeout_ms, svc->cfg.db_acquire_timeout_ms, 2, 0, 0};
+    svc->db = db_pool_new(&dbc);
+    /* As many connections as the primary's: reads are most of the load.
+     * Connecting waits for the first read, so a replica that is down at
+     * start-up is only a warning then. */
+    db_config rdc = dbc;
+    rdc.url = svc->cfg.database_read_url;
+    rdc.read_only = 1;
+    rdc.quiet = 1;
+    svc->reads = replica_new(rdc.url ? &rdc : NULL, svc->db);
+    if (rdc.url) log_info("reads go to the read replica (DATABASE_READ_URL) while it answers");
+}
+
 static void cleanup(service *svc)
 {
     events_cleanup(svc);
-    resource_cleanup(svc);
-    relation_cleanup(svc);
-    proxy_cleanup(svc);
-    trace_cleanup(svc);
     metrics_free(svc->metrics);
-    router_free(svc->router);
+    service_routes_free(svc);
     peer_free(svc->peer);
     peer_free(svc->peer_probe);
+    replica_free(svc->reads);
     db_pool_free(svc->db);
     policy_free(svc->policy);
     auth_free(svc->auth);
@@ -331,9 +385,7 @@ int service_main(const service_def *def, int argc, char **argv)
         goto out;
     }
     if (migrate(svc) != OK) goto out;
-    db_config dbc = {svc->cfg.database_url, svc->name, svc->cfg.db_pool_size,
-                     svc->cfg.db_statement_timeout_ms, svc->cfg.db_acquire_timeout_ms, 2};
-    svc->db = db_pool_new(&dbc);
+    open_pools(svc);
     events_start(svc);
     peer_config pc = {svc->cfg.peer_url, svc->name, svc->cfg.peer_connect_timeout_ms,
                       svc->cfg.peer_timeout_ms, svc->cfg.peer_workers};
@@ -342,8 +394,7 @@ int service_main(const service_def *def, int argc, char **argv)
      * one-second timeout never sees us as unready because the peer is slow. */
     peer_config probe = {svc->cfg.peer_url, svc->name, 500, 800, 1};
     svc->peer_probe = peer_new(&probe);
-    svc->router = router_new();
-    add_routes(svc);
+    service_routes(svc);
     svc->metrics = metrics_new(svc->router);
     http_config hc = {.service = svc->name,
                       .bind_addr = svc->cfg.bind_addr,

@@ -10,6 +10,7 @@
 #include "http.h"
 #include "metrics.h"
 #include "peer.h"
+#include "replica.h"
 #include "resource.h"
 #include "router.h"
 
@@ -25,12 +26,15 @@ typedef struct service_def {
     const char *title;          /* for the OpenAPI document */
     /* Hand-written routes for what really differs (work orders, drawings). */
     void (*routes)(struct service *svc, router *r);
+    /* Frees what those routes keep (NULL: nothing), from service_routes_free. */
+    void (*routes_free)(struct service *svc);
 } service_def;
 
 typedef struct service_config {
     const char *bind_addr;
     int port;
     const char *database_url;
+    const char *database_read_url; /* a streaming replica for reads; NULL: none */
     const char *peer_url;
     const char *apps_file;
     const char *policy_file;
@@ -51,6 +55,9 @@ typedef struct service_config {
     int events_prune_s;    /* how often */
     int events_heartbeat_s; /* an idle event stream sends a heartbeat this often */
     int db_wait_s; /* how long start-up waits for the database */
+    const char *datahub_url;          /* the data middle platform, for reports; NULL: none */
+    int datahub_pool_size;            /* its connections, apart from db_pool_size */
+    int datahub_statement_timeout_ms; /* reports read a whole city */
 } service_config;
 
 struct service {
@@ -58,6 +65,7 @@ struct service {
     service_config cfg;
     const char *name; /* "grid-svc" */
     db_pool *db;
+    replica *reads; /* where reads go: the replica while it answers (replica.h) */
     peer *peer;
     peer *peer_probe; /* short timeouts, for /readyz */
     auth *auth;
@@ -74,7 +82,17 @@ struct service {
 
 int service_main(const service_def *def, int argc, char **argv);
 
-/* For handlers: a pooled connection, or NULL after answering 503. */
+/* Makes svc->router and fills it with every route the daemon serves: the
+ * built-in ones, the declarations', the def's own and the peer's. Needs only
+ * svc->def (no database, peer or configuration), so tests build the very
+ * table a daemon serves. service_routes_free frees the table and what its
+ * handlers keep. */
+void service_routes(service *svc);
+void service_routes_free(service *svc);
+
+/* For handlers: a pooled connection, or NULL after answering 503. A read
+ * (service.c says which requests are) gets one on the replica while it
+ * answers; give it back to svc->db all the same (db_release). */
 db_conn *service_db(service *svc, request *req);
 /* Answers a failed statement: 409/503/400/500 with a clear detail. */
 void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what);

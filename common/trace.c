@@ -870,7 +870,7 @@ void trace_routes(service *svc, router *r)
     /* A leg may hand over many codes (the bulk body limit) and take a while:
      * off the I/O threads, as peer waits are. */
     router_add(r, "POST", "/v1/graph/walk", graph_walk, svc,
-               ROUTE_BODY_JSON | ROUTE_BODY_BULK | ROUTE_PEER,
+               ROUTE_BODY_JSON | ROUTE_BODY_BULK | ROUTE_PEER | ROUTE_READ_ONLY,
                "This platform's leg of a walk (used by the peer)");
 }
 

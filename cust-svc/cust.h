@@ -13,4 +13,12 @@ extern const int cust_nrelations;
 /* Work orders and their steps across both platforms (workorders.c). */
 void workorder_routes(service *svc, router *r);
 
+/* The integration report from the data middle platform (report.c);
+ * report_free frees what report_routes keeps. */
+void report_routes(service *svc, router *r);
+void report_free(service *svc);
+
+/* The service main() runs (def.c). */
+const struct service_def *cust_service(void);
+
 #endif

@@ -152,7 +152,7 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     peer_caller who = {http_header_in(req, "Authorization"), req->id, NULL};
     peer_response pr;
-    peer_call(s->svc->peer, method, path, &who, text, text ? strlen(text) : 0, &pr);
+    peer_call_primary(s->svc->peer, method, path, &who, text, text ? strlen(text) : 0, &pr);
     free(text);
     *out = NULL;
     int rc = ERR;

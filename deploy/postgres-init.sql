@@ -5,3 +5,6 @@ CREATE ROLE grid_svc LOGIN PASSWORD 'grid-dev';
 CREATE ROLE cust_svc LOGIN PASSWORD 'cust-dev';
 CREATE DATABASE grid OWNER grid_svc;
 CREATE DATABASE cust OWNER cust_svc;
+-- What the data middle platform's subscriptions connect as (docker-compose.yml,
+-- datahub-setup grants it SELECT on the published tables).
+CREATE ROLE datahub_repl LOGIN REPLICATION PASSWORD 'datahub-dev';

@@ -106,7 +106,7 @@ static int order_at(request *req, service *svc, const char *order, const char *c
     char *path = xasprintf("/v1/work-orders/%s", order);
     peer_caller who = {http_header_in(req, "Authorization"), req->id, NULL};
     peer_response pr;
-    peer_call(svc->peer, "GET", path, &who, NULL, 0, &pr);
+    peer_call_primary(svc->peer, "GET", path, &who, NULL, 0, &pr);
     free(path);
     json_t *got = pr.error == PEER_OK && pr.status == 200 ? json_loads(pr.body, 0, NULL) : NULL;
     const char *step = json_str(got, "step"), *status = json_str(got, "status");

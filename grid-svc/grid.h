@@ -13,4 +13,7 @@ extern const int grid_nrelations;
 /* The drawings of work orders (drawings.c). */
 void drawing_routes(service *svc, router *r);
 
+/* The service main() runs (def.c). */
+const struct service_def *grid_service(void);
+
 #endif

@@ -7,6 +7,8 @@
 #   3. trace up from random low-voltage customers;
 #   4. outage impact of random lines, and of one whole substation;
 #   5. the import rate against a plain COPY of the same rows;
+#   6. the integration report from datahub: how long after the load datahub has it all, and
+#      the whole city's report and one substation's;
 # and the daemons' memory before and after. Writes BENCHMARKS.md.
 #
 #   BENCH_CUSTOMERS=1000000  size of the city
@@ -164,6 +166,39 @@ fi
 sub_p50=$(awk '{ print $2 * 1000 }' "$results/substation.txt" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
 sub_max=$(awk '{ print $2 * 1000 }' "$results/substation.txt" | sort -n | tail -n 1)
 
+say "integration report from datahub"
+# A marker on each platform: once datahub has both, it has everything written before them.
+marker_ss=$(curl -sS -X POST "$GRID_URL/v1/substations" -H "Authorization: Bearer $key" \
+    -H 'Content-Type: application/json' -d '{"name": "bench marker", "voltage_kv": 110}' | jq -r .code)
+marker_ad=$(curl -sS -X POST "$CUST_URL/v1/addresses" -H "Authorization: Bearer $key" \
+    -H 'Content-Type: application/json' \
+    -d '{"province": "浙江省", "city": "杭州市", "district": "拱墅区"}' | jq -r .code)
+t0=$(date +%s.%N)
+until [[ $(psql_su -d datahub -At -c "SELECT (SELECT count(*) FROM substations WHERE code = '$marker_ss')
+        + (SELECT count(*) FROM addresses WHERE code = '$marker_ad')") == 2 ]]; do
+    if (($(echo "$(date +%s.%N) - $t0 > 600" | bc))); then
+        echo "bench: datahub did not catch up within 600 s" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+catch_up_s=$(printf '%.2f' "$(echo "$(date +%s.%N) - $t0" | bc)")
+psql_su -d datahub -c "VACUUM ANALYZE"
+: >"$results/report.txt"
+for q in "limit=100" "limit=100" "limit=100" "substation=$sub&limit=100" "substation=$sub&limit=100"; do
+    curl -sS -o "$RUN_DIR/report.json" -w "$q %{http_code} %{time_total}\n" \
+        -H "Authorization: Bearer $key" "$CUST_URL/v1/reports/integration?$q" >>"$results/report.txt"
+done
+if grep -qv ' 200 ' "$results/report.txt"; then
+    echo "bench: the integration report failed" >&2
+    cat "$results/report.txt" >&2
+    exit 1
+fi
+report_ms=$(awk '$1 == "limit=100" { print $3 * 1000 }' "$results/report.txt" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
+report_sub_ms=$(awk '$1 != "limit=100" { print $3 * 1000 }' "$results/report.txt" | sort -n | tail -n 1)
+report_rate=$(curl -sS -H "Authorization: Bearer $key" "$CUST_URL/v1/reports/integration?limit=1" |
+    jq -r '"\(.customers.complete) of \(.customers.active)"')
+
 rss_grid_2=$(rss_kib grid-svc)
 rss_cust_2=$(rss_kib cust-svc)
 
@@ -229,6 +264,9 @@ row() { # name description
     echo "| a substation's list, one client | $sub_p50 ms (p50 of 10) | ≤ 500 ms |"
     echo "| import / plain COPY, customers | $(ratio "$import_rate" "$copy_rate") ($import_rate / $copy_rate rows/s) | ≥ 0.5 |"
     echo "| whole city through the import API | $load_s s ($load_rate rows/s) | < 180 s |"
+    echo "| datahub has it all, after the load | $catch_up_s s | |"
+    echo "| integration report, whole city ($report_rate customers complete) | $report_ms ms (p50 of 3) | < 10 s |"
+    echo "| integration report, one substation | $report_sub_ms ms (max of 2) | |"
     echo
     echo 'How: pgbench runs the very SELECT the service prepares (same columns, by primary key) as'
     echo '100 prepared scripts of one random code each; the import rate is the customers file sent'

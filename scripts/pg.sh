@@ -2,12 +2,14 @@
 # A local PostgreSQL cluster for this project.
 #
 #   scripts/pg.sh start|stop|restart|status|destroy|psql [psql args]
+#   scripts/pg.sh standby-start|standby-stop|standby-destroy
 #
 # Environment:
 #   RUN_DIR  where pg.env is written (default <repo>/.run)
 #   PGPORT   TCP port on 127.0.0.1 (default 5433)
 #   PG_FAST  1 = no fsync, no synchronous commit (throw-away clusters only)
 #   PG_OPTS  more server options, e.g. "-c shared_buffers=1GB" (applied at start)
+#   STANDBY_PORT  the standby's port (default: the one recorded by its last start, else PGPORT + 1)
 #
 # The cluster's files live outside the repository, in
 #   /var/tmp/yingpei-pg-<first 12 hex digits of sha256(absolute RUN_DIR)>
@@ -19,7 +21,16 @@
 #
 # `start` creates the cluster if needed, starts it, creates the roles grid_svc and cust_svc and
 # their databases grid and cust, and writes $RUN_DIR/pg.env with (among others)
-# GRID_DATABASE_URL and CUST_DATABASE_URL.
+# GRID_DATABASE_URL and CUST_DATABASE_URL. It also makes the data middle platform's database,
+# datahub, its roles datahub_repl (what datahub's subscriptions connect as) and datahub_reader
+# (DATAHUB_DATABASE_URL: what cust-svc reads the report with), and runs the server with
+# wal_level=logical so that datahub can subscribe (scripts/datahub.sh).
+#
+# `standby-start` makes a streaming standby of the running cluster (pg_basebackup -R, into
+# <that directory>/standby) unless there is one, starts it as a hot standby on STANDBY_PORT and
+# writes $RUN_DIR/standby.env with STANDBY_PORT, GRID_DATABASE_READ_URL and
+# CUST_DATABASE_READ_URL. `standby-stop` stops it, `standby-destroy` removes it; `stop` and
+# `destroy` take it along with the cluster.
 set -euo pipefail
 
 prog=pg.sh
@@ -32,6 +43,7 @@ die() {
 
 usage() {
     echo "usage: scripts/pg.sh start|stop|restart|status|destroy|psql [psql arguments]" >&2
+    echo "       scripts/pg.sh standby-start|standby-stop|standby-destroy" >&2
     exit 2
 }
 
@@ -42,6 +54,9 @@ PG_BASE=/var/tmp/yingpei-pg-$hash
 PGDATA=$PG_BASE/data
 PG_SOCK=$PG_BASE/sock
 PG_LOG=$PG_BASE/postgres.log
+STANDBY_DATA=$PG_BASE/standby
+STANDBY_LOG=$PG_BASE/standby.log
+STANDBY_ENV_FILE=$RUN_DIR/standby.env
 
 # Values recorded by the last `start` (port, binaries) take precedence for the other commands,
 # so `stop`, `restart`, `status` and `psql` talk to the cluster that was really started.
@@ -161,6 +176,13 @@ SELECT format('CREATE DATABASE %I OWNER %I', d, o)
   FROM (VALUES ('grid', 'grid_svc'), ('cust', 'cust_svc')) AS t(d, o)
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d)
 \gexec
+SELECT format('CREATE ROLE %I LOGIN %s', r, a)
+  FROM (VALUES ('datahub_repl', 'REPLICATION'), ('datahub_reader', '')) AS t(r, a)
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)
+\gexec
+SELECT 'CREATE DATABASE datahub'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'datahub')
+\gexec
 SQL
 }
 
@@ -171,7 +193,8 @@ write_env() {
         printf '%s=%q\n' PGDATA "$PGDATA" PG_BASE "$PG_BASE" PG_BIN "$PG_BIN" \
             PGHOST 127.0.0.1 PGPORT "$PGPORT" PG_LOG "$PG_LOG" \
             GRID_DATABASE_URL "postgresql://grid_svc@127.0.0.1:$PGPORT/grid" \
-            CUST_DATABASE_URL "postgresql://cust_svc@127.0.0.1:$PGPORT/cust"
+            CUST_DATABASE_URL "postgresql://cust_svc@127.0.0.1:$PGPORT/cust" \
+            DATAHUB_DATABASE_URL "postgresql://datahub_reader@127.0.0.1:$PGPORT/datahub"
     } >"$tmp"
     mv -f "$tmp" "$PG_ENV_FILE"
 }
@@ -195,6 +218,7 @@ cmd_start() {
         fi
     else
         local opts="-p $PGPORT -k $PG_SOCK -c listen_addresses=127.0.0.1 -c max_connections=200"
+        opts+=" -c wal_level=logical" # datahub subscribes to both platforms' databases
         if [[ ${PG_FAST:-0} == 1 ]]; then
             opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         fi
@@ -214,6 +238,7 @@ cmd_start() {
 }
 
 cmd_stop() {
+    cmd_standby_stop
     if ! is_running; then
         echo "$prog: PostgreSQL for $RUN_DIR is not running"
         return 0
@@ -246,7 +271,7 @@ cmd_destroy() {
     # Guard against ever removing anything but our own directory.
     [[ $PG_BASE =~ ^/var/tmp/yingpei-pg-[0-9a-f]{12}$ ]] || die "refusing to remove $PG_BASE"
     rm -rf -- "$PG_BASE"
-    rm -f -- "$PG_ENV_FILE"
+    rm -f -- "$PG_ENV_FILE" "$STANDBY_ENV_FILE"
     echo "$prog: removed $PG_BASE and $PG_ENV_FILE"
 }
 
@@ -254,6 +279,86 @@ cmd_psql() {
     is_running || die "PostgreSQL for $RUN_DIR is not running; start it with scripts/pg.sh start"
     PGPORT=$(running_port)
     exec "$PG_BIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres "$@"
+}
+
+# ---- the streaming standby ----
+
+standby_running() {
+    [[ -f $STANDBY_DATA/PG_VERSION ]] || return 1
+    run_pg "$PG_BIN/pg_ctl" -D "$STANDBY_DATA" status >/dev/null 2>&1
+}
+
+# The port: STANDBY_PORT, else the one its last start recorded, else PGPORT + 1.
+standby_port() {
+    local recorded=""
+    if [[ -r $STANDBY_ENV_FILE ]]; then
+        recorded=$(grep -E '^STANDBY_PORT=' "$STANDBY_ENV_FILE" | tail -n 1 | cut -d= -f2)
+    fi
+    printf '%s' "${STANDBY_PORT:-${recorded:-$((10#$PGPORT + 1))}}"
+}
+
+# A hot standby must allow at least as much as its primary of these, whatever options the
+# primary was started with: ask it.
+standby_opts() {
+    "$PG_BIN/psql" -X -At -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -c "
+        SELECT string_agg(format('-c %s=%s', name, setting), ' ') FROM pg_settings
+         WHERE name IN ('max_connections', 'max_prepared_transactions', 'max_locks_per_transaction',
+                        'max_wal_senders', 'max_worker_processes', 'fsync')"
+}
+
+cmd_standby_start() {
+    is_running || die "PostgreSQL for $RUN_DIR is not running; start it first (scripts/pg.sh start)"
+    local port opts out
+    port=$(standby_port)
+    if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
+        die "STANDBY_PORT=$port is not a valid port"
+    fi
+    if [[ ! -f $STANDBY_DATA/PG_VERSION ]]; then
+        echo "$prog: copying the cluster into $STANDBY_DATA (pg_basebackup)"
+        if ! run_pg "$PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$PGPORT" -U postgres -D "$STANDBY_DATA" \
+            -R -X stream -c fast >"$PG_BASE/basebackup.log" 2>&1; then
+            cat "$PG_BASE/basebackup.log" >&2
+            rm -rf -- "$STANDBY_DATA"
+            die "pg_basebackup failed (log above); the primary must allow replication connections"
+        fi
+    fi
+    if ! standby_running; then
+        port_in_use "$port" && die "port $port is already in use; choose another with STANDBY_PORT=<port>"
+        # hot_standby_feedback: a long read (an export) is not cancelled when the primary
+        # vacuums rows it still sees.
+        opts="-p $port -k $PG_SOCK -c listen_addresses=127.0.0.1 -c hot_standby=on"
+        opts+=" -c hot_standby_feedback=on $(standby_opts) ${PG_OPTS:-}"
+        if ! out=$(run_pg "$PG_BIN/pg_ctl" -D "$STANDBY_DATA" -w -t 60 -l "$STANDBY_LOG" start -o "$opts" 2>&1); then
+            echo "$out" >&2
+            tail -n 20 "$STANDBY_LOG" >&2 2>/dev/null || true
+            die "the standby did not start on port $port"
+        fi
+    fi
+    port=$(sed -n 4p "$STANDBY_DATA/postmaster.pid")
+    {
+        printf '%s=%q\n' STANDBY_PORT "$port" STANDBY_DATA "$STANDBY_DATA" STANDBY_LOG "$STANDBY_LOG" \
+            GRID_DATABASE_READ_URL "postgresql://grid_svc@127.0.0.1:$port/grid" \
+            CUST_DATABASE_READ_URL "postgresql://cust_svc@127.0.0.1:$port/cust"
+    } >"$STANDBY_ENV_FILE.tmp.$$"
+    mv -f "$STANDBY_ENV_FILE.tmp.$$" "$STANDBY_ENV_FILE"
+    echo "$prog: standby of 127.0.0.1:$PGPORT running on 127.0.0.1:$port (log $STANDBY_LOG); settings in $STANDBY_ENV_FILE"
+}
+
+cmd_standby_stop() {
+    standby_running || return 0
+    local out
+    if ! out=$(run_pg "$PG_BIN/pg_ctl" -D "$STANDBY_DATA" stop -m fast -w 2>&1); then
+        echo "$out" >&2
+        die "could not stop the standby (data $STANDBY_DATA)"
+    fi
+    echo "$prog: standby stopped"
+}
+
+cmd_standby_destroy() {
+    cmd_standby_stop
+    rm -rf -- "$STANDBY_DATA"
+    rm -f -- "$STANDBY_LOG" "$PG_BASE/basebackup.log" "$STANDBY_ENV_FILE"
+    echo "$prog: removed the standby"
 }
 
 (($# >= 1)) || usage
@@ -282,5 +387,8 @@ restart)
 status) (($# == 0)) || usage; cmd_status ;;
 destroy) (($# == 0)) || usage; cmd_destroy ;;
 psql) cmd_psql "$@" ;;
+standby-start) (($# == 0)) || usage; cmd_standby_start ;;
+standby-stop) (($# == 0)) || usage; cmd_standby_stop ;;
+standby-destroy) (($# == 0)) || usage; cmd_standby_destroy ;;
 *) usage ;;
 esac

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start and stop the whole local stack: PostgreSQL (scripts/pg.sh), grid-svc and cust-svc.
+# Start and stop the whole local stack: PostgreSQL (scripts/pg.sh), grid-svc and cust-svc, and
+# the data middle platform's database, datahub, subscribed to both (scripts/datahub.sh).
 #
 #   scripts/stack.sh up|down|status
 #
@@ -106,6 +107,7 @@ running_pid() {
 # to NAME.exit. A signal sent to the wrapper itself is passed on to the daemon.
 start_daemon() {
     local name=$1 port=$2 db_url=$3 peer_port=$4 schema=$5 bin=$6
+    shift 6 # the rest: more NAME=value settings for the daemon
     rm -f "$RUN_DIR/$name.pid" "$RUN_DIR/$name.wrapper.pid" "$RUN_DIR/$name.exit"
     # shellcheck disable=SC2016 # the script below is expanded by the wrapper's bash
     (
@@ -133,7 +135,7 @@ start_daemon() {
             env PORT="$port" BIND_ADDR=127.0.0.1 DATABASE_URL="$db_url" \
             PEER_URL="http://127.0.0.1:$peer_port" \
             APPS_FILE=config/apps.dev.json POLICY_FILE=config/policy.json \
-            SCHEMA_DIR="$schema" LOG_LEVEL="$LOG_LEVEL" \
+            SCHEMA_DIR="$schema" LOG_LEVEL="$LOG_LEVEL" "$@" \
             "$bin" </dev/null >>"$RUN_DIR/$name.log" 2>&1
     ) &
     # Wait (briefly) for the wrapper to record the daemon's PID.
@@ -193,6 +195,17 @@ ready() {
     curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$1/readyz" 2>/dev/null
 }
 
+# datahub on the same cluster, as the superuser: after the daemons, whose migrations make the
+# publications it subscribes to.
+setup_datahub() {
+    local port admin
+    port=$(env_value "$RUN_DIR/pg.env" PGPORT)
+    admin="postgresql://postgres@127.0.0.1:$port"
+    DATAHUB_ADMIN_URL=$admin/datahub GRID_ADMIN_URL=$admin/grid CUST_ADMIN_URL=$admin/cust \
+        PUBLISHER_CONNINFO="host=127.0.0.1 port=$port user=datahub_repl" \
+        PSQL="$(env_value "$RUN_DIR/pg.env" PG_BIN)/psql" "$repo_root/scripts/datahub.sh" setup
+}
+
 cmd_up() {
     GRID_PORT=${GRID_PORT:-8081}
     CUST_PORT=${CUST_PORT:-8082}
@@ -215,6 +228,7 @@ cmd_up() {
     # Both already up from this RUN_DIR: nothing to do (make demo twice in a row).
     if [[ $running -eq ${#names[@]} && -f $RUN_DIR/stack.env ]]; then
         echo "$prog: the stack in $RUN_DIR is already running; make down stops it"
+        setup_datahub
         return 0
     fi
     if [[ $running -gt 0 ]]; then
@@ -247,7 +261,8 @@ cmd_up() {
     mv -f "$STACK_ENV.tmp" "$STACK_ENV"
 
     start_daemon grid-svc "$GRID_PORT" "$grid_db" "$CUST_PORT" schema/grid "$BIN_DIR/grid-svc"
-    start_daemon cust-svc "$CUST_PORT" "$cust_db" "$GRID_PORT" schema/cust "$BIN_DIR/cust-svc"
+    start_daemon cust-svc "$CUST_PORT" "$cust_db" "$GRID_PORT" schema/cust "$BIN_DIR/cust-svc" \
+        DATAHUB_URL="$(env_value "$RUN_DIR/pg.env" DATAHUB_DATABASE_URL)"
 
     # Wait up to 30 s for both to answer GET /readyz with 200.
     local deadline=$((SECONDS + 30)) grid_ok=0 cust_ok=0 failed=""
@@ -268,6 +283,9 @@ cmd_up() {
         ((grid_ok)) || failed+=" grid-svc (http://127.0.0.1:$GRID_PORT/readyz)"
         ((cust_ok)) || failed+=" cust-svc (http://127.0.0.1:$CUST_PORT/readyz)"
     fi
+    if [[ -z $failed ]] && ! setup_datahub; then
+        failed="datahub could not be set up (scripts/datahub.sh, above)"
+    fi
     if [[ -n $failed ]]; then
         echo "$prog: $failed" >&2
         for name in "${names[@]}"; do
@@ -286,6 +304,7 @@ Stack is up:
   grid-svc    http://127.0.0.1:$GRID_PORT   log $RUN_DIR/grid-svc.log
   cust-svc    http://127.0.0.1:$CUST_PORT   log $RUN_DIR/cust-svc.log
   PostgreSQL  127.0.0.1:$PGPORT          settings $RUN_DIR/pg.env
+  datahub     database datahub there, following both platforms (report: GET /v1/reports/integration)
 Stop it with: make down
 EOF
 }

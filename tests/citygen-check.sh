@@ -436,6 +436,64 @@ lines_per_substation() {
 check "every full substation feeds 20 public lines (--customers $big_customers)" \
     lines_per_substation
 
+# ---- planted faults (--faults) -----------------------------------------------------------------
+
+faults=3 # as many as a city of $customers has room for: it has 3 full lines at least
+faults_are_counted() {
+    "$citygen" --customers "$customers" --faults "$faults" --out "$work/f" || return 1
+    jq -s --argjson n "$faults" 'group_by(.kind) | map(length) | length == 12 and all(. == $n)' \
+        "$work/f/faults.ndjson" | grep -qx true || { echo "not $faults of each of 12 kinds"; return 1; }
+    [[ $(jq .faults "$work/f/city.json") == "$faults" ]]
+}
+check "--faults $faults lists $faults faults of each of the 12 kinds in faults.ndjson" \
+    faults_are_counted
+
+# Each fault is what its kind says, in the files: the link left out, the code that names
+# nothing only in legacy SQL, the customer to retire still linked from its transformer.
+faults_are_real() {
+    local bad
+    cd "$work/f" || return 1
+    cat grid/*.ndjson cust/*.ndjson | jq -c '{code}' >"$work/f.codes"
+    bad=$(jq -rn --slurpfile f faults.ndjson --slurpfile all "$work/f.codes" \
+        --slurpfile mp cust/metering_points.ndjson --slurpfile sp cust/supply_points.ndjson \
+        --slurpfile mmp cust/rel/meter-meteringpoint.ndjson --slurpfile mmb cust/rel/meter-meterbox.ndjson \
+        --slurpfile apmb grid/rel/accesspoint-meterbox.ndjson \
+        --slurpfile aptr grid/rel/accesspoint-transformer.ndjson \
+        --slurpfile lntr grid/rel/line-transformer.ndjson --slurpfile ssln grid/rel/substation-line.ndjson \
+        --slurpfile eqsp grid/rel/equipment-supplypoint.ndjson \
+        --slurpfile trcu grid/rel/transformer-customer.ndjson '
+        def set(a; f): reduce a[] as $o ({}; .[$o | f] = true);
+        set($all; .code) as $exists
+        | def without(s): $exists[.code] and (s[.code] | not);
+          $f[] | select(
+            if .kind == "customer_without_metering_point" then without(set($mp; .customer))
+            elif .kind == "customer_without_supply_point" then without(set($sp; .customer))
+            elif .kind == "metering_point_without_meter" then without(set($mmp; .to))
+            elif .kind == "meter_without_box" then without(set($mmb; .from))
+            elif .kind == "box_without_access_point" then without(set($apmb; .to))
+            elif .kind == "access_point_without_transformer_area" then without(set($aptr; .from))
+            elif .kind == "transformer_without_line" then without(set($lntr; .to))
+            elif .kind == "line_without_substation" then without(set($ssln; .to))
+            elif .kind == "supply_point_without_equipment" then without(set($eqsp; .to))
+            elif .kind == "dedicated_transformer_without_customer" then without(set($trcu; .from))
+            elif .kind == "dangling_code" then $exists[.code] | not
+            elif .kind == "retired_but_linked" then set($trcu; .to)[.code] == true
+            else false end | not) | tostring') || { echo "jq failed"; return 1; }
+    [[ -z $bad ]] || { echo "$bad" | head -n 3; return 1; }
+    # Codes that name nothing are loaded by SQL; the customers to retire are listed.
+    jq -r 'select(.kind == "dangling_code") | .code' faults.ndjson | while read -r code; do
+        grep -q "'$code'" legacy/grid.sql legacy/cust.sql || { echo "$code: not in legacy/*.sql"; return 1; }
+    done || return 1
+    diff <(jq -r 'select(.kind == "retired_but_linked") | "customers\t\(.code)"' faults.ndjson | sort) \
+        <(sort retire.tsv)
+}
+check "each planted fault is in the files as its kind says" faults_are_real
+
+no_faults_no_change() {
+    "$citygen" --customers "$customers" --faults 0 --out "$work/f0" && diff -r "$city" "$work/f0"
+}
+check "--faults 0 writes the very city of no --faults" no_faults_no_change
+
 # ---- determinism and arguments ---------------------------------------------------------------
 
 same_seed_same_bytes() {
@@ -454,7 +512,8 @@ bad_arguments() {
     local args rc
     for args in "" "--customers 99 --out $work/x" "--customers 10000001 --out $work/x" \
         "--customers 2000" "--customers 2000 --seed -1 --out $work/x" \
-        "--customers 2000 --out $work/x --what 1"; do
+        "--customers 2000 --out $work/x --what 1" "--customers 2000 --faults 4 --out $work/x" \
+        "--customers 2000 --faults -1 --out $work/x"; do
         rc=0
         # shellcheck disable=SC2086 # the arguments are split on purpose
         "$citygen" $args >/dev/null 2>&1 || rc=$?

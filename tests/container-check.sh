@@ -2,8 +2,9 @@
 # container-check.sh -- checks docker-compose.yml and the Dockerfile without a Docker engine:
 # the compose file is valid (docker-compose config), runs the three services with health checks
 # and start order, gives each daemon only settings it reads, and points it at a schema the image
-# holds; the Dockerfile installs deps/packages.txt and builds with the Makefile's `make all`, and
-# copies only binaries the Makefile builds.
+# holds; the data middle platform (datahub) is wired to both; the Dockerfile installs
+# deps/packages.txt and builds with the Makefile's `make all`, and copies only binaries the
+# Makefile builds.
 #
 #   tests/container-check.sh
 #
@@ -15,20 +16,8 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root" || exit 2
 command -v docker-compose >/dev/null || { echo "container-check.sh: docker-compose is needed" >&2; exit 2; }
 
-n=0
-failed=0
-check() {
-    local what=$1 out
-    shift
-    n=$((n + 1))
-    if out=$("$@" 2>&1); then
-        echo "ok $n - $what"
-    else
-        failed=$((failed + 1))
-        echo "not ok $n - $what"
-        [[ -n $out ]] && printf '%s\n' "$out" | sed 's/^/# /'
-    fi
-}
+# shellcheck source=tests/tap.sh
+. "$repo_root/tests/tap.sh"
 
 config_json=$(mktemp /tmp/container-check.XXXXXX)
 trap 'rm -f -- "$config_json"' EXIT
@@ -78,6 +67,25 @@ elif what == "wiring":
             problems.append(f"{name}: DATABASE_URL {env.get('DATABASE_URL')}")
         if s.get(name, {}).get("command") != [name]:
             problems.append(f"{name}: command {s.get(name, {}).get('command')}")
+elif what == "datahub":
+    if "wal_level=logical" not in " ".join(s.get("postgres", {}).get("command") or []):
+        problems.append("postgres does not run with wal_level=logical")
+    if "healthcheck" not in s.get("datahub", {}):
+        problems.append("no datahub service with a health check")
+    url = s.get("cust-svc", {}).get("environment", {}).get("DATAHUB_URL", "")
+    if not re.match(r"postgresql://\w+:[^@]+@datahub:5432/datahub$", url):
+        problems.append(f"cust-svc: DATAHUB_URL {url!r}")
+    setup = s.get("datahub-setup", {})
+    if setup.get("command", [])[-2:] != ["/app/scripts/datahub.sh", "setup"]:
+        problems.append(f"datahub-setup: command {setup.get('command')}")
+    for dep in ("datahub", "grid-svc", "cust-svc"):
+        if setup.get("depends_on", {}).get(dep, {}).get("condition") != "service_healthy":
+            problems.append(f"datahub-setup does not wait for a healthy {dep}")
+    mounts = " ".join(str(v.get("source", v)) + ":" + str(v.get("target", "")) if isinstance(v, dict)
+                      else v for v in setup.get("volumes", []))
+    for want in ("/schema:/app/schema", "/scripts/datahub.sh:/app/scripts/datahub.sh"):
+        if want not in mounts:
+            problems.append(f"datahub-setup does not mount {want}")
 print("\n".join(problems))
 sys.exit(1 if problems else 0)
 PY
@@ -125,5 +133,14 @@ init_makes_the_databases() {
 }
 check "PostgreSQL's first start makes each platform's role and database" init_makes_the_databases
 
-echo "1..$n"
-((failed == 0))
+check "datahub: its own PostgreSQL, subscribed by datahub-setup once both platforms are healthy" \
+    py datahub
+datahub_roles() {
+    grep -q "CREATE ROLE datahub_repl LOGIN REPLICATION" deploy/postgres-init.sql ||
+        { echo "deploy/postgres-init.sql lacks the replication role datahub_repl"; return 1; }
+    grep -q "CREATE ROLE datahub_reader LOGIN" deploy/datahub-init.sql ||
+        { echo "deploy/datahub-init.sql lacks the reading role datahub_reader"; return 1; }
+}
+check "the replication and reading roles datahub needs are made on first start" datahub_roles
+
+tap_end

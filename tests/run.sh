@@ -7,14 +7,15 @@
 #   1. every BIN_DIR/tests/unit/test_* (cmocka, TAP output), tests/citygen-check.sh, and (for the
 #      first BIN_DIR only) tests/container-check.sh;
 #   2. unless --unit-only: a throw-away stack (PostgreSQL on a temporary cluster, grid-svc and
-#      cust-svc from BIN_DIR, on free random ports) started with scripts/stack.sh, then every
+#      cust-svc from BIN_DIR, on free random ports) started with scripts/stack.sh, then
+#      tests/openapi-check.sh (each daemon's /openapi.json is valid OpenAPI 3.1) and every
 #      BIN_DIR/tests/integration/test_* against it, one after another (300 s each at most);
 #   3. then, as one test each: each daemon exits 0 on SIGTERM, and each daemon log holds no
 #      sanitizer report.
 #
 # Integration tests get in their environment: GRID_URL, CUST_URL, RUN_DIR, BIN_DIR, GRID_BIN,
-# CUST_BIN, PGPORT, GRID_DATABASE_URL, CUST_DATABASE_URL, REPO_ROOT, APPS_FILE, POLICY_FILE,
-# PG_SCRIPT (all paths absolute), and PGHOST=127.0.0.1. They run from the repository root and
+# CUST_BIN, PGPORT, GRID_DATABASE_URL, CUST_DATABASE_URL, DATAHUB_DATABASE_URL, REPO_ROOT,
+# APPS_FILE, POLICY_FILE, PG_SCRIPT (all paths absolute), and PGHOST=127.0.0.1. They run from the repository root and
 # must leave the stack's two daemons running (the SIGTERM checks come after them); a test that
 # needs to stop or restart a daemon starts its own instance from GRID_BIN/CUST_BIN on another port.
 # TEST_TIMEOUT (default 300) is the limit in seconds for each test binary.
@@ -236,7 +237,7 @@ run_integration() {
 
     # The environment of the integration tests (exported here, removed again below).
     local -a test_vars=(GRID_URL CUST_URL RUN_DIR BIN_DIR GRID_BIN CUST_BIN PGPORT GRID_DATABASE_URL
-        CUST_DATABASE_URL REPO_ROOT APPS_FILE POLICY_FILE PG_SCRIPT PGHOST)
+        CUST_DATABASE_URL DATAHUB_DATABASE_URL REPO_ROOT APPS_FILE POLICY_FILE PG_SCRIPT PGHOST)
     local -A saved=()
     local var
     for var in "${test_vars[@]}"; do
@@ -247,11 +248,17 @@ run_integration() {
     CUST_URL=$(env_value "$stack_run_dir/stack.env" CUST_URL)
     GRID_DATABASE_URL=$(env_value "$stack_run_dir/pg.env" GRID_DATABASE_URL)
     CUST_DATABASE_URL=$(env_value "$stack_run_dir/pg.env" CUST_DATABASE_URL)
+    export DATAHUB_DATABASE_URL
+    DATAHUB_DATABASE_URL=$(env_value "$stack_run_dir/pg.env" DATAHUB_DATABASE_URL)
     PGPORT=$(env_value "$stack_run_dir/pg.env" PGPORT)
     export PGPORT PGHOST=127.0.0.1
     export RUN_DIR=$stack_run_dir BIN_DIR=$bin_dir REPO_ROOT=$repo_root PG_SCRIPT=$pg_sh
     export GRID_BIN=$bin_dir/grid-svc CUST_BIN=$bin_dir/cust-svc
     export APPS_FILE=$repo_root/config/apps.dev.json POLICY_FILE=$repo_root/config/policy.json
+
+    # Each daemon's /openapi.json as OpenAPI 3.1 validators see it (TAP, like a test binary).
+    run_test_binary "$repo_root/tests/openapi-check.sh" "$label/tests/openapi-check.sh" \
+        "$GRID_URL" "$CUST_URL"
 
     local found=0
     for bin in "$bin_dir"/tests/integration/test_*; do

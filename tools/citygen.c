@@ -22,6 +22,18 @@
  * plus the object's index in milliseconds (so a type's codes sort by creation
  * and never collide), then 80 bits of splitmix64 seeded from (S, prefix, index).
  *
+ * --faults F plants F broken links of every kind the integration report
+ * knows (schema/datahub/001_report.sql) at known codes, spread evenly over
+ * the city, and lists them in DIR/faults.ndjson: {"kind", "code", "other",
+ * "substation", "line", "transformer"}, the last three where the report
+ * places the fault (null where it cannot). Most are links left out of the
+ * files. Two kinds cannot go through the import API, which refuses them:
+ * customers to retire after the load (DIR/retire.tsv: collection TAB code),
+ * and codes that name nothing on the other platform, carried over as a
+ * legacy system would by SQL (DIR/legacy/grid.sql and cust.sql, one INSERT
+ * a line, for each platform's own database). Without --faults nothing of
+ * this is written and the city is the same as ever.
+ *
  * Exit status: 0 success, 1 I/O error, 2 usage error. */
 #include "bizcode.h"
 #include "core.h"
@@ -183,6 +195,62 @@ static int next_between(uint64_t *rng, int lo, int hi)
     return lo + (int)next_below(rng, (size_t)(hi - lo + 1));
 }
 
+/* ---- planted faults: what and where ------------------------------------------ */
+
+/* The populations faults are planted in, each counted as it is built. Their
+ * sizes are known, or bounded below, before the tree is built, so the faults
+ * spread over the whole of each. */
+enum { POP_LV, POP_HV, POP_BOX, POP_AP, POP_TR, POP_LINE, N_POPS };
+
+/* How many sites share each population: they take turns, so that no object
+ * carries two faults (which of the two the report found would depend on the
+ * order it looks in, and a retired customer's supply point is no longer
+ * checked at all). */
+static const int pop_shares[N_POPS] = {
+    [POP_LV] = 3, [POP_HV] = 5, [POP_BOX] = 1, [POP_AP] = 2, [POP_TR] = 1, [POP_LINE] = 1,
+};
+
+/* A site: one kind of fault on one population, at its turn. dangling_code has
+ * two, a grid link naming a meter box that does not exist and a billing naming
+ * a line that does not exist; half: 1 takes the first ceil(F/2), 2 the other
+ * floor(F/2), 0 all F. */
+enum {
+    SITE_CU_NO_MP, SITE_MP_NO_MT, SITE_MT_NO_MB,
+    SITE_CU_NO_SP, SITE_SP_NO_EQ, SITE_TR_NO_CU, SITE_RETIRED, SITE_BILL_DANGLING,
+    SITE_MB_NO_AP, SITE_AP_NO_TR, SITE_AP_DANGLING, SITE_TR_NO_LN, SITE_LN_NO_SS,
+    N_SITES
+};
+
+static const struct {
+    const char *kind;
+    int pop, turn, half;
+} sites[N_SITES] = {
+    [SITE_CU_NO_MP] = {"customer_without_metering_point", POP_LV, 0, 0},
+    [SITE_MP_NO_MT] = {"metering_point_without_meter", POP_LV, 1, 0},
+    [SITE_MT_NO_MB] = {"meter_without_box", POP_LV, 2, 0},
+    [SITE_CU_NO_SP] = {"customer_without_supply_point", POP_HV, 0, 0},
+    [SITE_SP_NO_EQ] = {"supply_point_without_equipment", POP_HV, 1, 0},
+    [SITE_TR_NO_CU] = {"dedicated_transformer_without_customer", POP_HV, 2, 0},
+    [SITE_RETIRED] = {"retired_but_linked", POP_HV, 3, 0},
+    [SITE_BILL_DANGLING] = {"dangling_code", POP_HV, 4, 2},
+    [SITE_MB_NO_AP] = {"box_without_access_point", POP_BOX, 0, 0},
+    [SITE_AP_NO_TR] = {"access_point_without_transformer_area", POP_AP, 0, 0},
+    [SITE_AP_DANGLING] = {"dangling_code", POP_AP, 1, 1},
+    [SITE_TR_NO_LN] = {"transformer_without_line", POP_TR, 0, 0},
+    [SITE_LN_NO_SS] = {"line_without_substation", POP_LINE, 0, 0},
+};
+
+/* Files of a city with faults, beside the NDJSON. */
+enum { X_FAULTS, X_RETIRE, X_LEGACY_GRID, X_LEGACY_CUST, N_EXTRA };
+static const char *const extra_files[N_EXTRA] = {
+    [X_FAULTS] = "faults.ndjson", [X_RETIRE] = "retire.tsv",
+    [X_LEGACY_GRID] = "legacy/grid.sql", [X_LEGACY_CUST] = "legacy/cust.sql",
+};
+
+/* Codes that name nothing: far from any object's index, so never minted for
+ * a row of the city. */
+#define PHANTOM_INDEX 1000000000000ULL
+
 /* ---- the city under construction ------------------------------------------- */
 
 typedef struct {
@@ -216,14 +284,20 @@ typedef struct {
     char line_name[64];   /* 滨江3-7线 */
     char pole_name[96];   /* 滨江3-7线 17号杆 */
     long long hv_done;
+
+    /* --faults: how many of each kind, how many planted so far per site,
+     * objects seen per population, and whether the branch being built is
+     * linked upward (so that a fault's place is known as the report sees it). */
+    long long faults;
+    long long planted[N_SITES];
+    long long seen[N_POPS];
+    int line_up, tr_up, ap_up;
+    output extra[N_EXTRA];
 } city;
 
-/* Codes of a type are minted in row order, so the row about to be written is
- * the object's index. */
-static void mint(city *c, int o, char code[BIZCODE_LEN + 1])
+/* The code of object `index` of a type. */
+static void mint_at(const city *c, const char *prefix, uint64_t index, char code[BIZCODE_LEN + 1])
 {
-    const char *prefix = out_specs[o].prefix;
-    uint64_t index = (uint64_t)c->out[o].rows;
     uint64_t ms = EPOCH_MS + index;
     uint64_t state = mix64(c->seed ^ mix64(((uint64_t)(unsigned char)prefix[0] << 56) ^
                                            ((uint64_t)(unsigned char)prefix[1] << 48) ^ index));
@@ -234,6 +308,13 @@ static void mint(city *c, int o, char code[BIZCODE_LEN + 1])
     value[14] = (uint8_t)(lo >> 56);
     value[15] = (uint8_t)(lo >> 48);
     bizcode_format(prefix, value, code);
+}
+
+/* Codes of a type are minted in row order, so the row about to be written is
+ * the object's index. */
+static void mint(city *c, int o, char code[BIZCODE_LEN + 1])
+{
+    mint_at(c, out_specs[o].prefix, (uint64_t)c->out[o].rows, code);
 }
 
 /* The stream for the next row of output o. */
@@ -276,6 +357,139 @@ static void sample(city *c, int s, const char *code)
     if (c->sample[s].rows >= sample_specs[s].limit) return;
     c->sample[s].rows++;
     fprintf(c->sample[s].f, "%s\n", code);
+}
+
+/* ---- planting faults --------------------------------------------------------- */
+
+/* Each population's size, or a bound below it where the tree decides: an
+ * access point feeds at most 3 boxes of 4 meters, a transformer 4 access
+ * points, a line 12 transformers. */
+static long long pop_size(const city *c, int pop)
+{
+    switch (pop) {
+    case POP_LV: return c->n_lv;
+    case POP_HV: return c->n_hv;
+    case POP_BOX: return (c->n_lv + METERS_PER_BOX - 1) / METERS_PER_BOX;
+    case POP_AP: return c->n_lv / ((MIN_BOXES_PER_AP + 1) * METERS_PER_BOX);
+    case POP_TR: return c->n_lv / (APS_PER_TR * (MIN_BOXES_PER_AP + 1) * METERS_PER_BOX);
+    default: return c->n_lv / (TRS_PER_LINE * APS_PER_TR * (MIN_BOXES_PER_AP + 1) * METERS_PER_BOX);
+    }
+}
+
+/* The most faults of each kind the city has room for: every site of a
+ * population needs its own object in each stretch of it. */
+static long long max_faults(const city *c)
+{
+    long long most = LLONG_MAX;
+    for (int p = 0; p < N_POPS; p++) {
+        long long room = pop_size(c, p) / pop_shares[p];
+        if (room < most) most = room;
+    }
+    return most;
+}
+
+static long long site_count(const city *c, int s)
+{
+    return sites[s].half == 0 ? c->faults : sites[s].half == 1 ? (c->faults + 1) / 2 : c->faults / 2;
+}
+
+/* The index, in its population, of the j-th object site s goes on: the
+ * population cut into F stretches, the sites at even turns in each. */
+static long long site_slot(const city *c, int s, long long j)
+{
+    int share = pop_shares[sites[s].pop];
+    long long gap = pop_size(c, sites[s].pop) / c->faults;
+    return j * gap + sites[s].turn * gap / share + gap / (2 * share);
+}
+
+/* Does site s plant its next fault on object `index` of its population? */
+static int plant(city *c, int s, long long index)
+{
+    if (!c->faults || c->planted[s] == site_count(c, s) ||
+        index != site_slot(c, s, c->planted[s]))
+        return 0;
+    c->planted[s]++;
+    return 1;
+}
+
+/* Where the report places a fault: the transformer area, line and
+ * substation above it, as far as the links written go (NULL: none). */
+typedef struct {
+    const char *tr, *ln, *ss;
+} place;
+
+static const place nowhere = {NULL, NULL, NULL};
+
+static place line_place(const city *c, const char *line, int linked)
+{
+    return (place){NULL, line, linked ? c->ss.code : NULL};
+}
+
+static place transformer_place(const city *c, const char *tr, const char *line, int line_linked)
+{
+    place p = line_place(c, line, line_linked);
+    p.tr = tr;
+    return p;
+}
+
+/* The access point being built: up through its transformer, if linked. */
+static place access_point_place(const city *c)
+{
+    if (!c->ap_up) return nowhere;
+    if (!c->tr_up) return (place){c->tr.code, NULL, NULL};
+    return transformer_place(c, c->tr.code, c->line.code, c->line_up);
+}
+
+static void put_member(FILE *f, const char *key, const char *value, const char *sep)
+{
+    if (value)
+        fprintf(f, "\"%s\":\"%s\"%s", key, value, sep);
+    else
+        fprintf(f, "\"%s\":null%s", key, sep);
+}
+
+/* One line of faults.ndjson. */
+static void fault(city *c, int s, const char *code, const char *other, place at)
+{
+    FILE *f = c->extra[X_FAULTS].f;
+    fprintf(f, "{\"kind\":\"%s\",", sites[s].kind);
+    put_member(f, "code", code, ",");
+    put_member(f, "other", other, ",");
+    put_member(f, "substation", at.ss, ",");
+    put_member(f, "line", at.ln, ",");
+    put_member(f, "transformer", at.tr, "}\n");
+    c->extra[X_FAULTS].rows++;
+}
+
+/* A link from the access point being built to a meter box that does not
+ * exist, as grid-svc's database would hold it had a legacy system put it
+ * there (the API confirms every code with cust-svc first). */
+static void dangling_meter_box(city *c)
+{
+    char mb[BIZCODE_LEN + 1];
+    mint_at(c, "MB", PHANTOM_INDEX + (uint64_t)c->planted[SITE_AP_DANGLING], mb);
+    fprintf(c->extra[X_LEGACY_GRID].f,
+            "INSERT INTO rel_accesspoint_meterbox (from_code, to_code, created_by) "
+            "VALUES ('%s', '%s', 'legacy');\n",
+            c->ap.code, mb);
+    c->extra[X_LEGACY_GRID].rows++;
+    fault(c, SITE_AP_DANGLING, mb, c->ap.code, access_point_place(c));
+}
+
+/* A billing of customer cu naming a line that does not exist, the same way
+ * into cust-svc's database. */
+static void dangling_billing(city *c, const char *cu)
+{
+    char lb[BIZCODE_LEN + 1], ln[BIZCODE_LEN + 1];
+    uint64_t k = PHANTOM_INDEX + (uint64_t)c->planted[SITE_BILL_DANGLING];
+    mint_at(c, "LB", k, lb);
+    mint_at(c, "LN", k, ln);
+    fprintf(c->extra[X_LEGACY_CUST].f,
+            "INSERT INTO line_billings (code, customer, line, updated_by) "
+            "VALUES ('%s', '%s', '%s', 'legacy');\n",
+            lb, cu, ln);
+    c->extra[X_LEGACY_CUST].rows++;
+    fault(c, SITE_BILL_DANGLING, ln, lb, nowhere);
 }
 
 /* A point in the current substation's cell, away from its edges. */
@@ -341,7 +555,11 @@ static void open_line(city *c)
             "{\"code\":\"%s\",\"name\":\"10kV %s\",\"kind\":\"public\",\"voltage_kv\":10,"
             "\"length_km\":%d.%d}\n",
             c->line.code, c->line_name, tenths_km / 10, tenths_km % 10);
-    relate(c, R_SS_LN, c->ss.code, c->line.code);
+    c->line_up = !plant(c, SITE_LN_NO_SS, c->seen[POP_LINE]++);
+    if (c->line_up)
+        relate(c, R_SS_LN, c->ss.code, c->line.code);
+    else
+        fault(c, SITE_LN_NO_SS, c->line.code, NULL, line_place(c, c->line.code, 0));
     sample(c, S_LN, c->line.code);
 }
 
@@ -367,7 +585,11 @@ static void open_transformer(city *c)
     mint(c, O_TR, c->tr.code);
     c->tr.children = 0;
     write_transformer(c, c->tr.code, name, "public", next_below(&c->rng, 2) ? 630 : 400);
-    relate(c, R_LN_TR, c->line.code, c->tr.code);
+    c->tr_up = !plant(c, SITE_TR_NO_LN, c->seen[POP_TR]++);
+    if (c->tr_up)
+        relate(c, R_LN_TR, c->line.code, c->tr.code);
+    else
+        fault(c, SITE_TR_NO_LN, c->tr.code, NULL, (place){c->tr.code, NULL, NULL});
 }
 
 /* An access point on a pole of its own, in the current transformer's area. */
@@ -389,7 +611,13 @@ static void open_access_point(city *c)
             c->pole_name, pole);
     put_location(f, near_substation(c));
     fputs("}\n", f);
-    relate(c, R_AP_TR, c->ap.code, c->tr.code);
+    long long k = c->seen[POP_AP]++;
+    c->ap_up = !plant(c, SITE_AP_NO_TR, k);
+    if (c->ap_up)
+        relate(c, R_AP_TR, c->ap.code, c->tr.code);
+    else
+        fault(c, SITE_AP_NO_TR, c->ap.code, NULL, nowhere);
+    if (plant(c, SITE_AP_DANGLING, k)) dangling_meter_box(c);
     sample(c, S_AP, c->ap.code);
 }
 
@@ -404,21 +632,29 @@ static void open_meter_box(city *c)
             "{\"code\":\"%s\",\"name\":\"%s %d号表箱\",\"asset_no\":\"3340%04u%012lld\","
             "\"rows\":2,\"cols\":2}\n",
             c->box.code, c->pole_name, c->ap.children, c->city_no, n);
-    relate(c, R_AP_MB, c->ap.code, c->box.code);
+    if (plant(c, SITE_MB_NO_AP, c->seen[POP_BOX]++))
+        fault(c, SITE_MB_NO_AP, c->box.code, NULL, nowhere);
+    else
+        relate(c, R_AP_MB, c->ap.code, c->box.code);
     sample(c, S_MB, c->box.code);
 }
 
 /* ---- customers --------------------------------------------------------------- */
 
-/* The customer's metering point and its meter; account numbers follow the
- * customer's index, so they are unique. */
-static void write_metering(city *c, const char *cu, const char *mp, const char *mt, int three)
+/* The customer's metering point; account numbers follow the customer's
+ * index, so they are unique. */
+static void write_metering_point(city *c, const char *cu, const char *mp)
 {
     long long account = c->out[O_CU].rows; /* the customer was just written */
     fprintf(row(c, O_MP),
             "{\"code\":\"%s\",\"name\":\"3301%04u%010lld 计量点\",\"customer\":\"%s\","
             "\"purpose\":\"billing\"}\n",
             mp, c->city_no, account, cu);
+}
+
+/* A meter on metering point mp. */
+static void write_meter(city *c, const char *mp, const char *mt, int three)
+{
     long long asset = c->out[O_MT].rows + 1;
     const char *maker = PICK(&c->rng, makers);
     fprintf(row(c, O_MT),
@@ -463,20 +699,42 @@ static void charging_pile(city *c, const char *cu, const char *mp)
             code, c->out[O_CP].rows, cu, mp, dc ? 60 : 7, dc ? "dc" : "ac");
 }
 
+/* The metering point of low-voltage customer i, its meter and the meter's
+ * place in the current box, but for what a fault planted here leaves out.
+ * mp is "" when there is no metering point. */
+static void lv_metering(city *c, long long i, const char *cu, int three, char mp[BIZCODE_LEN + 1])
+{
+    mp[0] = '\0';
+    if (plant(c, SITE_CU_NO_MP, i)) {
+        fault(c, SITE_CU_NO_MP, cu, NULL, nowhere);
+        return;
+    }
+    mint(c, O_MP, mp);
+    write_metering_point(c, cu, mp);
+    if (plant(c, SITE_MP_NO_MT, i)) {
+        fault(c, SITE_MP_NO_MT, mp, cu, nowhere);
+        return;
+    }
+    char mt[BIZCODE_LEN + 1];
+    mint(c, O_MT, mt);
+    write_meter(c, mp, mt, three);
+    if (plant(c, SITE_MT_NO_MB, i))
+        fault(c, SITE_MT_NO_MB, mt, mp, nowhere);
+    else
+        relate(c, R_MT_MB, mt, c->box.code);
+}
+
 /* Low-voltage customer i (0-based): a meter in the current meter box. */
 static void lv_customer(city *c, long long i)
 {
     if (!c->box.code[0] || c->box.children == METERS_PER_BOX) open_meter_box(c);
     c->box.children++;
     int resident = i % NONRESIDENT_EVERY != NONRESIDENT_EVERY - 1;
-    char cu[BIZCODE_LEN + 1], mp[BIZCODE_LEN + 1], mt[BIZCODE_LEN + 1];
+    char cu[BIZCODE_LEN + 1], mp[BIZCODE_LEN + 1];
     mint(c, O_CU, cu);
     write_lv_customer(c, cu, resident);
-    mint(c, O_MP, mp);
-    mint(c, O_MT, mt);
-    write_metering(c, cu, mp, mt, !resident);
-    relate(c, R_MT_MB, mt, c->box.code);
-    if (spread_pick(i, c->n_lv, c->n_piles)) charging_pile(c, cu, mp);
+    lv_metering(c, i, cu, !resident, mp);
+    if (mp[0] && spread_pick(i, c->n_lv, c->n_piles)) charging_pile(c, cu, mp);
     sample(c, S_LV, cu);
 }
 
@@ -508,8 +766,9 @@ static void write_hv_customer(city *c, const char *cu, const char *name, int kva
             cu, name, phone, c->city_no, c->out[O_CU].rows, kva);
 }
 
-/* Supply point fed by the dedicated transformer, measured at its metering point. */
-static void hv_supply(city *c, const char *cu, const char *tr, const char *mp, int kva)
+/* Supply point fed by the dedicated transformer (unless fed is 0: a fault),
+ * measured at its metering point. */
+static void hv_supply(city *c, const char *cu, const char *tr, const char *mp, int kva, int fed)
 {
     char sp[BIZCODE_LEN + 1];
     mint(c, O_SP, sp);
@@ -517,7 +776,10 @@ static void hv_supply(city *c, const char *cu, const char *tr, const char *mp, i
             "{\"code\":\"%s\",\"name\":\"10kV 主供电源\",\"customer\":\"%s\",\"voltage_kv\":10,"
             "\"mode\":\"main\",\"capacity_kva\":%d}\n",
             sp, cu, kva);
-    relate(c, R_EQ_SP, tr, sp);
+    if (fed)
+        relate(c, R_EQ_SP, tr, sp);
+    else
+        fault(c, SITE_SP_NO_EQ, sp, cu, nowhere);
     relate(c, R_SP_MP, sp, mp);
 }
 
@@ -541,6 +803,15 @@ static void backup_generator(city *c, const char *cu)
             code, cu, 100 * next_between(&c->rng, 2, 10));
 }
 
+/* A customer to retire once loaded, while grid-svc's transformer-customer
+ * link to it stays. */
+static void retire_later(city *c, const char *cu, const char *tr, place at)
+{
+    fprintf(c->extra[X_RETIRE].f, "customers\t%s\n", cu);
+    c->extra[X_RETIRE].rows++;
+    fault(c, SITE_RETIRED, cu, tr, at);
+}
+
 /* High-voltage customer j (0-based), near the current substation. */
 static void hv_customer(city *c, long long j)
 {
@@ -555,21 +826,34 @@ static void hv_customer(city *c, long long j)
     write_hv_customer(c, cu, name, kva);
 
     char line[BIZCODE_LEN + 1];
-    if (j % DEDICATED_LINE_EVERY == 0)
+    int line_linked = 1; /* a dedicated line always is */
+    if (j % DEDICATED_LINE_EVERY == 0) {
         dedicated_line(c, cu, j, line);
-    else
+    } else {
         memcpy(line, c->line.code, sizeof line);
+        line_linked = c->line_up;
+    }
     mint(c, O_TR, tr);
     write_transformer(c, tr, tr_name, "dedicated", kva);
     relate(c, R_LN_TR, line, tr);
-    relate(c, R_TR_CU, tr, cu);
+    place at = transformer_place(c, tr, line, line_linked);
+    if (plant(c, SITE_TR_NO_CU, j))
+        fault(c, SITE_TR_NO_CU, tr, NULL, at);
+    else
+        relate(c, R_TR_CU, tr, cu);
 
     mint(c, O_MP, mp);
     mint(c, O_MT, mt);
-    write_metering(c, cu, mp, mt, 1);
-    hv_supply(c, cu, tr, mp, kva);
+    write_metering_point(c, cu, mp);
+    write_meter(c, mp, mt, 1);
+    if (plant(c, SITE_CU_NO_SP, j))
+        fault(c, SITE_CU_NO_SP, cu, NULL, nowhere);
+    else
+        hv_supply(c, cu, tr, mp, kva, !plant(c, SITE_SP_NO_EQ, j));
     hv_billing(c, cu, tr);
     if (j % BACKUP_EVERY == 0) backup_generator(c, cu);
+    if (plant(c, SITE_RETIRED, j)) retire_later(c, cu, tr, at);
+    if (plant(c, SITE_BILL_DANGLING, j)) dangling_billing(c, cu);
     sample(c, S_HV, cu);
 }
 
@@ -613,6 +897,8 @@ static const output *failed_output(const city *c)
         if (ferror(c->out[o].f)) return &c->out[o];
     for (int s = 0; s < N_SAMPLE; s++)
         if (ferror(c->sample[s].f)) return &c->sample[s];
+    for (int x = 0; x < N_EXTRA; x++)
+        if (c->extra[x].f && ferror(c->extra[x].f)) return &c->extra[x];
     return NULL;
 }
 
@@ -642,11 +928,11 @@ static int make_dir(const char *path)
     return ERR;
 }
 
-static int make_dirs(const char *dir)
+static int make_dirs(const char *dir, int faults)
 {
     static const char *const subdirs[] = {"", "/grid", "/cust", "/grid/rel", "/cust/rel",
-                                          "/sample"};
-    for (size_t i = 0; i < ARRAY_LEN(subdirs); i++) {
+                                          "/sample", "/legacy"};
+    for (size_t i = 0; i < ARRAY_LEN(subdirs) - !faults; i++) {
         char *path = xasprintf("%s%s", dir, subdirs[i]);
         int rc = make_dir(path);
         free(path);
@@ -698,6 +984,8 @@ static int open_all(city *c, const char *dir)
     for (int s = 0; s < N_SAMPLE; s++)
         if (open_output(&c->sample[s], dir, xasprintf("sample/%s", sample_specs[s].file)) != OK)
             return ERR;
+    for (int x = 0; x < N_EXTRA && c->faults; x++)
+        if (open_output(&c->extra[x], dir, xstrdup(extra_files[x])) != OK) return ERR;
     return OK;
 }
 
@@ -730,6 +1018,8 @@ static int close_all(city *c, int report)
         if (close_output(&c->out[o], report) != OK) rc = ERR;
     for (int s = 0; s < N_SAMPLE; s++)
         if (close_output(&c->sample[s], report) != OK) rc = ERR;
+    for (int x = 0; x < N_EXTRA; x++)
+        if (close_output(&c->extra[x], report) != OK) rc = ERR;
     return rc;
 }
 
@@ -742,6 +1032,10 @@ static void free_all(city *c)
     for (int s = 0; s < N_SAMPLE; s++) {
         free(c->sample[s].path);
         free(c->sample[s].rel);
+    }
+    for (int x = 0; x < N_EXTRA; x++) {
+        free(c->extra[x].path);
+        free(c->extra[x].rel);
     }
 }
 
@@ -766,7 +1060,9 @@ static void write_summary(const city *c, FILE *f)
     for (int o = 0; o < N_OUT; o++)
         fprintf(f, "    \"%s\": %lld%s\n", c->out[o].rel, c->out[o].rows,
                 o + 1 < N_OUT ? "," : "");
-    fputs("  }\n}\n", f);
+    fputs("  }", f);
+    if (c->faults) fprintf(f, ",\n  \"faults\": %lld", c->faults);
+    fputs("\n}\n", f);
 }
 
 static int write_file(const city *c, const char *dir, const char *name,
@@ -789,10 +1085,13 @@ static int write_file(const city *c, const char *dir, const char *name,
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: citygen --customers N [--seed S] --out DIR\n"
+    fprintf(f, "usage: citygen --customers N [--seed S] [--faults F] --out DIR\n"
                "  N from %lld to %lld customers (1%% high voltage); S a non-negative integer,\n"
                "  default 1. Writes NDJSON for grid-svc and cust-svc under DIR; the same N and S\n"
-               "  always give the same bytes. DIR/load-order.tsv lists the files in load order.\n",
+               "  always give the same bytes. DIR/load-order.tsv lists the files in load order.\n"
+               "  F broken links of every kind the integration report knows are planted, as\n"
+               "  many as the city has room for; DIR/faults.ndjson lists them, and\n"
+               "  DIR/retire.tsv and DIR/legacy/*.sql hold those the import API cannot load.\n",
             MIN_CUSTOMERS, MAX_CUSTOMERS);
 }
 
@@ -811,6 +1110,7 @@ static int parse_u64(const char *s, uint64_t *out)
 typedef struct {
     long long customers;
     uint64_t seed;
+    uint64_t faults;
     const char *out;
 } options;
 
@@ -833,6 +1133,11 @@ static int parse_args(int argc, char **argv, options *opt)
         } else if (!strcmp(a, "--seed")) {
             if (parse_u64(v, &opt->seed) != OK) {
                 fprintf(stderr, "citygen: --seed needs a non-negative integer\n");
+                return ERR;
+            }
+        } else if (!strcmp(a, "--faults")) {
+            if (parse_u64(v, &opt->faults) != OK || opt->faults > (uint64_t)MAX_CUSTOMERS) {
+                fprintf(stderr, "citygen: --faults needs a non-negative integer\n");
                 return ERR;
             }
         } else if (!strcmp(a, "--out")) {
@@ -870,6 +1175,7 @@ static void plan(city *c, const options *opt)
     c->sample_total[S_AP] = c->n_lv / MIN_PER_AP + 1;
     c->sample_total[S_MB] = (c->n_lv + METERS_PER_BOX - 1) / METERS_PER_BOX;
     plan_grid(c);
+    c->faults = (long long)opt->faults;
 }
 
 int main(int argc, char **argv)
@@ -885,8 +1191,13 @@ int main(int argc, char **argv)
     }
     static city c; /* zeroed: no branch open yet */
     plan(&c, &opt);
+    if (c.faults > max_faults(&c)) {
+        fprintf(stderr, "citygen: a city of %lld customers has room for at most %lld faults of "
+                        "each kind\n", c.customers, max_faults(&c));
+        return EXIT_USAGE;
+    }
     int rc = EXIT_IO;
-    if (make_dirs(opt.out) == OK && open_all(&c, opt.out) == OK) {
+    if (make_dirs(opt.out, c.faults > 0) == OK && open_all(&c, opt.out) == OK) {
         const output *bad = generate(&c);
         if (bad)
             fprintf(stderr, "citygen: %s: %s\n", bad->path,

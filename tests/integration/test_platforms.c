@@ -493,6 +493,7 @@ static void readyz_reports_database(void **state)
         api_resp *r = api_get(bases[i], "/readyz", NULL);
         assert_status(r, 200);
         assert_string_equal(jstr(r->json, "database"), "ok");
+        assert_string_equal(jstr(r->json, "replica"), "none"); /* no DATABASE_READ_URL */
         assert_string_equal(jstr(r->json, "service"), names[i]);
         /* the peer's state is reported too */
         json_t *peer = json_object_get(r->json, "peer");
@@ -520,6 +521,10 @@ static void metrics_are_prometheus_text(void **state)
     assert_str_contains(m, "http_request_duration_seconds_bucket{");
     assert_str_contains(m, "le=\"+Inf\"");
     assert_true(metric_sum(m, "http_requests_total") >= 2);
+    /* without a replica, every read is the primary's, and none falls back */
+    assert_true(metric_sum(m, "db_reads_total{pool=\"primary\"}") >= 1);
+    assert_true(metric_sum(m, "db_reads_total{pool=\"replica\"}") == 0);
+    assert_true(metric_sum(m, "replica_fallbacks_total") == 0);
     assert_true(metric_sum(m, "db_pool_in_use") >= 0);
     assert_true(metric_sum(m, "db_pool_waiting") >= 0);
     assert_true(metric_sum(m, "peer_requests_total") >= 0);

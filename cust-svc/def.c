@@ -1,0 +1,31 @@
+/* def.c -- cust-svc as service_main runs it: its declarations and its own
+ * routes. Apart from main() so that tests build the same service. */
+#include "cust.h"
+#include "service.h"
+
+/* cust-svc's own routes: work orders, and the report read from datahub. */
+static void cust_routes(service *svc, router *r)
+{
+    workorder_routes(svc, r);
+    report_routes(svc, r);
+}
+
+/* Filled when asked: the counts of the declarations are not constants here. */
+const service_def *cust_service(void)
+{
+    static service_def def;
+    def = (service_def){
+        .id = SVC_CUST,
+        .default_port = 8082,
+        .default_schema_dir = "schema/cust",
+        .collections = cust_collections,
+        .ncollections = cust_ncollections,
+        .relations = cust_relations,
+        .nrelations = cust_nrelations,
+        .statuses = &cust_statuses,
+        .title = "cust-svc: customer service platform 用户服务业务中台",
+        .routes = cust_routes,
+        .routes_free = report_free,
+    };
+    return &def;
+}

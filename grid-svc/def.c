@@ -1,0 +1,23 @@
+/* def.c -- grid-svc as service_main runs it: its declarations and its own
+ * routes. Apart from main() so that tests build the same service. */
+#include "grid.h"
+#include "service.h"
+
+/* Filled when asked: the counts of the declarations are not constants here. */
+const service_def *grid_service(void)
+{
+    static service_def def;
+    def = (service_def){
+        .id = SVC_GRID,
+        .default_port = 8081,
+        .default_schema_dir = "schema/grid",
+        .collections = grid_collections,
+        .ncollections = grid_ncollections,
+        .relations = grid_relations,
+        .nrelations = grid_nrelations,
+        .statuses = &grid_statuses,
+        .title = "grid-svc: grid resource platform 电网资源业务中台",
+        .routes = drawing_routes,
+    };
+    return &def;
+}
