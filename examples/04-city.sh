@@ -5,7 +5,7 @@
 # same city loaded already and only asks.
 . "$(dirname "$0")/lib.sh"
 city=${CITY_DIR:-$run_dir/demo-city}
-citygen=$here/build/citygen
+citygen=${BIN_DIR:-$here/build}/citygen
 
 step "A city of 2,000 customers from citygen (one substation, its lines, transformers, access points, boxes, meters)"
 [ -f "$city/load-order.tsv" ] || "$citygen" --customers 2000 --seed 42 --out "$city"

@@ -9,7 +9,8 @@
 #   2. unless --unit-only: a throw-away stack (PostgreSQL on a temporary cluster, grid-svc and
 #      cust-svc from BIN_DIR, on free random ports) started with scripts/stack.sh, then
 #      tests/openapi-check.sh (each daemon's /openapi.json is valid OpenAPI 3.1) and every
-#      BIN_DIR/tests/integration/test_* against it, one after another (300 s each at most);
+#      BIN_DIR/tests/integration/test_* against it, one after another (300 s each at most),
+#      then (first BIN_DIR only) tests/examples-check.sh: the examples make demo runs;
 #   3. then, as one test each: each daemon exits 0 on SIGTERM, and each daemon log holds no
 #      sanitizer report.
 #
@@ -267,6 +268,10 @@ run_integration() {
         run_test_binary "$bin" "$label/tests/integration/${bin##*/}"
     done
     ((found)) || echo "  $label/tests/integration: no test binaries"
+    # The examples make demo runs, once: what they check does not depend on the build.
+    if [[ $label == "${bin_dirs[0]}" ]]; then
+        run_test_binary "$repo_root/tests/examples-check.sh" "tests/examples-check.sh"
+    fi
 
     for var in "${test_vars[@]}"; do
         if [[ -v saved[$var] ]]; then
