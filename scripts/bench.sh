@@ -67,6 +67,14 @@ rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$(cat "$RUN_DIR/$1.pid")/status";
 rss_grid_0=$(rss_kib grid-svc)
 rss_cust_0=$(rss_kib cust-svc)
 
+# Datahub would run on its own server; here it shares the two cores. Its subscriptions wait
+# (their slots keep the changes) until the platforms' own figures are taken, then it catches
+# up with the whole city, which is measured below.
+subscriptions() {
+    psql_su -d datahub -c "ALTER SUBSCRIPTION datahub_grid $1" -c "ALTER SUBSCRIPTION datahub_cust $1"
+}
+subscriptions DISABLE
+
 say "load through the import API"
 IMPORT_KEY=$key scripts/cityload.sh "$city" | tee "$results/load.txt"
 load_s=$(awk '/^loaded/ { print $5 }' "$results/load.txt")
@@ -167,6 +175,7 @@ sub_p50=$(awk '{ print $2 * 1000 }' "$results/substation.txt" | sort -n | awk '{
 sub_max=$(awk '{ print $2 * 1000 }' "$results/substation.txt" | sort -n | tail -n 1)
 
 say "integration report from datahub"
+subscriptions ENABLE
 # A marker on each platform: once datahub has both, it has everything written before them.
 marker_ss=$(curl -sS -X POST "$GRID_URL/v1/substations" -H "Authorization: Bearer $key" \
     -H 'Content-Type: application/json' -d '{"name": "bench marker", "voltage_kv": 110}' | jq -r .code)
@@ -264,7 +273,7 @@ row() { # name description
     echo "| a substation's list, one client | $sub_p50 ms (p50 of 10) | ≤ 500 ms |"
     echo "| import / plain COPY, customers | $(ratio "$import_rate" "$copy_rate") ($import_rate / $copy_rate rows/s) | ≥ 0.5 |"
     echo "| whole city through the import API | $load_s s ($load_rate rows/s) | < 180 s |"
-    echo "| datahub has it all, after the load | $catch_up_s s | |"
+    echo "| datahub catches up with the whole city (subscriptions paused during the load) | $catch_up_s s | |"
     echo "| integration report, whole city ($report_rate customers complete) | $report_ms ms (p50 of 3) | < 10 s |"
     echo "| integration report, one substation | $report_sub_ms ms (max of 2) | |"
     echo
@@ -273,7 +282,9 @@ row() { # name description
     echo 'through `POST /v1/customers:import` (two requests at a time, checks, history and all)'
     echo 'against `\copy` of the same rows into an identical table with the same indexes; the'
     echo "substation's list is \`GET /v1/outage-impact?codes=SS-...&limit=10000\` on grid-svc, whose"
-    echo 'walk crosses to cust-svc once.'
+    echo 'walk crosses to cust-svc once. Datahub shares these two cores; its subscriptions are paused'
+    echo 'through the load and the read runs (their slots keep the changes), then it catches up with'
+    echo 'the whole city and the report is asked.'
     echo
     echo "## Memory (RSS, MiB)"
     echo
