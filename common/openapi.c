@@ -165,6 +165,13 @@ static json_t *operation(service *svc, const route *rt)
                                                 "path", "required", 1, "schema", "type", "string",
                                                 "maxLength", ROUTE_PARAM_MAX));
     }
+    if (service_reads_replica(rt->method, rt))
+        json_array_append_new(
+            params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "X-Read-Primary", "in",
+                              "header", "required", 0, "description",
+                              "Any value: read the primary even when the service reads a "
+                              "replica (DATABASE_READ_URL), to see a write made a moment ago",
+                              "schema", "type", "string"));
     if (json_array_size(params)) json_object_set_new(op, "parameters", params);
     else json_decref(params);
     if (!(rt->flags & ROUTE_PUBLIC)) json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));

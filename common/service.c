@@ -94,11 +94,15 @@ static int load_config(const service_def *def, service_config *c)
  * routes that only read whatever their method (ROUTE_READ_ONLY: a walk's
  * leg, a POST for its body). Writes, and with them the answer to a write,
  * read back in its own transaction, stay on the primary. */
-static int is_read(const request *req)
+static int is_read(const char *method, const route *rt)
 {
-    const route *rt = req->match.route;
-    return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0 ||
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
            (rt && (rt->flags & ROUTE_READ_ONLY));
+}
+
+int service_reads_replica(const char *method, const route *rt)
+{
+    return is_read(method, rt) && !(rt && (rt->flags & ROUTE_PRIMARY));
 }
 
 /* Reads that must see the primary all the same: routes that follow it
@@ -114,8 +118,9 @@ static int needs_primary(request *req)
 db_conn *service_db(service *svc, request *req)
 {
     db_acquire_status st;
-    db_conn *c = is_read(req) ? replica_read(svc->reads, needs_primary(req), &st)
-                              : db_acquire(svc->db, &st);
+    db_conn *c = is_read(req->method, req->match.route)
+                     ? replica_read(svc->reads, needs_primary(req), &st)
+                     : db_acquire(svc->db, &st);
     if (c) return c;
     http_header(req, "Retry-After", "1");
     if (st == DB_ACQ_BUSY)

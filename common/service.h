@@ -94,6 +94,9 @@ void service_routes_free(service *svc);
  * (service.c says which requests are) gets one on the replica while it
  * answers; give it back to svc->db all the same (db_release). */
 db_conn *service_db(service *svc, request *req);
+/* Whether requests of method to rt read the replica, when one is set (the
+ * caller may still ask for the primary with X-Read-Primary). */
+int service_reads_replica(const char *method, const route *rt);
 /* Answers a failed statement: 409/503/400/500 with a clear detail. */
 void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what);
 /* The {code} path parameter (the first), canonical; 400 when it is not a

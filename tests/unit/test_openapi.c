@@ -5,7 +5,7 @@
  * summary and its path parameters; the document holds nothing else. The
  * routes come from the router itself, so a route added without a summary or
  * left out of the document fails here. Also: a field that may be null lists
- * null among its values. Validity as OpenAPI 3.1 is checked on the running
+ * null among its values, and reads offer X-Read-Primary. Validity as OpenAPI 3.1 is checked on the running
  * daemons by tests/openapi-check.sh. */
 #include "unit_helpers.h"
 
@@ -186,6 +186,39 @@ static void nullable_enums_list_null(void **state)
     }
 }
 
+static int has_header(json_t *op, const char *header)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(op, "parameters"), i, p) {
+        const char *in = json_string_value(json_object_get(p, "in"));
+        const char *name = json_string_value(json_object_get(p, "name"));
+        if (in && name && strcmp(in, "header") == 0 && strcmp(name, header) == 0) return 1;
+    }
+    return 0;
+}
+
+/* X-Read-Primary is offered where a read may go to the replica: reads (GET,
+ * and the walk leg the peer POSTs), not writes, and not the event stream,
+ * which reads the primary always. */
+static void read_primary_header_on_reads_only(void **state)
+{
+    built *b = *state;
+    int reads = 0;
+    for (int i = 0; i < router_count(b->svc.router); i++) {
+        const route *rt = router_at(b->svc.router, i);
+        json_t *op = operation_of(b, rt);
+        if (!op) continue;
+        int read = strcmp(rt->method, "GET") == 0 || strcmp(rt->pattern, "/v1/graph/walk") == 0;
+        int want = read && strcmp(rt->pattern, "/v1/events/stream") != 0;
+        reads += want;
+        if (has_header(op, "X-Read-Primary") != want)
+            fail_msg("%s: %s %s %s X-Read-Primary", b->svc.name, rt->method, rt->pattern,
+                     want ? "lacks" : "should not offer");
+    }
+    assert_true(reads > 10);
+}
+
 /* Each test once per daemon, named after it. */
 #define FOR_BOTH(test)                                                \
     {"grid-svc: " #test, test, build, unbuild, (void *)grid_service()}, \
@@ -198,6 +231,7 @@ int main(void)
         FOR_BOTH(documents_only_routes),
         FOR_BOTH(path_parameters_are_declared),
         FOR_BOTH(nullable_enums_list_null),
+        FOR_BOTH(read_primary_header_on_reads_only),
     };
     return cmocka_run_group_tests_name("openapi", tests, NULL, NULL);
 }
