@@ -5,8 +5,8 @@
  * summary and its path parameters; the document holds nothing else. The
  * routes come from the router itself, so a route added without a summary or
  * left out of the document fails here. Also: a field that may be null lists
- * null among its values, and reads offer X-Read-Primary. Validity as OpenAPI 3.1 is checked on the running
- * daemons by tests/openapi-check.sh. */
+ * null among its values, and reads offer X-Read-Primary. Validity as OpenAPI
+ * 3.1 is checked on the running daemons by tests/openapi-check.sh. */
 #include "unit_helpers.h"
 
 #include <ctype.h>
