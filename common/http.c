@@ -329,20 +329,25 @@ const char *http_param(request *req, int i)
     return i < req->match.nparams ? req->match.params[i] : "";
 }
 
+int http_limit(request *req, const char *value, int max, int *limit)
+{
+    char *end;
+    long v = strtol(value, &end, 10);
+    if (!*value || *end || v < 1 || v > max) {
+        http_problem(req, 400, "limit must be an integer from 1 to %d", max);
+        return ERR;
+    }
+    *limit = (int)v;
+    return OK;
+}
+
 int http_paging(request *req, int dflt, int max, int *limit, long long *after)
 {
     const char *ls = http_query(req, "limit"), *as = http_query(req, "after");
     char *end;
     *limit = dflt;
     *after = 0;
-    if (ls) {
-        long v = strtol(ls, &end, 10);
-        if (!*ls || *end || v < 1 || v > max) {
-            http_problem(req, 400, "limit must be an integer from 1 to %d", max);
-            return ERR;
-        }
-        *limit = (int)v;
-    }
+    if (ls && http_limit(req, ls, max, limit) != OK) return ERR;
     if (as) {
         *after = strtoll(as, &end, 10);
         if (!*as || *end || *after < 0) {

@@ -78,6 +78,9 @@ const char *http_header_in(request *req, const char *name);
 int http_query_foreach(request *req, int (*fn)(void *ctx, const char *key, const char *value),
                        void *ctx);
 const char *http_param(request *req, int i); /* i-th path parameter */
+/* A ?limit= value: an integer from 1 to max into *limit; ERR after
+ * answering 400. */
+int http_limit(request *req, const char *value, int max, int *limit);
 /* ?limit= (1..max, default dflt) and a numeric ?after= cursor (default 0);
  * ERR after answering 400. */
 int http_paging(request *req, int dflt, int max, int *limit, long long *after);

@@ -845,16 +845,7 @@ static int list_arg(void *ctx, const char *key, const char *value)
         http_problem(req, 400, "too many query parameters");
         return ERR;
     }
-    if (strcmp(key, "limit") == 0) {
-        char *end;
-        long v = strtol(value, &end, 10);
-        if (!*value || *end || v < 1 || v > LIMIT_MAX) {
-            http_problem(req, 400, "limit must be an integer from 1 to %d", LIMIT_MAX);
-            return ERR;
-        }
-        q->limit = (int)v;
-        return OK;
-    }
+    if (strcmp(key, "limit") == 0) return http_limit(req, value, LIMIT_MAX, &q->limit);
     if (strcmp(key, "after") == 0) {
         char canon[BIZCODE_LEN + 1];
         if (bizcode_parse(value, canon, NULL) != BIZ_OK || strncmp(canon, q->rt->def->prefix, 2)) {

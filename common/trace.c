@@ -18,15 +18,6 @@
 
 enum { UP = 0, DOWN = 1 };
 
-/* A walk's parameters, each behind a sub-select. Seen directly, the arrays'
- * sizes make every custom plan look cheaper than the generic one, and
- * PostgreSQL would plan the whole statement again on each call (two thirds
- * of a short walk's time in the database). Unseen, the plans cost the same and the cached
- * generic plan is kept after the first few calls. */
-#define P_VET "(SELECT $1::text[])"
-#define P_GROW "(SELECT $2::text[])"
-#define P_SHOWN "((SELECT $3::text[])::text[])"
-
 /* A set of object types, a bit per entry of biz_types. Walks are planned
  * per set: a statement that names only the tables the walk can reach
  * starts several times faster than one naming every table. */
@@ -124,7 +115,7 @@ static char *member(const char *kind, const char *table, const char *near_col, c
 {
     sbuf b = {0};
     sb_appendf(&b, "SELECT %s AS far, %s AS from_code, %s AS to_code, '%s'::text AS kind FROM %s "
-                   "WHERE %s = w.code AND status = ANY " P_SHOWN "%s AND ",
+                   "WHERE %s = w.code AND status = ANY ($3::text[])%s AND ",
                far_col, from_col, to_col, kind, table, near_col, extra);
     near_filter(&b, near);
     return sb_steal(&b);
@@ -189,7 +180,7 @@ static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only,
         branches++;
         if (!(describe & bit)) {
             sb_appendf(b, " WHEN '%s' THEN (SELECT 'true'::json FROM %s WHERE code = %s "
-                          "AND status = ANY " P_SHOWN ")", cd->prefix, cd->table, x);
+                          "AND status = ANY ($3::text[]))", cd->prefix, cd->table, x);
             continue;
         }
         sb_appendf(b, " WHEN '%s' THEN (SELECT json_build_object('code', code, 'type', '%s'",
@@ -199,7 +190,7 @@ static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only,
         for (const field_def *f = cd->fields; f->name; f++)
             if ((f->flags & FF_SUMMARY) && f->type != FT_LOCATION)
                 sb_appendf(b, ", '%s', %s", f->name, f->name);
-        sb_appendf(b, ") FROM %s WHERE code = %s AND status = ANY " P_SHOWN ")", cd->table, x);
+        sb_appendf(b, ") FROM %s WHERE code = %s AND status = ANY ($3::text[]))", cd->table, x);
     }
     sb_appendf(b, "%s END", branches ? "" : " WHEN NULL THEN NULL::json");
 }
@@ -228,11 +219,11 @@ static char *walk_sql(const service_def *sd, const trace_state *ts, const walk_s
     sbuf b = {0};
     sb_append(&b, "WITH RECURSIVE walk (code, node, grow, from_code, to_code, kind, depth) AS ("
                   "SELECT x, n.node, n.node IS NOT NULL, NULL::text, NULL::text, NULL::text, 0 "
-                  "FROM unnest (" P_VET ") x CROSS JOIN LATERAL (SELECT ");
+                  "FROM unnest ($1::text[]) x CROSS JOIN LATERAL (SELECT ");
     node_expr(&b, sd, "x", ws->vet, ws->describe);
     /* OFFSET 0 keeps the subquery whole, so the node is looked up once */
     sb_append(&b, " AS node OFFSET 0) n UNION ALL SELECT x, NULL, true, NULL, NULL, NULL, 0 "
-                  "FROM unnest (" P_GROW ") x UNION ALL "
+                  "FROM unnest ($2::text[]) x UNION ALL "
                   "SELECT e.far, n.node, n.node IS NOT NULL, e.from_code, e.to_code, e.kind, "
                   "w.depth + 1 FROM walk w CROSS JOIN LATERAL (");
     int first = 1;
@@ -777,15 +768,7 @@ static int impact_params(request *req, json_t **roots, int *limit, const char **
         http_problem(req, 400, "codes is required: the objects that are out, e.g. codes=LN-…,TR-…");
         return ERR;
     }
-    if (ls) {
-        char *end;
-        long v = strtol(ls, &end, 10);
-        if (!*ls || *end || v < 1 || v > IMPACT_LIMIT_MAX) {
-            http_problem(req, 400, "limit must be an integer from 1 to %d", IMPACT_LIMIT_MAX);
-            return ERR;
-        }
-        *limit = (int)v;
-    }
+    if (ls && http_limit(req, ls, IMPACT_LIMIT_MAX, limit) != OK) return ERR;
     *roots = json_array();
     char *copy = xstrdup(codes), *save = NULL;
     int rc = OK;
@@ -875,9 +858,8 @@ void trace_routes(service *svc, router *r)
                "The supply chain up or down from any object, across both platforms");
     router_add(r, "GET", "/v1/outage-impact", outage_impact, svc, ROUTE_PEER,
                "Customers who lose supply when the given objects are out");
-    /* A walk hands over everything that crosses at once: the bulk body limit. */
-    /* A leg may hand over many codes (the bulk body limit) and take a while:
-     * off the I/O threads, as peer waits are. */
+    /* A leg may hand over many codes at once (the bulk body limit) and take
+     * a while: off the I/O threads, as peer waits are. */
     router_add(r, "POST", "/v1/graph/walk", graph_walk, svc,
                ROUTE_BODY_JSON | ROUTE_BODY_BULK | ROUTE_PEER | ROUTE_READ_ONLY,
                "This platform's leg of a walk (used by the peer)");

@@ -257,18 +257,6 @@ static int scope_arg(report_args *a, scope_id s, const char *value)
     return OK;
 }
 
-static int limit_arg(report_args *a, const char *value)
-{
-    char *end;
-    long v = strtol(value, &end, 10);
-    if (!*value || *end || v < 1 || v > LIMIT_MAX) {
-        http_problem(a->req, 400, "limit must be an integer from 1 to %d", LIMIT_MAX);
-        return ERR;
-    }
-    a->limit = (int)v;
-    return OK;
-}
-
 static int after_arg(report_args *a, const char *value)
 {
     char *parts[3];
@@ -297,7 +285,7 @@ static int report_arg(void *ctx, const char *key, const char *value)
     }
     a->seen |= 1u << i;
     if (i < 3) return scope_arg(a, (scope_id)(SCOPE_SUBSTATION + i), value);
-    if (strcmp(key, "limit") == 0) return limit_arg(a, value);
+    if (strcmp(key, "limit") == 0) return http_limit(a->req, value, LIMIT_MAX, &a->limit);
     if (strcmp(key, "after") == 0) return after_arg(a, value);
     if (!known_kind(value)) {
         http_problem(a->req, 400, "kind '%.60s' is not a kind of broken link; see broken_links."

@@ -750,23 +750,19 @@ static void bad_input_is_400(void **state)
 
 /* ---- without datahub ---------------------------------------------------------------------- */
 
+/* An extra cust-svc whose DATAHUB_URL is datahub_url ("" for none). */
 static pid_t spawn_cust(int port, const char *datahub_url, const char *log_name)
 {
-    const char *repo = it_env("REPO_ROOT");
-    const char *env[] = {
-        strf("PORT=%d", port),
-        "BIND_ADDR=127.0.0.1",
-        strf("DATABASE_URL=%s", it_env("CUST_DATABASE_URL")),
-        strf("PEER_URL=%s", grid_url()),
-        strf("APPS_FILE=%s/config/apps.dev.json", repo),
-        strf("POLICY_FILE=%s/config/policy.json", repo),
-        strf("SCHEMA_DIR=%s/schema/cust", repo),
-        strf("DATAHUB_URL=%s", datahub_url),
-        "LOG_LEVEL=info",
-        NULL,
-    };
-    pid_t pid = daemon_spawn(it_env("CUST_BIN"), env, strf("%s/%s.log", it_env("RUN_DIR"), log_name));
-    if (pid < 0 || daemon_wait_ready(pid, strf("http://127.0.0.1:%d", port), 30) != 0)
+    const char *set = getenv("DATAHUB_URL");
+    char *was = set ? strdup(set) : NULL;
+    setenv("DATAHUB_URL", datahub_url, 1); /* inherited by the daemon */
+    pid_t pid = start_daemon("cust", port, it_env("CUST_DATABASE_URL"), grid_url(), log_name);
+    if (was)
+        setenv("DATAHUB_URL", was, 1);
+    else
+        unsetenv("DATAHUB_URL");
+    free(was);
+    if (pid < 0)
         fail_msg("an extra cust-svc did not start; see %s/%s.log", it_env("RUN_DIR"), log_name);
     return pid;
 }
