@@ -373,7 +373,10 @@ typedef struct {
     tmask describe;        /* types described in full; the others are only vetted, and
                               no edges are kept (an impact query needs customers only) */
     const char *peer_near; /* prefixes the other platform expands from; NULL: not known yet */
-    json_t *nodes;         /* code -> node: shown objects described so far */
+    int raw;               /* nodes kept as the JSON text PostgreSQL wrote (a peer's leg,
+                              which only passes them on), not parsed */
+    json_t *nodes;         /* code -> node: shown objects described so far (raw: a
+                              string holding the node's JSON text); true: shown, not described */
     json_t *edges;         /* every edge found; the root's platform filters them at the end */
     json_t *seen;          /* codes handed over to be vetted, or given as roots */
     json_t *out_codes;     /* reached objects the other platform keeps: it vets them */
@@ -432,10 +435,11 @@ static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
                                                       PQgetvalue(r, row, 5)));
         if (!PQgetisnull(r, row, 1)) {
             if (json_object_get(l->nodes, code)) continue;
-            const char *node = PQgetvalue(r, row, 1);
-            json_object_set_new(l->nodes, code, strcmp(node, "true") == 0
-                                                    ? json_true()
-                                                    : json_loads(node, 0, NULL));
+            const char *text = PQgetvalue(r, row, 1);
+            json_t *node = strcmp(text, "true") == 0 ? json_true()
+                           : l->raw ? json_stringn_nocheck(text, (size_t)PQgetlength(r, row, 1))
+                                    : json_loads(text, 0, NULL);
+            json_object_set_new(l->nodes, code, node);
             if (peer_may_expand(l, code)) json_array_append_new(l->out_expand, json_string(code));
         } else if (!service_collection(l->svc, code) && !json_object_get(l->seen, code) &&
                    !json_object_get(l->nodes, code)) {
@@ -495,19 +499,33 @@ static int direction_of(request *req, const char *d)
     return -1;
 }
 
-/* The nodes a leg answers: those described, and the objects it was handed
- * to vet ({"code"} only when not described), so the asker knows them found. */
-static json_t *leg_nodes(const leg *l)
+/* A raw leg's answer: "nodes", those described, as PostgreSQL wrote them
+ * (a whole substation's customers are not parsed only to be written out
+ * again), and the objects it was handed to vet ({"code"} only when not
+ * described, so the asker knows them found); then the members of rest. */
+static char *leg_answer(const leg *l, json_t *rest, size_t *len)
 {
-    json_t *list = json_array(), *v;
-    const char *k;
+    sbuf b = {0};
+    sb_append(&b, "{\"nodes\":[");
+    const char *sep = "", *k;
+    json_t *v;
     json_object_foreach(l->nodes, k, v) {
-        if (json_is_object(v))
-            json_array_append(list, v);
-        else if (json_object_get(l->seen, k))
-            json_array_append_new(list, json_pack("{s:s}", "code", k));
+        if (json_is_string(v)) {
+            sb_append(&b, sep);
+            sb_appendn(&b, json_string_value(v), json_string_length(v));
+        } else if (json_object_get(l->seen, k)) {
+            sb_appendf(&b, "%s{\"code\":\"%s\"}", sep, k); /* a canonical code: no escapes */
+        } else {
+            continue;
+        }
+        sep = ",";
     }
-    return list;
+    char *tail = json_text(rest); /* "{...}": its members follow the nodes */
+    sb_append(&b, json_object_size(rest) ? "]," : "]");
+    sb_append(&b, tail + 1);
+    free(tail);
+    *len = b.len;
+    return sb_steal(&b);
 }
 
 /* Body {"codes": reached objects kept here, to vet and walk on from,
@@ -540,16 +558,20 @@ static void graph_walk(request *req, void *ctx)
         leg_init(&l, svc, c, dir, json_is_true(json_object_get(req->json, "design")),
                  describe ? mask_of_text(json_string_value(describe)) : ALL_TYPES);
         l.peer_near = near ? near : "";
+        l.raw = 1;
         json_t *mine = owned(svc, codes, 1);
         size_t i;
         json_t *v;
         json_array_foreach(mine, i, v) json_object_set_new(l.seen, json_string_value(v), json_true());
         if (walk_here(&l, mine, grow) == OK) {
             trace_state *ts = svc->trace;
-            http_json(req, 200, json_pack("{s:o, s:O, s:O, s:O, s:{s:s, s:s}}", "nodes", leg_nodes(&l),
-                                          "edges", l.edges, "codes", l.out_codes, "expand",
-                                          l.out_expand, "near", "up", ts->near_text[UP], "down",
-                                          ts->near_text[DOWN]));
+            json_t *rest = json_pack("{s:O, s:O, s:O, s:{s:s, s:s}}", "edges", l.edges, "codes",
+                                     l.out_codes, "expand", l.out_expand, "near", "up",
+                                     ts->near_text[UP], "down", ts->near_text[DOWN]);
+            size_t len;
+            char *text = leg_answer(&l, rest, &len);
+            json_decref(rest);
+            http_raw(req, 200, "application/json", text, len);
         } else {
             http_problem(req, 503, "the database is unavailable; retry shortly");
         }
@@ -753,10 +775,15 @@ static void trace(request *req, void *ctx)
     db_release(svc->db, c);
 }
 
-static int cmp_code(const void *a, const void *b)
+/* A customer of an impact list, with its code at hand for sorting. */
+typedef struct {
+    const char *code;
+    json_t *node;
+} listed;
+
+static int cmp_listed(const void *a, const void *b)
 {
-    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "code")),
-                  json_string_value(json_object_get(*(json_t *const *)b, "code")));
+    return strcmp(((const listed *)a)->code, ((const listed *)b)->code);
 }
 
 static int impact_params(request *req, json_t **roots, int *limit, const char **after)
@@ -807,27 +834,28 @@ static void outage_impact(request *req, void *ctx)
     leg_init(&w.l, svc, c, DOWN, 0, type_bit("CU"));
     if (walk_from(&w, roots) == OK) {
         size_t n = 0, cap = json_object_size(w.l.nodes) + 1;
-        json_t **customers = xcalloc(cap, sizeof *customers);
+        listed *customers = xcalloc(cap, sizeof *customers);
         json_t *by_category = json_object();
         const char *k;
         json_t *node;
         json_object_foreach(w.l.nodes, k, node) {
-            const char *type = json_string_value(json_object_get(node, "type"));
+            const char *type = json_str(node, "type");
             if (!type || strcmp(type, "customer") != 0) continue;
-            customers[n++] = node;
-            const char *cat = json_string_value(json_object_get(node, "category"));
+            customers[n++] = (listed){k, node};
+            const char *cat = json_str(node, "category");
             if (!cat) cat = "unknown";
-            json_object_set_new(by_category, cat,
-                                json_integer(json_integer_value(json_object_get(by_category, cat)) + 1));
+            json_t *count = json_object_get(by_category, cat);
+            if (count)
+                json_integer_set(count, json_integer_value(count) + 1);
+            else
+                json_object_set_new(by_category, cat, json_integer(1));
         }
-        qsort(customers, n, sizeof *customers, cmp_code);
+        qsort(customers, n, sizeof *customers, cmp_listed);
         json_t *page = json_array();
         size_t start = 0;
-        while (after && start < n &&
-               strcmp(after, json_string_value(json_object_get(customers[start], "code"))) >= 0)
-            start++;
+        while (after && start < n && strcmp(after, customers[start].code) >= 0) start++;
         for (size_t i = start; i < n && json_array_size(page) < (size_t)limit; i++) {
-            json_t *cu = customers[i];
+            json_t *cu = customers[i].node;
             json_array_append_new(page, json_pack("{s:O, s:O, s:O, s:O, s:O}", "code",
                                                   json_object_get(cu, "code"), "name",
                                                   json_object_get(cu, "name"), "phone",
@@ -837,7 +865,7 @@ static void outage_impact(request *req, void *ctx)
         }
         size_t shown = json_array_size(page);
         json_t *next = start + shown < n
-                           ? json_deep_copy(json_object_get(customers[start + shown - 1], "code"))
+                           ? json_string(customers[start + shown - 1].code)
                            : json_null();
         http_json(req, 200, json_pack("{s:o, s:{s:I, s:o}, s:o}", "customers", page, "counts",
                                       "total", (json_int_t)n, "by_category", by_category, "next",
