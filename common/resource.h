@@ -85,6 +85,17 @@ enum {
     REL_UPSTREAM_TO = 1u << 3,
 };
 
+/* A chain of links kept ready in a table, which a migration maintains: a
+ * walk down that describes none of the objects in between (an outage's
+ * list) takes it in one step from its relation's upstream end, instead of
+ * that relation's links and those after them. */
+typedef struct chain_shortcut {
+    const char *table;             /* rows (near, far) */
+    const char *near_col, *far_col;
+    const char *const *far;        /* prefixes it reaches */
+    const char *const *skips;      /* prefixes of the objects in between */
+} chain_shortcut;
+
 typedef struct relation_def {
     const char *kind;  /* "substation-line": /v1/relations/substation-line */
     const char *table; /* with from_code, to_code, attributes, valid_from, valid_to */
@@ -93,6 +104,7 @@ typedef struct relation_def {
     const field_def *attrs; /* ends with FIELDS_END */
     unsigned rules;
     const end_rule *from_rule, *to_rule; /* optional */
+    const chain_shortcut *shortcut;      /* optional, for walks down (REL_UPSTREAM_*) */
     const char *doc;
 } relation_def;
 

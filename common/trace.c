@@ -74,6 +74,10 @@ typedef struct {
     char *member[2];
     tmask near[2], far[2];
     char *kind_buf;
+    /* A chain shortcut (only_without) is walked, and the relation it stands
+     * in for (replaced_without) is not, when the walk describes none of these
+     * types: the objects the shortcut skips. */
+    tmask only_without, replaced_without;
 } step;
 
 /* A walk statement for one plan: direction, the types of the objects it
@@ -108,14 +112,15 @@ static void near_filter(sbuf *b, const char *const *near)
     sb_append(b, ")");
 }
 
-/* The links of kind from w.code: rows (far, from_code, to_code, kind). */
+/* The links of kind from w.code: rows (far, from_code, to_code, kind).
+ * extra: more conditions, after the shown statuses (" AND ..."). */
 static char *member(const char *kind, const char *table, const char *near_col, const char *far_col,
                     const char *from_col, const char *to_col, const char *extra,
                     const char *const *near)
 {
     sbuf b = {0};
     sb_appendf(&b, "SELECT %s AS far, %s AS from_code, %s AS to_code, '%s'::text AS kind FROM %s "
-                   "WHERE %s = w.code AND status = ANY ($3::text[])%s AND ",
+                   "WHERE %s = w.code%s AND ",
                far_col, from_col, to_col, kind, table, near_col, extra);
     near_filter(&b, near);
     return sb_steal(&b);
@@ -138,11 +143,25 @@ static void relation_step(step *st, const relation_def *rd, const char *const *n
     const char *up_end = up_is_from ? "from_code" : "to_code";
     near_out[UP] = up_is_from ? rd->to : rd->from;
     near_out[DOWN] = up_is_from ? rd->from : rd->to;
-    st->member[UP] = member(rd->kind, rd->table, down_end, up_end, "from_code", "to_code",
-                            " AND valid_to IS NULL", near_out[UP]);
-    st->member[DOWN] = member(rd->kind, rd->table, up_end, down_end, "from_code", "to_code",
-                              " AND valid_to IS NULL", near_out[DOWN]);
+    const char *live = " AND status = ANY ($3::text[]) AND valid_to IS NULL";
+    st->member[UP] = member(rd->kind, rd->table, down_end, up_end, "from_code", "to_code", live,
+                            near_out[UP]);
+    st->member[DOWN] = member(rd->kind, rd->table, up_end, down_end, "from_code", "to_code", live,
+                              near_out[DOWN]);
     set_ends(st, near_out);
+}
+
+/* The shortcut declared on rd, from rd's upstream end down (sc: the step
+ * it is; st: rd's own step, which it stands in for). The table holds only
+ * live chains, so it has no statuses of its own. */
+static void shortcut_step(step *sc, step *st, const relation_def *rd, const char *const *up_end)
+{
+    const chain_shortcut *cs = rd->shortcut;
+    sc->member[DOWN] = member(cs->table, cs->table, cs->near_col, cs->far_col, cs->near_col,
+                              cs->far_col, "", up_end);
+    sc->near[DOWN] = mask_of(up_end);
+    sc->far[DOWN] = mask_of(cs->far);
+    sc->only_without = st->replaced_without = mask_of(cs->skips);
 }
 
 /* A code field as a link (holder, named): the holder is upstream of the
@@ -155,8 +174,9 @@ static void field_step(step *st, const collection_def *cd, const biz_type *bt, c
     st->kind_buf = xasprintf("%s.%s", bt->type, f->name);
     near_out[to_holder] = f->refs;
     near_out[to_named] = holder;
-    char *not_null = xasprintf(" AND %s IS NOT NULL", f->name);
-    st->member[to_holder] = member(st->kind_buf, cd->table, f->name, "code", "code", f->name, "",
+    const char *shown = " AND status = ANY ($3::text[])";
+    char *not_null = xasprintf("%s AND %s IS NOT NULL", shown, f->name);
+    st->member[to_holder] = member(st->kind_buf, cd->table, f->name, "code", "code", f->name, shown,
                                    f->refs);
     st->member[to_named] = member(st->kind_buf, cd->table, "code", f->name, "code", f->name,
                                   not_null, holder);
@@ -231,6 +251,8 @@ static char *walk_sql(const service_def *sd, const trace_state *ts, const walk_s
     for (int i = 0; i < ts->nsteps; i++) {
         const step *st = &ts->steps[i];
         if (!st->member[dir] || !(st->near[dir] & ws->reach)) continue;
+        if (st->only_without && (ws->describe & st->only_without)) continue;
+        if (dir == DOWN && st->replaced_without && !(ws->describe & st->replaced_without)) continue;
         sb_appendf(&b, "%s%s", first ? "" : " UNION ALL ", st->member[dir]);
         far |= st->far[dir];
         first = 0;
@@ -307,15 +329,18 @@ static void add_near(sbuf *b, const char *const *near)
 static void build(service *svc, trace_state *ts)
 {
     const service_def *sd = svc->def;
-    int cap = sd->nrelations + 16;
+    int cap = 2 * sd->nrelations + 16;
     ts->steps = xcalloc((size_t)cap, sizeof *ts->steps);
     sbuf near[2] = {{0}, {0}};
     const char *const *n2[2];
     for (int i = 0; i < sd->nrelations; i++) {
-        if (!(sd->relations[i].rules & (REL_UPSTREAM_FROM | REL_UPSTREAM_TO))) continue;
-        relation_step(&ts->steps[ts->nsteps++], &sd->relations[i], n2);
+        const relation_def *rd = &sd->relations[i];
+        if (!(rd->rules & (REL_UPSTREAM_FROM | REL_UPSTREAM_TO))) continue;
+        step *st = &ts->steps[ts->nsteps++];
+        relation_step(st, rd, n2);
         add_near(&near[UP], n2[UP]);
         add_near(&near[DOWN], n2[DOWN]);
+        if (rd->shortcut) shortcut_step(&ts->steps[ts->nsteps++], st, rd, n2[DOWN]);
     }
     for (int i = 0; i < sd->ncollections; i++) {
         const collection_def *cd = &sd->collections[i];

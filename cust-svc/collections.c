@@ -230,12 +230,21 @@ const collection_def cust_collections[] = {
 };
 const int cust_ncollections = (int)ARRAY_LEN(cust_collections);
 
+/* Box -> meter -> metering point -> customer, kept in meter_reach
+ * (schema/cust/007_meter_reach.sql). Walking down, meters and metering
+ * points lead nowhere else, so a walk that lists only customers loses
+ * nothing by skipping them. */
+static const char *const mt_mp[] = {"MT", "MP", NULL};
+static const chain_shortcut box_customers = {.table = "meter_reach", .near_col = "meter_box",
+                                             .far_col = "customer", .far = cu, .skips = mt_mp};
+
 const relation_def cust_relations[] = {
     {.kind = "supplypoint-meteringpoint", .table = "rel_supplypoint_meteringpoint", .from = sp,
      .to = mp, .rules = REL_UPSTREAM_FROM | REL_ONE_FROM_PER_TO,
      .doc = "A metering point is measured on one supply point"},
     {.kind = "meter-meterbox", .table = "rel_meter_meterbox", .from = mt, .to = mb,
-     .rules = REL_UPSTREAM_TO | REL_ONE_TO_PER_FROM, .doc = "A meter sits in one meter box"},
+     .rules = REL_UPSTREAM_TO | REL_ONE_TO_PER_FROM, .shortcut = &box_customers,
+     .doc = "A meter sits in one meter box"},
     {.kind = "meter-meteringpoint", .table = "rel_meter_meteringpoint", .from = mt, .to = mp,
      .rules = REL_UPSTREAM_FROM | REL_ONE_FROM_PER_TO | REL_ONE_TO_PER_FROM,
      .doc = "One active meter per metering point"},

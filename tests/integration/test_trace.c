@@ -730,6 +730,108 @@ static void impact_skips_retired_customer(void **state)
     assert_problem(trace_raw(grid_url(), g->cu[3], "up", 0), 404);
 }
 
+/* The customers in a trace down from code (every link walked, nothing skipped). */
+static strset *traced_customers(const char *code)
+{
+    strset *all = node_codes(trace_both(code, "down", 0, NULL, NULL)), *out = set_new();
+    for (int i = 0; i < all->n; i++)
+        if (strncmp(all->v[i], "CU-", 3) == 0) set_add(out, all->v[i]);
+    return out;
+}
+
+/* Impact on both platforms: the customers of g in on, and the same as a
+ * trace down finds (an outage's list may take cust-svc's meter_reach
+ * shortcut; a trace walks every meter and metering point). */
+static void check_impact_both(const lv_grid *g, const char *code, const int *on)
+{
+    check_impact(impact(grid_url(), strf("codes=%s", code)), g, on);
+    check_impact(impact(cust_url(), strf("codes=%s", code)), g, on);
+    assert_set_equal(traced_customers(code), lv_customers(g, on),
+                     strf("customers of a trace down from %s", code));
+}
+
+static void impact_follows_meter_and_point_changes(void **state)
+{
+    (void)state;
+    lv_grid *g = build_lv(2, 4);
+    int on[LV_MAX] = {0};
+    for (int i = 0; i < 8; i++) on[i] = 1;
+    /* a retired meter, a meter taken off its metering point, a retired
+     * metering point: their customers are no longer supplied through them */
+    assert_status(api_delete(cust_url(), strf("/v1/meters/%s", g->mt[0]), KEY_MARKETING), 200);
+    unlink_ok("meter-meteringpoint", g->mt[1], g->mp[1]);
+    assert_status(api_delete(cust_url(), strf("/v1/metering-points/%s", g->mp[2]), KEY_MARKETING),
+                  200);
+    on[0] = on[1] = on[2] = 0;
+    check_impact_both(g, g->ln, on);
+    /* a metering point given to another customer (who has one of their own) */
+    assert_status(api_patch(cust_url(), strf("/v1/metering-points/%s", g->mp[4]), KEY_MARKETING,
+                            jdump(json_pack("{s:s}", "customer", g->cu[5]))),
+                  200);
+    on[4] = 0;
+    check_impact_both(g, g->ln, on);
+    /* the meter put back on its metering point */
+    link_ok("meter-meteringpoint", g->mt[1], g->mp[1]);
+    on[1] = 1;
+    check_impact_both(g, g->ln, on);
+    /* a meter moved from box 1 to box 0: under box 0 now, not box 1 */
+    unlink_ok("meter-meterbox", g->mt[6], g->mb[1]);
+    link_ok("meter-meterbox", g->mt[6], g->mb[0]);
+    check_impact_both(g, g->ln, on);
+    int box0[LV_MAX] = {0}, box1[LV_MAX] = {0};
+    for (int i = 0; i < 8; i++) {
+        box0[i] = on[i] && (i < 4 || i == 6);
+        box1[i] = on[i] && i >= 4 && i != 6;
+    }
+    check_impact_both(g, g->mb[0], box0);
+    check_impact_both(g, g->mb[1], box1);
+}
+
+/* Returns once b's statement has run or waits for a lock (asked through a). */
+static void settled(PGconn *a, PGconn *b)
+{
+    for (int i = 0; i < 100; i++) {
+        if (!PQconsumeInput(b)) fail_msg("second writer: %s", PQerrorMessage(b));
+        if (!PQisBusy(b)) return;
+        PGresult *r = pg_ok(a, strf("SELECT 1 FROM pg_stat_activity WHERE pid = %d "
+                                    "AND wait_event_type = 'Lock'", PQbackendPID(b)));
+        if (PQntuples(r) == 1) return;
+        usleep(50000);
+    }
+    fail_msg("the second writer neither finished nor waited within 5 s");
+}
+
+/* Two writers on one chain at once, straight on cust-svc's database: one
+ * links a meter to a metering point while the other gives that point to
+ * another customer. Neither sees the other's row before it commits; the
+ * list of a box must still end up with both changes. */
+static void meter_reach_sees_concurrent_writers(void **state)
+{
+    (void)state;
+    lv_grid *g = build_lv(1, 2);
+    unlink_ok("meter-meteringpoint", g->mt[0], g->mp[0]);
+    PGconn *a = pg_admin(db_name_of("CUST_DATABASE_URL"));
+    PGconn *b = pg_admin(db_name_of("CUST_DATABASE_URL"));
+    pg_ok(a, "BEGIN");
+    pg_ok(a, strf("INSERT INTO rel_meter_meteringpoint (from_code, to_code, created_by) "
+                  "VALUES ('%s', '%s', 'test')", g->mt[0], g->mp[0]));
+    pg_ok(b, "BEGIN");
+    if (!PQsendQuery(b, strf("UPDATE metering_points SET customer = '%s' WHERE code = '%s'",
+                             g->cu[1], g->mp[0])))
+        fail_msg("second writer: %s", PQerrorMessage(b));
+    settled(a, b); /* its statement has met the first one's uncommitted link */
+    pg_ok(a, "COMMIT");
+    PGresult *r;
+    while ((r = PQgetResult(b))) {
+        it_track(r, (void (*)(void *))PQclear);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("second writer: %s", PQresultErrorMessage(r));
+    }
+    pg_ok(b, "COMMIT");
+    /* both meters of the box now serve customer 1 */
+    int on[LV_MAX] = {0, 1};
+    check_impact_both(g, g->mb[0], on);
+}
+
 /* ---- 4. batching ------------------------------------------------------------------------------ */
 
 
@@ -1064,6 +1166,8 @@ int main(void)
         IT_ON(impact_pages_walk_every_customer_once, &CUST_P, "cust"),
         IT(impact_ended_link_removes_box),
         IT(impact_skips_retired_customer),
+        IT(impact_follows_meter_and_point_changes),
+        IT(meter_reach_sees_concurrent_writers),
         IT_ON(walks_ask_the_peer_once_per_crossing, &GRID_P, "grid"),
         IT_ON(walks_ask_the_peer_once_per_crossing, &CUST_P, "cust"),
         cmocka_unit_test_teardown(peer_down_answers_502, stop_extra),
