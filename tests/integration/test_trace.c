@@ -787,14 +787,16 @@ static void impact_follows_meter_and_point_changes(void **state)
     check_impact_both(g, g->mb[1], box1);
 }
 
-/* Returns once b's statement has run or waits for a lock (asked through a). */
-static void settled(PGconn *a, PGconn *b)
+/* Returns once b's statement has run or waits for a lock. The watcher is
+ * a connection of its own, outside any transaction: within one, PostgreSQL
+ * shows the same pg_stat_activity each time it is asked. */
+static void settled(PGconn *watcher, PGconn *b)
 {
     for (int i = 0; i < 100; i++) {
         if (!PQconsumeInput(b)) fail_msg("second writer: %s", PQerrorMessage(b));
         if (!PQisBusy(b)) return;
-        PGresult *r = pg_ok(a, strf("SELECT 1 FROM pg_stat_activity WHERE pid = %d "
-                                    "AND wait_event_type = 'Lock'", PQbackendPID(b)));
+        PGresult *r = pg_ok(watcher, strf("SELECT 1 FROM pg_stat_activity WHERE pid = %d "
+                                          "AND wait_event_type = 'Lock'", PQbackendPID(b)));
         if (PQntuples(r) == 1) return;
         usleep(50000);
     }
@@ -819,7 +821,7 @@ static void meter_reach_sees_concurrent_writers(void **state)
     if (!PQsendQuery(b, strf("UPDATE metering_points SET customer = '%s' WHERE code = '%s'",
                              g->cu[1], g->mp[0])))
         fail_msg("second writer: %s", PQerrorMessage(b));
-    settled(a, b); /* its statement has met the first one's uncommitted link */
+    settled(pg_admin(db_name_of("CUST_DATABASE_URL")), b); /* it has met a's uncommitted link */
     pg_ok(a, "COMMIT");
     PGresult *r;
     while ((r = PQgetResult(b))) {
