@@ -113,7 +113,8 @@ static void near_filter(sbuf *b, const char *const *near)
 }
 
 /* The links of kind from w.code: rows (far, from_code, to_code, kind).
- * extra: more conditions, after the shown statuses (" AND ..."). */
+ * extra: the table's own conditions (" AND ..."), its shown statuses
+ * among them when it has statuses. */
 static char *member(const char *kind, const char *table, const char *near_col, const char *far_col,
                     const char *from_col, const char *to_col, const char *extra,
                     const char *const *near)
