@@ -939,14 +939,25 @@ PGconn *pg_admin(const char *dbname)
     return c;
 }
 
-PGresult *pg_ok(PGconn *c, const char *sql)
+/* Tracks r; fails the test unless it is a success. */
+static PGresult *result_ok(PGresult *r, const char *sql)
 {
-    PGresult *r = PQexec(c, sql);
     it_track(r, pg_clear);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         fail_msg("SQL failed: %s: %s", sql, PQresultErrorMessage(r));
     return r;
+}
+
+PGresult *pg_ok(PGconn *c, const char *sql)
+{
+    return result_ok(PQexec(c, sql), sql);
+}
+
+void pg_sent_ok(PGconn *c, const char *sql)
+{
+    PGresult *r;
+    while ((r = PQgetResult(c))) result_ok(r, sql);
 }
 
 int pg_script(const char *cmd)

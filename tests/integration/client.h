@@ -261,6 +261,8 @@ PGconn *pg_admin(const char *dbname);
 const char *db_name_of(const char *url_var);
 /* Runs sql; asserts success; returns the result (tracked). */
 PGresult *pg_ok(PGconn *c, const char *sql);
+/* Waits for the results of sql, sent earlier with PQsendQuery; asserts success. */
+void pg_sent_ok(PGconn *c, const char *sql);
 /* Runs RUN_DIR=$RUN_DIR $PG_SCRIPT cmd; returns its exit status. */
 int pg_script(const char *cmd);
 
