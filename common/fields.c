@@ -192,6 +192,30 @@ void field_to_json(const field_def *f, const PGresult *r, int row, int col, json
     json_object_set_new(obj, f->name, v);
 }
 
+void field_to_text(const field_def *f, const PGresult *r, int row, int col, sbuf *out)
+{
+    sb_json_string(out, f->name);
+    sb_append(out, ":");
+    if (PQgetisnull(r, row, col) || (f->type == FT_LOCATION && PQgetisnull(r, row, col + 1))) {
+        sb_append(out, "null");
+        return;
+    }
+    const char *s = PQgetvalue(r, row, col);
+    switch (f->type) {
+    case FT_INT: sb_json_int(out, strtoll(s, NULL, 10)); break;
+    case FT_NUM: sb_json_real(out, strtod(s, NULL)); break;
+    case FT_BOOL: sb_append(out, s[0] == 't' ? "true" : "false"); break;
+    case FT_LOCATION:
+        sb_append(out, "{\"lon\":");
+        sb_json_real(out, strtod(s, NULL));
+        sb_append(out, ",\"lat\":");
+        sb_json_real(out, strtod(PQgetvalue(r, row, col + 1), NULL));
+        sb_append(out, "}");
+        break;
+    default: sb_json_string(out, s); break;
+    }
+}
+
 int field_parse_filter(const field_def *f, const char *text, char **out, char *err, size_t errlen)
 {
     char *end;
@@ -240,15 +264,27 @@ int field_parse_filter(const field_def *f, const char *text, char **out, char *e
     return ERR;
 }
 
-json_t *pg_time_json(const char *pg)
+/* pg in the API's form in out, or pg itself when it does not fit. */
+static const char *pg_time_iso(const char *pg, char out[40])
 {
-    char out[40];
     size_t n = strlen(pg);
-    if (n >= sizeof out - 1) return json_string(pg);
+    if (n >= 40 - 1) return pg;
     memcpy(out, pg, n + 1);
     if (n > 10 && out[10] == ' ') out[10] = 'T';
     if (n > 3 && strcmp(out + n - 3, "+00") == 0) strcpy(out + n - 3, "Z");
-    return json_string(out);
+    return out;
+}
+
+json_t *pg_time_json(const char *pg)
+{
+    char out[40];
+    return json_string(pg_time_iso(pg, out));
+}
+
+void pg_time_text(const char *pg, sbuf *out)
+{
+    char iso[40];
+    sb_json_string(out, pg_time_iso(pg, iso));
 }
 
 int fields_check_members(const field_def *fields, const json_t *obj, const char *const *skip,

@@ -24,11 +24,15 @@ int field_check(const field_def *f, const json_t *v, json_t *errors, char *out[2
 /* Reads the field's columns starting at col into obj (null when unset). */
 void field_to_json(const field_def *f, const PGresult *r, int row, int col, json_t *obj);
 
+/* The same member as field_to_json, written as "name":value to out. */
+void field_to_text(const field_def *f, const PGresult *r, int row, int col, sbuf *out);
+
 /* A query-string filter value in the column's text form (ERR, message). */
 int field_parse_filter(const field_def *f, const char *text, char **out, char *err, size_t errlen);
 
 /* "2026-11-27 02:50:00.123+00" (TimeZone=UTC) -> "2026-11-27T02:50:00.123Z". */
 json_t *pg_time_json(const char *pg);
+void pg_time_text(const char *pg, sbuf *out); /* the same, as a JSON string */
 
 const field_def *field_find(const field_def *fields, const char *name);
 

@@ -89,6 +89,59 @@ char *json_text(const json_t *v)
     return s;
 }
 
+void sb_json_string(sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    sb_append(b, "\"");
+    const char *run = s;
+    for (const char *p = s; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        sb_appendn(b, run, (size_t)(p - run));
+        run = p + 1;
+        char esc[6] = {'\\', (char)c, '0', '0', 0, 0};
+        size_t n = 2;
+        switch (c) {
+        case '"':
+        case '\\': break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default: /* the other control characters, as jansson writes them */
+            esc[1] = 'u';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        sb_appendn(b, esc, n);
+    }
+    sb_append(b, run);
+    sb_append(b, "\"");
+}
+
+void sb_json_int(sbuf *b, long long v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%lld", v);
+    sb_appendn(b, buf, (size_t)n);
+}
+
+void sb_json_real(sbuf *b, double d)
+{
+    json_t *v = json_real(d);
+    if (!v) {
+        sb_append(b, "null");
+        return;
+    }
+    char buf[64]; /* %.17g and jansson's ".0" fit */
+    size_t n = json_dumpb(v, buf, sizeof buf,
+                          JSON_OUT_FLAGS | JSON_ENCODE_ANY | JSON_REAL_PRECISION(digits_needed(d)));
+    json_decref(v);
+    sb_appendn(b, buf, n < sizeof buf ? n : 0);
+}
+
 const char *json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {

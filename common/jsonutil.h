@@ -5,6 +5,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "core.h"
+
 /* Every JSON we write is compact; json_text picks the real precision. */
 #define JSON_OUT_FLAGS JSON_COMPACT
 
@@ -19,6 +21,14 @@ json_t *json_merge_patch(const json_t *target, const json_t *patch);
  * let every number in v read back as exactly the same double: 0.4 is
  * written 0.4, and 169.98275531098247 keeps all its digits. Never NULL. */
 char *json_text(const json_t *v);
+
+/* Append to b a value as json_text writes it, without building a JSON tree:
+ * a string with jansson's escapes, an integer, and a number with the fewest
+ * digits (15 to 17) that read back as the same double (null if it is not
+ * finite, for JSON has no such number). */
+void sb_json_string(sbuf *b, const char *s);
+void sb_json_int(sbuf *b, long long v);
+void sb_json_real(sbuf *b, double d);
 
 /* The string member key of o, or NULL when o, the member or its string is missing. */
 const char *json_str(const json_t *o, const char *key);

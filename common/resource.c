@@ -142,6 +142,32 @@ static json_t *row_json(const coll_rt *rt, const PGresult *r, int row)
     return o;
 }
 
+/* The same object written straight to text. A point read needs no JSON
+ * tree: building one, only to write it out and free it, took about a
+ * tenth of the daemon's CPU for that read. */
+static void row_text(const coll_rt *rt, const PGresult *r, int row, sbuf *out)
+{
+    sb_append(out, "{\"code\":");
+    sb_json_string(out, PQgetvalue(r, row, 0));
+    int col = BASE_COLS;
+    for (const field_def *f = rt->def->fields; f->name; f++) {
+        sb_append(out, ",");
+        field_to_text(f, r, row, col, out);
+        col += field_ncols(f);
+    }
+    sb_append(out, ",\"status\":");
+    sb_json_string(out, PQgetvalue(r, row, 1));
+    sb_append(out, ",\"version\":");
+    sb_json_int(out, strtoll(PQgetvalue(r, row, 2), NULL, 10));
+    sb_append(out, ",\"created_at\":");
+    pg_time_text(PQgetvalue(r, row, 3), out);
+    sb_append(out, ",\"updated_at\":");
+    pg_time_text(PQgetvalue(r, row, 4), out);
+    sb_append(out, ",\"updated_by\":");
+    sb_json_string(out, PQgetvalue(r, row, 5));
+    sb_append(out, "}");
+}
+
 /* The same, for the shared page and export code, which know no coll_rt. */
 static json_t *item_json(const void *ctx, const PGresult *r, int row)
 {
@@ -301,11 +327,6 @@ static void answer_json(request *req, const coll_rt *rt, json_t *obj, int status
     http_json(req, status, obj);
 }
 
-static void answer_object(request *req, const coll_rt *rt, const PGresult *r, int status)
-{
-    answer_json(req, rt, row_json(rt, r, 0), status);
-}
-
 /* Answers a unique or foreign-key violation in the words of the fields. */
 static void write_error(request *req, const coll_rt *rt, db_conn *c, const PGresult *r)
 {
@@ -372,11 +393,14 @@ static void get_one(request *req, void *ctx)
         const char *inm = http_header_in(req, "If-None-Match");
         char etag[32];
         snprintf(etag, sizeof etag, "\"%s\"", PQgetvalue(r, 0, 2));
+        http_header(req, "ETag", etag);
         if (inm && strcmp(inm, etag) == 0) {
-            http_header(req, "ETag", etag);
             http_raw(req, 304, "application/json", xstrdup(""), 0);
         } else {
-            answer_object(req, rt, r, 200);
+            sbuf body = {0};
+            row_text(rt, r, 0, &body);
+            size_t len = body.len;
+            http_raw(req, 200, "application/json", sb_steal(&body), len);
         }
     }
     PQclear(r);

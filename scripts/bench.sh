@@ -250,7 +250,8 @@ row() { # name description
     echo "Written by \`make bench\` ($(date -u +%Y-%m-%d)); numbers from one run on this machine:"
     echo "$(nproc) cores ($cpu), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo),"
     echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{ print $3 }') ($PG_OPTS), everything on 127.0.0.1."
-    echo "Load from wrk (2 threads, ${secs} s per run, random codes from the city's samples)."
+    echo "Load from wrk (2 threads, ${secs} s per run, random codes from the city's samples; each thread"
+    echo "writes its requests for up to 20,000 of them before it starts and sends them in turn)."
     echo
     echo "## The city"
     echo

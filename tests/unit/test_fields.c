@@ -475,6 +475,12 @@ static void time_is(const char *pg, const char *want)
     assert_true(json_is_string(v));
     assert_string_equal(json_string_value(v), want);
     json_decref(v);
+    sbuf b = {0}; /* pg_time_text: the same, as JSON text */
+    pg_time_text(pg, &b);
+    char *quoted = xasprintf("\"%s\"", want);
+    assert_string_equal(b.s, quoted);
+    free(quoted);
+    sb_free(&b);
 }
 
 static void test_pg_time_json(void **state)
@@ -585,6 +591,19 @@ static void test_field_to_json(void **state)
             char *g = json_text(o[row]), *w = json_text(want[row]);
             fail_msg("row %d: got %s want %s", row, g, w);
         }
+        /* field_to_text writes the same members as text */
+        sbuf b = {0};
+        int col = 0;
+        for (const field_def *f = defs; f->name; f++) {
+            sb_append(&b, f == defs ? "{" : ",");
+            field_to_text(f, r, row, col, &b);
+            col += field_ncols(f);
+        }
+        sb_append(&b, "}");
+        char *t = json_text(o[row]);
+        assert_string_equal(b.s, t);
+        free(t);
+        sb_free(&b);
         /* types, not only values */
         json_decref(o[row]);
         json_decref(want[row]);

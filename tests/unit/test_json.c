@@ -244,6 +244,43 @@ static void test_json_text_formatting(void **state)
     expect_text(v, "{\"length_km\":0.4,\"capacity_kva\":10.5}");
 }
 
+/* sb_json_* write what json_text writes for the same value, without a tree. */
+static void expect_same_text(json_t *v, void (*write)(sbuf *, const json_t *))
+{
+    sbuf b = {0};
+    write(&b, v);
+    char *want = json_text(v);
+    assert_string_equal(b.s, want);
+    free(want);
+    sb_free(&b);
+    json_decref(v);
+}
+
+static void write_string(sbuf *b, const json_t *v) { sb_json_string(b, json_string_value(v)); }
+static void write_int(sbuf *b, const json_t *v) { sb_json_int(b, json_integer_value(v)); }
+static void write_real(sbuf *b, const json_t *v) { sb_json_real(b, json_real_value(v)); }
+
+static void test_sb_json_values(void **state)
+{
+    (void)state;
+    const char *strings[] = {"", "x", "变压器 T1", "a\"b", "back\\slash", "/path/", "tab\tnl\ncr\r",
+                             "\b\f", "del\x7f", "é\u2028", NULL};
+    for (const char **s = strings; *s; s++) expect_same_text(json_string(*s), write_string);
+    for (int c = 1; c < 0x20; c++) { /* every control character */
+        char s[4] = {'<', (char)c, '>', 0};
+        expect_same_text(json_string(s), write_string);
+    }
+    long long ints[] = {0, 1, -1, 42, -9007199254740993LL, 9223372036854775807LL};
+    for (size_t i = 0; i < ARRAY_LEN(ints); i++) expect_same_text(json_integer(ints[i]), write_int);
+    double reals[] = {0.4, 10.5, 0.1 + 0.2, 169.98275531098247, 116.397128, -39.9, 1.0, 0.0,
+                      1e21, 1.5e-7, 123456789012345680.0};
+    for (size_t i = 0; i < ARRAY_LEN(reals); i++) expect_same_text(json_real(reals[i]), write_real);
+    sbuf b = {0};
+    sb_json_real(&b, 1.0 / 0.0); /* JSON has no infinity */
+    assert_string_equal(b.s, "null");
+    sb_free(&b);
+}
+
 static void test_json_type_name(void **state)
 {
     (void)state;
@@ -336,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_merge_patch_rfc7396_appendix_a),
         cmocka_unit_test(test_merge_patch_no_aliasing),
         cmocka_unit_test(test_json_text_formatting),
+        cmocka_unit_test(test_sb_json_values),
         cmocka_unit_test(test_json_type_name),
         cmocka_unit_test(test_json_add_error),
         cmocka_unit_test(test_json_add_error_long_message),
