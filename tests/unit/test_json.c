@@ -279,6 +279,21 @@ static void test_sb_json_values(void **state)
     sb_json_real(&b, 1.0 / 0.0); /* JSON has no infinity */
     assert_string_equal(b.s, "null");
     sb_free(&b);
+    /* sb_json: any value, and an absent one as null */
+    json_t *any = parse_any("[\"a\\\"b\",null,7,0.4,true,{\"k\":[1,\"x\"]}]");
+    size_t i;
+    json_t *v;
+    json_array_foreach(any, i, v) {
+        sb_json(&b, v);
+        char *want = json_text(v);
+        assert_string_equal(b.s, want);
+        free(want);
+        sb_free(&b);
+    }
+    json_decref(any);
+    sb_json(&b, NULL);
+    assert_string_equal(b.s, "null");
+    sb_free(&b);
 }
 
 static void test_json_type_name(void **state)
