@@ -185,12 +185,40 @@ static void field_step(step *st, const collection_def *cd, const biz_type *bt, c
     set_ends(st, near_out);
 }
 
+/* What an impact walk lists of each customer: its page item's members, in
+ * order, and the one its counts group by. */
+static const char *const impact_members[] = {"code", "name", "phone", "address", "category"};
+#define IMPACT_GROUP "category"
+
+/* An impact walk's node, "code TAB group TAB item": the item is the page's
+ * JSON text, written once by PostgreSQL, and the daemons split the line
+ * rather than parse ten thousand objects only to write them out again. A
+ * member the type lacks is null. */
+static void impact_line_expr(sbuf *b, const collection_def *cd, const char *x)
+{
+    int has_group = field_find(cd->fields, IMPACT_GROUP) != NULL;
+    sb_appendf(b, "(SELECT t.code || E'\\t' || %s || E'\\t' || row_to_json(p)::text "
+                  "FROM %s t CROSS JOIN LATERAL (SELECT ",
+               has_group ? "coalesce(t." IMPACT_GROUP "::text, '')" : "''", cd->table);
+    for (size_t m = 0; m < ARRAY_LEN(impact_members); m++) {
+        const char *name = impact_members[m];
+        int has = strcmp(name, "code") == 0 || field_find(cd->fields, name);
+        sb_appendf(b, "%s%s%s AS %s", m ? ", " : "", has ? "t." : "NULL::text", has ? name : "",
+                   name);
+    }
+    sb_appendf(b, ") p WHERE t.code = %s AND t.status = ANY ($3::text[]))", x);
+}
+
 /* The node of an object kept here, if shown: CASE on the prefix, so only
  * its own table is read. Types in only: those that can occur (every branch
- * costs its part of starting the statement). Types in describe: the same
- * members as GET shows, as JSON; others: true (shown, not described). */
+ * costs its part of starting the statement). Types in describe: described,
+ * as JSON with the same members as GET shows (every type described: a
+ * trace) or as an impact line (only some: an impact walk); others: true
+ * (shown, not described). */
 static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only, tmask describe)
 {
+    /* lines are text, not JSON: every branch of the CASE has one type */
+    const char *type = describe == ALL_TYPES ? "json" : "text";
     sb_appendf(b, "CASE left(%s, 2)", x);
     int branches = 0;
     for (int i = 0; i < sd->ncollections; i++) {
@@ -200,12 +228,16 @@ static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only,
         if (!(only & bit)) continue;
         branches++;
         if (!(describe & bit)) {
-            sb_appendf(b, " WHEN '%s' THEN (SELECT 'true'::json FROM %s WHERE code = %s "
-                          "AND status = ANY ($3::text[]))", cd->prefix, cd->table, x);
+            sb_appendf(b, " WHEN '%s' THEN (SELECT 'true'::%s FROM %s WHERE code = %s "
+                          "AND status = ANY ($3::text[]))", cd->prefix, type, cd->table, x);
             continue;
         }
-        sb_appendf(b, " WHEN '%s' THEN (SELECT json_build_object('code', code, 'type', '%s'",
-                   cd->prefix, bt->type);
+        sb_appendf(b, " WHEN '%s' THEN ", cd->prefix);
+        if (describe != ALL_TYPES) {
+            impact_line_expr(b, cd, x);
+            continue;
+        }
+        sb_appendf(b, "(SELECT json_build_object('code', code, 'type', '%s'", bt->type);
         if (field_find(cd->fields, "name")) sb_append(b, ", 'name', name");
         sb_append(b, ", 'status', status");
         for (const field_def *f = cd->fields; f->name; f++)
@@ -213,7 +245,8 @@ static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only,
                 sb_appendf(b, ", '%s', %s", f->name, f->name);
         sb_appendf(b, ") FROM %s WHERE code = %s AND status = ANY ($3::text[]))", cd->table, x);
     }
-    sb_appendf(b, "%s END", branches ? "" : " WHEN NULL THEN NULL::json");
+    if (!branches) sb_appendf(b, " WHEN NULL THEN NULL::%s", type);
+    sb_append(b, " END");
 }
 
 /* The types a walk in dir can meet, starting from those in start. */
@@ -402,7 +435,8 @@ typedef struct {
     int raw;               /* nodes kept as the JSON text PostgreSQL wrote (a peer's leg,
                               which only passes them on), not parsed */
     json_t *nodes;         /* code -> node: shown objects described so far (raw: a
-                              string holding the node's JSON text); true: shown, not described */
+                              string holding the node's JSON text; an impact walk: a string
+                              holding its line); true: shown, not described */
     json_t *edges;         /* every edge found; the root's platform filters them at the end */
     json_t *seen;          /* codes handed over to be vetted, or given as roots */
     json_t *out_codes;     /* reached objects the other platform keeps: it vets them */
@@ -462,9 +496,10 @@ static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
         if (!PQgetisnull(r, row, 1)) {
             if (json_object_get(l->nodes, code)) continue;
             const char *text = PQgetvalue(r, row, 1);
+            int as_text = l->raw || l->describe != ALL_TYPES;
             json_t *node = strcmp(text, "true") == 0 ? json_true()
-                           : l->raw ? json_stringn_nocheck(text, (size_t)PQgetlength(r, row, 1))
-                                    : json_loads(text, 0, NULL);
+                           : as_text ? json_stringn_nocheck(text, (size_t)PQgetlength(r, row, 1))
+                                     : json_loads(text, 0, NULL);
             json_object_set_new(l->nodes, code, node);
             if (peer_may_expand(l, code)) json_array_append_new(l->out_expand, json_string(code));
         } else if (!service_collection(l->svc, code) && !json_object_get(l->seen, code) &&
@@ -527,8 +562,9 @@ static int direction_of(request *req, const char *d)
 
 /* A raw leg's answer: "nodes", those described, as PostgreSQL wrote them
  * (a whole substation's customers are not parsed only to be written out
- * again), and the objects it was handed to vet ({"code"} only when not
- * described, so the asker knows them found); then the members of rest. */
+ * again; an impact walk's lines as JSON strings), and the objects it was
+ * handed to vet ({"code"} only when not described, so the asker knows them
+ * found); then the members of rest. */
 static char *leg_answer(const leg *l, json_t *rest, size_t *len)
 {
     sbuf b = {0};
@@ -538,7 +574,10 @@ static char *leg_answer(const leg *l, json_t *rest, size_t *len)
     json_object_foreach(l->nodes, k, v) {
         if (json_is_string(v)) {
             sb_append(&b, sep);
-            sb_appendn(&b, json_string_value(v), json_string_length(v));
+            if (l->describe != ALL_TYPES)
+                sb_json_string(&b, json_string_value(v));
+            else
+                sb_appendn(&b, json_string_value(v), json_string_length(v));
         } else if (json_object_get(l->seen, k)) {
             sb_appendf(&b, "%s{\"code\":\"%s\"}", sep, k); /* a canonical code: no escapes */
         } else {
@@ -557,7 +596,8 @@ static char *leg_answer(const leg *l, json_t *rest, size_t *len)
 /* Body {"codes": reached objects kept here, to vet and walk on from,
  * "expand": shown objects kept by the asker that our links may continue
  * from, "direction", "design": bool, "near": the asker's prefixes,
- * "describe": the types to describe ("CU,"; absent: all, with edges)}.
+ * "describe": the types to describe, as impact lines ("CU,"; absent: all,
+ * as nodes, with edges)}.
  * Walks here as far as our links go and answers the nodes and edges found,
  * with what is left for the asker: "codes" it keeps and "expand" it may
  * walk on. */
@@ -647,6 +687,11 @@ static int peer_leg(walk *w, json_t *back_codes, json_t *back_expand)
         size_t i;
         json_t *v;
         json_array_foreach(pn, i, v) {
+            if (json_is_string(v)) { /* an impact line: "code TAB ..." */
+                const char *line = json_string_value(v), *tab = strchr(line, '\t');
+                if (tab) json_object_setn(w->l.nodes, line, (size_t)(tab - line), v);
+                continue;
+            }
             const char *code = json_string_value(json_object_get(v, "code"));
             if (code) json_object_set(w->l.nodes, code, v);
         }
@@ -801,10 +846,11 @@ static void trace(request *req, void *ctx)
     db_release(svc->db, c);
 }
 
-/* A customer of an impact list, with its code at hand for sorting. */
+/* A customer of an impact list: its line, split. */
 typedef struct {
-    const char *code;
-    json_t *node;
+    const char *code; /* the nodes' key */
+    const char *group, *item;
+    size_t group_len, item_len;
 } listed;
 
 static int cmp_listed(const void *a, const void *b)
@@ -812,30 +858,43 @@ static int cmp_listed(const void *a, const void *b)
     return strcmp(((const listed *)a)->code, ((const listed *)b)->code);
 }
 
-/* The answer: customers[start, end) and the counts of all n. Written
- * straight to text: a substation's ten thousand customers, packed into
- * JSON objects only to be written out and freed, cost the daemon more than
- * finding them. */
-static char *impact_answer(const listed *customers, size_t n, size_t start, size_t end,
-                           const json_t *by_category, size_t *len)
+/* "code TAB group TAB item" into c; 0 when it is not such a line. */
+static int split_line(const char *code, const json_t *node, listed *c)
 {
-    static const char *const members[] = {"code", "name", "phone", "address", "category"};
+    const char *line = json_string_value(node);
+    const char *t1 = line ? strchr(line, '\t') : NULL, *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    if (!t2) return 0;
+    *c = (listed){code, t1 + 1, t2 + 1, (size_t)(t2 - t1 - 1),
+                  json_string_length(node) - (size_t)(t2 + 1 - line)};
+    return 1;
+}
+
+static void count_in(json_t *by_group, const listed *cu)
+{
+    const char *group = cu->group_len ? cu->group : "unknown";
+    size_t len = cu->group_len ? cu->group_len : strlen("unknown");
+    json_t *count = json_object_getn(by_group, group, len);
+    if (count)
+        json_integer_set(count, json_integer_value(count) + 1);
+    else
+        json_object_setn_new(by_group, group, len, json_integer(1));
+}
+
+/* The answer: customers[start, end) and the counts of all n. The items are
+ * the texts PostgreSQL wrote (impact_line_expr). */
+static char *impact_answer(const listed *customers, size_t n, size_t start, size_t end,
+                           const json_t *by_group, size_t *len)
+{
     sbuf b = {0};
     sb_append(&b, "{\"customers\":[");
     for (size_t i = start; i < end; i++) {
-        sb_append(&b, i > start ? ",{" : "{");
-        for (size_t m = 0; m < ARRAY_LEN(members); m++) {
-            if (m) sb_append(&b, ",");
-            sb_json_string(&b, members[m]);
-            sb_append(&b, ":");
-            sb_json(&b, json_object_get(customers[i].node, members[m]));
-        }
-        sb_append(&b, "}");
+        if (i > start) sb_append(&b, ",");
+        sb_appendn(&b, customers[i].item, customers[i].item_len);
     }
     sb_append(&b, "],\"counts\":{\"total\":");
     sb_json_int(&b, (long long)n);
-    sb_append(&b, ",\"by_category\":");
-    char *counts = json_text(by_category);
+    sb_append(&b, ",\"by_" IMPACT_GROUP "\":");
+    char *counts = json_text(by_group);
     sb_append(&b, counts);
     free(counts);
     sb_append(&b, "},\"next\":");
@@ -897,28 +956,19 @@ static void outage_impact(request *req, void *ctx)
     if (walk_from(&w, roots) == OK) {
         size_t n = 0, cap = json_object_size(w.l.nodes) + 1;
         listed *customers = xcalloc(cap, sizeof *customers);
-        json_t *by_category = json_object();
+        json_t *by_group = json_object();
         const char *k;
         json_t *node;
         json_object_foreach(w.l.nodes, k, node) {
-            const char *type = json_str(node, "type");
-            if (!type || strcmp(type, "customer") != 0) continue;
-            customers[n++] = (listed){k, node};
-            const char *cat = json_str(node, "category");
-            if (!cat) cat = "unknown";
-            json_t *count = json_object_get(by_category, cat);
-            if (count)
-                json_integer_set(count, json_integer_value(count) + 1);
-            else
-                json_object_set_new(by_category, cat, json_integer(1));
+            if (split_line(k, node, &customers[n])) count_in(by_group, &customers[n++]);
         }
         qsort(customers, n, sizeof *customers, cmp_listed);
         size_t start = 0;
         while (after && start < n && strcmp(after, customers[start].code) >= 0) start++;
         size_t end = n - start > (size_t)limit ? start + (size_t)limit : n;
         size_t len;
-        char *text = impact_answer(customers, n, start, end, by_category, &len);
-        json_decref(by_category);
+        char *text = impact_answer(customers, n, start, end, by_group, &len);
+        json_decref(by_group);
         http_raw(req, 200, "application/json", text, len);
         free(customers);
     }
