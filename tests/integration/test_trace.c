@@ -352,7 +352,9 @@ static lv_grid *build_lv(int nbox, int per)
         for (int k = 0; k < per; k++) {
             int i = g->n++;
             g->ad[i] = create_address();
-            g->name[i] = strf("LV customer %d %s", i, uniq());
+            /* one name that JSON must escape, in every place it is written */
+            g->name[i] = strf(i == 1 ? "LV \"customer\" \\ %d\t客户\n%s" : "LV customer %d %s", i,
+                              uniq());
             g->phone[i] = strf("138%08d", rand() % 100000000);
             g->cat[i] = i % 3 == 2 ? "lv_nonresident" : "lv_resident";
             g->cu[i] = new_customer(g->name[i], g->cat[i], g->phone[i], g->ad[i]);
