@@ -322,21 +322,25 @@ static void add_stmt(service *svc, walk_stmt key)
 
 /* The statement for a walk in dir from objects of the types in vet (kept
  * here) and grow (the peer's), describing the types in describe: built on
- * first use. Past MAX_STMTS plans, the plan over every type (built at
- * start, the first per direction) serves. */
-static const char *walk_stmt_for(service *svc, int dir, tmask vet, tmask grow, tmask describe)
+ * first use and kept, for connections to prepare. Past MAX_STMTS plans, it
+ * is built for this walk only: *once holds it, to run unprepared and free.
+ * (No other plan can stand in: what it describes, and how, is the walk's.) */
+static const char *walk_stmt_for(service *svc, int dir, tmask vet, tmask grow, tmask describe,
+                                 char **once)
 {
     trace_state *ts = svc->trace;
     walk_stmt key = {dir, vet, reach_from(ts, dir, vet | grow), describe, NULL};
+    *once = NULL;
     pthread_mutex_lock(&ts->mu);
     const walk_stmt *ws = find_stmt(ts, &key);
     if (!ws && ts->nstmts < MAX_STMTS) {
         add_stmt(svc, key);
         ws = &ts->stmts[ts->nstmts - 1];
     }
-    const char *sql = ws ? ws->sql : ts->stmts[dir].sql;
     pthread_mutex_unlock(&ts->mu);
-    return sql;
+    if (ws) return ws->sql; /* kept for the daemon's life: safe to use unlocked */
+    *once = walk_sql(svc->def, ts, &key);
+    return *once;
 }
 
 /* Statuses a walk shows: operational (and design when asked) for the grid,
@@ -391,8 +395,6 @@ static void build(service *svc, trace_state *ts)
         sb_append(&near[dir], "");
         ts->near_text[dir] = sb_steal(&near[dir]);
     }
-    for (int dir = 0; dir < 2; dir++)
-        add_stmt(svc, (walk_stmt){dir, ALL_TYPES, ALL_TYPES, ALL_TYPES, NULL});
     ts->shown[0] = statuses(svc, 0);
     ts->shown[1] = statuses(svc, 1);
     pthread_mutex_init(&ts->mu, NULL);
@@ -475,11 +477,13 @@ static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
     json_t *v;
     /* vetted by the peer already: never handed back to it */
     json_array_foreach(to_expand, i, v) json_object_set(l->seen, json_string_value(v), json_true());
+    char *once;
     const char *sql = walk_stmt_for(l->svc, l->dir, mask_of_codes(to_vet),
-                                    mask_of_codes(to_expand), l->describe);
+                                    mask_of_codes(to_expand), l->describe, &once);
     char *vet = pg_array(to_vet), *grow = pg_array(to_expand);
     const char *params[] = {vet, grow, ts->shown[l->design != 0]};
-    PGresult *r = db_exec(l->c, sql, 3, params);
+    PGresult *r = once ? db_exec_once(l->c, sql, 3, params) : db_exec(l->c, sql, 3, params);
+    free(once);
     free(vet);
     free(grow);
     if (!db_ok(r)) {

@@ -1122,6 +1122,7 @@ static void peer_leg_describes_only_what_is_asked(void **state)
         int k = lv_index(g, code);
         if (k < 0) fail_msg("the leg describes %s, not a customer of this grid", code);
         assert_string_equal(category, g->cat[k]);
+        assert_string_equal(jstr(item, "name"), g->name[k]);
         json_decref(item);
     }
 
@@ -1133,6 +1134,51 @@ static void peer_leg_describes_only_what_is_asked(void **state)
 
     assert_problem(api_post(cust_url(), "/v1/graph/walk", KEY_DISPATCH,
                             strf(body, ", \"describe\": 5")), 400);
+}
+
+/* Each platform keeps the plans of 64 walk shapes (MAX_STMTS in trace.c);
+ * one past them is planned for that walk alone. 70 impact queries from
+ * mixes of object types, each with one of the last two types of its list
+ * (codes that exist nowhere: each a 404, planned first), take every slot
+ * on both platforms; then walks from mixes without those two, so never
+ * planned by the fill, must answer as ever: the impact list, the peer's
+ * leg of one, and a trace. */
+static void walks_past_the_kept_plans_answer_alike(void **state)
+{
+    (void)state;
+    lv_grid *g = build_lv(2, 2);
+    static const char *const grid_types[] = {"SS", "LN", "TR", "PL", "AP", "SR", "MR"};
+    static const char *const cust_types[] = {"CU", "SP", "MP", "MB", "MT", "BG", "CP"};
+    for (int mix = 1, asked = 0; asked < 70; mix++) {
+        if (!(mix & 0x60)) continue; /* neither of the last two types */
+        asked++;
+        const char *on_grid = "", *on_cust = "";
+        for (int t = 0; t < 7; t++) {
+            if (!(mix & (1 << t))) continue;
+            on_grid = strf("%s%s%s", on_grid, *on_grid ? "," : "", mint_code(grid_types[t]));
+            on_cust = strf("%s%s%s", on_cust, *on_cust ? "," : "", mint_code(cust_types[t]));
+        }
+        assert_problem(impact(grid_url(), strf("codes=%s", on_grid)), 404);
+        assert_problem(impact(cust_url(), strf("codes=%s", on_cust)), 404);
+    }
+    check_impact(impact(cust_url(), strf("codes=%s,%s,%s,%s,%s", g->mb[0], g->mb[1], g->mt[0],
+                                         g->mp[0], g->cu[0])),
+                 g, NULL);
+    check_impact(impact(grid_url(), strf("codes=%s,%s,%s,%s,%s", g->ss, g->ln, g->tr, g->pl,
+                                         g->ap)),
+                 g, NULL);
+    api_resp *leg = api_post(cust_url(), "/v1/graph/walk", KEY_DISPATCH,
+                             strf("{\"codes\": [\"%s\", \"%s\", \"%s\"], \"direction\": "
+                                  "\"down\", \"near\": \"SS,LN,TR,AP,PL,\", \"describe\": "
+                                  "\"CU,\"}", g->mb[0], g->mt[2], g->mp[3]));
+    assert_status(leg, 200);
+    assert_set_equal(node_codes(leg),
+                     set_of(g->mb[0], g->mt[2], g->mp[3], g->cu[0], g->cu[1], g->cu[2], g->cu[3],
+                            NULL),
+                     "nodes of a leg planned for itself");
+    api_resp *up = trace_raw(cust_url(), g->mt[3], "up", 0);
+    assert_status(up, 200);
+    if (!set_has(node_codes(up), g->ss)) fail_msg("a trace up from %s misses %s", g->mt[3], g->ss);
 }
 
 static void bad_input_is_refused(void **state)
@@ -1201,6 +1247,8 @@ int main(void)
         IT(peer_leg_describes_only_what_is_asked),
         IT_ON(bad_input_is_refused, &GRID_P, "grid"),
         IT_ON(bad_input_is_refused, &CUST_P, "cust"),
+        /* last: it leaves the daemons with every plan slot taken */
+        IT(walks_past_the_kept_plans_answer_alike),
     };
     return cmocka_run_group_tests(tests, it_group_setup, it_group_teardown);
 }
