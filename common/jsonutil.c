@@ -142,19 +142,6 @@ void sb_json_real(sbuf *b, double d)
     sb_appendn(b, buf, n < sizeof buf ? n : 0);
 }
 
-void sb_json(sbuf *b, const json_t *v)
-{
-    if (json_is_string(v)) {
-        sb_json_string(b, json_string_value(v));
-    } else if (!v || json_is_null(v)) {
-        sb_append(b, "null");
-    } else {
-        char *t = json_text(v);
-        sb_append(b, t);
-        free(t);
-    }
-}
-
 const char *json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {

@@ -29,7 +29,6 @@ char *json_text(const json_t *v);
 void sb_json_string(sbuf *b, const char *s);
 void sb_json_int(sbuf *b, long long v);
 void sb_json_real(sbuf *b, double d);
-void sb_json(sbuf *b, const json_t *v); /* any value; NULL (absent) as null */
 
 /* The string member key of o, or NULL when o, the member or its string is missing. */
 const char *json_str(const json_t *o, const char *key);

@@ -490,6 +490,8 @@ static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
         PQclear(r);
         return ERR;
     }
+    /* a peer's leg passes its nodes on, and an impact walk's are lines */
+    int as_text = l->raw || l->describe != ALL_TYPES;
     for (int row = 0; row < PQntuples(r); row++) {
         const char *code = PQgetvalue(r, row, 0);
         if (!PQgetisnull(r, row, 5) && l->describe == ALL_TYPES)
@@ -500,7 +502,6 @@ static int walk_here(leg *l, json_t *to_vet, json_t *to_expand)
         if (!PQgetisnull(r, row, 1)) {
             if (json_object_get(l->nodes, code)) continue;
             const char *text = PQgetvalue(r, row, 1);
-            int as_text = l->raw || l->describe != ALL_TYPES;
             json_t *node = strcmp(text, "true") == 0 ? json_true()
                            : as_text ? json_stringn_nocheck(text, (size_t)PQgetlength(r, row, 1))
                                      : json_loads(text, 0, NULL);
