@@ -2,7 +2,8 @@
 # bench.sh -- `make bench`: load a synthetic city into a fresh stack and
 # measure, side by side in one run, on 127.0.0.1:
 #   1. point read GET /v1/customers/{code} on cust-svc against pgbench
-#      running the same primary-key SELECT on the same database;
+#      running the same primary-key SELECT on the same database, and against
+#      the least server on the same libraries (build/bareread);
 #   2. the same read proxied through grid-svc;
 #   3. trace up from random low-voltage customers;
 #   4. outage impact of random lines, and of one whole substation;
@@ -26,6 +27,7 @@ out=${BENCH_OUT:-$root/BENCHMARKS.md}
 export RUN_DIR=$root/.run/bench
 export GRID_PORT=${BENCH_GRID_PORT:-18081} CUST_PORT=${BENCH_CUST_PORT:-18082}
 export PGPORT=${BENCH_PGPORT:-15433}
+bare_port=${BENCH_BARE_PORT:-18090}
 # A quarter of the machine's memory for PostgreSQL's buffers, its usual
 # starting point: the three databases of the 1,000,000-customer city (about
 # 3.2 GB with datahub) fit, as each would on a server of its own. And no
@@ -37,7 +39,9 @@ city=$RUN_DIR/city
 results=$RUN_DIR/results
 scripts_dir=$root/scripts/bench
 
+bare_pid=
 cleanup() {
+    if [[ -n $bare_pid ]]; then kill "$bare_pid" 2>/dev/null || true; fi
     scripts/stack.sh down >/dev/null 2>&1 || true
     scripts/pg.sh destroy >/dev/null 2>&1 || true
 }
@@ -141,16 +145,27 @@ ms_of() {
         awk -v which="$2" '{ a[NR] = $1 } END { print (which == "max" ? a[NR] : a[int((NR + 1) / 2)]) }'
 }
 
-say "point read: cust-svc against pgbench"
+say "point read: cust-svc against the bare server and pgbench"
 : >"$results/wrk.txt"
+select_list=$(psql_su -d cust -At -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+    FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped")
+# The bare server: the same SELECT, as the daemon's database role, with as
+# many I/O threads (the daemons' default); each run right after the
+# daemon's, so a slow minute of the machine falls on both.
+build/bareread "$bare_port" "$CUST_DATABASE_URL" "SELECT $select_list FROM customers WHERE code = \$1" 4 \
+    2>"$results/bareread.log" &
+bare_pid=$!
+until curl -so /dev/null "http://127.0.0.1:$bare_port/"; do sleep 0.1; done
 for c in 8 16 32; do
     run_wrk "read_c$c" "$CUST_URL" /v1/customers/ "$city/sample/customers_lv.txt" "" "$c"
+    run_wrk "bare_c$c" "http://127.0.0.1:$bare_port" /v1/customers/ "$city/sample/customers_lv.txt" "" "$c"
 done
+kill "$bare_pid"
+wait "$bare_pid" || true
+bare_pid=
 # pgbench: the same SELECT of the same columns by primary key, prepared,
 # over 100 scripts of one random code each (pgbench variables are numbers,
 # and it takes at most 128 scripts).
-select_list=$(psql_su -d cust -At -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
-    FROM pg_attribute WHERE attrelid = 'customers'::regclass AND attnum > 0 AND NOT attisdropped")
 mkdir -p "$RUN_DIR/pgbench"
 shuf -n 100 --random-source=<(yes) "$city/sample/customers_lv.txt" | nl -w1 -s' ' |
     while read -r i code; do
@@ -230,6 +245,11 @@ for c in 8 16 32; do
     r=$(field "read_c$c" 2)
     if [[ $(echo "$r > $best_read" | bc) == 1 ]]; then best_read=$r; best_read_name=read_c$c; fi
 done
+best_bare=0
+for c in 8 16 32; do
+    r=$(field "bare_c$c" 2)
+    if [[ $(echo "$r > $best_bare" | bc) == 1 ]]; then best_bare=$r; fi
+done
 best_proxy=0
 best_proxy_name=
 for c in 16 32; do
@@ -266,6 +286,7 @@ row() { # name description
     echo '| What | req/s | p50 ms | p99 ms |'
     echo '|---|---|---|---|'
     for c in 8 16 32; do row "read_c$c" "point read, cust-svc, $c connections"; done
+    for c in 8 16 32; do row "bare_c$c" "the same read, bare server (\`bareread\`), $c connections"; done
     for c in 8 16 32; do
         printf '| pgbench, same SELECT, prepared, %s clients | %s | | |\n' "$c" \
             "$(awk -v n="pgbench_c$c" '$1 == n { printf "%.0f", $2 }' "$results/pgbench.txt")"
@@ -278,6 +299,8 @@ row() { # name description
     echo '| Ratio | Measured | Target |'
     echo '|---|---|---|'
     echo "| point read / pgbench (best of each) | $(ratio "$best_read" "$best_pg") ($best_read / $(printf '%.0f' "$best_pg")) | ≥ 0.5 |"
+    echo "| point read / bare server (best of each) | $(ratio "$best_read" "$best_bare") ($best_read / $best_bare) | |"
+    echo "| bare server / pgbench (best of each) | $(ratio "$best_bare" "$best_pg") | 0.55–0.60 quoted |"
     echo "| proxied / direct read (best of each) | $(ratio "$best_proxy" "$best_read") | ≥ 0.5 |"
     echo "| trace / point read throughput | $(ratio "$(field trace_c8 2)" "$best_read") | ≥ 0.25 |"
     echo "| trace p99 | $(field trace_c8 4) ms | ≤ 10 ms |"
@@ -290,7 +313,10 @@ row() { # name description
     echo "| integration report, one substation | $report_sub_ms ms (max of 2) | |"
     echo
     echo 'How: pgbench runs the very SELECT the service prepares (same columns, by primary key) as'
-    echo '100 prepared scripts of one random code each; the import rate is the customers file sent'
+    echo '100 prepared scripts of one random code each; the bare server (`tools/bareread.c`) answers'
+    echo 'the same read with nothing but the libraries the daemons use (a thread pool of 4 on epoll,'
+    echo 'a connection per thread, the SELECT prepared, the row as a jansson object), each of its runs'
+    echo "right after the daemon's with as many connections; the import rate is the customers file sent"
     echo 'through `POST /v1/customers:import` (two requests at a time, checks, history and all)'
     echo 'against `\copy` of the same rows into an identical table with the same indexes; the'
     echo "substation's list is \`GET /v1/outage-impact?codes=SS-...&limit=10000\` on grid-svc, whose"
