@@ -155,7 +155,15 @@ select_list=$(psql_su -d cust -At -c "SELECT string_agg(quote_ident(attname), ',
 build/bareread "$bare_port" "$CUST_DATABASE_URL" "SELECT $select_list FROM customers WHERE code = \$1" 4 \
     2>"$results/bareread.log" &
 bare_pid=$!
-until curl -so /dev/null "http://127.0.0.1:$bare_port/"; do sleep 0.1; done
+for ((i = 0; ; i++)); do
+    curl -so /dev/null "http://127.0.0.1:$bare_port/" && break
+    if ((i == 100)) || ! kill -0 "$bare_pid" 2>/dev/null; then
+        echo "bench: bareread did not start on port $bare_port:" >&2
+        cat "$results/bareread.log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
 for c in 8 16 32; do
     run_wrk "read_c$c" "$CUST_URL" /v1/customers/ "$city/sample/customers_lv.txt" "" "$c"
     run_wrk "bare_c$c" "http://127.0.0.1:$bare_port" /v1/customers/ "$city/sample/customers_lv.txt" "" "$c"
