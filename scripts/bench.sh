@@ -247,23 +247,19 @@ rss_cust_2=$(rss_kib cust-svc)
 
 say "report"
 field() { awk -v n="$1" -v k="$2" '$1 == n { print $k }' "$results/wrk.txt"; }
-best_read=0
-best_read_name=
-for c in 8 16 32; do
-    r=$(field "read_c$c" 2)
-    if [[ $(echo "$r > $best_read" | bc) == 1 ]]; then best_read=$r; best_read_name=read_c$c; fi
-done
-best_bare=0
-for c in 8 16 32; do
-    r=$(field "bare_c$c" 2)
-    if [[ $(echo "$r > $best_bare" | bc) == 1 ]]; then best_bare=$r; fi
-done
-best_proxy=0
-best_proxy_name=
-for c in 16 32; do
-    r=$(field "proxy_c$c" 2)
-    if [[ $(echo "$r > $best_proxy" | bc) == 1 ]]; then best_proxy=$r; best_proxy_name=proxy_c$c; fi
-done
+# best PREFIX C...: the highest req/s of the runs PREFIX_cC, and that run's name.
+best() {
+    local prefix=$1 c r top=0 name=
+    shift
+    for c in "$@"; do
+        r=$(field "${prefix}_c$c" 2)
+        if [[ $(echo "$r > $top" | bc) == 1 ]]; then top=$r name=${prefix}_c$c; fi
+    done
+    echo "$top $name"
+}
+read -r best_read best_read_name <<<"$(best read 8 16 32)"
+read -r best_bare _ <<<"$(best bare 8 16 32)"
+read -r best_proxy best_proxy_name <<<"$(best proxy 16 32)"
 ratio() { echo "scale=2; $1 / $2" | bc; }
 import_rate=$(echo "scale=0; $import_rows / $import_s" | bc)
 copy_rate=$(echo "scale=0; $import_rows / $copy_s" | bc)
