@@ -71,13 +71,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     char *body = NULL;
     PGconn *c = strcmp(method, "GET") == 0 ? connection() : NULL;
     if (c) {
-        const char *code = strrchr(url, '/') + 1; /* MHD's url always starts with '/' */
+        const char *slash = strrchr(url, '/'), *code = slash ? slash + 1 : url;
         PGresult *r = PQexecPrepared(c, "q", 1, &code, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             status = 503;
         } else if (PQntuples(r) == 1) {
-            status = 200;
             body = row_json(r);
+            status = body ? 200 : 500;
         } else {
             status = 404;
         }
@@ -89,8 +89,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         char problem[32];
         snprintf(problem, sizeof problem, "{\"status\":%u}", status);
         body = strdup(problem);
+        if (!body) return MHD_NO; /* out of memory: MHD closes the connection */
     }
     struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
