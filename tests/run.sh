@@ -2,6 +2,8 @@
 # Run every test for one or more build directories.
 #
 #   tests/run.sh [--unit-only] BIN_DIR [BIN_DIR...]      e.g. tests/run.sh build build-san
+#   tests/run.sh --only=test_trace,test_faults BIN_DIR   those integration tests only, on a
+#                                                         stack of their own (while working on them)
 #
 # For each BIN_DIR:
 #   1. every BIN_DIR/tests/unit/test_* (cmocka, TAP output), tests/citygen-check.sh, and (for the
@@ -31,15 +33,17 @@ pg_sh=$repo_root/scripts/pg.sh
 test_timeout=${TEST_TIMEOUT:-300}   # seconds per test binary
 
 usage() {
-    echo "usage: tests/run.sh [--unit-only] BIN_DIR [BIN_DIR...]" >&2
+    echo "usage: tests/run.sh [--unit-only | --only=test_a,test_b] BIN_DIR [BIN_DIR...]" >&2
     exit 2
 }
 
 unit_only=0
+only=""
 bin_dirs=()
 for arg in "$@"; do
     case $arg in
     --unit-only) unit_only=1 ;;
+    --only=*) only=${arg#--only=} ;;
     -h | --help) usage ;;
     -*) echo "tests/run.sh: unknown option $arg" >&2; usage ;;
     *) bin_dirs+=("${arg%/}") ;;
@@ -258,18 +262,19 @@ run_integration() {
     export APPS_FILE=$repo_root/config/apps.dev.json POLICY_FILE=$repo_root/config/policy.json
 
     # Each daemon's /openapi.json as OpenAPI 3.1 validators see it (TAP, like a test binary).
-    run_test_binary "$repo_root/tests/openapi-check.sh" "$label/tests/openapi-check.sh" \
-        "$GRID_URL" "$CUST_URL"
+    [[ -n $only ]] || run_test_binary "$repo_root/tests/openapi-check.sh" \
+        "$label/tests/openapi-check.sh" "$GRID_URL" "$CUST_URL"
 
     local found=0
     for bin in "$bin_dir"/tests/integration/test_*; do
         [[ -f $bin && -x $bin ]] || continue
+        [[ -z $only || ,$only, == *,${bin##*/},* ]] || continue
         found=1
         run_test_binary "$bin" "$label/tests/integration/${bin##*/}"
     done
     ((found)) || echo "  $label/tests/integration: no test binaries"
     # The examples make demo runs, once: what they check does not depend on the build.
-    if [[ $label == "${bin_dirs[0]}" ]]; then
+    if [[ $label == "${bin_dirs[0]}" && -z $only ]]; then
         run_test_binary "$repo_root/tests/examples-check.sh" "tests/examples-check.sh"
     fi
 
@@ -311,19 +316,21 @@ for dir_arg in "${bin_dirs[@]}"; do
     else
         bin_dir=$(cd "$dir_arg" && pwd)
         found=0
+        [[ -z $only ]] || found=1
         for bin in "$bin_dir"/tests/unit/test_*; do
+            [[ -z $only ]] || break
             [[ -f $bin && -x $bin ]] || continue
             found=1
             run_test_binary "$bin" "$dir_arg/tests/unit/${bin##*/}"
         done
         ((found)) || echo "  $dir_arg/tests/unit: no test binaries"
         # The synthetic city: consistent, deterministic, with the stated ratios.
-        if [[ -x $bin_dir/citygen ]]; then
+        if [[ -x $bin_dir/citygen && -z $only ]]; then
             run_test_binary "$repo_root/tests/citygen-check.sh" "$dir_arg/tests/citygen-check.sh" \
                 "$bin_dir"
         fi
         # docker-compose.yml and the Dockerfile, checked once: they do not depend on the build.
-        if [[ $dir_arg == "${bin_dirs[0]}" ]]; then
+        if [[ $dir_arg == "${bin_dirs[0]}" && -z $only ]]; then
             run_test_binary "$repo_root/tests/container-check.sh" "tests/container-check.sh"
         fi
         if ((!unit_only)); then
