@@ -34,6 +34,7 @@ const biz_type biz_types[] = {
     {"WO", "work_order", "work-orders", "工单", SVC_CUST},
 };
 const int biz_ntypes = (int)ARRAY_LEN(biz_types);
+_Static_assert(ARRAY_LEN(biz_types) <= BIZ_TYPES_MAX, "a set of types must fit in BIZ_TYPES_MAX bits");
 
 const biz_relation biz_relations[] = {
     {"substation-line", SVC_GRID},

@@ -38,6 +38,8 @@ typedef struct biz_relation {
     service_id owner;
 } biz_relation;
 
+/* Sets of types are kept as bits (trace.c), so there are at most this many. */
+#define BIZ_TYPES_MAX 64
 extern const biz_type biz_types[];
 extern const int biz_ntypes;
 extern const biz_relation biz_relations[];

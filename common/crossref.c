@@ -20,7 +20,7 @@ static int fetch_chunk(service *svc, request *req, const biz_type *bt, const cha
     sb_appendf(&path, "/v1/%s?status=all&limit=%d&code=", bt->collection, CODES_PER_REQUEST);
     for (int i = 0; i < n; i++) sb_appendf(&path, "%s%s", i ? "," : "", codes[i]);
     peer_response pr;
-    peer_caller who = {http_header_in(req, "Authorization"), req->id, NULL};
+    peer_caller who = service_caller(req);
     peer_call_primary(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
     sb_free(&path);
     const char *owner = service_name(bt->owner);

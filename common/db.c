@@ -10,15 +10,25 @@
 #include <time.h>
 
 #include "log.h"
+#include "waits.h"
 
 #define MAX_PREPARED 256
+
+/* A statement prepared on a connection as "s<index>", known by its text:
+ * the same address may hold another statement later (a string freed and
+ * its memory reused), the same text never means another statement. */
+typedef struct {
+    char *sql; /* owned copy */
+    size_t len;
+    unsigned long long hash;
+} prepared_stmt;
 
 struct db_conn {
     db_pool *pool;
     PGconn *pg;
     int in_use;
     int broken;
-    const char *prepared[MAX_PREPARED]; /* sql pointers prepared as "s<index>" */
+    prepared_stmt prepared[MAX_PREPARED];
     int nprepared;
 };
 
@@ -31,6 +41,7 @@ struct db_pool {
     int in_use, waiting;
     unsigned long resets, acquire_timeouts;
     char last_error[256]; /* under mu */
+    double last_failure;  /* under mu: when a connection last failed to open or was lost */
 };
 
 /* Our settings, added to any options the URL itself carries (say
@@ -88,11 +99,20 @@ db_pool *db_pool_new(const db_config *cfg)
     return p;
 }
 
+/* Prepared statements die with the session. */
+static void forget_prepared(db_conn *c)
+{
+    for (int i = 0; i < c->nprepared; i++) free(c->prepared[i].sql);
+    c->nprepared = 0;
+}
+
 void db_pool_free(db_pool *p)
 {
     if (!p) return;
-    for (int i = 0; i < p->cfg.size; i++)
+    for (int i = 0; i < p->cfg.size; i++) {
         if (p->conns[i].pg) PQfinish(p->conns[i].pg);
+        forget_prepared(&p->conns[i]);
+    }
     free(p->conns);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
@@ -117,6 +137,7 @@ static void connect_failed(db_pool *p, PGconn *pg)
     msg[strcspn(msg, "\n")] = '\0';
     pthread_mutex_lock(&p->mu);
     memcpy(p->last_error, msg, sizeof msg);
+    p->last_failure = now_monotonic();
     pthread_mutex_unlock(&p->mu);
     if (!p->cfg.quiet) log_warn("database unavailable: %s", msg);
 }
@@ -130,7 +151,7 @@ static int ensure_connected(db_pool *p, db_conn *c)
         __atomic_fetch_add(&p->resets, 1, __ATOMIC_RELAXED);
     }
     c->pg = connect_one(p);
-    c->nprepared = 0; /* prepared statements die with the session */
+    forget_prepared(c);
     c->broken = 0;
     if (PQstatus(c->pg) != CONNECTION_OK) {
         connect_failed(p, c->pg);
@@ -175,6 +196,10 @@ db_conn *db_acquire(db_pool *p, db_acquire_status *st)
     c->in_use = 1;
     p->in_use++;
     pthread_mutex_unlock(&p->mu);
+    /* A second connection for a thread that holds one: with every
+     * connection so held, each waits for the others until its timeout. */
+    if (waits_db_held() > 0) log_warn("a thread took a second database connection");
+    waits_db_acquired();
     if (ensure_connected(p, c) != OK) {
         db_release(p, c);
         *st = DB_ACQ_DOWN;
@@ -200,14 +225,21 @@ void db_release(db_pool *p, db_conn *c)
     p->in_use--;
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
+    waits_db_released();
 }
 
 static void note_failure(db_conn *c, const PGresult *r)
 {
+    int was = c->broken;
     if (PQstatus(c->pg) != CONNECTION_OK) c->broken = 1;
     const char *state = db_sqlstate(r);
     if (state[0] == '0' && state[1] == '8') c->broken = 1;
     if (strncmp(state, "57P", 3) == 0) c->broken = 1; /* admin shutdown, crash */
+    if (c->broken && !was) {
+        pthread_mutex_lock(&c->pool->mu);
+        c->pool->last_failure = now_monotonic();
+        pthread_mutex_unlock(&c->pool->mu);
+    }
 }
 
 int db_ok(const PGresult *r)
@@ -216,16 +248,28 @@ int db_ok(const PGresult *r)
     return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
-static int find_prepared(db_conn *c, const char *sql)
+/* FNV-1a: cheap beside the round trip, and the text is compared anyway. */
+static unsigned long long text_hash(const char *s, size_t len)
 {
-    for (int i = 0; i < c->nprepared; i++)
-        if (c->prepared[i] == sql) return i;
+    unsigned long long h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+static int find_prepared(const db_conn *c, const char *sql, size_t len, unsigned long long hash)
+{
+    for (int i = 0; i < c->nprepared; i++) {
+        const prepared_stmt *ps = &c->prepared[i];
+        if (ps->hash == hash && ps->len == len && memcmp(ps->sql, sql, len) == 0) return i;
+    }
     return -1;
 }
 
 static PGresult *exec_prepared(db_conn *c, const char *sql, int n, const char *const *params)
 {
-    int idx = find_prepared(c, sql);
+    size_t len = strlen(sql);
+    unsigned long long hash = text_hash(sql, len);
+    int idx = find_prepared(c, sql, len, hash);
     char name[16];
     if (idx < 0) {
         if (c->nprepared == MAX_PREPARED)
@@ -235,7 +279,7 @@ static PGresult *exec_prepared(db_conn *c, const char *sql, int n, const char *c
         PGresult *r = PQprepare(c->pg, name, sql, 0, NULL);
         if (!db_ok(r)) return r;
         PQclear(r);
-        c->prepared[c->nprepared++] = sql;
+        c->prepared[c->nprepared++] = (prepared_stmt){xstrndup(sql, len), len, hash};
     }
     snprintf(name, sizeof name, "s%d", idx);
     return PQexecPrepared(c->pg, name, n, params, NULL, NULL, 0);
@@ -365,6 +409,7 @@ void db_pool_stats(db_pool *p, db_stats *out)
     out->in_use = p->in_use;
     out->waiting = p->waiting;
     out->acquire_timeouts = p->acquire_timeouts;
+    out->last_failure = p->last_failure;
     pthread_mutex_unlock(&p->mu);
     out->resets = __atomic_load_n(&p->resets, __ATOMIC_RELAXED);
 }

@@ -41,9 +41,10 @@ void db_release(db_pool *p, db_conn *c);
 void db_pool_error(db_pool *p, char *buf, size_t len);
 
 /* Executes sql with text parameters (NULL = SQL NULL). The statement is
- * prepared on first use per connection, keyed by the sql pointer, so pass
- * long-lived strings (built at start-up); use db_exec_once for one-offs.
- * Always returns a result: check it with db_ok. */
+ * prepared on first use per connection, known by its text, and kept for the
+ * connection's life (up to 256 of them; more run unprepared), so use it for
+ * the statements a daemon runs again and again, and db_exec_once for
+ * one-offs. Always returns a result: check it with db_ok. */
 PGresult *db_exec(db_conn *c, const char *sql, int n, const char *const *params);
 PGresult *db_exec_once(db_conn *c, const char *sql, int n, const char *const *params);
 int db_ok(const PGresult *r); /* command or tuples ok */
@@ -68,6 +69,8 @@ const char *db_sqlstate(const PGresult *r);
 typedef struct db_stats {
     int size, in_use, waiting;
     unsigned long resets, acquire_timeouts;
+    double last_failure; /* now_monotonic() when a connection last failed to open or was
+                            lost; 0: never */
 } db_stats;
 void db_pool_stats(db_pool *p, db_stats *out);
 

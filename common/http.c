@@ -4,12 +4,15 @@
  * epoll set (MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL with
  * MHD_OPTION_THREAD_POOL_SIZE), so each holds thousands of idle keep-alive
  * sockets without a thread per connection. Handlers that only touch our own
- * database run right on the I/O thread: the statement timeout bounds them
- * and the database pool is sized to these threads, so none waits long for a
- * connection. Handlers that wait on the peer (ROUTE_PEER) would stall every
- * other connection of their I/O thread for as long as the peer is slow, so
- * their connection is suspended and the handler runs on a separate set of
- * peer workers; the connection resumes when the answer is ready.
+ * database briefly run right on the I/O thread: the statement timeout bounds
+ * them. The others would stall every other connection of their I/O thread,
+ * so their connection is suspended and the handler (and the parsing of its
+ * body) runs on a worker; the connection resumes when the answer is ready:
+ *   - handlers that wait on the peer (ROUTE_PEER) on the peer workers, one
+ *     queue per hop, so that no wait ever needs a worker that waits on it
+ *     (waits.h);
+ *   - handlers that take long on our own database (ROUTE_SLOW: a walk's
+ *     leg, a report) on the local workers, which never wait on the peer.
  *
  * Each request answers on the second call of the access handler, never the
  * first: queuing on the first call makes MHD close keep-alive connections.
@@ -41,8 +44,28 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "metrics.h"
+#include "peer.h"
+#include "waits.h"
 
 #define TRIM_AFTER_BYTES (1u << 20)
+
+/* A queue of suspended requests and the threads that run them. */
+typedef struct job_queue {
+    http_server *server;
+    const char *name; /* "peer worker": for answers when it is full */
+    int may_wait_on_peer;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    request *head, *tail;
+    int n;
+    int stopping;
+    pthread_t *threads;
+    int nthreads;
+} job_queue;
+
+/* Requests that wait on the peer run from Q_PEER + their hop (waits.h);
+ * those that take long without waiting on it, from Q_LOCAL. */
+enum { Q_PEER = 0, NQUEUES_PEER = 2, Q_LOCAL = NQUEUES_PEER, NQUEUES };
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -56,14 +79,13 @@ struct http_server {
     char id_prefix[9];
     int port;
 
-    /* Peer workers and their queue of suspended requests. */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    request *jobs_head, *jobs_tail;
-    int njobs;
-    int stopping;
-    pthread_t *workers;
-    int nworkers;
+    job_queue queues[NQUEUES];
+
+    /* Hands freed memory back to the system off the I/O threads. */
+    pthread_t trimmer;
+    pthread_mutex_t trim_mu;
+    pthread_cond_t trim_cv;
+    int trim_wanted, trim_stopping, trimming;
 
     /* Waiting streams that MHD holds (http_stream_waiting). */
     pthread_mutex_t streams_mu;
@@ -407,6 +429,8 @@ static request *request_new(http_server *s, struct MHD_Connection *c, const char
     req->path = xstrdup(url);
     utf8_clean(req->path); /* MHD has percent-decoded it: any bytes may come */
     req->started = now_monotonic();
+    const char *hop = MHD_lookup_connection_value(c, MHD_HEADER_KIND, PEER_HOP_HEADER);
+    if (hop && hop[0] >= '0' && hop[0] <= '9' && !hop[1]) req->hop = hop[0] - '0';
     const char *given = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
     if (given && safe_request_id(given))
         snprintf(req->id, sizeof req->id, "%s", given);
@@ -569,86 +593,131 @@ static void run_handler(request *req)
     if (req->status == 0) http_problem(req, 500, "the handler gave no answer");
 }
 
-/* ---- peer workers --------------------------------------------------------- */
+/* ---- workers ---------------------------------------------------------------- */
 
 /* A job that waited longer than this was given up by its client, or the
- * peer workers are saturated: answer it at once rather than run it late. */
+ * workers are saturated: answer it at once rather than run it late. */
 #define JOB_MAX_WAIT_S 10.0
 #define JOB_QUEUE_MAX 4096
 
-static void *peer_worker(void *arg)
+static void *worker_main(void *arg)
 {
-    http_server *s = arg;
+    job_queue *q = arg;
+    http_server *s = q->server;
+    /* Peer workers hold nothing the peer's answer may need (waits.h). */
+    waits_allow_peer(q->may_wait_on_peer);
     for (;;) {
-        pthread_mutex_lock(&s->mu);
-        while (!s->jobs_head && !s->stopping) pthread_cond_wait(&s->cv, &s->mu);
-        request *req = s->jobs_head;
+        pthread_mutex_lock(&q->mu);
+        while (!q->head && !q->stopping) pthread_cond_wait(&q->cv, &q->mu);
+        request *req = q->head;
         if (!req) { /* stopping, and nothing left to do */
-            pthread_mutex_unlock(&s->mu);
+            pthread_mutex_unlock(&q->mu);
             return NULL;
         }
-        s->jobs_head = req->next_job;
-        if (!s->jobs_head) s->jobs_tail = NULL;
-        s->njobs--;
-        int stopping = s->stopping;
-        pthread_mutex_unlock(&s->mu);
-        if (stopping)
+        q->head = req->next_job;
+        if (!q->head) q->tail = NULL;
+        q->n--;
+        int stopping = q->stopping;
+        pthread_mutex_unlock(&q->mu);
+        if (stopping) {
             http_problem(req, 503, "the service is shutting down; retry on another instance");
-        else if (now_monotonic() - req->queued_at > JOB_MAX_WAIT_S)
-            http_problem(req, 503, "too busy: the request waited %.0f s for a peer worker",
-                         JOB_MAX_WAIT_S);
-        else
+        } else if (now_monotonic() - req->queued_at > JOB_MAX_WAIT_S) {
+            http_header(req, "Retry-After", "1");
+            http_problem(req, 503, "too busy: the request waited %.0f s for a %s", JOB_MAX_WAIT_S,
+                         q->name);
+        } else if (prepare(s, req)) {
             run_handler(req);
+        }
         MHD_resume_connection(req->conn); /* MHD calls on_request again to send it */
     }
 }
 
-/* Hands req to the peer workers; ERR (answered) when they cannot take it. */
-static int offload(http_server *s, request *req)
+/* The queue a request runs from, NULL for its I/O thread (waits.h says why
+ * the hop picks the queue); ERR answered (508) for a request that may not
+ * wait on the peer at its hop. */
+static int queue_of(http_server *s, request *req, job_queue **q)
 {
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping || s->njobs >= JOB_QUEUE_MAX) {
-        int stopping = s->stopping;
-        pthread_mutex_unlock(&s->mu);
+    unsigned flags = req->match.route->flags;
+    *q = NULL;
+    if (flags & ROUTE_PEER) {
+        if (req->hop >= NQUEUES_PEER) {
+            http_problem(req, 508, "the request has crossed between the platforms %d times; "
+                                   "%s would have to ask its peer again", req->hop,
+                         s->cfg.service);
+            return ERR;
+        }
+        *q = &s->queues[Q_PEER + req->hop];
+    } else if (flags & ROUTE_SLOW) {
+        *q = &s->queues[Q_LOCAL];
+    }
+    return OK;
+}
+
+/* Hands req to q's workers; ERR (answered) when they cannot take it. The
+ * body is parsed there, not on the I/O thread. */
+static int offload(job_queue *q, request *req)
+{
+    pthread_mutex_lock(&q->mu);
+    if (q->stopping || q->n >= JOB_QUEUE_MAX) {
+        int stopping = q->stopping;
+        pthread_mutex_unlock(&q->mu);
         http_header(req, "Retry-After", "1");
         http_problem(req, 503, stopping ? "the service is shutting down; retry on another instance"
-                                        : "too many requests are waiting on the peer; retry shortly");
+                                        : "too many requests are waiting for a %s; retry shortly",
+                     q->name);
         return ERR;
     }
     req->offloaded = 1;
     req->queued_at = now_monotonic();
     MHD_suspend_connection(req->conn);
-    if (s->jobs_tail)
-        s->jobs_tail->next_job = req;
+    if (q->tail)
+        q->tail->next_job = req;
     else
-        s->jobs_head = req;
-    s->jobs_tail = req;
-    s->njobs++;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+        q->head = req;
+    q->tail = req;
+    q->n++;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
     return OK;
+}
+
+static void start_queue(http_server *s, job_queue *q, const char *name, int threads,
+                        int may_wait_on_peer)
+{
+    *q = (job_queue){.server = s, .name = name, .may_wait_on_peer = may_wait_on_peer};
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    q->nthreads = threads > 0 ? threads : 1;
+    q->threads = xcalloc((size_t)q->nthreads, sizeof *q->threads);
+    for (int i = 0; i < q->nthreads; i++) pthread_create(&q->threads[i], NULL, worker_main, q);
 }
 
 static void start_workers(http_server *s)
 {
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    s->nworkers = s->cfg.peer_workers > 0 ? s->cfg.peer_workers : 1;
-    s->workers = xcalloc((size_t)s->nworkers, sizeof *s->workers);
-    for (int i = 0; i < s->nworkers; i++) pthread_create(&s->workers[i], NULL, peer_worker, s);
+    start_queue(s, &s->queues[Q_PEER], "peer worker", s->cfg.peer_workers, 1);
+    start_queue(s, &s->queues[Q_PEER + 1], "peer worker (hop 1)", s->cfg.peer_workers, 1);
+    start_queue(s, &s->queues[Q_LOCAL], "local worker", s->cfg.local_workers, 0);
 }
 
 /* After this, offload answers 503 itself; queued jobs are answered 503 and
  * resumed, so no connection stays suspended when MHD stops. */
+static void stop_queue(job_queue *q)
+{
+    if (!q->threads) return;
+    pthread_mutex_lock(&q->mu);
+    q->stopping = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    for (int i = 0; i < q->nthreads; i++) pthread_join(q->threads[i], NULL);
+    free(q->threads);
+    q->threads = NULL;
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+}
+
 static void stop_workers(http_server *s)
 {
-    pthread_mutex_lock(&s->mu);
-    s->stopping = 1;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    for (int i = 0; i < s->nworkers; i++) pthread_join(s->workers[i], NULL);
-    free(s->workers);
-    s->workers = NULL;
+    for (int i = 0; i < NQUEUES; i++) stop_queue(&s->queues[i]);
 }
 
 static enum MHD_Result queue(http_server *s, request *req)
@@ -718,6 +787,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         req->matched = router_match(s->router, m, req->path, &req->match);
         int bulk = req->matched == MATCH_OK && (req->match.route->flags & ROUTE_BODY_BULK);
         req->body_limit = bulk ? s->cfg.bulk_limit : s->cfg.body_limit;
+        if (req->matched == MATCH_OK && req->match.route->body_limit)
+            req->body_limit = req->match.route->body_limit;
         if (bulk && admit_bulk(s, req) != OK) return queue(s, req);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > req->body_limit) {
@@ -742,11 +813,69 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (req->queued) return MHD_YES;               /* answered already (413 above) */
-    if (req->offloaded) return queue(s, req);       /* resumed: the peer worker answered */
-    const route *rt = prepare(s, req);
-    if (rt && (rt->flags & ROUTE_PEER) && offload(s, req) == OK) return MHD_YES;
-    if (rt && !req->status) run_handler(req);
+    if (req->offloaded) return queue(s, req);       /* resumed: the worker answered */
+    job_queue *q = NULL;
+    if (req->matched == MATCH_OK && queue_of(s, req, &q) != OK) return queue(s, req);
+    if (q) {
+        if (offload(q, req) == OK) return MHD_YES;
+        return queue(s, req);
+    }
+    if (prepare(s, req)) run_handler(req);
     return queue(s, req);
+}
+
+/* ---- giving memory back ----------------------------------------------------- */
+
+/* A large answer (a whole substation's outage list) took many times its size
+ * in JSON objects on some thread; hand those pages back to the system, or
+ * each thread's malloc arena keeps its largest request. malloc_trim walks
+ * every arena and may take a while: not on an I/O thread, and at most once
+ * a second however many large answers there are. */
+static void *trim_main(void *arg)
+{
+    http_server *s = arg;
+    pthread_mutex_lock(&s->trim_mu);
+    for (;;) {
+        while (!s->trim_wanted && !s->trim_stopping) pthread_cond_wait(&s->trim_cv, &s->trim_mu);
+        if (s->trim_stopping) break;
+        s->trim_wanted = 0;
+        pthread_mutex_unlock(&s->trim_mu);
+        malloc_trim(0);
+        struct timespec pause = {1, 0};
+        nanosleep(&pause, NULL);
+        pthread_mutex_lock(&s->trim_mu);
+    }
+    pthread_mutex_unlock(&s->trim_mu);
+    return NULL;
+}
+
+static void want_trim(http_server *s)
+{
+    pthread_mutex_lock(&s->trim_mu);
+    s->trim_wanted = 1;
+    pthread_cond_signal(&s->trim_cv);
+    pthread_mutex_unlock(&s->trim_mu);
+}
+
+static void start_trimmer(http_server *s)
+{
+    pthread_mutex_init(&s->trim_mu, NULL);
+    pthread_cond_init(&s->trim_cv, NULL);
+    s->trimming = pthread_create(&s->trimmer, NULL, trim_main, s) == 0;
+}
+
+static void stop_trimmer(http_server *s)
+{
+    if (s->trimming) {
+        pthread_mutex_lock(&s->trim_mu);
+        s->trim_stopping = 1;
+        pthread_cond_signal(&s->trim_cv);
+        pthread_mutex_unlock(&s->trim_mu);
+        pthread_join(s->trimmer, NULL);
+        s->trimming = 0;
+    }
+    pthread_mutex_destroy(&s->trim_mu);
+    pthread_cond_destroy(&s->trim_cv);
 }
 
 static void log_request(http_server *s, request *req, double secs)
@@ -778,10 +907,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (req->holds_bulk) atomic_fetch_sub(&s->bulk_bodies, 1);
     request_free(req);
     atomic_fetch_sub(&s->active, 1);
-    /* A large answer (a whole substation's outage list) took many times its
-     * size in JSON objects on some thread; hand those pages back to the
-     * system, or each thread's malloc arena keeps its largest request. */
-    if (answered >= TRIM_AFTER_BYTES) malloc_trim(0);
+    if (answered >= TRIM_AFTER_BYTES) want_trim(s);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -795,9 +921,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static void free_server(http_server *s)
 {
-    if (s->workers) stop_workers(s);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
+    stop_workers(s);
+    stop_trimmer(s);
     pthread_mutex_destroy(&s->streams_mu);
     free(s);
 }
@@ -812,6 +937,7 @@ http_server *http_start(const http_config *cfg, router *r)
     snprintf(s->id_prefix, sizeof s->id_prefix, "%02x%02x%02x%02x", u[0], u[1], u[2], u[3]);
     pthread_mutex_init(&s->streams_mu, NULL);
 
+    start_trimmer(s);
     start_workers(s); /* before MHD: requests may come as soon as it listens */
     struct sockaddr_in addr = {0};
     addr.sin_family = AF_INET;
@@ -874,7 +1000,7 @@ void http_shutdown(http_server *s, double timeout_s)
     }
     int left = atomic_load(&s->active);
     if (left > 0) log_warn("shutdown deadline passed with %d requests in flight", left);
-    /* Peer workers finish what they hold (bounded by the peer timeout) so no
+    /* Workers finish what they hold (bounded by the peer timeout) so no
      * connection is left suspended when MHD stops. */
     stop_workers(s);
     MHD_stop_daemon(s->d);

@@ -28,8 +28,9 @@ struct request {
     route_match match;     /* route and path parameters */
     const app_entry *app;  /* the caller; NULL on public routes */
     char id[65];           /* request id, echoed as X-Request-Id */
+    int hop;               /* crossings between the platforms so far (PEER_HOP_HEADER) */
     double started;
-    double queued_at;      /* handed to the peer workers (bodies may take long to arrive) */
+    double queued_at;      /* handed to a worker queue (bodies may take long to arrive) */
     int holds_bulk;        /* counted in the server's bulk bodies in flight */
     sbuf body;
     int body_too_large;
@@ -38,7 +39,7 @@ struct request {
     match_result matched;  /* routed on the first call, to know the body limit */
     size_t body_limit;
     struct http_stream *stream; /* a streamed answer instead of resp_body (owned) */
-    int offloaded;       /* handed to a peer worker; the connection is suspended */
+    int offloaded;       /* handed to a worker; the connection is suspended */
     int queued;          /* the answer is with MHD */
     struct request *next_job;
 
@@ -54,8 +55,9 @@ typedef struct http_config {
     const char *service;   /* "grid-svc": stamped on logs */
     const char *bind_addr; /* "127.0.0.1", "0.0.0.0" */
     int port;              /* 0 picks a free port: see http_port */
-    int threads;      /* I/O threads, each with its own epoll */
-    int peer_workers; /* threads for ROUTE_PEER handlers */
+    int threads;       /* I/O threads, each with its own epoll */
+    int peer_workers;  /* threads for ROUTE_PEER handlers, for each of hops 0 and 1 */
+    int local_workers; /* threads for ROUTE_SLOW handlers */
     size_t body_limit;
     size_t bulk_limit; /* for ROUTE_BODY_BULK routes */
     const auth *auth;

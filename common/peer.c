@@ -1,5 +1,6 @@
-/* peer.c -- see peer.h. A fixed set of curl easy handles, each reused so its
- * connection stays open between calls. */
+/* peer.c -- see peer.h. Curl easy handles are reused, so each keeps its
+ * connection open between calls; a call takes an idle one or makes a new
+ * one, and never waits for another call to end (waits.h). */
 #include "peer.h"
 
 #include <curl/curl.h>
@@ -10,26 +11,41 @@
 #include <strings.h>
 
 #include "core.h"
+#include "waits.h"
 
-typedef struct {
+#define ANSWER_LIMIT_DEFAULT ((size_t)64 << 20)
+
+typedef struct handle {
     CURL *curl;
-    int in_use;
+    struct handle *next; /* in the idle list */
 } handle;
 
 struct peer {
     peer_config cfg;
     char *base_url, *self;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    handle *handles;
+    handle *idle; /* at most cfg.handles of them */
+    int nidle, made;
     unsigned long requests, failures;
 };
 
+/* The answer so far, and where it stops. */
+typedef struct {
+    sbuf body;
+    size_t limit;
+    int too_large;
+} answer_buf;
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
-    sbuf *b = userdata;
-    sb_appendn(b, data, size * nmemb);
-    return size * nmemb;
+    answer_buf *a = userdata;
+    size_t n = size * nmemb;
+    if (a->body.len + n > a->limit) {
+        a->too_large = 1;
+        return 0; /* curl stops the transfer */
+    }
+    sb_appendn(&a->body, data, n);
+    return n;
 }
 
 /* Keeps the few response headers we pass back. */
@@ -82,20 +98,27 @@ peer *peer_new(const peer_config *cfg)
     while (n && p->base_url[n - 1] == '/') p->base_url[--n] = '\0';
     p->self = xstrdup(cfg->self);
     if (p->cfg.handles < 1) p->cfg.handles = 1;
+    if (p->cfg.answer_limit == 0) p->cfg.answer_limit = ANSWER_LIMIT_DEFAULT;
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
-    p->handles = xcalloc((size_t)p->cfg.handles, sizeof *p->handles);
-    for (int i = 0; i < p->cfg.handles; i++) p->handles[i].curl = handle_new(&p->cfg);
     return p;
 }
 
+static void handle_free(handle *h)
+{
+    curl_easy_cleanup(h->curl);
+    free(h);
+}
+
+/* Every call has returned its handle by now. */
 void peer_free(peer *p)
 {
     if (!p) return;
-    for (int i = 0; i < p->cfg.handles; i++) curl_easy_cleanup(p->handles[i].curl);
-    free(p->handles);
+    while (p->idle) {
+        handle *h = p->idle;
+        p->idle = h->next;
+        handle_free(h);
+    }
     pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
     free(p->base_url);
     free(p->self);
     free(p);
@@ -106,33 +129,50 @@ const char *peer_base_url(const peer *p)
     return p->base_url;
 }
 
+/* An idle handle, or a new one: a call never waits for another. There are
+ * never more than the threads that call at once. */
 static handle *take(peer *p)
 {
     pthread_mutex_lock(&p->mu);
-    for (;;) {
-        for (int i = 0; i < p->cfg.handles; i++) {
-            if (!p->handles[i].in_use) {
-                p->handles[i].in_use = 1;
-                pthread_mutex_unlock(&p->mu);
-                return &p->handles[i];
-            }
-        }
-        pthread_cond_wait(&p->cv, &p->mu);
+    handle *h = p->idle;
+    if (h) {
+        p->idle = h->next;
+        p->nidle--;
+    } else {
+        p->made++;
     }
+    pthread_mutex_unlock(&p->mu);
+    if (h) return h;
+    h = xcalloc(1, sizeof *h);
+    h->curl = handle_new(&p->cfg);
+    return h;
 }
 
+/* Kept for the next call with its open connection, up to cfg.handles idle. */
 static void give_back(peer *p, handle *h)
 {
     pthread_mutex_lock(&p->mu);
-    h->in_use = 0;
-    pthread_cond_signal(&p->cv);
+    int keep = p->nidle < p->cfg.handles;
+    if (keep) {
+        h->next = p->idle;
+        p->idle = h;
+        p->nidle++;
+    } else {
+        p->made--;
+    }
     pthread_mutex_unlock(&p->mu);
+    if (!keep) handle_free(h);
 }
 
 static void call(peer *p, const char *method, const char *path_query, const peer_caller *caller,
                  const char *body, size_t body_len, int primary, peer_response *out)
 {
     memset(out, 0, sizeof *out);
+    if (waits_peer_check(out->detail, sizeof out->detail) != OK) {
+        out->error = PEER_REFUSED;
+        out->body = xstrdup("");
+        return;
+    }
     handle *h = take(p);
     CURL *c = h->curl;
     char *url = xasprintf("%s%s", p->base_url, path_query);
@@ -151,11 +191,13 @@ static void call(peer *p, const char *method, const char *path_query, const peer
     }
     snprintf(line, sizeof line, "X-Peer-Platform: %s", p->self);
     hdrs = curl_slist_append(hdrs, line);
+    snprintf(line, sizeof line, PEER_HOP_HEADER ": %d", caller->hop + 1);
+    hdrs = curl_slist_append(hdrs, line);
     if (primary) hdrs = curl_slist_append(hdrs, "X-Read-Primary: 1");
     if (body) hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
     hdrs = curl_slist_append(hdrs, "Expect:");
 
-    sbuf resp = {0};
+    answer_buf resp = {.limit = p->cfg.answer_limit};
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
@@ -171,13 +213,20 @@ static void call(peer *p, const char *method, const char *path_query, const peer
     __atomic_fetch_add(&p->requests, 1, __ATOMIC_RELAXED);
     if (rc == CURLE_OK) {
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    } else if (resp.too_large) {
+        __atomic_fetch_add(&p->failures, 1, __ATOMIC_RELAXED);
+        out->error = PEER_TOO_LARGE;
+        snprintf(out->detail, sizeof out->detail, "%s: the answer is larger than %zu bytes, the "
+                 "most one request may bring back (PEER_ANSWER_LIMIT_MIB)", p->base_url,
+                 p->cfg.answer_limit);
+        sb_free(&resp.body);
     } else {
         __atomic_fetch_add(&p->failures, 1, __ATOMIC_RELAXED);
         out->error = rc == CURLE_OPERATION_TIMEDOUT ? PEER_TIMEOUT : PEER_UNREACHABLE;
         snprintf(out->detail, sizeof out->detail, "%s: %s", p->base_url, curl_easy_strerror(rc));
     }
-    out->len = resp.len;
-    out->body = sb_steal(&resp);
+    out->len = resp.body.len;
+    out->body = sb_steal(&resp.body);
     curl_slist_free_all(hdrs);
     free(url);
     give_back(p, h);
@@ -206,4 +255,7 @@ void peer_get_stats(peer *p, peer_stats *out)
 {
     out->requests = __atomic_load_n(&p->requests, __ATOMIC_RELAXED);
     out->failures = __atomic_load_n(&p->failures, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&p->mu);
+    out->handles = p->made;
+    pthread_mutex_unlock(&p->mu);
 }

@@ -1,6 +1,7 @@
 /* peer.h -- calls to the other platform over HTTP (libcurl), on kept-alive
- * connections, with connect and total timeouts, passing on the caller's
- * identity (its Authorization header) and the request id. */
+ * connections, with connect and total timeouts and a bound on the answer's
+ * size, passing on the caller's identity (its Authorization header), the
+ * request id and the request's hop (waits.h). */
 #ifndef PEER_H
 #define PEER_H
 
@@ -13,10 +14,17 @@ typedef struct peer_config {
     const char *self;     /* our service name, sent as X-Peer-Platform */
     int connect_timeout_ms;
     int timeout_ms;
-    int handles; /* connections kept open */
+    int handles;         /* idle connections kept open; more are made when all are in use */
+    size_t answer_limit; /* bytes of an answer at most; 0: 64 MiB */
 } peer_config;
 
-typedef enum { PEER_OK = 0, PEER_UNREACHABLE, PEER_TIMEOUT, PEER_BUSY } peer_error;
+typedef enum {
+    PEER_OK = 0,
+    PEER_UNREACHABLE,
+    PEER_TIMEOUT,
+    PEER_TOO_LARGE, /* the answer outgrew answer_limit */
+    PEER_REFUSED,   /* not sent: this thread may not wait on the peer now (waits.h) */
+} peer_error;
 
 typedef struct peer_response {
     peer_error error; /* PEER_OK: status/body below are the peer's answer */
@@ -37,7 +45,12 @@ typedef struct peer_caller {
     const char *authorization; /* passed on: the peer checks the same key */
     const char *request_id;
     const char *if_none_match; /* for conditional reads */
+    int hop;                   /* of the request asking: the peer's is one more */
 } peer_caller;
+
+/* The header that carries a request's hop: how many times it has crossed
+ * between the platforms (absent: 0, a client's own request). */
+#define PEER_HOP_HEADER "X-Peer-Hop"
 
 /* method "GET", "POST"...; path_query starts with "/"; body may be NULL.
  * The caller's headers that are not NULL are passed on. */
@@ -55,6 +68,7 @@ const char *peer_base_url(const peer *p);
 
 typedef struct peer_stats {
     unsigned long requests, failures;
+    int handles; /* curl handles made, in use or idle */
 } peer_stats;
 void peer_get_stats(peer *p, peer_stats *out);
 

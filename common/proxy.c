@@ -60,8 +60,8 @@ static void forward(request *req, void *ctx)
     sb_free(&query);
 
     peer_response pr;
-    peer_caller who = {http_header_in(req, "Authorization"), req->id,
-                       http_header_in(req, "If-None-Match")};
+    peer_caller who = service_caller(req);
+    who.if_none_match = http_header_in(req, "If-None-Match");
     if (http_header_in(req, "X-Read-Primary")) /* passed on, as the caller's */
         peer_call_primary(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
     else

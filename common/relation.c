@@ -139,13 +139,14 @@ static int is_ours(const rel_rt *rt, const char *code)
     return service_collection(rt->svc, code) != NULL;
 }
 
-/* The ends the peer keeps, confirmed in one request per collection. */
+/* The ends the peer keeps, confirmed in one request per collection. Ends
+ * given as NULL are not known yet: made in the same step, here. */
 static int confirm_peer_ends(request *req, rel_rt *rt, const char *from, const char *to)
 {
     xref refs[2];
     int n = 0;
-    if (!is_ours(rt, from)) refs[n++] = (xref){"from", from, rt->def->from_rule};
-    if (!is_ours(rt, to)) refs[n++] = (xref){"to", to, rt->def->to_rule};
+    if (from && !is_ours(rt, from)) refs[n++] = (xref){"from", from, rt->def->from_rule};
+    if (to && !is_ours(rt, to)) refs[n++] = (xref){"to", to, rt->def->to_rule};
     return crossref_confirm(rt->svc, req, refs, n);
 }
 
@@ -571,6 +572,13 @@ static rel_rt *rt_of(request *req, service *svc, const char *kind)
     return NULL;
 }
 
+int relation_confirm_peer_ends(service *svc, request *req, const char *kind, const char *from,
+                               const char *to)
+{
+    rel_rt *rt = rt_of(req, svc, kind);
+    return rt ? confirm_peer_ends(req, rt, from, to) : ERR;
+}
+
 json_t *relation_add_in(service *svc, request *req, db_conn *c, const char *kind, json_t *link)
 {
     rel_rt *rt = rt_of(req, svc, kind);
@@ -579,8 +587,7 @@ json_t *relation_add_in(service *svc, request *req, db_conn *c, const char *kind
     char **cols = xcalloc((size_t)nattr + 1, sizeof *cols);
     char from[BIZCODE_LEN + 1] = "", to[BIZCODE_LEN + 1] = "";
     json_t *out = NULL;
-    if (validate(req, rt, link, cols, from, to) == OK &&
-        confirm_peer_ends(req, rt, from, to) == OK)
+    if (validate(req, rt, link, cols, from, to) == OK)
         out = insert_link(req, rt, c, from, to,
                           json_string_value(json_object_get(link, "status")), cols);
     for (int i = 0; i < nattr; i++) free(cols[i]);

@@ -2,6 +2,7 @@
 #include "replica.h"
 
 #include <stdatomic.h>
+#include <string.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -104,6 +105,14 @@ db_conn *replica_read(replica *r, int primary_only, db_acquire_status *st)
     db_conn *c = db_acquire(r->primary, st);
     if (c) atomic_fetch_add_explicit(&r->reads_primary, 1, memory_order_relaxed);
     return c;
+}
+
+const char *replica_state_now(replica *r, const char *checked)
+{
+    if (!r->pool) return "none";
+    if (atomic_load(&r->down)) return "down";
+    /* up again since the check found it down: a read got a connection there */
+    return strcmp(checked, "down") == 0 ? "ok" : checked;
 }
 
 const char *replica_readiness(replica *r)

@@ -22,9 +22,12 @@ void replica_free(replica *r);
  * has waited its turn once already. */
 db_conn *replica_read(replica *r, int primary_only, db_acquire_status *st);
 
-/* For /readyz: "ok", "busy", "down", or "none" without a replica. Never
- * waits for a replica already known to be down. */
+/* For the readiness check (health.c): "ok", "busy", "down", or "none"
+ * without a replica. Never waits for a replica already known to be down. */
 const char *replica_readiness(replica *r);
+/* What checked (replica_readiness, a while ago) means now: "down" as soon
+ * as a read has found the replica down since, "ok" once one got through. */
+const char *replica_state_now(replica *r, const char *checked);
 
 /* Appends db_reads_total and replica_fallbacks_total, and with a replica
  * db_replica_up and, when both servers answer, the replica's lag. */

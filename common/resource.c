@@ -421,18 +421,23 @@ static const char **write_params(const col_values *cv, const char *code, const c
 }
 
 /* The codes of obj's FT_CODE fields that changed from current (all of them
- * on create), split into those kept here and those the peer keeps. */
+ * on create), split into those kept here and those the peer keeps: as many
+ * as the collection declares code fields (named_free frees them). */
 typedef struct {
-    xref local[16], peer[16];
-    char codes[32][BIZCODE_LEN + 1]; /* canonical, for the xrefs above */
+    xref *local, *peer;
+    char (*codes)[BIZCODE_LEN + 1]; /* canonical, for the xrefs above */
     int nlocal, npeer;
 } named_refs;
 
 static void named(const coll_rt *rt, const json_t *obj, const json_t *current, named_refs *out)
 {
-    out->nlocal = out->npeer = 0;
+    size_t nfields = 0;
+    for (const field_def *f = rt->def->fields; f->name; f++) nfields += f->type == FT_CODE;
+    *out = (named_refs){xcalloc(nfields + 1, sizeof *out->local),
+                        xcalloc(nfields + 1, sizeof *out->peer),
+                        xcalloc(nfields + 1, sizeof *out->codes), 0, 0};
     int ncodes = 0;
-    for (const field_def *f = rt->def->fields; f->name && ncodes < 32; f++) {
+    for (const field_def *f = rt->def->fields; f->name; f++) {
         if (f->type != FT_CODE) continue;
         const json_t *v = json_object_get(obj, f->name);
         const char *raw = json_string_value(v);
@@ -442,12 +447,18 @@ static void named(const coll_rt *rt, const json_t *obj, const json_t *current, n
         if (bizcode_parse(raw, code, NULL) != BIZ_OK) continue;
         ncodes++;
         xref x = {f->name, code, f->rule};
-        if (service_collection(rt->svc, code)) {
-            if (out->nlocal < (int)ARRAY_LEN(out->local)) out->local[out->nlocal++] = x;
-        } else if (out->npeer < (int)ARRAY_LEN(out->peer)) {
+        if (service_collection(rt->svc, code))
+            out->local[out->nlocal++] = x;
+        else
             out->peer[out->npeer++] = x;
-        }
     }
+}
+
+static void named_free(named_refs *nr)
+{
+    free(nr->local);
+    free(nr->peer);
+    free(nr->codes);
 }
 
 /* Objects named here: inside the transaction. */
@@ -456,19 +467,24 @@ static int local_refs_usable(request *req, const coll_rt *rt, db_conn *c, const 
 {
     named_refs nr;
     named(rt, obj, current, &nr);
-    for (int i = 0; i < nr.nlocal; i++)
-        if (crossref_local(rt->svc, req, c, &nr.local[i]) != OK) return ERR;
-    return OK;
+    int rc = OK;
+    for (int i = 0; i < nr.nlocal && rc == OK; i++)
+        rc = crossref_local(rt->svc, req, c, &nr.local[i]);
+    named_free(&nr);
+    return rc;
 }
 
-/* Objects the peer keeps: confirmed before any transaction starts. */
+/* Objects the peer keeps: confirmed before any transaction starts, with no
+ * connection held (waits.h). */
 static int peer_refs_usable(request *req, const coll_rt *rt, const json_t *obj,
                             const json_t *current)
 {
     if (!rt->peer_refs) return OK;
     named_refs nr;
     named(rt, obj, current, &nr);
-    return crossref_confirm(rt->svc, req, nr.peer, nr.npeer);
+    int rc = crossref_confirm(rt->svc, req, nr.peer, nr.npeer);
+    named_free(&nr);
+    return rc;
 }
 
 /* Records the change of the object in r (row 0) in the open transaction:
@@ -650,8 +666,9 @@ static int patch_peer_refs(request *req, coll_rt *rt, const char *code)
  * object as it is and as it will be must both be the caller's to maintain,
  * so a production app may not turn a public transformer into a dedicated
  * one, nor marketing the other way round -- and to the fields clients may
- * set; the codes it names that the peer keeps were confirmed before the
- * transaction. A step's change confirms them here. */
+ * set. The codes it names that the peer keeps were confirmed before the
+ * transaction, with no connection held (waits.h): by patch_peer_refs for a
+ * client, by the step's caller for a step (resource_confirm_peer_refs). */
 static json_t *change_locked(request *req, coll_rt *rt, db_conn *c, const PGresult *cur,
                              const json_t *patch_doc, const char *change, int client)
 {
@@ -668,7 +685,6 @@ static json_t *change_locked(request *req, coll_rt *rt, db_conn *c, const PGresu
     if (validate_as(req, rt, merged, current, !client, &cv, &status) != OK ||
         (client && (!allowed(req, rt, current) || !allowed(req, rt, merged))) ||
         relation_rules_hold(rt->svc, req, c, code, merged) != OK ||
-        (!client && peer_refs_usable(req, rt, merged, current) != OK) ||
         local_refs_usable(req, rt, c, merged, current) != OK)
         goto done;
     if (unchanged(req, rt, current, &cv, status)) {
@@ -772,11 +788,15 @@ json_t *resource_create_in(service *svc, request *req, db_conn *c, const char *p
     col_values cv = {0};
     const char *status;
     if (!rt || validate_as(req, rt, obj, NULL, 1, &cv, &status) != OK) return NULL;
-    json_t *out = peer_refs_usable(req, rt, obj, NULL) == OK
-                      ? insert_checked(req, rt, c, obj, &cv, status)
-                      : NULL;
+    json_t *out = insert_checked(req, rt, c, obj, &cv, status);
     values_free(&cv);
     return out;
+}
+
+int resource_confirm_peer_refs(service *svc, request *req, const char *prefix, const json_t *obj)
+{
+    coll_rt *rt = rt_of(req, svc, prefix);
+    return rt ? peer_refs_usable(req, rt, obj, NULL) : ERR;
 }
 
 json_t *resource_change_in(service *svc, request *req, db_conn *c, const char *code,

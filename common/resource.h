@@ -127,9 +127,12 @@ int relation_rules_hold(service *svc, struct request *req, struct db_conn *c, co
 /* Writes that are one part of a larger step (a work order's), on the
  * caller's open transaction c: the same checks, the same history and events
  * as the HTTP writes, but no role policy (the caller authorised the step)
- * and server-set fields allowed. Codes the peer keeps are confirmed with the
- * peer. Each returns the object or link as stored (owned by the caller), or
- * NULL after answering req with the problem. */
+ * and server-set fields allowed. Codes the peer keeps are not asked about
+ * here: a transaction is open and a connection held, so the caller confirms
+ * them first, with nothing held (resource_confirm_peer_refs,
+ * relation_confirm_peer_ends; waits.h). Each returns the object or link as
+ * stored (owned by the caller), or NULL after answering req with the
+ * problem. */
 json_t *resource_create_in(service *svc, struct request *req, struct db_conn *c,
                            const char *prefix, json_t *obj);
 /* A merge patch; `change` names the history entry ("work_order.updated"
@@ -140,6 +143,13 @@ json_t *resource_retire_in(service *svc, struct request *req, struct db_conn *c,
                            const char *code);
 json_t *relation_add_in(service *svc, struct request *req, struct db_conn *c, const char *kind,
                         json_t *link);
+/* The codes the peer keeps that obj (of the collection of prefix) names, or
+ * that a link of kind from -> to names at its ends (NULL: not known yet,
+ * one of ours), confirmed with the peer: OK, or ERR after answering. */
+int resource_confirm_peer_refs(service *svc, struct request *req, const char *prefix,
+                               const json_t *obj);
+int relation_confirm_peer_ends(service *svc, struct request *req, const char *kind,
+                               const char *from, const char *to);
 /* Sets the status of the current link (design -> operational); a link
  * already so is returned as it is. */
 json_t *relation_status_in(service *svc, struct request *req, struct db_conn *c,

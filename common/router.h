@@ -2,6 +2,8 @@
 #ifndef ROUTER_H
 #define ROUTER_H
 
+#include <stddef.h>
+
 #define ROUTE_MAX_PARAMS 4
 #define ROUTE_PARAM_MAX 100 /* longer path parameters are refused with 400 */
 #define ROUTE_MAX_SEGS 12
@@ -12,12 +14,14 @@ typedef void (*route_handler)(request *req, void *ctx);
 enum {
     ROUTE_PUBLIC = 1u << 0,    /* served without authentication */
     ROUTE_BODY_JSON = 1u << 1, /* the handler gets req->json: a parsed JSON object */
-    ROUTE_PEER = 1u << 2,      /* waits on the peer: runs on the peer workers (http.c) */
+    ROUTE_PEER = 1u << 2,      /* waits on the peer: runs on the peer workers (http.c, waits.h) */
     ROUTE_BODY_BULK = 1u << 3, /* a raw body up to the bulk limit (NDJSON imports) */
     /* Which requests may read a replica (service_db): GET and HEAD, unless
      * ROUTE_PRIMARY; other methods only with ROUTE_READ_ONLY. */
     ROUTE_READ_ONLY = 1u << 4, /* only reads, whatever its method */
     ROUTE_PRIMARY = 1u << 5,   /* reads only the primary, even as a GET */
+    ROUTE_SLOW = 1u << 6,      /* may take long but never waits on the peer: runs on the local
+                                  workers, off the I/O threads (a walk's leg, a report) */
 };
 
 typedef struct route {
@@ -27,6 +31,7 @@ typedef struct route {
     void *ctx;
     unsigned flags;
     const char *summary; /* one line for the OpenAPI document */
+    size_t body_limit;   /* bytes; 0: the server's limit for the route's kind of body */
     int index;           /* position in the table; metrics key on it */
     int nsegs;
     char *segs[ROUTE_MAX_SEGS]; /* "{code}" marks a parameter */

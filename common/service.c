@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "migrate.h"
@@ -58,17 +59,19 @@ static int load_config(const service_def *def, service_config *c)
     c->policy_file = env_or("POLICY_FILE", "config/policy.json");
     c->schema_dir = env_or("SCHEMA_DIR", def->default_schema_dir);
     c->log_level = env_or("LOG_LEVEL", "info");
-    int body_kib, import_mib;
+    int body_kib, import_mib, answer_mib;
     if (env_int("PORT", def->default_port, 0, 65535, &c->port) != OK ||
         env_int("HTTP_THREADS", 4, 1, 256, &c->http_threads) != OK ||
         env_int("PEER_WORKERS", 8, 1, 1024, &c->peer_workers) != OK ||
         env_int("DB_POOL_SIZE", c->http_threads, 1, 512, &c->db_pool_size) != OK ||
+        env_int("LOCAL_WORKERS", c->db_pool_size, 1, 1024, &c->local_workers) != OK ||
         env_int("DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, &c->db_statement_timeout_ms) != OK ||
         env_int("DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, &c->db_acquire_timeout_ms) != OK ||
         env_int("BODY_LIMIT_KIB", 1024, 1, 1024 * 1024, &body_kib) != OK ||
         env_int("IMPORT_LIMIT_MIB", 256, 1, 4096, &import_mib) != OK ||
         env_int("PEER_TIMEOUT_MS", 5000, 1, 600000, &c->peer_timeout_ms) != OK ||
         env_int("PEER_CONNECT_TIMEOUT_MS", 1000, 1, 600000, &c->peer_connect_timeout_ms) != OK ||
+        env_int("PEER_ANSWER_LIMIT_MIB", 64, 1, 4096, &answer_mib) != OK ||
         env_int("SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000, &c->shutdown_timeout_ms) != OK ||
         env_int("SHUTDOWN_GRACE_MS", 0, 0, 600000, &c->shutdown_grace_ms) != OK ||
         env_int("EVENTS_KEEP_HOURS", 168, 0, 87600, &c->events_keep_hours) != OK ||
@@ -81,6 +84,7 @@ static int load_config(const service_def *def, service_config *c)
         return ERR;
     c->body_limit = (size_t)body_kib * 1024;
     c->bulk_limit = (size_t)import_mib << 20;
+    c->peer_answer_limit = (size_t)answer_mib << 20;
     if (!c->database_url) {
         fprintf(stderr, "DATABASE_URL is required, e.g. postgresql://user@127.0.0.1:5432/db\n");
         return ERR;
@@ -129,6 +133,11 @@ db_conn *service_db(service *svc, request *req)
     else
         http_problem(req, 503, "the database is unavailable; retry shortly");
     return NULL;
+}
+
+peer_caller service_caller(request *req)
+{
+    return (peer_caller){http_header_in(req, "Authorization"), req->id, NULL, req->hop};
 }
 
 int service_path_code(request *req, const char *prefix, char canon[BIZCODE_LEN + 1])
@@ -196,34 +205,21 @@ static void healthz(request *req, void *ctx)
     http_json(req, 200, json_pack("{s:s, s:s}", "status", "ok", "service", svc->name));
 }
 
+/* What the readiness thread found last (health.h): it answers at once. */
 static void readyz(request *req, void *ctx)
 {
     service *svc = ctx;
     int draining = http_draining(req->server);
-    const char *db = "down";
-    db_acquire_status st;
-    db_conn *c = db_acquire(svc->db, &st);
-    if (c) {
-        PGresult *r = db_exec(c, "SELECT 1", 0, NULL);
-        if (db_ok(r)) db = "ok";
-        PQclear(r);
-        db_release(svc->db, c);
-    } else if (st == DB_ACQ_BUSY) {
-        db = "busy";
-    }
-    peer_response pr;
-    peer_caller who = {NULL, req->id, NULL};
-    peer_call(svc->peer_probe, "GET", "/healthz", &who, NULL, 0, &pr);
-    const char *peer_state = pr.error == PEER_OK && pr.status == 200 ? "ok" : "unreachable";
-    peer_response_free(&pr);
+    health_report hr;
+    health_read(svc->health, &hr);
     /* Not the replica's state: while it is down, reads go to the primary. */
-    int ready = !draining && strcmp(db, "down") != 0;
+    int ready = !draining && strcmp(hr.database, "down") != 0;
     http_json(req, ready ? 200 : 503,
               json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}}", "status",
                         draining ? "draining" : ready ? "ready" : "unavailable", "service",
-                        svc->name, "database", db, "replica", replica_readiness(svc->reads),
-                        "migrations", "applied", "peer", "url", peer_base_url(svc->peer_probe),
-                        "state", peer_state));
+                        svc->name, "database", hr.database, "replica", hr.replica, "migrations",
+                        "applied", "peer", "url", peer_base_url(svc->peer_probe), "state",
+                        hr.peer));
 }
 
 static long resident_bytes(void)
@@ -261,10 +257,12 @@ static void metrics_page(request *req, void *ctx)
                "# TYPE peer_requests_total counter\npeer_requests_total %lu\n"
                "# HELP peer_failures_total Peer requests that got no answer.\n"
                "# TYPE peer_failures_total counter\npeer_failures_total %lu\n"
+               "# HELP peer_connections Connections to the peer platform, in use or idle.\n"
+               "# TYPE peer_connections gauge\npeer_connections %d\n"
                "# HELP process_resident_memory_bytes Resident memory.\n"
                "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %ld\n",
                ds.size, ds.in_use, ds.waiting, ds.acquire_timeouts, ds.resets, ps.requests,
-               ps.failures, resident_bytes());
+               ps.failures, ps.handles, resident_bytes());
     replica_metrics(svc->reads, &out);
     size_t len = out.len;
     http_raw(req, 200, "text/plain; version=0.0.4", sb_steal(&out), len);
@@ -279,7 +277,6 @@ void service_routes(service *svc)
 {
     router *r = svc->router = router_new();
     router_add(r, "GET", "/healthz", healthz, svc, ROUTE_PUBLIC, "Liveness: the process answers");
-    /* On the I/O thread, not behind peer traffic: its own probe gives up in 0.8 s. */
     router_add(r, "GET", "/readyz", readyz, svc, ROUTE_PUBLIC,
                "Readiness: database reachable, migrations applied, peer state");
     router_add(r, "GET", "/metrics", metrics_page, svc, ROUTE_PUBLIC, "Prometheus metrics");
@@ -345,6 +342,7 @@ static void open_pools(service *svc)
 
 static void cleanup(service *svc)
 {
+    health_stop(svc->health);
     events_cleanup(svc);
     metrics_free(svc->metrics);
     service_routes_free(svc);
@@ -393,12 +391,14 @@ int service_main(const service_def *def, int argc, char **argv)
     open_pools(svc);
     events_start(svc);
     peer_config pc = {svc->cfg.peer_url, svc->name, svc->cfg.peer_connect_timeout_ms,
-                      svc->cfg.peer_timeout_ms, svc->cfg.peer_workers};
+                      svc->cfg.peer_timeout_ms, svc->cfg.peer_workers,
+                      svc->cfg.peer_answer_limit};
     svc->peer = peer_new(&pc);
-    /* Readiness asks the peer with a short fuse of its own, so a probe with a
-     * one-second timeout never sees us as unready because the peer is slow. */
-    peer_config probe = {svc->cfg.peer_url, svc->name, 500, 800, 1};
+    /* The readiness thread asks the peer with a short fuse of its own, so a
+     * slow peer does not hold its checks of the database up. */
+    peer_config probe = {svc->cfg.peer_url, svc->name, 500, 800, 1, 1u << 16};
     svc->peer_probe = peer_new(&probe);
+    svc->health = health_start(svc);
     service_routes(svc);
     svc->metrics = metrics_new(svc->router);
     http_config hc = {.service = svc->name,
@@ -406,15 +406,18 @@ int service_main(const service_def *def, int argc, char **argv)
                       .port = svc->cfg.port,
                       .threads = svc->cfg.http_threads,
                       .peer_workers = svc->cfg.peer_workers,
+                      .local_workers = svc->cfg.local_workers,
                       .body_limit = svc->cfg.body_limit,
                       .bulk_limit = svc->cfg.bulk_limit,
                       .auth = svc->auth,
                       .metrics = svc->metrics};
     if (!(svc->http = http_start(&hc, svc->router))) goto out;
     events_listen(svc);
-    log_info("%s listening on %s:%d (%d threads, %d database connections, peer %s)", svc->name,
-             svc->cfg.bind_addr, http_port(svc->http), svc->cfg.http_threads,
-             svc->cfg.db_pool_size, svc->cfg.peer_url);
+    log_info("%s listening on %s:%d (%d threads, %d + %d peer workers, %d local workers, %d "
+             "database connections, peer %s)", svc->name, svc->cfg.bind_addr,
+             http_port(svc->http), svc->cfg.http_threads, svc->cfg.peer_workers,
+             svc->cfg.peer_workers, svc->cfg.local_workers, svc->cfg.db_pool_size,
+             svc->cfg.peer_url);
 
     int sig = 0;
     sigwait(&stop, &sig);

@@ -42,6 +42,7 @@ typedef struct service_config {
     const char *log_level;
     int http_threads;
     int peer_workers;
+    int local_workers;
     int db_pool_size;
     int db_statement_timeout_ms;
     int db_acquire_timeout_ms;
@@ -49,6 +50,7 @@ typedef struct service_config {
     size_t bulk_limit; /* bodies of NDJSON imports */
     int peer_timeout_ms;
     int peer_connect_timeout_ms;
+    size_t peer_answer_limit;
     int shutdown_timeout_ms;
     int shutdown_grace_ms; /* unready but serving, before the drain */
     int events_keep_hours; /* change events older than this are pruned */
@@ -78,6 +80,7 @@ struct service {
     void *proxies;   /* proxy.c's routes to the peer */
     void *trace;     /* trace.c's chain steps */
     void *events;    /* events.c's pruning and listening threads */
+    struct health *health; /* what /readyz reports (health.h) */
 };
 
 int service_main(const service_def *def, int argc, char **argv);
@@ -89,6 +92,9 @@ int service_main(const service_def *def, int argc, char **argv);
  * handlers keep. */
 void service_routes(service *svc);
 void service_routes_free(service *svc);
+
+/* Who asks the peer on behalf of req: its key, request id and hop. */
+peer_caller service_caller(request *req);
 
 /* For handlers: a pooled connection, or NULL after answering 503. A read
  * (service.c says which requests are) gets one on the replica while it

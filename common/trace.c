@@ -15,20 +15,26 @@
 #define MAX_LEVELS 32
 #define IMPACT_LIMIT_DEFAULT 1000
 #define IMPACT_LIMIT_MAX 10000
+/* A hand-over to the peer: at most this many codes, in a body of at most
+ * this many bytes (a code and its quotes and comma take 33). A whole
+ * million-customer city's meter boxes cross in one. */
+#define WALK_CODES_MAX 200000
+#define WALK_BODY_LIMIT ((size_t)8 << 20)
 
 enum { UP = 0, DOWN = 1 };
 
 /* A set of object types, a bit per entry of biz_types. Walks are planned
  * per set: a statement that names only the tables the walk can reach
  * starts several times faster than one naming every table. */
-typedef unsigned tmask;
-#define ALL_TYPES (~0u)
+typedef unsigned long long tmask;
+_Static_assert(sizeof(tmask) * 8 >= BIZ_TYPES_MAX, "a tmask holds a bit per type");
+#define ALL_TYPES (~(tmask)0)
 #define MAX_STMTS 64
 
 static tmask type_bit(const char *code)
 {
     const biz_type *bt = biz_type_by_prefix(code);
-    return bt ? 1u << (bt - biz_types) : 0;
+    return bt ? (tmask)1 << (bt - biz_types) : 0;
 }
 
 static tmask mask_of(const char *const *prefixes)
@@ -54,7 +60,7 @@ static char *text_of_mask(tmask m)
     sbuf b = {0};
     sb_append(&b, "");
     for (int i = 0; i < biz_ntypes; i++)
-        if (m & (1u << i)) sb_appendf(&b, "%s,", biz_types[i].prefix);
+        if (m & ((tmask)1 << i)) sb_appendf(&b, "%s,", biz_types[i].prefix);
     return sb_steal(&b);
 }
 
@@ -97,7 +103,7 @@ typedef struct {
     pthread_mutex_t mu;
     char *peer_near[2]; /* the peer's, learnt from its first answer; NULL until then */
     walk_stmt stmts[MAX_STMTS]; /* built on first use, kept for the daemon's life
-                                   (connections prepare them by address) */
+                                   (connections keep them prepared) */
     int nstmts;
 } trace_state;
 
@@ -291,9 +297,11 @@ static char *walk_sql(const service_def *sd, const trace_state *ts, const walk_s
         far |= st->far[dir];
         first = 0;
     }
+    /* Nothing to walk from here; $3 is named all the same, as the statement
+     * is prepared and run with three parameters. */
     if (first)
         sb_append(&b, "SELECT NULL::text AS far, NULL::text AS from_code, NULL::text AS to_code, "
-                      "NULL::text AS kind WHERE false");
+                      "NULL::text AS kind WHERE $3::text[] IS NULL AND false");
     sb_append(&b, ") e CROSS JOIN LATERAL (SELECT ");
     node_expr(&b, sd, "e.far", far, ws->describe);
     sb_appendf(&b, " AS node OFFSET 0) n WHERE w.grow AND w.depth < %d) "
@@ -429,7 +437,7 @@ static json_t *owned(service *svc, json_t *list, int keep)
 
 typedef struct {
     service *svc;
-    db_conn *c;
+    db_conn *c;            /* while it walks here; never held while the peer walks (waits.h) */
     int dir, design;
     tmask describe;        /* types described in full; the others are only vetted, and
                               no edges are kept (an impact query needs customers only) */
@@ -540,7 +548,7 @@ static int codes_of(request *req, json_t *arr, const char *member, json_t **out)
 {
     *out = json_array();
     if (!arr) return OK;
-    if (!json_is_array(arr) || json_array_size(arr) > 1000000) {
+    if (!json_is_array(arr)) {
         http_problem(req, 400, "%s must be an array of codes", member);
         return ERR;
     }
@@ -563,6 +571,18 @@ static int direction_of(request *req, const char *d)
     if (d && strcmp(d, "down") == 0) return DOWN;
     http_problem(req, 400, "direction must be up or down");
     return -1;
+}
+
+/* The objects one hand-over may carry (codes and expand together), so that
+ * a leg's body stays under WALK_BODY_LIMIT; a walk that would cross with
+ * more is refused rather than sent. */
+static int handover_fits(request *req, size_t n)
+{
+    if (n <= WALK_CODES_MAX) return OK;
+    http_problem(req, 422, "the walk would hand %zu objects over at once, more than the %d one "
+                           "hand-over between the platforms takes; ask about fewer objects",
+                 n, WALK_CODES_MAX);
+    return ERR;
 }
 
 /* A raw leg's answer: "nodes", those described, as PostgreSQL wrote them
@@ -618,11 +638,13 @@ static void graph_walk(request *req, void *ctx)
         return;
     }
     if (dir < 0 || codes_of(req, json_object_get(req->json, "codes"), "codes", &codes) != OK ||
-        codes_of(req, json_object_get(req->json, "expand"), "expand", &grow) != OK) {
+        codes_of(req, json_object_get(req->json, "expand"), "expand", &grow) != OK ||
+        handover_fits(req, json_array_size(codes) + json_array_size(grow)) != OK) {
         json_decref(codes);
         json_decref(grow);
         return;
     }
+    /* The whole leg on one connection: it never waits on the peer. */
     db_conn *c = service_db(svc, req);
     if (c) {
         leg l;
@@ -669,6 +691,11 @@ static int peer_leg(walk *w, json_t *back_codes, json_t *back_expand)
 {
     service *svc = w->l.svc;
     trace_state *ts = svc->trace;
+    if (handover_fits(w->req, json_array_size(w->l.out_codes) + json_array_size(w->l.out_expand)) !=
+        OK) {
+        w->failed = 1;
+        return ERR;
+    }
     json_t *body = json_pack("{s:O, s:O, s:s, s:b, s:s}", "codes", w->l.out_codes, "expand",
                              w->l.out_expand, "direction", w->l.dir == UP ? "up" : "down",
                              "design", w->l.design, "near", ts->near_text[w->l.dir]);
@@ -680,7 +707,7 @@ static int peer_leg(walk *w, json_t *back_codes, json_t *back_expand)
     char *text = json_text(body);
     json_decref(body);
     peer_response pr;
-    peer_caller who = {http_header_in(w->req, "Authorization"), w->req->id, NULL};
+    peer_caller who = service_caller(w->req);
     peer_call(svc->peer, "POST", "/v1/graph/walk", &who, text, strlen(text), &pr);
     free(text);
     const char *peer_name = service_name(svc->def->id == SVC_GRID ? SVC_CUST : SVC_GRID);
@@ -735,6 +762,24 @@ static int peer_leg(walk *w, json_t *back_codes, json_t *back_expand)
     return rc;
 }
 
+/* Our part of the walk, on a connection taken for it alone: none is held
+ * while the peer walks its part (waits.h). ERR after answering. */
+static int walk_here_alone(walk *w, json_t *vet, json_t *grow)
+{
+    if (!json_array_size(vet) && !json_array_size(grow)) return OK;
+    service *svc = w->l.svc;
+    db_conn *c = service_db(svc, w->req);
+    if (!c) {
+        w->failed = 1;
+        return ERR;
+    }
+    w->l.c = c;
+    int rc = walk_here(&w->l, vet, grow);
+    w->l.c = NULL;
+    db_release(svc->db, c);
+    return rc;
+}
+
 /* Walks from roots to the end of the chain, handing over to the peer
  * whenever the chain crosses: one request per crossing, however many
  * objects cross. Then keeps the edges whose ends are both shown and
@@ -753,7 +798,7 @@ static int walk_from(walk *w, json_t *roots)
         json_object_set_new(l->seen, json_string_value(v), json_true());
         json_array_append(service_collection(l->svc, json_string_value(v)) ? vet : l->out_codes, v);
     }
-    int rc = walk_here(l, vet, grow);
+    int rc = walk_here_alone(w, vet, grow);
     for (int round = 0; rc == OK && round < MAX_LEVELS &&
                         (json_array_size(l->out_codes) || json_array_size(l->out_expand));
          round++) {
@@ -764,7 +809,7 @@ static int walk_from(walk *w, json_t *roots)
         pthread_mutex_lock(&ts->mu);
         l->peer_near = ts->peer_near[l->dir];
         pthread_mutex_unlock(&ts->mu);
-        if (rc == OK) rc = walk_here(l, vet, grow);
+        if (rc == OK) rc = walk_here_alone(w, vet, grow);
     }
     json_decref(vet);
     json_decref(grow);
@@ -832,10 +877,8 @@ static void trace(request *req, void *ctx)
     if (parse_code(req, http_param(req, 0), code) != OK || design_of(req, &design) != OK) return;
     const char *d = http_query(req, "direction");
     if ((dir = direction_of(req, d ? d : "up")) < 0) return;
-    db_conn *c = service_db(svc, req);
-    if (!c) return;
     walk w = {.req = req};
-    leg_init(&w.l, svc, c, dir, design, ALL_TYPES);
+    leg_init(&w.l, svc, NULL, dir, design, ALL_TYPES);
     json_t *roots = json_pack("[s]", code);
     if (walk_from(&w, roots) == OK) {
         json_t *list = json_array();
@@ -848,7 +891,6 @@ static void trace(request *req, void *ctx)
     }
     json_decref(roots);
     leg_free(&w.l);
-    db_release(svc->db, c);
 }
 
 /* A customer of an impact list: its line, split. */
@@ -951,13 +993,8 @@ static void outage_impact(request *req, void *ctx)
         json_decref(roots);
         return;
     }
-    db_conn *c = service_db(svc, req);
-    if (!c) {
-        json_decref(roots);
-        return;
-    }
     /* only the customers are listed: the rest of the chain is only vetted */
-    leg_init(&w.l, svc, c, DOWN, 0, type_bit("CU"));
+    leg_init(&w.l, svc, NULL, DOWN, 0, type_bit("CU"));
     if (walk_from(&w, roots) == OK) {
         size_t n = 0, cap = json_object_size(w.l.nodes) + 1;
         listed *customers = xcalloc(cap, sizeof *customers);
@@ -979,7 +1016,6 @@ static void outage_impact(request *req, void *ctx)
     }
     json_decref(roots);
     leg_free(&w.l);
-    db_release(svc->db, c);
 }
 
 void trace_routes(service *svc, router *r)
@@ -991,11 +1027,14 @@ void trace_routes(service *svc, router *r)
                "The supply chain up or down from any object, across both platforms");
     router_add(r, "GET", "/v1/outage-impact", outage_impact, svc, ROUTE_PEER,
                "Customers who lose supply when the given objects are out");
-    /* A leg may hand over many codes at once (the bulk body limit) and take
-     * a while: off the I/O threads, as peer waits are. */
-    router_add(r, "POST", "/v1/graph/walk", graph_walk, svc,
-               ROUTE_BODY_JSON | ROUTE_BODY_BULK | ROUTE_PEER | ROUTE_READ_ONLY,
-               "This platform's leg of a walk (used by the peer)");
+    /* A leg may hand over many codes at once and take a while, but never
+     * waits on the peer: off the I/O threads, on the local workers, so the
+     * peer's waiting traces never hold what it needs (waits.h). */
+    route *leg_route = router_add(r, "POST", "/v1/graph/walk", graph_walk, svc,
+                                  ROUTE_BODY_JSON | ROUTE_BODY_BULK | ROUTE_SLOW | ROUTE_READ_ONLY,
+                                  "This platform's leg of a walk (used by the peer): at most "
+                                  "200,000 codes in a body of at most 8 MiB");
+    leg_route->body_limit = WALK_BODY_LIMIT;
 }
 
 void trace_cleanup(service *svc)

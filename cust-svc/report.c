@@ -59,6 +59,10 @@ static const struct {
 
 /* ---- statements -------------------------------------------------------------- */
 
+/* Marks in the statements below, replaced per scope (build_statements). */
+#define SCOPE_EXISTS "<scope exists>"
+#define SCOPE_COL "<scope column>"
+
 /* $1 kind (NULL: all), $2-$4 the cursor (kind, code, other; "" from the
  * start), $5 the page size + 1; scoped statements take the code as $6.
  * One statement: one snapshot, while replication keeps applying. The
@@ -66,7 +70,7 @@ static const struct {
  * the page. Columns: scope exists, active, complete, counts by kind (JSON),
  * the page (JSON array of [kind, code, other]). */
 static const char SQL_TAIL[] =
-    " SELECT %s, c.active, c.complete,"
+    " SELECT " SCOPE_EXISTS ", c.active, c.complete,"
     " (SELECT coalesce(json_object_agg(kind, n), '{}') FROM"
     "   (SELECT kind, count(*) AS n FROM b GROUP BY kind) k)::text,"
     " (SELECT coalesce(json_agg(json_build_array(kind, code, other)"
@@ -88,7 +92,7 @@ static const char SQL_CITY[] =
     " c AS (SELECT a.n AS active, a.n - (SELECT count(DISTINCT customer) FROM ch) AS complete"
     "   FROM (SELECT count(*) AS n FROM report.active_customers) a)";
 
-/* The scope's column is named twice (a constant of ours). A link is placed
+/* The scope's column, named twice (a constant of ours), replaces SCOPE_COL. A link is placed
  * by its anchor; the chains' own breaks have none. A customer is placed by
  * any chain through the scope, and is complete when none of its chains, in
  * or out of the scope, is broken: the chains in the scope say so for a
@@ -98,9 +102,9 @@ static const char SQL_CITY[] =
  * are read by index instead of the whole city's. */
 static const char SQL_SCOPED[] =
     "WITH b AS MATERIALIZED (SELECT kind, code, other FROM report.grid_breaks"
-    "   WHERE anchor = ANY (ARRAY(SELECT code FROM report.grid_place WHERE %s = $6))),"
+    "   WHERE anchor = ANY (ARRAY(SELECT code FROM report.grid_place WHERE " SCOPE_COL " = $6))),"
     " s AS MATERIALIZED (SELECT customer, bool_and(complete) AS complete FROM report.chains"
-    "   WHERE %s = $6 GROUP BY customer),"
+    "   WHERE " SCOPE_COL " = $6 GROUP BY customer),"
     " m AS (SELECT customer FROM s WHERE complete AND"
     "   (SELECT count(*) FROM report.chain_starts cs WHERE cs.customer = s.customer) > 1),"
     " c AS (SELECT (SELECT count(*) FROM s) AS active,"
@@ -123,18 +127,32 @@ typedef struct {
 
 static report_state *the_report; /* one cust-svc per process */
 
+/* text with every mark replaced by with (owned). The statements are SQL,
+ * which may hold a %: they are not printf formats. */
+static char *replaced(const char *text, const char *mark, const char *with)
+{
+    sbuf b = {0};
+    size_t n = strlen(mark);
+    for (const char *at; (at = strstr(text, mark)); text = at + n) {
+        sb_appendn(&b, text, (size_t)(at - text));
+        sb_append(&b, with);
+    }
+    sb_append(&b, text);
+    return sb_steal(&b);
+}
+
 static void build_statements(report_state *st)
 {
     for (int s = 0; s < N_SCOPES; s++) {
-        char *tail, *head;
+        char *head, *tail;
         if (s == SCOPE_CITY) {
             head = xstrdup(SQL_CITY);
-            tail = xasprintf(SQL_TAIL, "true");
+            tail = replaced(SQL_TAIL, SCOPE_EXISTS, "true");
         } else {
-            head = xasprintf(SQL_SCOPED, scopes[s].param, scopes[s].param);
+            head = replaced(SQL_SCOPED, SCOPE_COL, scopes[s].param);
             char *exists = xasprintf("EXISTS (SELECT 1 FROM report.scopes WHERE code = $6 AND "
                                      "level = '%s')", scopes[s].param);
-            tail = xasprintf(SQL_TAIL, exists);
+            tail = replaced(SQL_TAIL, SCOPE_EXISTS, exists);
             free(exists);
         }
         st->sql[s] = xasprintf("%s%s", head, tail);
@@ -490,7 +508,8 @@ void report_routes(service *svc, router *r)
                         .quiet = 1};
         the_report->pool = db_pool_new(&dc);
     }
-    router_add(r, "GET", "/v1/reports/integration", integration_report, the_report, ROUTE_PEER,
+    /* Long, on datahub's own pool, never on the peer: the local workers. */
+    router_add(r, "GET", "/v1/reports/integration", integration_report, the_report, ROUTE_SLOW,
                "The integration report 营配贯通率 from the data middle platform (datahub): "
                "active customers and the share whose chain is complete, broken links by kind, "
                "a page of them (kind, code, other), and how fresh the data is; scope with "

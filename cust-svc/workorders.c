@@ -45,7 +45,8 @@ typedef struct step_ctx {
 typedef struct wo_step {
     const char *name;
     const field_def *data;     /* what the step takes */
-    int (*remote)(step_ctx *); /* grid-svc's half, before our transaction */
+    int (*remote)(step_ctx *); /* grid-svc's half (or its confirmation of what ours will
+                                  name), before our transaction, with no connection held */
     int (*run)(step_ctx *);    /* ours beyond moving the work order, in it */
 } wo_step;
 
@@ -94,6 +95,8 @@ static int drawn(step_ctx *s);
 static int schedule(step_ctx *s);
 static int publish(step_ctx *s);
 static int published(step_ctx *s);
+static int confirm_line(step_ctx *s);
+static int confirm_billed(step_ctx *s);
 static int power_on(step_ctx *s);
 static int withdraw(step_ctx *s);
 static int cancel(step_ctx *s);
@@ -102,12 +105,12 @@ static int cancel(step_ctx *s);
 static const wo_step steps[] = {
     {"applied", NULL, NULL, NULL},
     {"surveyed", note_only, NULL, NULL},
-    {"planned", plan_data, NULL, plan},
+    {"planned", plan_data, confirm_line, plan},
     {"designed", design_data, draw, drawn},
     {"scheduled", schedule_data, NULL, schedule},
     {"accepted", note_only, NULL, NULL},
     {"published", note_only, publish, published},
-    {"powered", power_data, NULL, power_on},
+    {"powered", power_data, confirm_billed, power_on},
     {"archived", note_only, NULL, NULL},
     {"cancelled", note_only, withdraw, cancel},
 };
@@ -150,7 +153,7 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
 {
     request *req = s->req;
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-    peer_caller who = {http_header_in(req, "Authorization"), req->id, NULL};
+    peer_caller who = service_caller(req);
     peer_response pr;
     peer_call_primary(s->svc->peer, method, path, &who, text, text ? strlen(text) : 0, &pr);
     free(text);
@@ -328,6 +331,36 @@ static int published(step_ctx *s)
     return OK;
 }
 
+/* planned, before our transaction: grid-svc confirms the line the plan
+ * names, which the step sets on the work order (waits.h: not inside it). */
+static int confirm_line(step_ctx *s)
+{
+    json_t *named = json_pack("{s:O?}", "line", json_object_get(s->data, "line"));
+    int rc = resource_confirm_peer_refs(s->svc, s->req, "WO", named);
+    json_decref(named);
+    return rc;
+}
+
+/* The billing of the dedicated transformer, as power_on makes it. */
+static json_t *billing_of(const step_ctx *s)
+{
+    json_t *tb = json_pack("{s:O?, s:O?}", "customer", json_object_get(s->order, "customer"),
+                           "transformer", json_object_get(s->order, "transformer"));
+    if (json_str(s->data, "tariff")) json_object_set(tb, "tariff", json_object_get(s->data, "tariff"));
+    return tb;
+}
+
+/* powered, before our transaction: grid-svc confirms the transformer the
+ * billing names (dedicated, not retired), as a billing's create would;
+ * inside the transaction nobody may wait on it (waits.h). */
+static int confirm_billed(step_ctx *s)
+{
+    json_t *tb = billing_of(s);
+    int rc = resource_confirm_peer_refs(s->svc, s->req, "TB", tb);
+    json_decref(tb);
+    return rc;
+}
+
 /* powered: metering point, meter and their links, the billing of the
  * dedicated transformer; the customer and its supply point become active. */
 static int power_on(step_ctx *s)
@@ -345,9 +378,7 @@ static int power_on(step_ctx *s)
     json_t *mt = json_pack("{s:O}", "asset_no", json_object_get(d, "meter_asset_no"));
     if (json_str(d, "meter_model")) json_object_set(mt, "model", json_object_get(d, "meter_model"));
     if (json_str(d, "meter_phase")) json_object_set(mt, "phase", json_object_get(d, "meter_phase"));
-    json_t *tb = json_pack("{s:s, s:O}", "customer", customer, "transformer",
-                           json_object_get(o, "transformer"));
-    if (json_str(d, "tariff")) json_object_set(tb, "tariff", json_object_get(d, "tariff"));
+    json_t *tb = billing_of(s);
     int rc = make(s, "MP", mp, "metering_point");
     if (rc == OK) rc = make(s, "MT", mt, "meter");
     else json_decref(mt);

@@ -104,7 +104,7 @@ static int order_at(request *req, service *svc, const char *order, const char *c
                     const json_t *ends)
 {
     char *path = xasprintf("/v1/work-orders/%s", order);
-    peer_caller who = {http_header_in(req, "Authorization"), req->id, NULL};
+    peer_caller who = service_caller(req);
     peer_response pr;
     peer_call_primary(svc->peer, "GET", path, &who, NULL, 0, &pr);
     free(path);
@@ -178,6 +178,25 @@ static json_t *draw(request *req, service *svc, db_conn *c, const json_t *body)
     return ends;
 }
 
+/* The links' ends cust-svc keeps (the supply point, the customer), asked
+ * before the transaction: no connection is held while the peer answers
+ * (waits.h), and relation_add_in does not ask. The transformer is not made
+ * yet: NULL, one of ours. */
+static int peer_ends_usable(request *req, service *svc)
+{
+    for (size_t i = 0; i < ARRAY_LEN(drawing_links); i++) {
+        const char *from = strcmp(drawing_links[i].from, "transformer") == 0
+                               ? NULL
+                               : json_str(req->json, drawing_links[i].from);
+        const char *to = strcmp(drawing_links[i].to, "transformer") == 0
+                             ? NULL
+                             : json_str(req->json, drawing_links[i].to);
+        if (relation_confirm_peer_ends(svc, req, drawing_links[i].kind, from, to) != OK)
+            return ERR;
+    }
+    return OK;
+}
+
 static void drawing_create(request *req, void *ctx)
 {
     service *svc = ctx;
@@ -191,7 +210,7 @@ static void drawing_create(request *req, void *ctx)
     canonical_codes(req->json);
     const char *order = json_str(req->json, "work_order");
     static const char *const at[] = {"planned", "designed", NULL};
-    if (order_at(req, svc, order, at, req->json) != OK) return;
+    if (order_at(req, svc, order, at, req->json) != OK || peer_ends_usable(req, svc) != OK) return;
     db_conn *c = service_db(svc, req);
     if (!c) return;
     PGresult *r = NULL;
