@@ -720,6 +720,12 @@ int daemon_wait_ready(pid_t pid, const char *base, double timeout_s)
 pid_t spawn_daemon(const char *which, int port, const char *database_url, const char *peer_url,
                    const char *log_name)
 {
+    return spawn_daemon_env(which, port, database_url, peer_url, log_name, NULL);
+}
+
+pid_t spawn_daemon_env(const char *which, int port, const char *database_url,
+                       const char *peer_url, const char *log_name, const char *const *more)
+{
     int grid = strcmp(which, "grid") == 0;
     const char *repo = it_env("REPO_ROOT");
     const char *bin = it_env(grid ? "GRID_BIN" : "CUST_BIN");
@@ -736,15 +742,30 @@ pid_t spawn_daemon(const char *which, int port, const char *database_url, const 
                           : strf("POLICY_FILE=%s/config/policy.json", repo),
         strf("SCHEMA_DIR=%s/schema/%s", repo, grid ? "grid" : "cust"),
         "LOG_LEVEL=info",
-        NULL,
     };
-    return daemon_spawn(bin, env, strf("%s/%s.log", run_dir, log_name));
+    /* The fixed settings, then the caller's: a later NAME=value wins. */
+    enum { FIXED = sizeof env / sizeof *env, MORE_MAX = 32 };
+    const char *all[FIXED + MORE_MAX + 1];
+    size_t n = 0;
+    for (; n < FIXED; n++) all[n] = env[n];
+    for (const char *const *m = more; m && *m; m++) {
+        if (n == FIXED + MORE_MAX) fail_msg("more than %d extra settings for a daemon", MORE_MAX);
+        all[n++] = *m;
+    }
+    all[n] = NULL;
+    return daemon_spawn(bin, all, strf("%s/%s.log", run_dir, log_name));
 }
 
 pid_t start_daemon(const char *which, int port, const char *database_url, const char *peer_url,
                    const char *log_name)
 {
-    pid_t pid = spawn_daemon(which, port, database_url, peer_url, log_name);
+    return start_daemon_env(which, port, database_url, peer_url, log_name, NULL);
+}
+
+pid_t start_daemon_env(const char *which, int port, const char *database_url,
+                       const char *peer_url, const char *log_name, const char *const *more)
+{
+    pid_t pid = spawn_daemon_env(which, port, database_url, peer_url, log_name, more);
     if (pid < 0) return -1;
     if (daemon_wait_ready(pid, strf("http://127.0.0.1:%d", port), 30) != 0) {
         fprintf(stderr, "# %s-svc on port %d did not become ready; see %s/%s.log\n", which, port,

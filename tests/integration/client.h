@@ -221,6 +221,12 @@ pid_t start_daemon(const char *which, int port, const char *database_url, const 
 /* The same without waiting: the pid, or -1. The log is $RUN_DIR/log_name.log. */
 pid_t spawn_daemon(const char *which, int port, const char *database_url, const char *peer_url,
                    const char *log_name);
+/* The same two with more "NAME=value" settings (NULL-terminated; NULL for
+ * none), which override the ones above (PEER_TIMEOUT_MS, HTTP_THREADS, ...). */
+pid_t start_daemon_env(const char *which, int port, const char *database_url,
+                       const char *peer_url, const char *log_name, const char *const *more);
+pid_t spawn_daemon_env(const char *which, int port, const char *database_url,
+                       const char *peer_url, const char *log_name, const char *const *more);
 /* SIGTERM, then waits up to timeout_s: the exit status (0-255), or -1 when it
  * died of a signal or had to be killed (SIGKILL) after the timeout. */
 int daemon_stop(pid_t pid, double timeout_s);
