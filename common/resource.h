@@ -129,7 +129,18 @@ int relation_rules_hold(service *svc, struct request *req, struct db_conn *c, co
  * as the HTTP writes, but no role policy (the caller authorised the step)
  * and server-set fields allowed. Codes the peer keeps are confirmed with the
  * peer. Each returns the object or link as stored (owned by the caller), or
- * NULL after answering req with the problem. */
+ * NULL after answering req with the problem.
+ *
+ * What the peer names of ours is not asked here: the caller holds a
+ * transaction, and one waiting on the peer while the peer waits on us
+ * would deadlock the two. A step that retires an object the peer may name,
+ * or changes a field the peer's rules read, asks first with
+ * references_confirm (references.h), before its transaction: a drawing
+ * withdrawn retires its dedicated transformer, which a billing may name
+ * even in design (grid-svc/drawings.c); a work order cancelled retires its
+ * customer and supply point, which grid links may name
+ * (cust-svc/workorders.c). The other steps retire nothing the peer names
+ * and change no field its rules read (a status, a work order's fields). */
 json_t *resource_create_in(service *svc, struct request *req, struct db_conn *c,
                            const char *prefix, json_t *obj);
 /* A merge patch; `change` names the history entry ("work_order.updated"
