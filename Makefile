@@ -47,6 +47,10 @@ $(BUILD)/obj/%.o: %.c $(wildcard common/*.h)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
 
+# Each daemon compiles the other's declarations too (peer_decls.c).
+$(BUILD)/obj/grid-svc/peer_decls.o: cust-svc/collections.c
+$(BUILD)/obj/cust-svc/peer_decls.o: grid-svc/collections.c
+
 $(LIBCOMMON): $(COMMON_OBJ)
 	@$(AR) rcs $@ $^
 

@@ -21,6 +21,7 @@
 #include "idempotency.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "references.h"
 #include "service.h"
 
 #define LIMIT_DEFAULT 50
@@ -43,6 +44,7 @@ typedef struct coll_rt {
     const biz_type *type;
     int ndata;     /* data columns after the base ones */
     int peer_refs; /* has code fields naming objects the peer keeps */
+    ref_watch peer_names; /* what the peer's declarations name of it, and read */
     char *select_list;
     char *sql_get, *sql_lock, *sql_insert, *sql_update, *sql_retire, *sql_export, *sql_copy;
     char *change_imported; /* "customer.imported" */
@@ -52,6 +54,7 @@ typedef struct coll_rt {
 typedef struct {
     coll_rt *items;
     int n;
+    void *references; /* GET /v1/references (references.c) */
 } coll_table;
 
 const collection_def *service_collection(const service *svc, const char *prefix_or_code)
@@ -638,12 +641,18 @@ static json_t *fetch_current(request *req, coll_rt *rt, const char *code)
     return current;
 }
 
-/* Before asking the peer about codes a patch names: the object exists and
- * the caller may change it, so those answers come first and the peer is
- * asked without a transaction open. The transaction checks all again. */
-static int patch_peer_refs(request *req, coll_rt *rt, const char *code)
+static const char NOTHING_CHANGED[] = "nothing was changed";
+
+/* Before asking the peer about a patch: the object exists and the caller
+ * may change it, so those answers come first, and the peer is asked with
+ * no transaction open and no connection held (it may need one of ours to
+ * answer). The codes the patch names that the peer keeps are confirmed;
+ * and if it changes a field one of the peer's end rules reads (a billed
+ * transformer's kind), the peer is asked whether it names the object under
+ * such a rule. The transaction checks the rest again. */
+static int patch_peer_checks(request *req, coll_rt *rt, const char *code)
 {
-    if (!rt->peer_refs) return OK;
+    if (!rt->peer_refs && rt->peer_names.nreads == 0) return OK;
     json_t *current = fetch_current(req, rt, code), *merged = NULL;
     int rc = ERR;
     if (current) {
@@ -654,9 +663,31 @@ static int patch_peer_refs(request *req, coll_rt *rt, const char *code)
             allowed(req, rt, merged))
             rc = peer_refs_usable(req, rt, merged, current);
         values_free(&cv);
+        /* A retired object is refused in the transaction: nothing to ask. */
+        if (rc == OK && strcmp(json_str(current, "status"), "retired") != 0 &&
+            references_reads_changed(&rt->peer_names, current, merged)) {
+            const char *codes[] = {code};
+            rc = references_confirm(rt->svc, req, codes, 1, current, merged, NULL,
+                                    NOTHING_CHANGED);
+        }
     }
     json_decref(current);
     json_decref(merged);
+    return rc;
+}
+
+/* Before a retire, the same way: when the peer may name the object, it is
+ * asked whether it does, by a live object or a current link. */
+static int retire_peer_checks(request *req, coll_rt *rt, const char *code)
+{
+    if (!rt->peer_names.named) return OK;
+    json_t *current = fetch_current(req, rt, code);
+    int rc = current && allowed(req, rt, current) ? OK : ERR;
+    if (rc == OK && strcmp(json_str(current, "status"), "retired") != 0) { /* twice: as it is */
+        const char *codes[] = {code};
+        rc = references_confirm(rt->svc, req, codes, 1, NULL, NULL, NULL, NOTHING_CHANGED);
+    }
+    json_decref(current);
     return rc;
 }
 
@@ -757,7 +788,7 @@ static void patch(request *req, void *ctx)
 {
     coll_rt *rt = ctx;
     char code[BIZCODE_LEN + 1];
-    if (path_code(req, rt, code) != OK || patch_peer_refs(req, rt, code) != OK) return;
+    if (path_code(req, rt, code) != OK || patch_peer_checks(req, rt, code) != OK) return;
     change_one(req, rt, code, patch_locked);
 }
 
@@ -765,7 +796,7 @@ static void retire(request *req, void *ctx)
 {
     coll_rt *rt = ctx;
     char code[BIZCODE_LEN + 1];
-    if (path_code(req, rt, code) != OK) return;
+    if (path_code(req, rt, code) != OK || retire_peer_checks(req, rt, code) != OK) return;
     change_one(req, rt, code, retire_client);
 }
 
@@ -1067,7 +1098,13 @@ void resource_routes(service *svc, router *r)
         for (const field_def *f = rt->def->fields; f->name; f++)
             for (const char *const *p = f->refs; f->type == FT_CODE && *p; p++)
                 rt->peer_refs |= biz_type_by_prefix(*p)->owner != svc->def->id;
+        references_watch(svc, rt->def->prefix, &rt->peer_names);
+        /* Routes that may wait on the peer run on the peer workers: a
+         * create or patch naming its objects, a patch of a field its rules
+         * read, a retire of what it may name. Others never ask it. */
         unsigned waits = rt->peer_refs ? ROUTE_PEER : 0;
+        unsigned patch_waits = rt->peer_refs || rt->peer_names.nreads ? ROUTE_PEER : 0;
+        unsigned retire_waits = rt->peer_names.named ? ROUTE_PEER : 0;
         char *coll = xasprintf("/v1/%s", rt->type->collection);
         char *one = xasprintf("/v1/%s/{code}", rt->type->collection);
         char *hist = xasprintf("/v1/%s/{code}/history", rt->type->collection);
@@ -1082,8 +1119,9 @@ void resource_routes(service *svc, router *r)
         router_add(r, "GET", coll, list, rt, 0, "List, filtered and paged");
         router_add(r, "POST", coll, create, rt, ROUTE_BODY_JSON | waits, "Create");
         router_add(r, "GET", one, get_one, rt, 0, "Get one by code");
-        router_add(r, "PATCH", one, patch, rt, ROUTE_BODY_JSON | waits, "Change by JSON merge patch");
-        router_add(r, "DELETE", one, retire, rt, 0, "Retire (kept for history)");
+        router_add(r, "PATCH", one, patch, rt, ROUTE_BODY_JSON | patch_waits,
+                   "Change by JSON merge patch");
+        router_add(r, "DELETE", one, retire, rt, retire_waits, "Retire (kept for history)");
         router_add(r, "GET", hist, history, rt, 0, "Every change, oldest first");
         /* Imports run long: off the I/O threads, as peer waits do. */
         router_add(r, "POST", imp, import, rt, ROUTE_BODY_BULK | ROUTE_PEER,
@@ -1095,6 +1133,7 @@ void resource_routes(service *svc, router *r)
         free(one);
         free(hist);
     }
+    t->references = references_routes(svc, r);
 }
 
 void resource_cleanup(service *svc)
@@ -1102,6 +1141,7 @@ void resource_cleanup(service *svc)
     coll_table *t = svc->resources;
     if (!t) return;
     for (int i = 0; i < t->n; i++) free_sql(&t->items[i]);
+    references_free(t->references);
     free(t->items);
     free(t);
     svc->resources = NULL;

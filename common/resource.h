@@ -127,12 +127,22 @@ int relation_rules_hold(service *svc, struct request *req, struct db_conn *c, co
 /* Writes that are one part of a larger step (a work order's), on the
  * caller's open transaction c: the same checks, the same history and events
  * as the HTTP writes, but no role policy (the caller authorised the step)
- * and server-set fields allowed. Codes the peer keeps are not asked about
- * here: a transaction is open and a connection held, so the caller confirms
- * them first, with nothing held (resource_confirm_peer_refs,
- * relation_confirm_peer_ends; waits.h). Each returns the object or link as
- * stored (owned by the caller), or NULL after answering req with the
- * problem. */
+ * and server-set fields allowed. Each returns the object or link as stored
+ * (owned by the caller), or NULL after answering req with the problem.
+ *
+ * Nothing here waits on the peer: the caller holds a transaction and a
+ * connection, and one waiting on the peer while the peer waits on us would
+ * deadlock the two (waits.h). So the caller asks first, with nothing held:
+ *   - the codes the peer keeps that the step will name
+ *     (resource_confirm_peer_refs, relation_confirm_peer_ends);
+ *   - whether the peer names what the step retires, or reads a field the
+ *     step changes, with references_confirm (references.h): a drawing
+ *     withdrawn retires its dedicated transformer, which a billing may name
+ *     even in design (grid-svc/drawings.c); a work order cancelled retires
+ *     its customer and supply point, which grid links may name
+ *     (cust-svc/workorders.c). The other steps retire nothing the peer
+ *     names and change no field its rules read (a status, a work order's
+ *     fields). */
 json_t *resource_create_in(service *svc, struct request *req, struct db_conn *c,
                            const char *prefix, json_t *obj);
 /* A merge patch; `change` names the history entry ("work_order.updated"

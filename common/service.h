@@ -23,6 +23,13 @@ typedef struct service_def {
     const relation_def *relations;
     int nrelations;
     const status_set *statuses; /* of links; objects carry their own */
+    /* The peer's declarations, compiled in as well: which of our objects
+     * the peer names, and which of their fields its rules read, are read
+     * from them (references.h). NULL / 0: the peer names nothing of ours. */
+    const collection_def *peer_collections;
+    int peer_ncollections;
+    const relation_def *peer_relations;
+    int peer_nrelations;
     const char *title;          /* for the OpenAPI document */
     /* Hand-written routes for what really differs (work orders, drawings). */
     void (*routes)(struct service *svc, router *r);

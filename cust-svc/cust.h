@@ -10,6 +10,12 @@ extern const int cust_ncollections;
 extern const relation_def cust_relations[];
 extern const int cust_nrelations;
 
+/* grid-svc's declarations, as cust-svc reads them (peer_decls.c). */
+extern const collection_def cust_peer_collections[];
+extern const int cust_peer_ncollections;
+extern const relation_def cust_peer_relations[];
+extern const int cust_peer_nrelations;
+
 /* Work orders and their steps across both platforms (workorders.c). */
 void workorder_routes(service *svc, router *r);
 

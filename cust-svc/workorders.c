@@ -29,6 +29,7 @@
 #include "fields.h"
 #include "jsonutil.h"
 #include "peer.h"
+#include "references.h"
 #include "service.h"
 
 typedef struct step_ctx {
@@ -404,13 +405,24 @@ static int power_on(step_ctx *s)
 /* cancelled, grid-svc's half: the drawing is withdrawn (links ended,
  * transformer retired). Asked once the work order is planned, whether or
  * not it records a transformer: a designed step whose grid-svc half was
- * done and ours was not leaves a drawing the work order does not know of. */
+ * done and ours was not leaves a drawing the work order does not know of.
+ * Then, as our half retires the customer and supply point the plan made
+ * (resource_retire_in, in our transaction, asks nobody), grid-svc is asked
+ * whether a link of its own still names them: the drawing's are ended by
+ * now, so one that does was made by hand and must be ended first. */
 static int withdraw(step_ctx *s)
 {
     if (!json_str(s->order, "supply_point")) return OK; /* never planned: nothing was drawn */
     char *path = xasprintf("/v1/drawings/%s", s->code);
     int rc = grid_call(s, "DELETE", path, NULL, 1, &s->remote);
     free(path);
+    if (rc != OK) return ERR;
+    const char *made[] = {json_str(s->order, "supply_point"), json_str(s->order, "customer")};
+    char *then = xasprintf("the drawing is withdrawn and work order %s stays %s: take the step "
+                           "again to finish it",
+                           s->code, json_str(s->order, "step"));
+    rc = references_confirm(s->svc, s->req, made, made[1] ? 2 : 1, NULL, NULL, NULL, then);
+    free(then);
     return rc;
 }
 

@@ -23,6 +23,7 @@
 #include "grid.h"
 #include "jsonutil.h"
 #include "peer.h"
+#include "references.h"
 #include "service.h"
 
 static const char *const wo[] = {"WO", NULL};
@@ -327,11 +328,39 @@ static int withdraw_objects(request *req, service *svc, db_conn *c, const json_t
     return tr ? OK : ERR;
 }
 
+/* Withdrawing retires the drawing's transformer inside the transaction,
+ * where cust-svc cannot be asked (resource.h): so it is asked before, with
+ * no connection held, whether anything names the transformer -- a billing
+ * may, even while it is in design. The work order names it too, and is
+ * the one being cancelled: that does not count. No drawing, or one
+ * withdrawn already: the transaction answers. */
+static int transformer_unnamed(request *req, service *svc, const char *order)
+{
+    db_conn *c = service_db(svc, req);
+    if (!c) return ERR;
+    const char *params[] = {order};
+    PGresult *r = db_exec(c, SQL_GET, 1, params);
+    int ok = db_ok(r);
+    if (!ok) service_db_error(req, c, r, "drawings");
+    json_t *d = ok && PQntuples(r) == 1 ? drawing_json(r) : NULL;
+    PQclear(r);
+    db_release(svc->db, c);
+    int rc = ok ? OK : ERR;
+    if (d && strcmp(json_str(d, "status"), "withdrawn") != 0) {
+        const char *tr[] = {json_str(d, "transformer")};
+        rc = references_confirm(svc, req, tr, 1, NULL, NULL, order, "nothing was changed");
+    }
+    json_decref(d);
+    return rc;
+}
+
 static void drawing_change(request *req, service *svc, const change_kind *k)
 {
     char order[BIZCODE_LEN + 1];
+    int withdraw = strcmp(k->status, "withdrawn") == 0;
     if (service_path_code(req, "WO", order) != OK || !service_step_allowed(req, svc, k->step) ||
-        order_at(req, svc, order, k->at, NULL) != OK)
+        order_at(req, svc, order, k->at, NULL) != OK ||
+        (withdraw && transformer_unnamed(req, svc, order) != OK))
         return;
     db_conn *c = service_db(svc, req);
     if (!c) return;

@@ -10,6 +10,12 @@ extern const int grid_ncollections;
 extern const relation_def grid_relations[];
 extern const int grid_nrelations;
 
+/* cust-svc's declarations, as grid-svc reads them (peer_decls.c). */
+extern const collection_def grid_peer_collections[];
+extern const int grid_peer_ncollections;
+extern const relation_def grid_peer_relations[];
+extern const int grid_peer_nrelations;
+
 /* The drawings of work orders (drawings.c). */
 void drawing_routes(service *svc, router *r);
 

@@ -28,7 +28,8 @@
  * "substation", "line", "transformer"}, the last three where the report
  * places the fault (null where it cannot). Most are links left out of the
  * files. Two kinds cannot go through the import API, which refuses them:
- * customers to retire after the load (DIR/retire.tsv: collection TAB code),
+ * customers to retire after the load (DIR/retire.tsv: collection TAB code;
+ * a grid link names each, so the API's DELETE refuses them too: by SQL),
  * and codes that name nothing on the other platform, carried over as a
  * legacy system would by SQL (DIR/legacy/grid.sql and cust.sql, one INSERT
  * a line, for each platform's own database). Without --faults nothing of
