@@ -126,6 +126,7 @@ typedef struct {
     long nerrors;
     json_t *errors;           /* the first ERRORS_SHOWN */
     json_t *rejected_batches; /* [{first_line, last_line}] */
+    int commit_unknown;       /* the connection was lost while the last batch committed */
 } import_run;
 
 static void line_error(import_run *run, batch *b, int line, const char *field, const char *msg)
@@ -240,7 +241,7 @@ static int load(import_run *run, batch *b)
     int rc = ERR;
     PGresult *r = NULL;
     if (db_begin(c) != OK) {
-        http_problem(run->req, 503, "the database is unavailable");
+        service_db_down(run->req, "the import stopped");
         goto out;
     }
     /* Thousands of codes looked up in a table loaded moments ago, before
@@ -269,7 +270,8 @@ static int load(import_run *run, batch *b)
     json_decref(summary);
     if (recorded != OK) goto out;
     if (db_commit(c) != OK) {
-        http_problem(run->req, 503, "the database is unavailable");
+        run->commit_unknown = db_broken(c);
+        service_commit_failed(run->req, c, "the import stopped");
         goto out;
     }
     run->imported += b->nrows;
@@ -383,9 +385,15 @@ static void stopped(import_run *run, int line)
     json_object_set_new(extra, "stopped_at_line", json_integer(line));
     json_t *p = req->resp_body ? json_loadb(req->resp_body, req->resp_len, 0, NULL) : NULL;
     const char *detail = json_string_value(json_object_get(p, "detail"));
-    http_problem_extra(req, req->status ? req->status : 503, extra,
-                       "%s; lines before %d were loaded (%ld rows), nothing from line %d on",
-                       detail ? detail : "the import stopped", line, run->imported, line);
+    if (run->commit_unknown)
+        http_problem_extra(req, req->status ? req->status : 503, extra,
+                           "%s; lines before %d were loaded (%ld rows), the batch from line %d "
+                           "may or may not be, nothing after it was",
+                           detail ? detail : "the import stopped", line, run->imported, line);
+    else
+        http_problem_extra(req, req->status ? req->status : 503, extra,
+                           "%s; lines before %d were loaded (%ld rows), nothing from line %d on",
+                           detail ? detail : "the import stopped", line, run->imported, line);
     json_decref(p);
 }
 

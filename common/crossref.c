@@ -29,6 +29,12 @@ static int fetch_chunk(service *svc, request *req, const biz_type *bt, const cha
         http_header(req, "Retry-After", "5");
         http_problem(req, 503, "%s, which keeps %s, cannot confirm the codes (%s); nothing was "
                                "stored", owner, bt->collection, pr.detail);
+    } else if (pr.status == 503) {
+        /* The peer is there but cannot answer now (its database is down):
+         * the same for the asker, and as retryable. */
+        http_header(req, "Retry-After", "1");
+        http_problem(req, 503, "%s, which keeps %s, cannot confirm the codes now (it answered "
+                               "503); nothing was stored", owner, bt->collection);
     } else if (pr.status != 200) {
         http_problem(req, 502, "%s answered %ld when asked to confirm %s codes; nothing was stored",
                      owner, pr.status, bt->type);

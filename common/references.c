@@ -203,10 +203,12 @@ int references_confirm(service *svc, request *req, const char *const *codes, int
     int unreadable = pr.error == PEER_OK && pr.status == 200 &&
                      !json_is_array(json_object_get(answer, "items"));
     int rc = ERR;
-    if (pr.error != PEER_OK || unreadable) {
+    if (pr.error != PEER_OK || unreadable || pr.status == 503) {
         http_header(req, "Retry-After", "5");
         http_problem(req, 503, "%s could not confirm that nothing refers to %s (%s); %s", other,
-                     named.s, pr.error != PEER_OK ? pr.detail : "its answer could not be read",
+                     named.s, pr.error != PEER_OK ? pr.detail
+                              : unreadable        ? "its answer could not be read"
+                                                  : "it answered 503",
                      then);
     } else if (pr.status != 200) {
         http_problem(req, 502, "%s answered %ld when asked what refers to %s; %s", other,

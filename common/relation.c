@@ -286,7 +286,7 @@ static void link_add(request *req, void *ctx)
     if (confirm_peer_ends(req, rt, from, to) != OK) goto out;
     if (!(c = service_db(rt->svc, req))) goto out;
     if (db_begin(c) != OK) {
-        http_problem(req, 503, "database unavailable");
+        service_db_down(req, "nothing was stored");
         goto out;
     }
     idem_state idem = idem_check(req, c);
@@ -299,7 +299,7 @@ static void link_add(request *req, void *ctx)
     free(loc);
     http_json(req, 201, link);
     if (idem == IDEM_FRESH && idem_save(req, c) != OK) goto out;
-    if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was stored");
+    if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was stored");
 out:
     if (c) {
         db_rollback(c);
@@ -460,7 +460,7 @@ static void link_end(request *req, void *ctx)
     db_conn *c = service_db(rt->svc, req);
     if (!c) return;
     if (db_begin(c) != OK) {
-        http_problem(req, 503, "database unavailable");
+        service_db_down(req, "nothing was changed");
     } else {
         json_t *link = end_link(req, rt, c, from, to);
         if (json_is_null(link)) {
@@ -468,8 +468,7 @@ static void link_end(request *req, void *ctx)
             json_decref(link);
         } else if (link) {
             http_json(req, 200, link);
-            if (db_commit(c) != OK)
-                http_problem(req, 503, "database unavailable; nothing was changed");
+            if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was changed");
         }
     }
     db_rollback(c);

@@ -545,7 +545,7 @@ static void create(request *req, void *ctx)
     if (!allowed(req, rt, req->json) || peer_refs_usable(req, rt, req->json, NULL) != OK) goto done;
     if (!(c = service_db(rt->svc, req))) goto done;
     if (db_begin(c) != OK) {
-        http_problem(req, 503, "database unavailable");
+        service_db_down(req, "nothing was stored");
         goto done;
     }
     idem_state idem = idem_check(req, c);
@@ -554,7 +554,7 @@ static void create(request *req, void *ctx)
     if (!made) goto done;
     answer_json(req, rt, made, 201);
     if (idem == IDEM_FRESH && idem_save(req, c) != OK) goto done;
-    if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was stored");
+    if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was stored");
 done:
     if (c) {
         db_rollback(c);
@@ -760,13 +760,12 @@ static void change_one(request *req, coll_rt *rt, const char *code, locked_chang
     if (!c) return;
     PGresult *cur = NULL;
     if (db_begin(c) != OK) {
-        http_problem(req, 503, "database unavailable");
+        service_db_down(req, "nothing was changed");
     } else if ((cur = lock_for_change(req, rt, c, code))) {
         json_t *now = how(req, rt, c, cur);
         if (now) {
             answer_json(req, rt, now, 200);
-            if (db_commit(c) != OK)
-                http_problem(req, 503, "database unavailable; nothing was changed");
+            if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was changed");
         }
     }
     db_rollback(c);

@@ -179,6 +179,23 @@ void service_page(request *req, const PGresult *r, int limit,
     http_json(req, 200, json_pack("{s:o, s:o}", "items", items, "next", next));
 }
 
+void service_db_down(request *req, const char *what)
+{
+    http_header(req, "Retry-After", "1");
+    http_problem(req, 503, "the database is unavailable; %s; retry shortly", what);
+}
+
+void service_commit_failed(request *req, db_conn *c, const char *what)
+{
+    http_header(req, "Retry-After", "1");
+    if (db_broken(c))
+        http_problem(req, 503, "the connection to the database was lost during the commit: the "
+                               "change may or may not be stored; read it back, or retry with "
+                               "the same Idempotency-Key");
+    else
+        http_problem(req, 503, "the database did not commit; %s; retry shortly", what);
+}
+
 void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what)
 {
     int status = db_http_status(c, r);

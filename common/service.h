@@ -110,6 +110,14 @@ db_conn *service_db(service *svc, request *req);
 /* Whether requests of method to rt read the replica, when one is set (the
  * caller may still ask for the primary with X-Read-Primary). */
 int service_reads_replica(const char *method, const route *rt);
+/* 503 with Retry-After: the database did not take the request (a BEGIN
+ * that failed); what says what did not happen ("nothing was stored"). */
+void service_db_down(request *req, const char *what);
+/* After a COMMIT that failed: 503 with Retry-After. When the connection was
+ * lost during it, whether it took cannot be known, and the answer says so
+ * (a retry with the same Idempotency-Key is safe); otherwise what did not
+ * happen (what). */
+void service_commit_failed(request *req, db_conn *c, const char *what);
 /* Answers a failed statement: 409/503/400/500 with a clear detail. */
 void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what);
 /* The {code} path parameter (the first), canonical; 400 when it is not a

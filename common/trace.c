@@ -666,7 +666,7 @@ static void graph_walk(request *req, void *ctx)
             json_decref(rest);
             http_raw(req, 200, "application/json", text, len);
         } else {
-            http_problem(req, 503, "the database is unavailable; retry shortly");
+            service_db_down(req, "the walk stopped");
         }
         json_decref(mine);
         leg_free(&l);
@@ -814,7 +814,7 @@ static int walk_from(walk *w, json_t *roots)
     json_decref(vet);
     json_decref(grow);
     if (rc != OK) {
-        if (!w->failed) http_problem(w->req, 503, "the database is unavailable; retry shortly");
+        if (!w->failed) service_db_down(w->req, "the walk stopped");
         return ERR;
     }
     json_array_foreach(roots, i, v) {

@@ -591,7 +591,7 @@ static void take_step(step_ctx *s, const wo_step *st)
 {
     request *req = s->req;
     if (db_begin(s->c) != OK) {
-        http_problem(req, 503, "database unavailable");
+        service_db_down(req, "the step was not taken");
         return;
     }
     if (load(s, 1) != OK || ready(s, st) != GO) return;
@@ -605,8 +605,11 @@ static void take_step(step_ctx *s, const wo_step *st)
         return;
     }
     http_json(req, 200, after);
-    if (db_commit(s->c) != OK)
-        http_problem(req, 503, "database unavailable; work order %s stays %s", s->code, was);
+    if (db_commit(s->c) != OK) {
+        char what[128];
+        snprintf(what, sizeof what, "work order %s stays %s", s->code, was);
+        service_commit_failed(req, s->c, what);
+    }
 }
 
 static void transition(request *req, void *ctx)

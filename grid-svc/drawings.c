@@ -217,7 +217,7 @@ static void drawing_create(request *req, void *ctx)
     PGresult *r = NULL;
     json_t *ends = NULL;
     if (db_begin(c) != OK) {
-        http_problem(req, 503, "database unavailable");
+        service_db_down(req, "nothing was drawn");
         goto done;
     }
     if (!(r = lock_drawing(req, c, order))) goto done;
@@ -260,7 +260,7 @@ static void drawing_create(request *req, void *ctx)
     http_header(req, "Location", loc);
     free(loc);
     http_json(req, 201, d);
-    if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was drawn");
+    if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was drawn");
 done:
     db_rollback(c);
     json_decref(ends);
@@ -367,7 +367,7 @@ static void drawing_change(request *req, service *svc, const change_kind *k)
     PGresult *r = NULL;
     json_t *before = NULL;
     if (db_begin(c) != OK) {
-        http_problem(req, 503, "database unavailable");
+        service_db_down(req, "nothing was changed");
         goto done;
     }
     if (!(r = lock_drawing(req, c, order))) goto done;
@@ -402,7 +402,7 @@ static void drawing_change(request *req, service *svc, const change_kind *k)
         goto done;
     }
     http_json(req, 200, after);
-    if (db_commit(c) != OK) http_problem(req, 503, "database unavailable; nothing was changed");
+    if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was changed");
 done:
     db_rollback(c);
     json_decref(before);
