@@ -2,12 +2,17 @@
  *
  * The stream: one listener thread per daemon holds its own connection,
  * LISTENs on 'events' (004_event_order.sql notifies on each commit that
- * recorded events) and wakes every waiting stream when one arrives, and
+ * recorded events) and, on each notification, reads what committed since
+ * its last read, once for every stream, into the tail: the newest events
+ * as frames ready to send. Then it wakes every waiting stream, as it does
  * every quarter heartbeat interval so that idle streams send heartbeats.
- * Each stream reads the table itself, from its own last seq, through the
- * pool, on its connection's I/O thread, and otherwise sleeps suspended
- * (http_stream_waiting): writers only insert and notify, so no client,
- * slow or gone, ever holds them up. */
+ * A stream starts on a local worker, which reads from the table what the
+ * client missed (Last-Event-ID, ?after=); from then on it copies frames
+ * from the tail, on its connection's I/O thread, with no database work, and
+ * otherwise sleeps suspended (http_stream_waiting). A stream that falls
+ * behind the tail (a client too slow, or resuming from far back) ends, and
+ * its client resumes with Last-Event-ID. Writers only insert and notify,
+ * so no client, slow or gone, ever holds them up. */
 #include "events.h"
 
 #include <errno.h>
@@ -30,7 +35,11 @@
 
 #define LIMIT_DEFAULT 100
 #define LIMIT_MAX 1000
-#define FOLLOW_BATCH 200          /* events a stream reads at once */
+#define FOLLOW_BATCH 200          /* events a stream's start reads at once */
+#define CATCH_UP_MAX 10000        /* a stream's start sends at most these, then ends */
+#define TAIL_EVENTS 4096          /* the tail holds at most these events */
+#define TAIL_BYTES (16u << 20)    /* and these bytes of frames */
+#define TAIL_BATCH 500            /* events the listener reads at once */
 #define RETRY_MS 3000             /* the reconnection delay told to clients */
 #define CONNECT_TIMEOUT_S 5.0     /* for the listener's connection */
 #define BACKOFF_MAX_S 10.0        /* between the listener's reconnection attempts */
@@ -53,13 +62,28 @@ static const char SQL_FOLLOW[] =
     " THEN e.data::text END, h.pruned_upto FROM events_horizon h LEFT JOIN LATERAL (SELECT seq,"
     " at, type, code, app, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $3) e ON true"
     " ORDER BY e.seq";
+/* What committed after $1, whatever its type, for the tail; the last
+ * column is the horizon, there even when no event is. */
+static const char SQL_TAIL[] =
+    "SELECT e.seq, e.at, e.type, e.code, e.app, e.data::text, h.pruned_upto FROM events_horizon h"
+    " LEFT JOIN LATERAL (SELECT seq, at, type, code, app, data FROM events WHERE seq > $1 ORDER BY"
+    " seq LIMIT $2) e ON true ORDER BY e.seq";
 /* Deletes what is older than $1 hours and moves the horizon past it. */
 static const char SQL_PRUNE[] =
     "WITH gone AS (DELETE FROM events WHERE at < now() - make_interval(hours => $1::int) "
     "RETURNING seq) UPDATE events_horizon SET pruned_upto = GREATEST(pruned_upto, "
     "(SELECT max(seq) FROM gone)) WHERE EXISTS (SELECT 1 FROM gone) RETURNING pruned_upto";
 
-/* svc->events: the pruning thread and the listener. */
+/* An event of the tail: its frame as sent. */
+typedef struct {
+    long long seq;
+    long long pruned; /* the horizon when it was read */
+    char *type;
+    char *frame; /* "id: ...\nevent: ...\ndata: {...}\n\n" */
+    size_t len;
+} tail_event;
+
+/* svc->events: the pruning thread, the listener and the tail it reads. */
 typedef struct {
     service *svc;
     pthread_t pruner;
@@ -70,9 +94,14 @@ typedef struct {
     pthread_t listener;
     int listening; /* the thread runs */
     int stop_fd;   /* an eventfd: written to stop the listener */
-    /* Bumped on each notification and each (re)connection: a stream whose
-     * last read came up to date at this generation has nothing to read. */
-    atomic_ulong generation;
+    /* The tail: every event after base up to last, oldest first, in a ring
+     * of TAIL_EVENTS; under tail_mu. Written by the listener only. */
+    pthread_mutex_t tail_mu;
+    tail_event ring[TAIL_EVENTS];
+    int start, n;
+    size_t bytes;
+    long long base, last;
+    int valid;        /* base and last are known (the listener read them once) */
 } events_state;
 
 /* ?types=a,b -> "{a,b}"; types are our own words: letters, dots, dashes
@@ -170,34 +199,146 @@ static void events_page(request *req, void *ctx)
     free(types);
 }
 
+/* ---- the tail ------------------------------------------------------------------ */
+
+/* The frame of an event row (seq, at, type, code, app, data). */
+static void frame_of(sbuf *out, const PGresult *r, int row)
+{
+    json_t *o = event_json(NULL, r, row);
+    char *data = json_text(o); /* one line: JSON text escapes its newlines */
+    sb_appendf(out, "id: %s\nevent: %s\ndata: %s\n\n", PQgetvalue(r, row, 0),
+               PQgetvalue(r, row, 2), data);
+    free(data);
+    json_decref(o);
+}
+
+static void tail_drop_oldest(events_state *ev)
+{
+    tail_event *t = &ev->ring[ev->start];
+    ev->base = t->seq;
+    ev->bytes -= t->len;
+    free(t->type);
+    free(t->frame);
+    *t = (tail_event){0};
+    ev->start = (ev->start + 1) % TAIL_EVENTS;
+    ev->n--;
+}
+
+/* With tail_mu held. */
+static void tail_append(events_state *ev, const PGresult *r, int row, long long pruned)
+{
+    sbuf f = {0};
+    frame_of(&f, r, row);
+    while (ev->n > 0 && (ev->n == TAIL_EVENTS || ev->bytes + f.len > TAIL_BYTES))
+        tail_drop_oldest(ev);
+    tail_event *t = &ev->ring[(ev->start + ev->n) % TAIL_EVENTS];
+    t->seq = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+    t->pruned = pruned;
+    t->type = xstrdup(PQgetvalue(r, row, 2));
+    t->len = f.len;
+    t->frame = sb_steal(&f);
+    ev->bytes += t->len;
+    ev->n++;
+    ev->last = t->seq;
+}
+
+static void tail_free(events_state *ev)
+{
+    while (ev->n > 0) tail_drop_oldest(ev);
+}
+
+/* The listener's part: what committed since its last read, into the tail,
+ * on its own connection. ERR when the connection failed. */
+static int read_tail(events_state *ev, PGconn *pg)
+{
+    for (;;) {
+        pthread_mutex_lock(&ev->tail_mu);
+        long long last = ev->last;
+        pthread_mutex_unlock(&ev->tail_mu);
+        char after[24], limit[16];
+        snprintf(after, sizeof after, "%lld", last);
+        snprintf(limit, sizeof limit, "%d", TAIL_BATCH);
+        const char *params[] = {after, limit};
+        PGresult *r = PQexecParams(pg, SQL_TAIL, 2, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
+            log_warn("events: reading the newest: %s", PQresultErrorMessage(r));
+            PQclear(r);
+            return ERR;
+        }
+        int rows = PQntuples(r), events = 0;
+        long long pruned = strtoll(PQgetvalue(r, 0, 6), NULL, 10);
+        pthread_mutex_lock(&ev->tail_mu);
+        for (int i = 0; i < rows; i++) {
+            if (PQgetisnull(r, i, 0)) continue;
+            tail_append(ev, r, i, pruned);
+            events++;
+        }
+        pthread_mutex_unlock(&ev->tail_mu);
+        PQclear(r);
+        if (events < TAIL_BATCH) return OK;
+    }
+}
+
+/* Where the tail starts when the listener first connects: now. */
+static int start_tail(events_state *ev, PGconn *pg)
+{
+    PGresult *r = PQexec(pg, SQL_NEWEST);
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok) {
+        pthread_mutex_lock(&ev->tail_mu);
+        ev->base = ev->last = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        ev->valid = 1;
+        pthread_mutex_unlock(&ev->tail_mu);
+    }
+    PQclear(r);
+    return ok ? OK : ERR;
+}
+
 /* ---- the stream ---------------------------------------------------------------- */
 
-/* One client following the events. Only its connection's I/O thread
- * touches it (MHD calls the fill of one connection at a time). */
+/* One client following the events. Only one thread touches it at a time:
+ * the local worker that starts it, then its connection's I/O thread (MHD
+ * calls the fill of one connection at a time). */
 typedef struct {
     service *svc;
     events_state *ev;
-    long long last_seq; /* the newest event read: written, or not of the asked types */
-    char *types;        /* "{a,b}", or NULL for all */
-    int more;           /* read again before sleeping: a full batch, or a failed read */
-    unsigned long seen; /* the generation at which a read last came up to date */
-    double retry_at;    /* after a failed read, no other before this */
+    long long last_seq; /* the newest event passed: written, or not of the asked types */
+    char **types;       /* NULL-terminated; NULL for all */
     double last_sent;   /* for heartbeats */
-    int gone;           /* events after last_seq were pruned unread */
-    PGresult *rows;     /* read, not all written yet */
-    int row;            /* the next of them */
-    sbuf pending;       /* a frame that did not fit whole, from pending_off */
+    int ending;         /* send what is pending, then end (behind the tail, or the catch-up
+                           stopped at CATCH_UP_MAX) */
+    sbuf pending;       /* frames not sent yet, from pending_off */
     size_t pending_off;
 } follower;
 
-static follower *follower_new(service *svc, long long after, char *types)
+/* "a,b" (checked by types_param) -> {"a", "b", NULL}. */
+static char **type_list(const char *csv)
+{
+    size_t n = 1;
+    for (const char *p = csv; *p; p++) n += *p == ',';
+    char **out = xcalloc(n + 1, sizeof *out), *copy = xstrdup(csv), *save = NULL;
+    size_t i = 0;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        out[i++] = xstrdup(t);
+    free(copy);
+    return out;
+}
+
+static int wanted(const follower *f, const char *type)
+{
+    if (!f->types) return 1;
+    for (char **t = f->types; *t; t++)
+        if (strcmp(*t, type) == 0) return 1;
+    return 0;
+}
+
+static follower *follower_new(service *svc, long long after, const char *types_csv)
 {
     follower *f = xcalloc(1, sizeof *f);
     f->svc = svc;
     f->ev = svc->events;
     f->last_seq = after;
-    f->types = types;
-    f->more = 1;
+    f->types = types_csv ? type_list(types_csv) : NULL;
     f->last_sent = now_monotonic();
     sb_appendf(&f->pending, "retry: %d\n\n", RETRY_MS);
     return f;
@@ -206,13 +347,13 @@ static follower *follower_new(service *svc, long long after, char *types)
 static void follower_free(void *arg)
 {
     follower *f = arg;
-    PQclear(f->rows);
-    sb_free(&f->pending);
+    for (char **t = f->types; t && *t; t++) free(*t);
     free(f->types);
+    sb_free(&f->pending);
     free(f);
 }
 
-/* Copies what fits of the pending frame; empties it once all is out. */
+/* Copies what fits of the pending frames; empties them once all is out. */
 static size_t take_pending(follower *f, char *buf, size_t max)
 {
     size_t n = f->pending.len - f->pending_off;
@@ -223,107 +364,65 @@ static size_t take_pending(follower *f, char *buf, size_t max)
     return n;
 }
 
-static void frame(follower *f, const PGresult *r, int row)
+/* Index in the ring of the first event after seq (n when none); with
+ * tail_mu held. The ring is in seq order. */
+static int first_after(const events_state *ev, long long seq)
 {
-    json_t *o = event_json(NULL, r, row);
-    char *data = json_text(o); /* one line: JSON text escapes its newlines */
-    sb_appendf(&f->pending, "id: %s\nevent: %s\ndata: %s\n\n", PQgetvalue(r, row, 0),
-               PQgetvalue(r, row, 2), data);
-    free(data);
-    json_decref(o);
+    int lo = 0, hi = ev->n;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (ev->ring[(ev->start + mid) % TAIL_EVENTS].seq <= seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
 }
 
-/* Writes as many whole frames as fit, what is pending first; a frame
- * larger than the whole buffer goes out in pieces. */
-static size_t write_buffered(follower *f, char *buf, size_t max)
+/* The tail's frames after last_seq into pending, about max bytes of them.
+ * A stream behind the tail, or behind the pruning horizon as it was when
+ * the next event was read, is ended: its client resumes with Last-Event-ID,
+ * and is told (410) if it missed some. */
+static void take_from_tail(follower *f, size_t max)
 {
-    size_t n = 0;
-    if (f->pending.len) {
-        n = take_pending(f, buf, max);
-        if (f->pending.len) return n;
+    events_state *ev = f->ev;
+    pthread_mutex_lock(&ev->tail_mu);
+    if (!ev->valid) {
+        pthread_mutex_unlock(&ev->tail_mu);
+        return;
     }
-    while (f->rows && f->row < PQntuples(f->rows)) {
-        int row = f->row;
-        if (PQgetisnull(f->rows, row, 5)) { /* no event, or not of the asked types */
-            f->row++;
-            continue;
+    if (f->last_seq < ev->base) {
+        f->ending = 1;
+        log_info("events stream behind at %lld, the tail starts after %lld: ended so that its "
+                 "client resumes", f->last_seq, ev->base);
+        pthread_mutex_unlock(&ev->tail_mu);
+        return;
+    }
+    for (int i = first_after(ev, f->last_seq); i < ev->n && f->pending.len < max; i++) {
+        const tail_event *t = &ev->ring[(ev->start + i) % TAIL_EVENTS];
+        if (f->last_seq < t->pruned) {
+            f->ending = 1;
+            log_info("events stream fell behind the pruning horizon at %lld; ended", f->last_seq);
+            break;
         }
-        frame(f, f->rows, row);
-        f->row++;
-        if (n > 0 && f->pending.len > max - n) return n; /* next time, whole */
-        n += take_pending(f, buf + n, max - n);
-        if (f->pending.len) return n;
+        if (wanted(f, t->type)) sb_appendn(&f->pending, t->frame, t->len);
+        f->last_seq = t->seq;
     }
-    PQclear(f->rows);
-    f->rows = NULL;
-    return n;
-}
-
-static int wants_read(const follower *f)
-{
-    if (f->gone || now_monotonic() < f->retry_at) return 0;
-    return f->more || atomic_load(&f->ev->generation) != f->seen;
-}
-
-/* Reads the next events after last_seq into f->rows; ERR when the
- * database did not answer. */
-static int read_next(follower *f)
-{
-    /* Read before the query: a notification during it bumps the generation
-     * past this one, so the stream reads again rather than miss it. */
-    unsigned long gen = atomic_load(&f->ev->generation);
-    char after[24], limit[16];
-    snprintf(after, sizeof after, "%lld", f->last_seq);
-    snprintf(limit, sizeof limit, "%d", FOLLOW_BATCH);
-    const char *params[] = {after, f->types, limit};
-    db_acquire_status st;
-    db_conn *c = db_acquire(f->svc->db, &st);
-    PGresult *r = c ? db_exec(c, SQL_FOLLOW, 3, params) : NULL;
-    db_release(f->svc->db, c);
-    if (!r || !db_ok(r) || PQntuples(r) < 1) {
-        /* The database is down or busy: heartbeats go on, and the stream
-         * tries again a little later, not at each wake -- each try may hold
-         * its I/O thread until the pool gives up. */
-        if (r) log_warn("events stream: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        f->more = 1;
-        f->retry_at = now_monotonic() + fmax(1.0, f->svc->cfg.events_heartbeat_s / 4.0);
-        return ERR;
-    }
-    int n = PQntuples(r);
-    if (strtoll(PQgetvalue(r, 0, 6), NULL, 10) > f->last_seq) {
-        /* Pruned before this stream read them: end it, so that the client
-         * reconnects with Last-Event-ID and is told (410), as a page reader is. */
-        f->gone = 1;
-        PQclear(r);
-        return OK;
-    }
-    int events = PQgetisnull(r, n - 1, 0) ? 0 : n;
-    if (events) f->last_seq = strtoll(PQgetvalue(r, n - 1, 0), NULL, 10);
-    f->more = events == FOLLOW_BATCH;
-    if (!f->more) f->seen = gen;
-    f->rows = r;
-    f->row = 0;
-    return OK;
+    pthread_mutex_unlock(&ev->tail_mu);
 }
 
 static long follow_fill(void *arg, char *buf, size_t max)
 {
     follower *f = arg;
-    size_t n = write_buffered(f, buf, max);
-    /* Again while a batch held none of the asked types, or a notification
-     * came during the read; not after a failure: heartbeats go on. */
-    while (n == 0 && wants_read(f) && read_next(f) == OK) n = write_buffered(f, buf, max);
-    if (n == 0 && f->gone) {
-        log_info("events stream fell behind the pruning horizon at %lld; ended", f->last_seq);
-        return 0;
-    }
+    if (f->pending.len == 0 && !f->ending) take_from_tail(f, max);
+    size_t n = f->pending.len ? take_pending(f, buf, max) : 0;
+    if (n == 0 && f->ending) return 0; /* the end of the stream */
     double now = now_monotonic();
     if (n == 0 && now - f->last_sent >= f->svc->cfg.events_heartbeat_s) {
         /* Keeps proxies from closing an idle stream, and finds out that a
          * client has gone (the write fails), so MHD frees the stream. */
         sb_append(&f->pending, ": heartbeat\n\n");
-        n = write_buffered(f, buf, max);
+        n = take_pending(f, buf, max);
     }
     if (n == 0) return HTTP_FILL_WAIT;
     f->last_sent = now;
@@ -372,6 +471,37 @@ static int newest_seq(request *req, db_conn *c, long long *out)
     return ok ? OK : ERR;
 }
 
+/* What the client missed, from the table, into pending: up to
+ * CATCH_UP_MAX events (then the stream ends after them, and the client
+ * resumes from there). ERR after answering. */
+static int catch_up(request *req, db_conn *c, follower *f, const char *types_sql)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", FOLLOW_BATCH);
+    for (int read = 0; read < CATCH_UP_MAX; read += FOLLOW_BATCH) {
+        char after[24];
+        snprintf(after, sizeof after, "%lld", f->last_seq);
+        const char *params[] = {after, types_sql, limit};
+        PGresult *r = db_exec(c, SQL_FOLLOW, 3, params);
+        if (!db_ok(r) || PQntuples(r) < 1) {
+            service_db_error(req, c, r, "events");
+            PQclear(r);
+            return ERR;
+        }
+        int rows = PQntuples(r), events = 0;
+        for (int i = 0; i < rows; i++) {
+            if (PQgetisnull(r, i, 0)) continue;
+            events++;
+            f->last_seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+            if (!PQgetisnull(r, i, 5)) frame_of(&f->pending, r, i); /* of the asked types */
+        }
+        PQclear(r);
+        if (events < FOLLOW_BATCH) return OK;
+    }
+    f->ending = 1;
+    return OK;
+}
+
 static void events_stream(request *req, void *ctx)
 {
     service *svc = ctx;
@@ -383,17 +513,23 @@ static void events_stream(request *req, void *ctx)
         return;
     db_conn *c = service_db(svc, req);
     int rc = ERR;
+    follower *f = NULL;
     if (c) {
         rc = given ? still_kept(req, c, after) : newest_seq(req, c, &after);
+        if (rc == OK) {
+            const char *csv = http_query(req, "types");
+            f = follower_new(svc, after, csv);
+            rc = catch_up(req, c, f, types);
+        }
         db_release(svc->db, c);
     }
+    free(types);
     if (rc != OK) {
-        free(types);
+        if (f) follower_free(f);
         return;
     }
     http_header(req, "Cache-Control", "no-cache");
-    http_stream_waiting(req, 200, "text/event-stream", follow_fill, follower_free,
-                        follower_new(svc, after, types));
+    http_stream_waiting(req, 200, "text/event-stream", follow_fill, follower_free, f);
 }
 
 void events_routes(service *svc, router *r)
@@ -401,8 +537,9 @@ void events_routes(service *svc, router *r)
     router_add(r, "GET", "/v1/events", events_page, svc, 0,
                "Change events, oldest first: ?after=SEQ&types=a,b&limit=N");
     /* On the primary, whose notifications wake it: a replica may not yet
-     * have what they announce, nor the newest event "from now" means. */
-    router_add(r, "GET", "/v1/events/stream", events_stream, svc, ROUTE_PRIMARY,
+     * have what they announce, nor the newest event "from now" means. Its
+     * start reads what the client missed: on the local workers. */
+    router_add(r, "GET", "/v1/events/stream", events_stream, svc, ROUTE_PRIMARY | ROUTE_SLOW,
                "Change events as they commit, as server-sent events (text/event-stream; id = "
                "seq, event = type, data = an item of /v1/events): after the Last-Event-ID "
                "header, else ?after=SEQ, else from now; ?types=a,b; a heartbeat comment every "
@@ -419,10 +556,18 @@ typedef struct {
 } listen_conn;
 
 /* Something may have committed: every stream reads again. */
-static void notified(events_state *ev)
+static void lost(listen_conn *lc, const char *why);
+static void drain(events_state *ev, listen_conn *lc);
+
+/* Something may have committed: the tail reads it, once for every
+ * stream, and every stream looks. */
+static void notified(events_state *ev, listen_conn *lc)
 {
-    atomic_fetch_add(&ev->generation, 1);
-    http_wake_streams(ev->svc->http);
+    if (read_tail(ev, lc->pg) != OK && PQstatus(lc->pg) != CONNECTION_OK) {
+        lost(lc, "connection lost");
+        return;
+    }
+    if (ev->svc->http) http_wake_streams(ev->svc->http);
 }
 
 static void lost(listen_conn *lc, const char *why)
@@ -466,9 +611,18 @@ static void advance_connect(events_state *ev, listen_conn *lc)
         lc->waiting = st;
         return;
     }
-    PGresult *r = PQexec(lc->pg, "LISTEN events");
+    /* Its reads of the tail are bounded as the pool's statements are. */
+    char *timeout = xasprintf("SET statement_timeout = %d", ev->svc->cfg.db_statement_timeout_ms);
+    PGresult *r = PQexec(lc->pg, timeout);
+    free(timeout);
+    PQclear(r);
+    r = PQexec(lc->pg, "LISTEN events");
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
+    pthread_mutex_lock(&ev->tail_mu);
+    int started = ev->valid;
+    pthread_mutex_unlock(&ev->tail_mu);
+    if (ok && !started) ok = start_tail(ev, lc->pg) == OK;
     if (!ok) {
         lost(lc, "LISTEN failed");
         return;
@@ -476,7 +630,8 @@ static void advance_connect(events_state *ev, listen_conn *lc)
     lc->connecting = 0;
     lc->backoff = 0.5;
     log_info("events: following commits");
-    notified(ev); /* catch up with what committed while we were away */
+    notified(ev, lc); /* catch up with what committed while we were away */
+    if (lc->pg) drain(ev, lc);
 }
 
 /* Takes in every notification that has arrived: one wake for them all. */
@@ -486,13 +641,19 @@ static void drain(events_state *ev, listen_conn *lc)
         lost(lc, "connection lost");
         return;
     }
-    int any = 0;
-    PGnotify *n;
-    while ((n = PQnotifies(lc->pg))) {
-        any = 1;
-        PQfreemem(n);
+    /* The read of the tail takes in notifications that arrive meanwhile,
+     * which poll will not see again on the socket: look until none is left. */
+    for (;;) {
+        int any = 0;
+        PGnotify *n;
+        while ((n = PQnotifies(lc->pg))) {
+            any = 1;
+            PQfreemem(n);
+        }
+        if (!any) return;
+        notified(ev, lc);
+        if (!lc->pg) return; /* lost while reading */
     }
-    if (any) notified(ev);
 }
 
 static int poll_ms(double until)
@@ -596,6 +757,7 @@ void events_start(service *svc)
     p->svc = svc;
     p->stop_fd = -1;
     pthread_mutex_init(&p->mu, NULL);
+    pthread_mutex_init(&p->tail_mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     svc->events = p;
     p->pruning = pthread_create(&p->pruner, NULL, prune_loop, p) == 0;
@@ -631,6 +793,8 @@ void events_cleanup(service *svc)
     if (p->stop_fd >= 0) close(p->stop_fd);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    tail_free(p);
+    pthread_mutex_destroy(&p->tail_mu);
     free(p);
     svc->events = NULL;
 }

@@ -715,6 +715,56 @@ static void *write_many(void *arg)
     return NULL;
 }
 
+typedef struct {
+    const char *base;
+    long status;
+} blocked_read;
+
+static void *read_substations(void *arg)
+{
+    blocked_read *b = arg;
+    api_opts o = {.key = KEY_DISPATCH, .timeout_s = 30};
+    b->status = api_call("GET", strf("%s/v1/substations?limit=1", b->base), &o, NULL, 0)->status;
+    return NULL;
+}
+
+/* Streams take no connection of the pool and do no database work on their
+ * I/O thread: with the daemon's only connection held by a read that waits
+ * on a lock, its stream still gets what commits elsewhere. (Each stream
+ * read the table through the pool, on its I/O thread, at each
+ * notification: it waited for the pool instead.) */
+static void streams_need_no_pooled_connection(void **state)
+{
+    (void)state;
+    int port = free_port();
+    const char *const more[] = {"DB_POOL_SIZE=1", "DB_STATEMENT_TIMEOUT_MS=15000",
+                                "DB_ACQUIRE_TIMEOUT_MS=15000", NULL};
+    it_extra[0] = start_daemon_env("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
+                                   strf("itest-events-pool-%d", port), more);
+    assert_true(it_extra[0] > 0);
+    const char *base = strf("http://127.0.0.1:%d", port);
+    sse *s = sse_open_ok(base, "", KEY_DISPATCH, NULL);
+    PGconn *db = pg_admin(db_name_of("GRID_DATABASE_URL"));
+    pg_ok(db, "BEGIN");
+    pg_ok(db, "LOCK TABLE substations IN ACCESS EXCLUSIVE MODE");
+    blocked_read b = {base, 0};
+    pthread_t t;
+    if (pthread_create(&t, NULL, read_substations, &b) != 0) abort();
+    sleep_ms(500); /* the read holds the pool's connection, waiting on the lock */
+    api_resp *made = create_ok(grid_url(), "poles", KEY_PRODUCTION,
+                               strf("{\"name\": \"stream pool %s\", \"kind\": \"pole\"}", uniq()));
+    const char *pole = jstr(made->json, "code");
+    int arrived = pole && sse_wait_for(s, pole, 3);
+    pg_ok(db, "COMMIT");
+    pthread_join(t, NULL);
+    assert_int_equal(b.status, 200);
+    if (!arrived)
+        fail_msg("with the pool's only connection busy, %s did not arrive within 3 s: %s", pole,
+                 sse_text(s));
+    assert_int_equal(daemon_stop(it_extra[0], 10), 0);
+    it_extra[0] = -1;
+}
+
 /* Concurrent writers: every event on the stream exactly once, seq rising,
  * none skipped (the stream holds what /v1/events holds, in the same order). */
 static void stream_concurrent_writers(void **state)
@@ -733,7 +783,7 @@ static void stream_concurrent_writers(void **state)
             if (w[i].status[k] != 201) fail_msg("write %d.%d: status %ld", i, k, w[i].status[k]);
     long long top = newest(grid_url());
     if (!sse_wait_for(s, strf("id: %lld\n", top), 10))
-        fail_msg("the stream did not reach seq %lld within 10 s", top);
+        fail_msg("the stream did not reach seq %lld within 10 s: %.3000s", top, sse_text(s));
     sse_wait_for(s, "}}\n\n", 1);
     json_t *frames = sse_frames(s);
     assert_frames_well_formed(frames);
@@ -756,8 +806,9 @@ static void stream_survives_a_lost_listener(void **state)
     const char *base = extra_grid("1", "relisten");
     sse *s = sse_open_ok(base, "", KEY_DISPATCH, NULL);
     PGconn *db = pg_admin(db_name_of("GRID_DATABASE_URL"));
+    /* its connection's last statement may be its read of the newest events */
     const char *listeners = "SELECT pid FROM pg_stat_activity WHERE application_name = "
-                            "'grid-svc events' AND query = 'LISTEN events' ORDER BY backend_start";
+                            "'grid-svc events' ORDER BY backend_start";
     PGresult *was = pg_ok(db, listeners);
     int n = PQntuples(was);
     assert_true(n >= 1);
@@ -889,6 +940,7 @@ int main(void)
         IT(stream_concurrent_writers),
         cmocka_unit_test_teardown(stream_survives_a_lost_listener, it_stop_extras),
         cmocka_unit_test_teardown(stream_survives_a_database_restart, pg_back),
+        cmocka_unit_test_teardown(streams_need_no_pooled_connection, it_stop_extras),
         cmocka_unit_test_teardown(abandoned_streams_are_released, it_stop_extras),
         cmocka_unit_test_teardown(sigterm_ends_open_streams, it_stop_extras),
         cmocka_unit_test_teardown(old_events_are_pruned, it_stop_extras),
