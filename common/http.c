@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <uuid/uuid.h>
@@ -48,6 +49,18 @@
 #include "waits.h"
 
 #define TRIM_AFTER_BYTES (1u << 20)
+
+/* The request head: libmicrohttpd reads it into a fixed amount of memory
+ * per connection (HEAD_POOL_BYTES, which it clears after each request and
+ * so keeps resident: 128 KiB a connection), and refuses on its own, with a
+ * page of HTML, a head that does not fit. Heads within our limits below fit
+ * with room to spare, so any head that breaks them but fits (a target of
+ * 100 KB, say) is refused by us, with a problem. */
+#define HEAD_POOL_BYTES (128u << 10)
+#define TARGET_MAX 8192        /* bytes of the request target: path and query */
+#define QUERY_PARAMS_MAX 256
+#define HEADERS_MAX 100
+#define HEADER_BYTES_MAX (16u << 10)
 
 /* A queue of suspended requests and the threads that run them. */
 typedef struct job_queue {
@@ -110,10 +123,12 @@ const char *http_reason(int status)
     case 410: return "Gone";
     case 412: return "Precondition Failed";
     case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 421: return "Misdirected Request";
     case 422: return "Unprocessable Content";
     case 428: return "Precondition Required";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
@@ -274,10 +289,12 @@ static const char *problem_slug(int status)
     case 410: return "gone";
     case 412: return "precondition-failed";
     case 413: return "content-too-large";
+    case 414: return "uri-too-long";
     case 415: return "unsupported-media-type";
     case 421: return "wrong-platform";
     case 422: return "unprocessable";
     case 428: return "precondition-required";
+    case 431: return "header-fields-too-large";
     case 502: return "peer-unavailable";
     case 503: return "unavailable";
     case 504: return "peer-timeout";
@@ -439,6 +456,67 @@ static request *request_new(http_server *s, struct MHD_Connection *c, const char
                  atomic_fetch_add(&s->next_id, 1));
     atomic_fetch_add(&s->active, 1);
     return req;
+}
+
+/* ---- heads too large ---------------------------------------------------------- */
+
+/* Markers given to on_request as its context by target_seen. */
+static char target_too_long, too_many_params;
+
+static int is_marker(const void *p)
+{
+    return p == &target_too_long || p == &too_many_params;
+}
+
+/* libmicrohttpd calls this with the request target as soon as it has read
+ * it, and only then records each query parameter, in the connection's own
+ * memory: thousands of them (a 17 KB query of short ones) would not fit, and
+ * it would close the connection without an answer. So a target over our
+ * limits loses its parameters here, in libmicrohttpd's buffer, where it
+ * reads them from next (the text after the '?'), and is answered 414. */
+static void *target_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    char *query = strchr(uri, '?');
+    size_t params = 0;
+    for (const char *p = query; p && *p; p++) params += *p == '?' || *p == '&';
+    void *marker = strlen(uri) > TARGET_MAX     ? &target_too_long
+                   : params > QUERY_PARAMS_MAX ? &too_many_params
+                                               : NULL;
+    if (marker && query) query[1] = '\0';
+    return marker;
+}
+
+typedef struct {
+    size_t count, bytes;
+} head_size;
+
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    head_size *h = cls;
+    h->count++;
+    h->bytes += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": " and CRLF */
+    return MHD_YES;
+}
+
+/* OK, or ERR after answering 414 or 431 for a head over our limits. */
+static int head_fits(request *req, void *marker)
+{
+    if (marker == &target_too_long) {
+        http_problem(req, 414, "the request target (path and query) is longer than %d bytes",
+                     TARGET_MAX);
+        return ERR;
+    }
+    if (marker == &too_many_params) {
+        http_problem(req, 414, "the query has more than %d parameters", QUERY_PARAMS_MAX);
+        return ERR;
+    }
+    head_size h = {0, 0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_header_size, &h);
+    if (h.count <= HEADERS_MAX && h.bytes <= HEADER_BYTES_MAX) return OK;
+    http_problem(req, 431, "the request has %zu header fields of %zu bytes; at most %d of %u "
+                           "bytes are read", h.count, h.bytes, HEADERS_MAX, HEADER_BYTES_MAX);
+    return ERR;
 }
 
 static ssize_t fill_result(long n)
@@ -774,9 +852,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
     http_server *s = cls;
     request *req = *con_cls;
-    if (!req) {
+    if (!req || is_marker(req)) {
+        void *marker = req;
         req = request_new(s, c, url, method);
         *con_cls = req;
+        if (head_fits(req, marker) != OK) return queue(s, req);
         if (atomic_load(&s->closing)) {
             http_header(req, "Retry-After", "1");
             http_problem(req, 503, "the service is shutting down; retry on another instance");
@@ -894,8 +974,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     http_server *s = cls;
     request *req = *con_cls;
-    if (!req) return;
     *con_cls = NULL;
+    if (!req || is_marker(req)) return; /* the client went before the head was read */
     double secs = now_monotonic() - req->started;
     /* 499: the client went away before the whole answer reached it. */
     if (req->status == 0 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) req->status = 499;
@@ -927,6 +1007,28 @@ static void free_server(http_server *s)
     free(s);
 }
 
+/* As many connections as asked, if the process may have the descriptors
+ * (a soft limit of 1024, as many systems set, would refuse the 1021st
+ * client without a word); fewer, with a warning, if not. */
+static int connection_limit(const http_config *cfg)
+{
+    const rlim_t spare = 256; /* database, peer, log, listening sockets */
+    rlim_t want = (rlim_t)cfg->max_connections + spare;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return cfg->max_connections;
+    if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= want) return cfg->max_connections;
+    int fits = rl.rlim_cur > spare + 64 ? (int)(rl.rlim_cur - spare) : 64;
+    log_warn("MAX_CONNECTIONS is %d, but the process may open only %llu files: at most %d "
+             "connections (raise the limit, e.g. LimitNOFILE=)", cfg->max_connections,
+             (unsigned long long)rl.rlim_cur, fits);
+    return fits;
+}
+
 http_server *http_start(const http_config *cfg, router *r)
 {
     http_server *s = xcalloc(1, sizeof *s);
@@ -954,7 +1056,9 @@ http_server *http_start(const http_config *cfg, router *r)
         MHD_OPTION_SOCK_ADDR, &addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads, MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        1024u, MHD_OPTION_END);
+        1024u, MHD_OPTION_URI_LOG_CALLBACK, target_seen, s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)HEAD_POOL_BYTES, MHD_OPTION_CONNECTION_LIMIT, (unsigned)connection_limit(cfg),
+        MHD_OPTION_END);
     if (!s->d) {
         log_error("cannot listen on %s:%d", cfg->bind_addr, cfg->port);
         free_server(s);

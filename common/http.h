@@ -58,6 +58,7 @@ typedef struct http_config {
     int threads;       /* I/O threads, each with its own epoll */
     int peer_workers;  /* threads for ROUTE_PEER handlers, for each of hops 0 and 1 */
     int local_workers; /* threads for ROUTE_SLOW handlers */
+    int max_connections; /* open at once; more wait in the listen queue */
     size_t body_limit;
     size_t bulk_limit; /* for ROUTE_BODY_BULK routes */
     const auth *auth;

@@ -65,6 +65,7 @@ static int load_config(const service_def *def, service_config *c)
         env_int("PEER_WORKERS", 8, 1, 1024, &c->peer_workers) != OK ||
         env_int("DB_POOL_SIZE", c->http_threads, 1, 512, &c->db_pool_size) != OK ||
         env_int("LOCAL_WORKERS", c->db_pool_size, 1, 1024, &c->local_workers) != OK ||
+        env_int("MAX_CONNECTIONS", 4096, 16, 1000000, &c->max_connections) != OK ||
         env_int("DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, &c->db_statement_timeout_ms) != OK ||
         env_int("DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, &c->db_acquire_timeout_ms) != OK ||
         env_int("BODY_LIMIT_KIB", 1024, 1, 1024 * 1024, &body_kib) != OK ||
@@ -424,6 +425,7 @@ int service_main(const service_def *def, int argc, char **argv)
                       .threads = svc->cfg.http_threads,
                       .peer_workers = svc->cfg.peer_workers,
                       .local_workers = svc->cfg.local_workers,
+                      .max_connections = svc->cfg.max_connections,
                       .body_limit = svc->cfg.body_limit,
                       .bulk_limit = svc->cfg.bulk_limit,
                       .auth = svc->auth,

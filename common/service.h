@@ -50,6 +50,7 @@ typedef struct service_config {
     int http_threads;
     int peer_workers;
     int local_workers;
+    int max_connections;
     int db_pool_size;
     int db_statement_timeout_ms;
     int db_acquire_timeout_ms;

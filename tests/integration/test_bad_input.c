@@ -961,6 +961,81 @@ static void reference_written_in_lower_case(void **state)
     assert_status(r, 409);
 }
 
+/* ---- request heads too large (each gets a status and a problem) ----------------------------- */
+
+/* A query of n parameters "aNNNN=1", joined by '&'. */
+static char *many_params(int n)
+{
+    size_t cap = (size_t)n * 12 + 1, len = 0;
+    char *q = it_track(malloc(cap), free);
+    assert_non_null(q);
+    q[0] = '\0';
+    for (int i = 0; i < n; i++) len += (size_t)snprintf(q + len, cap - len, "%sa%d=1", i ? "&" : "", i);
+    return q;
+}
+
+static char *repeat(char c, size_t n)
+{
+    char *s = it_track(malloc(n + 1), free);
+    assert_non_null(s);
+    memset(s, c, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* 2,000 parameters (about 17 KB) got no answer at all: the connection was
+ * closed once libmicrohttpd's memory for the head ran out. */
+static void query_of_two_thousand_parameters(void **state)
+{
+    const char *bases[] = {grid_url(), cust_url()};
+    for (int i = 0; i < 2; i++) {
+        api_opts o = {.key = KEY_DISPATCH};
+        api_resp *r =
+            api_call("GET", strf("%s/v1/substations?%s", bases[i], many_params(2000)), &o, NULL, 0);
+        if (r->transport_error) fail_msg("no answer to 2,000 parameters: %s", r->error);
+        assert_problem(r, 414);
+        assert_str_contains(jstr(r->json, "detail"), "longer than 8192 bytes");
+    }
+    /* short but many: 300 of them in under 3 KB */
+    api_opts o = {.key = KEY_DISPATCH};
+    char *q = many_params(300);
+    assert_true(strlen(q) < 8192);
+    api_resp *r = api_call("GET", strf("%s/v1/customers?%s", cust_url(), q), &o, NULL, 0);
+    assert_problem(r, 414);
+    assert_str_contains(jstr(r->json, "detail"), "more than 256 parameters");
+    /* within the limits, the parameters are read: an unknown one is a 400 */
+    r = api_call("GET", strf("%s/v1/customers?%s", cust_url(), many_params(20)), &o, NULL, 0);
+    assert_problem(r, 400);
+}
+
+/* A target of 100 KB was refused by libmicrohttpd with a page of HTML. */
+static void target_of_a_hundred_kilobytes(void **state)
+{
+    api_opts o = {.key = KEY_DISPATCH};
+    api_resp *r = api_call("GET", strf("%s/v1/substations?name=%s", grid_url(), repeat('a', 100000)),
+                           &o, NULL, 0);
+    assert_problem(r, 414);
+    r = api_call("GET", strf("%s/v1/customers/%s", cust_url(), repeat('b', 100000)), &o, NULL, 0);
+    assert_problem(r, 414);
+}
+
+static void header_fields_too_large(void **state)
+{
+    const char *big[] = {strf("X-Big: %s", repeat('c', 40000)), NULL};
+    api_opts o = {.key = KEY_DISPATCH, .headers = big};
+    api_resp *r = api_call("GET", strf("%s/v1/substations?limit=1", grid_url()), &o, NULL, 0);
+    assert_problem(r, 431);
+    const char **many = it_track(calloc(151, sizeof *many), free);
+    assert_non_null(many);
+    for (int i = 0; i < 150; i++) many[i] = strf("X-Field-%d: v", i);
+    api_opts m = {.key = KEY_DISPATCH, .headers = many};
+    r = api_call("GET", strf("%s/v1/customers?limit=1", cust_url()), &m, NULL, 0);
+    assert_problem(r, 431);
+    assert_str_contains(jstr(r->json, "detail"), "at most 100");
+    /* and the daemons answer as usual afterwards */
+    assert_status(api_get(grid_url(), "/v1/substations?limit=1", KEY_DISPATCH), 200);
+}
+
 int main(void)
 {
     it_filter();
@@ -1007,6 +1082,9 @@ int main(void)
         IT(patch_with_bad_reference),
         IT(invalid_utf8_in_path_and_headers),
         IT(reference_written_in_lower_case),
+        IT(query_of_two_thousand_parameters),
+        IT(target_of_a_hundred_kilobytes),
+        IT(header_fields_too_large),
     };
     return cmocka_run_group_tests_name("bad_input", tests, it_group_setup, it_group_teardown);
 }

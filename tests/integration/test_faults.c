@@ -1725,6 +1725,66 @@ static void slow_clients_do_not_stop_others(void **state)
     assert_int_equal(st, 0);
 }
 
+/* ---- many idle connections ---------------------------------------------------------- */
+
+static void close_fds(void *p)
+{
+    int *fds = p;
+    for (int i = 0; fds[i] >= 0; i++) close(fds[i]);
+    free(fds);
+}
+
+/* A daemon started with the common soft limit of 1024 open files took
+ * about 1,020 connections (libmicrohttpd's default) and then served no one:
+ * it raises its own limit for MAX_CONNECTIONS (4096) and tells libmicrohttpd. */
+static void idle_connections_do_not_shut_others_out(void **state)
+{
+    (void)state;
+    enum { IDLE = 1200 };
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < 4096 + 512) {
+        fprintf(stderr, "# the hard open-file limit (%llu) leaves nothing to test\n",
+                (unsigned long long)rl.rlim_max);
+        skip();
+    }
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = 1024; /* the daemon inherits it */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    int port = free_port();
+    it_extra[0] = start_daemon("grid", port, it_env("GRID_DATABASE_URL"), cust_url(),
+                               strf("itest-faults-idle-%d", port));
+    rl.rlim_cur = was > IDLE + 512 ? was : IDLE + 512;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_true(it_extra[0] > 0);
+    int *fds = calloc(IDLE + 1, sizeof *fds);
+    assert_non_null(fds);
+    for (int i = 0; i <= IDLE; i++) fds[i] = -1;
+    it_track(fds, close_fds);
+    int opened = 0;
+    for (int i = 0; i < IDLE; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                .sin_port = htons((uint16_t)port)};
+        if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+            close(fd);
+            continue;
+        }
+        fds[opened++] = fd;
+    }
+    sleep_ms(1000); /* all accepted (or not) by now */
+    char limit[256];
+    limit_of(it_extra[0], limit, sizeof limit);
+    api_opts o = {.key = KEY_DISPATCH, .timeout_s = 5};
+    api_resp *r = api_call("GET", strf("%s/v1/substations?limit=1", base_at(port)), &o, NULL, 0);
+    fprintf(stderr, "# %d idle connections open; the daemon's open-file limit: %s; %ld files "
+                    "open; a request then: %ld in %.3f s\n",
+            opened, limit, open_files_of(it_extra[0]), r->status, r->seconds);
+    assert_int_equal(opened, IDLE);
+    assert_status(r, 200);
+}
+
 int main(void)
 {
     it_filter();
@@ -1742,6 +1802,7 @@ int main(void)
          peer_stopped_does_not_slow_own_requests, NULL, resume_and_stop_extras,
          (void *)&WALK_ON_CUST},
         cmocka_unit_test_teardown(slow_clients_do_not_stop_others, it_stop_extras),
+        cmocka_unit_test_teardown(idle_connections_do_not_shut_others_out, it_stop_extras),
     };
     return cmocka_run_group_tests_name("faults", tests, it_group_setup, it_group_teardown);
 }
