@@ -29,7 +29,7 @@ SVC_OBJ    := $(filter-out %/main.o,$(GRID_OBJ) $(CUST_OBJ))
 SVC_UNIT   := $(BUILD)/tests/unit/test_openapi
 BINS       := $(BUILD)/grid-svc $(BUILD)/cust-svc $(BUILD)/bizcode $(BUILD)/citygen $(BUILD)/bareread
 
-.PHONY: all deps test unit demo up down bench clean help
+.PHONY: all deps test test-ha unit demo up down bench clean help
 all: $(BINS) $(UNIT_BIN) $(ITEST_BIN)
 
 help:
@@ -37,6 +37,7 @@ help:
 	@echo "make demo     install what is missing, start the stack, load a demo grid, run examples"
 	@echo "make up       start PostgreSQL and both daemons with empty databases; make down stops them"
 	@echo "make test     every test, plain and under ASan+UBSan, on a throw-away stack"
+	@echo "make test-ha  both daemons through the loss of their primary (pg_auto_failover, ~2.5 min)"
 	@echo "make bench    load a 1,000,000-customer city into a fresh stack, measure, write BENCHMARKS.md"
 
 deps:
@@ -95,6 +96,12 @@ test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory all BUILD=build-san SAN=1 OPT=-O1
 	@tests/run.sh build build-san
+
+# Failover: a pg_auto_failover formation of its own (scripts/ha.sh), its primary lost under
+# write load from both daemons of $(BUILD): see tests/failover-check.sh.
+test-ha: deps
+	@$(MAKE) --no-print-directory all
+	@tests/failover-check.sh $(BUILD)
 
 unit: all
 	@tests/run.sh --unit-only $(BUILD)
