@@ -75,11 +75,14 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         PGresult *r = PQexecPrepared(c, "q", 1, &code, NULL, NULL, 0);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             status = 503;
+            fprintf(stderr, "bareread: 503: %s", PQresultErrorMessage(r));
         } else if (PQntuples(r) == 1) {
             body = row_json(r);
             status = body ? 200 : 500;
+            if (!body) fprintf(stderr, "bareread: 500: the row could not be written\n");
         } else {
             status = 404;
+            fprintf(stderr, "bareread: 404: no row for %.40s\n", code);
         }
         PQclear(r);
     } else if (strcmp(method, "GET") == 0) {

@@ -1,6 +1,8 @@
 -- random.lua -- wrk script: GET PATH_PREFIX .. <random line of CODES> .. PATH_SUFFIX,
 -- with the API key; prints one RESULT line for scripts/bench.sh:
---   RESULT requests/s p50_ms p99_ms non_2xx_or_errors
+--   RESULT requests/s p50_ms p99_ms non_2xx_or_errors non_2xx connect read write timeout
+-- (the fifth field is the sum of the last five: answers other than 2xx, and
+-- the socket errors wrk counts apart, so a failed run says which it had)
 --
 -- Each thread writes out its requests for up to PREBUILT random codes
 -- before it starts, and then sends them round and round. Formatting a
@@ -37,7 +39,8 @@ end
 function done(summary, latency, requests)
     local e = summary.errors
     local bad = e.status + e.connect + e.read + e.write + e.timeout
-    io.write(string.format("RESULT %.0f %.2f %.2f %d\n",
+    io.write(string.format("RESULT %.0f %.2f %.2f %d %d %d %d %d %d\n",
         summary.requests / (summary.duration / 1e6),
-        latency:percentile(50) / 1000, latency:percentile(99) / 1000, bad))
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000, bad,
+        e.status, e.connect, e.read, e.write, e.timeout))
 end
