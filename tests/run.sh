@@ -14,7 +14,9 @@
 #      BIN_DIR/tests/integration/test_* against it, one after another (300 s each at most),
 #      then (first BIN_DIR only) tests/examples-check.sh: the examples make demo runs;
 #   3. then, as one test each: each daemon exits 0 on SIGTERM, and each daemon log holds no
-#      sanitizer report.
+#      sanitizer report;
+#   4. (first BIN_DIR only) tests/failover-check.sh: both daemons through the loss of their
+#      database's primary, on a pg_auto_failover formation of its own.
 #
 # Integration tests get in their environment: GRID_URL, CUST_URL, RUN_DIR, BIN_DIR, GRID_BIN,
 # CUST_BIN, PGPORT, GRID_DATABASE_URL, CUST_DATABASE_URL, DATAHUB_DATABASE_URL, REPO_ROOT,
@@ -335,6 +337,12 @@ for dir_arg in "${bin_dirs[@]}"; do
         fi
         if ((!unit_only)); then
             run_integration "$bin_dir" "$dir_arg"
+        fi
+        # Both daemons through the loss of their database's primary, once: a formation of its
+        # own (scripts/ha.sh), so after the test stack is gone.
+        if ((!unit_only)) && [[ $dir_arg == "${bin_dirs[0]}" && -z $only ]]; then
+            run_test_binary "$repo_root/tests/failover-check.sh" "tests/failover-check.sh" \
+                "$bin_dir"
         fi
     fi
     line="$dir_arg: $dir_passed passed, $dir_failed failed"
