@@ -57,7 +57,8 @@
  * with room to spare, so any head that breaks them but fits (a target of
  * 100 KB, say) is refused by us, with a problem. */
 #define HEAD_POOL_BYTES (128u << 10)
-#define TARGET_MAX 8192        /* bytes of the request target: path and query */
+#define TARGET_MAX 32768       /* bytes of the request target: path and query (a peer's
+                                  look-up of 400 codes takes 12 KB) */
 #define QUERY_PARAMS_MAX 256
 #define HEADERS_MAX 100
 #define HEADER_BYTES_MAX (16u << 10)
