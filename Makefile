@@ -11,6 +11,14 @@ ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=address,undefined
 endif
+# The build make fuzz makes (in build-fuzz/): clang's coverage for libFuzzer
+# in every object, with ASan and UBSan.
+ifeq ($(FUZZ),1)
+CC      := clang
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
@@ -27,10 +35,16 @@ DECL_OBJ   := $(BUILD)/obj/grid-svc/collections.o $(BUILD)/obj/cust-svc/collecti
 # Both services whole but for main(): unit tests that build a daemon's route table link them.
 SVC_OBJ    := $(filter-out %/main.o,$(GRID_OBJ) $(CUST_OBJ))
 SVC_UNIT   := $(BUILD)/tests/unit/test_openapi
+# Fuzz targets (tests/fuzz/fuzz_<name>.c), on both services' objects too:
+# replayed on their committed corpora by make test, run by make fuzz.
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRC:%.c=$(BUILD)/%)
+FUZZERS     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 60
 BINS       := $(BUILD)/grid-svc $(BUILD)/cust-svc $(BUILD)/bizcode $(BUILD)/citygen $(BUILD)/bareread
 
-.PHONY: all deps test test-ha unit demo up down bench clean help
-all: $(BINS) $(UNIT_BIN) $(ITEST_BIN)
+.PHONY: all deps test test-ha unit demo up down bench fuzz fuzzers clean help
+all: $(BINS) $(UNIT_BIN) $(ITEST_BIN) $(FUZZ_REPLAY)
 
 help:
 	@echo "make          build both daemons, bizcode and the tests (into $(BUILD)/)"
@@ -39,6 +53,7 @@ help:
 	@echo "make test     every test, plain and under ASan+UBSan, on a throw-away stack"
 	@echo "make test-ha  both daemons through the loss of their primary (pg_auto_failover, ~2.5 min)"
 	@echo "make bench    load a 1,000,000-customer city into a fresh stack, measure, write BENCHMARKS.md"
+	@echo "make fuzz     each fuzz target under libFuzzer (clang, ASan+UBSan) for FUZZ_SECONDS (60) each"
 
 deps:
 	@scripts/deps.sh
@@ -91,6 +106,22 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(ITEST_LIB) $(wildcard test
 	@echo "  TEST    $@"
 	@$(CC) $(CFLAGS) -Itests/integration -Igrid-svc -Icust-svc $(LDFLAGS) -o $@ $< $(ITEST_LIB) $(DECL_OBJ) $(LIBCOMMON) $(LDLIBS) -lcmocka
 
+# A fuzz target with tests/fuzz/replay.c: its corpus run once, as a test.
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(SVC_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) -Igrid-svc -Icust-svc $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(SVC_OBJ) \
+	    $(LIBCOMMON) $(LDLIBS)
+
+# The same target under libFuzzer (make fuzz, with FUZZ=1).
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(SVC_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	@$(CC) $(CFLAGS) -Igrid-svc -Icust-svc -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(SVC_OBJ) \
+	    $(LIBCOMMON) $(LDLIBS)
+
+fuzzers: $(FUZZERS)
+
 # Every test twice: plain, then with AddressSanitizer and UndefinedBehaviorSanitizer.
 test: deps
 	@$(MAKE) --no-print-directory all
@@ -121,5 +152,11 @@ demo: deps all
 bench: deps all
 	@scripts/bench.sh
 
+# Each fuzz target for FUZZ_SECONDS on a copy of its corpus, one after
+# another: see scripts/fuzz.sh. Exits non-zero if any crashed.
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzzers BUILD=build-fuzz FUZZ=1
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh build-fuzz $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

@@ -118,10 +118,12 @@ static void batch_add_row(batch *b, int line, char **cols, int ncols)
 /* ---- the whole import ----------------------------------------------------- */
 
 typedef struct {
-    request *req;
+    request *req; /* NULL for bulk_check */
     service *svc;
+    const app_entry *app;
     const bulk_spec *spec;
     int batch_size;
+    int check_only; /* bulk_check: batches are not loaded */
     long lines, imported, rejected, batches;
     long nerrors;
     json_t *errors;           /* the first ERRORS_SHOWN */
@@ -287,13 +289,13 @@ out:
 static int flush(import_run *run, batch *b)
 {
     if (b->nlines == 0) return OK;
-    if (http_draining(run->svc->http)) {
+    if (!run->check_only && http_draining(run->svc->http)) {
         http_header(run->req, "Retry-After", "1");
         http_problem(run->req, 503, "the service is shutting down");
         return ERR;
     }
     run->batches++;
-    int rc = b->bad ? OK : load(run, b);
+    int rc = b->bad || run->check_only ? OK : load(run, b);
     if (rc == OK && b->bad) reject(run, b);
     batch_reset(b);
     return rc;
@@ -311,12 +313,12 @@ static void take_line(import_run *run, batch *b, int line, const char *text, siz
     }
     char **cols = xcalloc((size_t)spec->ncols, sizeof *cols);
     json_t *errors = json_array();
-    bulk_line ln = {run->req->app->name, b, b->nrows};
+    bulk_line ln = {run->app->name, b, b->nrows};
     int refs_before = b->nrefs;
     spec->check(spec->ctx, &ln, obj, cols, errors);
     char why[512];
     if (json_array_size(errors) == 0 &&
-        policy_check(run->svc->policy, run->req->app, spec->target, obj, why, sizeof why) != OK)
+        policy_check(run->svc->policy, run->app, spec->target, obj, why, sizeof why) != OK)
         json_add_error(errors, NULL, "%s", why);
     if (json_array_size(errors) > 0) {
         size_t i;
@@ -397,46 +399,51 @@ static void stopped(import_run *run, int line)
     json_decref(p);
 }
 
-void bulk_import(request *req, service *svc, const bulk_spec *spec)
+/* Ends a batch as flush does; when it cannot be loaded, the answer says how
+ * far the import got. */
+static int end_batch(import_run *run, batch *b)
 {
-    int size;
-    if (!ndjson_type(req) || batch_param(req, &size) != OK) return;
-    import_run run = {.req = req, .svc = svc, .spec = spec, .batch_size = size,
-                      .errors = json_array(), .rejected_batches = json_array()};
-    batch b = {0};
-    const char *p = req->body.s ? req->body.s : "", *end = p + req->body.len;
-    int line = 0, failed = 0;
-    while (p < end && !failed) {
+    int first = b->first_line;
+    if (flush(run, b) == OK) return OK;
+    stopped(run, first);
+    return ERR;
+}
+
+/* Takes each line of the body that is not blank, batch by batch; ERR when
+ * a batch could not be loaded (answered). Reads nothing past end. */
+static int take_lines(import_run *run, batch *b, const char *p, const char *end)
+{
+    int line = 0;
+    while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *stop = nl ? nl : end;
         size_t len = (size_t)(stop - p);
         if (len && p[len - 1] == '\r') len--;
         line++;
-        size_t blank = strspn(p, " \t");
+        size_t blank = 0;
+        while (blank < len && (p[blank] == ' ' || p[blank] == '\t')) blank++;
         if (blank < len) {
-            if (b.nlines == 0) b.first_line = line;
-            b.last_line = line;
-            b.nlines++;
-            run.lines++;
-            take_line(&run, &b, line, p, len);
-            if (b.nlines == size) {
-                int first = b.first_line;
-                if (flush(&run, &b) != OK) {
-                    stopped(&run, first);
-                    failed = 1;
-                }
-            }
+            if (b->nlines == 0) b->first_line = line;
+            b->last_line = line;
+            b->nlines++;
+            run->lines++;
+            take_line(run, b, line, p, len);
+            if (b->nlines == run->batch_size && end_batch(run, b) != OK) return ERR;
         }
         p = nl ? nl + 1 : end;
     }
-    if (!failed) {
-        int first = b.first_line;
-        if (flush(&run, &b) != OK) {
-            stopped(&run, first);
-            failed = 1;
-        }
-    }
-    if (failed) {
+    return end_batch(run, b);
+}
+
+void bulk_import(request *req, service *svc, const bulk_spec *spec)
+{
+    int size;
+    if (!ndjson_type(req) || batch_param(req, &size) != OK) return;
+    import_run run = {.req = req, .svc = svc, .app = req->app, .spec = spec, .batch_size = size,
+                      .errors = json_array(), .rejected_batches = json_array()};
+    batch b = {0};
+    const char *body = req->body.s ? req->body.s : "";
+    if (take_lines(&run, &b, body, body + req->body.len) != OK) {
         /* answered by stopped() */
     } else if (run.lines == 0) {
         http_problem(req, 400, "the body has no lines: send one JSON object per line");
@@ -453,6 +460,20 @@ void bulk_import(request *req, service *svc, const bulk_spec *spec)
     json_decref(run.errors);
     json_decref(run.rejected_batches);
     batch_free(&b);
+}
+
+json_t *bulk_check(service *svc, const app_entry *app, const bulk_spec *spec, const char *body,
+                   size_t len, int batch_size)
+{
+    import_run run = {.svc = svc, .app = app, .spec = spec, .batch_size = batch_size,
+                      .check_only = 1, .errors = json_array(), .rejected_batches = json_array()};
+    batch b = {0};
+    take_lines(&run, &b, body, body + len); /* never stops: nothing is loaded */
+    json_t *out = progress(&run);
+    json_decref(run.errors);
+    json_decref(run.rejected_batches);
+    batch_free(&b);
+    return out;
 }
 
 /* ---- export ---------------------------------------------------------------- */

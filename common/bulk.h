@@ -48,6 +48,13 @@ void bulk_refer(bulk_line *ln, const char *field, const char *code, const end_ru
  * database or the peer gave out (saying how far the import got). */
 void bulk_import(request *req, service *svc, const bulk_spec *spec);
 
+/* What bulk_import checks of each line of body (len bytes, no terminator
+ * needed) for app, batch by batch, up to where a batch would be loaded:
+ * nothing is asked of the database or the peer and nothing is loaded. The
+ * counts and errors an import answers with (imported 0), owned. */
+json_t *bulk_check(service *svc, const app_entry *app, const bulk_spec *spec, const char *body,
+                   size_t len, int batch_size);
+
 /* Answers with the rows of a SELECT as a stream of NDJSON, read through a
  * cursor in one read-only snapshot; to_json turns a row into an object. */
 typedef json_t *(*bulk_row_fn)(const void *ctx, const PGresult *r, int row);

@@ -104,19 +104,27 @@ typedef struct {
     int valid;        /* base and last are known (the listener read them once) */
 } events_state;
 
-/* ?types=a,b -> "{a,b}"; types are our own words: letters, dots, dashes
- * and underscores only, so they need no quoting. ERR after answering. */
+/* types are our own words: letters, dots, dashes and underscores only, so
+ * they need no quoting. */
+int events_parse_types(const char *t, char **out)
+{
+    *out = NULL;
+    if (!*t || strspn(t, "abcdefghijklmnopqrstuvwxyz_.-,") != strlen(t) || strlen(t) > 2000)
+        return ERR;
+    *out = xasprintf("{%s}", t);
+    return OK;
+}
+
+/* ?types=a,b -> "{a,b}". ERR after answering. */
 static int types_param(request *req, char **out)
 {
     const char *t = http_query(req, "types");
     *out = NULL;
-    if (!t) return OK;
-    if (!*t || strspn(t, "abcdefghijklmnopqrstuvwxyz_.-,") != strlen(t) || strlen(t) > 2000) {
+    if (t && events_parse_types(t, out) != OK) {
         http_problem(req, 400, "types must be a comma-separated list of event types such as "
                                "transformer.created,relation.added");
         return ERR;
     }
-    *out = xasprintf("{%s}", t);
     return OK;
 }
 
@@ -436,6 +444,11 @@ static int parse_seq(const char *s, long long *out)
     errno = 0;
     *out = strtoll(s, NULL, 10);
     return errno ? ERR : OK;
+}
+
+int events_parse_seq(const char *s, long long *out)
+{
+    return parse_seq(s, out);
 }
 
 /* Last-Event-ID, else ?after=; *given = 0 for neither ("from now"). ERR

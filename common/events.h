@@ -29,4 +29,11 @@ void events_stop(service *svc);
  * still runs and frees it. */
 void events_cleanup(service *svc);
 
+/* A sequence number as the stream takes it (Last-Event-ID, ?after=):
+ * digits only, no sign, no overflow. OK or ERR. */
+int events_parse_seq(const char *s, long long *out);
+/* ?types=a,b as the text array "{a,b}" the statements take (owned, into
+ * *out), or ERR when it is not a list of event types. */
+int events_parse_types(const char *t, char **out);
+
 #endif

@@ -571,6 +571,14 @@ static rel_rt *rt_of(request *req, service *svc, const char *kind)
     return NULL;
 }
 
+const bulk_spec *relation_bulk_spec(service *svc, const char *kind)
+{
+    rel_table *t = svc->relations;
+    for (int i = 0; i < t->n; i++)
+        if (strcmp(t->items[i].def->kind, kind) == 0) return &t->items[i].bulk;
+    return NULL;
+}
+
 int relation_confirm_peer_ends(service *svc, request *req, const char *kind, const char *from,
                                const char *to)
 {

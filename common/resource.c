@@ -801,15 +801,68 @@ static void retire(request *req, void *ctx)
 
 /* ---- writes that are part of a larger step (resource.h) ---------------------- */
 
-/* The collection kept here of a prefix or code; 500 when there is none
- * (the caller named another platform's). */
-static coll_rt *rt_of(request *req, service *svc, const char *prefix_or_code)
+/* The collection kept here of a prefix or code, or NULL. */
+static coll_rt *coll_of(service *svc, const char *prefix_or_code)
 {
     coll_table *t = svc->resources;
     for (int i = 0; i < t->n; i++)
         if (strncmp(t->items[i].def->prefix, prefix_or_code, 2) == 0) return &t->items[i];
-    http_problem(req, 500, "%.2s objects are not kept by %s", prefix_or_code, svc->name);
     return NULL;
+}
+
+/* The same for a caller that names one: 500 when there is none (it named
+ * another platform's). */
+static coll_rt *rt_of(request *req, service *svc, const char *prefix_or_code)
+{
+    coll_rt *rt = coll_of(svc, prefix_or_code);
+    if (!rt) http_problem(req, 500, "%.2s objects are not kept by %s", prefix_or_code, svc->name);
+    return rt;
+}
+
+/* ---- a client's object checked, without the database (resource.h) ---------- */
+
+static coll_rt *checked_coll(service *svc, const char *prefix, json_t **errors)
+{
+    coll_rt *rt = coll_of(svc, prefix);
+    *errors = json_array();
+    if (!rt) json_add_error(*errors, NULL, "%.2s objects are not kept by %s", prefix, svc->name);
+    return rt;
+}
+
+/* ERR, leaving errors, when check_object found any. */
+static int checked(coll_rt *rt, json_t *obj, const json_t *current, json_t **errors)
+{
+    col_values cv = {0};
+    const char *status;
+    check_object(rt, obj, current, 0, &cv, &status, *errors);
+    values_free(&cv);
+    if (json_array_size(*errors) > 0) return ERR;
+    json_decref(*errors);
+    *errors = NULL;
+    return OK;
+}
+
+int resource_check_create(service *svc, const char *prefix, json_t *obj, json_t **errors)
+{
+    coll_rt *rt = checked_coll(svc, prefix, errors);
+    return rt ? checked(rt, obj, NULL, errors) : ERR;
+}
+
+json_t *resource_check_patch(service *svc, const char *prefix, const json_t *current,
+                             const json_t *patch_doc, json_t **errors)
+{
+    coll_rt *rt = checked_coll(svc, prefix, errors);
+    if (!rt) return NULL;
+    json_t *merged = json_merge_patch(current, patch_doc);
+    if (checked(rt, merged, current, errors) == OK) return merged;
+    json_decref(merged);
+    return NULL;
+}
+
+const bulk_spec *resource_bulk_spec(service *svc, const char *prefix)
+{
+    coll_rt *rt = coll_of(svc, prefix);
+    return rt ? &rt->bulk : NULL;
 }
 
 json_t *resource_create_in(service *svc, request *req, db_conn *c, const char *prefix, json_t *obj)
@@ -860,7 +913,7 @@ static void history(request *req, void *ctx)
 
 /* ---- list ----------------------------------------------------------------- */
 
-typedef struct {
+struct list_query {
     request *req;
     coll_rt *rt;
     sbuf where;
@@ -868,8 +921,7 @@ typedef struct {
     int n;
     int limit;
     int has_status;
-    int failed;
-} list_query;
+};
 
 static void add_param(list_query *q, char *value)
 {
@@ -974,39 +1026,78 @@ static int list_arg(void *ctx, const char *key, const char *value)
     return OK;
 }
 
+void resource_list_query_free(list_query *q)
+{
+    if (!q) return;
+    for (int i = 0; i < q->n; i++) free(q->params[i]);
+    sb_free(&q->where);
+    free(q);
+}
+
+/* The query of a list of rt, from its (key, value) pairs; NULL after
+ * answering 400. */
+static list_query *list_read(request *req, coll_rt *rt, query_pairs_fn pairs, void *src)
+{
+    list_query *q = xcalloc(1, sizeof *q);
+    *q = (list_query){.req = req, .rt = rt, .limit = LIMIT_DEFAULT};
+    sb_append(&q->where, "TRUE");
+    if (pairs(src, list_arg, q) != OK) {
+        resource_list_query_free(q);
+        return NULL;
+    }
+    if (!q->has_status) {
+        sb_append(&q->where, " AND status IN (");
+        int first = 1;
+        for (const char *const *s = rt->def->statuses->listed; *s; s++) {
+            add_param(q, xstrdup(*s));
+            sb_appendf(&q->where, "%s$%d", first ? "" : ", ", q->n);
+            first = 0;
+        }
+        sb_append(&q->where, ")");
+    }
+    return q;
+}
+
+list_query *resource_list_query(service *svc, request *req, const char *prefix,
+                                query_pairs_fn pairs, void *src)
+{
+    coll_rt *rt = rt_of(req, svc, prefix);
+    return rt ? list_read(req, rt, pairs, src) : NULL;
+}
+
+const char *resource_list_where(const list_query *q, int *nparams, int *limit)
+{
+    *nparams = q->n;
+    *limit = q->limit;
+    return q->where.s;
+}
+
+static int request_pairs(void *req, int (*fn)(void *ctx, const char *key, const char *value),
+                         void *ctx)
+{
+    return http_query_foreach(req, fn, ctx);
+}
+
 static void list(request *req, void *ctx)
 {
     coll_rt *rt = ctx;
-    list_query q = {.req = req, .rt = rt, .limit = LIMIT_DEFAULT};
-    sb_append(&q.where, "TRUE");
-    if (http_query_foreach(req, list_arg, &q) != OK) goto done;
-    if (!q.has_status) {
-        sb_append(&q.where, " AND status IN (");
-        int first = 1;
-        for (const char *const *s = rt->def->statuses->listed; *s; s++) {
-            add_param(&q, xstrdup(*s));
-            sb_appendf(&q.where, "%s$%d", first ? "" : ", ", q.n);
-            first = 0;
-        }
-        sb_append(&q.where, ")");
-    }
+    list_query *q = list_read(req, rt, request_pairs, req);
+    if (!q) return;
     char *sql = xasprintf("SELECT %s FROM %s WHERE %s ORDER BY code LIMIT %d", rt->select_list,
-                          rt->def->table, q.where.s, q.limit + 1);
+                          rt->def->table, q->where.s, q->limit + 1);
     db_conn *c = service_db(rt->svc, req);
     if (c) {
-        PGresult *r = db_exec_once(c, sql, q.n, (const char *const *)q.params);
+        PGresult *r = db_exec_once(c, sql, q->n, (const char *const *)q->params);
         if (!db_ok(r)) {
             service_db_error(req, c, r, rt->type->collection);
         } else {
-            service_page(req, r, q.limit, item_json, rt);
+            service_page(req, r, q->limit, item_json, rt);
         }
         PQclear(r);
         db_release(rt->svc->db, c);
     }
     free(sql);
-done:
-    for (int i = 0; i < q.n; i++) free(q.params[i]);
-    sb_free(&q.where);
+    resource_list_query_free(q);
 }
 
 /* ---- bulk ----------------------------------------------------------------- */

@@ -169,6 +169,40 @@ json_t *relation_status_in(service *svc, struct request *req, struct db_conn *c,
 json_t *relation_end_in(service *svc, struct request *req, struct db_conn *c, const char *kind,
                         const char *from, const char *to);
 
+/* The (key, value) pairs of a query string, each given to fn in turn until
+ * fn returns ERR (then ERR): http_query_foreach over a request, or any other
+ * source of pairs. */
+typedef int (*query_pairs_fn)(void *src,
+                              int (*fn)(void *ctx, const char *key, const char *value),
+                              void *ctx);
+
+/* The query of GET /v1/{collection} for the collection of prefix, read from
+ * the pairs src gives, as the list reads its query string: filters on the
+ * declared fields and updated_by, status, code, after, limit. NULL after
+ * answering req (400 for a parameter the list does not take or a bad
+ * value). resource_list_where gives the WHERE clause it makes, whose
+ * values are all parameters $1..$nparams, and the page size. */
+typedef struct list_query list_query;
+list_query *resource_list_query(service *svc, struct request *req, const char *prefix,
+                                query_pairs_fn pairs, void *src);
+const char *resource_list_where(const list_query *q, int *nparams, int *limit);
+void resource_list_query_free(list_query *q);
+
+/* The checks a client's object meets before anything else is asked (no
+ * database, peer or policy): obj as a create of the collection of prefix
+ * takes it (canonicalised in place), or patch merged into current, the
+ * object as stored, as a PATCH takes it (the merged object, owned, or
+ * NULL). When it fails, *errors is [{field, message}] (owned), else NULL. */
+int resource_check_create(service *svc, const char *prefix, json_t *obj, json_t **errors);
+json_t *resource_check_patch(service *svc, const char *prefix, const json_t *current,
+                             const json_t *patch, json_t **errors);
+
+/* What an import of the collection of prefix, or of links of kind, checks
+ * each line with (bulk.h); NULL when this service keeps none. */
+struct bulk_spec;
+const struct bulk_spec *resource_bulk_spec(service *svc, const char *prefix);
+const struct bulk_spec *relation_bulk_spec(service *svc, const char *kind);
+
 /* The collection of a prefix (or of a code's prefix) if this service keeps
  * it, else NULL. */
 const collection_def *service_collection(const service *svc, const char *prefix_or_code);

@@ -622,41 +622,61 @@ static char *leg_answer(const leg *l, json_t *rest, size_t *len)
  * "expand": shown objects kept by the asker that our links may continue
  * from, "direction", "design": bool, "near": the asker's prefixes,
  * "describe": the types to describe, as impact lines ("CU,"; absent: all,
- * as nodes, with edges)}.
- * Walks here as far as our links go and answers the nodes and edges found,
+ * as nodes, with edges)}, read (trace.h). */
+int trace_walk_ask(request *req, const json_t *body, walk_ask *ask)
+{
+    json_t *codes = NULL, *grow = NULL;
+    int dir = direction_of(req, json_string_value(json_object_get(body, "direction")));
+    const char *near = json_string_value(json_object_get(body, "near"));
+    json_t *describe = json_object_get(body, "describe");
+    *ask = (walk_ask){0};
+    if (describe && !json_is_string(describe)) {
+        http_problem(req, 400, "describe must be a string of type prefixes, e.g. \"CU,\"");
+        return ERR;
+    }
+    /* Counted before any code is read: too many is refused at once. */
+    json_t *given = json_object_get(body, "codes"), *more = json_object_get(body, "expand");
+    if (dir < 0 || handover_fits(req, json_array_size(given) + json_array_size(more)) != OK ||
+        codes_of(req, given, "codes", &codes) != OK ||
+        codes_of(req, more, "expand", &grow) != OK) {
+        json_decref(codes);
+        json_decref(grow);
+        return ERR;
+    }
+    *ask = (walk_ask){.dir = dir, .design = json_is_true(json_object_get(body, "design")),
+                      .near = near ? near : "",
+                      .describe = describe ? mask_of_text(json_string_value(describe)) : ALL_TYPES,
+                      .codes = codes, .expand = grow};
+    return OK;
+}
+
+void trace_walk_ask_free(walk_ask *ask)
+{
+    json_decref(ask->codes);
+    json_decref(ask->expand);
+    *ask = (walk_ask){0};
+}
+
+/* Walks here as far as our links go and answers the nodes and edges found,
  * with what is left for the asker: "codes" it keeps and "expand" it may
  * walk on. */
 static void graph_walk(request *req, void *ctx)
 {
     service *svc = ctx;
-    json_t *codes = NULL, *grow = NULL;
-    int dir = direction_of(req, json_string_value(json_object_get(req->json, "direction")));
-    const char *near = json_string_value(json_object_get(req->json, "near"));
-    json_t *describe = json_object_get(req->json, "describe");
-    if (describe && !json_is_string(describe)) {
-        http_problem(req, 400, "describe must be a string of type prefixes, e.g. \"CU,\"");
-        return;
-    }
-    if (dir < 0 || codes_of(req, json_object_get(req->json, "codes"), "codes", &codes) != OK ||
-        codes_of(req, json_object_get(req->json, "expand"), "expand", &grow) != OK ||
-        handover_fits(req, json_array_size(codes) + json_array_size(grow)) != OK) {
-        json_decref(codes);
-        json_decref(grow);
-        return;
-    }
+    walk_ask ask;
+    if (trace_walk_ask(req, req->json, &ask) != OK) return;
     /* The whole leg on one connection: it never waits on the peer. */
     db_conn *c = service_db(svc, req);
     if (c) {
         leg l;
-        leg_init(&l, svc, c, dir, json_is_true(json_object_get(req->json, "design")),
-                 describe ? mask_of_text(json_string_value(describe)) : ALL_TYPES);
-        l.peer_near = near ? near : "";
+        leg_init(&l, svc, c, ask.dir, ask.design, ask.describe);
+        l.peer_near = ask.near;
         l.raw = 1;
-        json_t *mine = owned(svc, codes, 1);
+        json_t *mine = owned(svc, ask.codes, 1);
         size_t i;
         json_t *v;
         json_array_foreach(mine, i, v) json_object_set_new(l.seen, json_string_value(v), json_true());
-        if (walk_here(&l, mine, grow) == OK) {
+        if (walk_here(&l, mine, ask.expand) == OK) {
             trace_state *ts = svc->trace;
             json_t *rest = json_pack("{s:O, s:O, s:O, s:{s:s, s:s}}", "edges", l.edges, "codes",
                                      l.out_codes, "expand", l.out_expand, "near", "up",
@@ -672,8 +692,7 @@ static void graph_walk(request *req, void *ctx)
         leg_free(&l);
         db_release(svc->db, c);
     }
-    json_decref(codes);
-    json_decref(grow);
+    trace_walk_ask_free(&ask);
 }
 
 /* ---- the walk, from the platform asked ---------------------------------------------- */

@@ -12,10 +12,28 @@
 #ifndef TRACE_H
 #define TRACE_H
 
+#include <jansson.h>
+
 typedef struct service service;
 typedef struct router router;
 
 void trace_routes(service *svc, router *r);
 void trace_cleanup(service *svc);
+
+/* A leg asked of us (POST /v1/graph/walk), as its body says. */
+typedef struct walk_ask {
+    int dir;                     /* 0: up, 1: down */
+    int design;                  /* "design": true, red-drawing objects walked too */
+    const char *near;            /* the asker's prefixes, "" when not said; in the body */
+    unsigned long long describe; /* the types to describe, a bit per entry of biz_types */
+    json_t *codes, *expand;      /* canonical codes (owned) */
+} walk_ask;
+
+/* Reads the body of a leg as the leg takes it, before any database work:
+ * OK, or ERR after answering req (400 for a bad member, 422 for more codes
+ * than one hand-over takes). trace_walk_ask_free frees what it filled. */
+struct request;
+int trace_walk_ask(struct request *req, const json_t *body, walk_ask *ask);
+void trace_walk_ask_free(walk_ask *ask);
 
 #endif

@@ -326,6 +326,12 @@ for dir_arg in "${bin_dirs[@]}"; do
             run_test_binary "$bin" "$dir_arg/tests/unit/${bin##*/}"
         done
         ((found)) || echo "  $dir_arg/tests/unit: no test binaries"
+        # Each fuzz target replays its committed corpus (tests/fuzz/replay.c).
+        for bin in "$bin_dir"/tests/fuzz/fuzz_*; do
+            [[ -z $only && -f $bin && -x $bin ]] || continue
+            run_test_binary "$bin" "$dir_arg/tests/fuzz/${bin##*/}" \
+                "$repo_root/tests/fuzz/corpus/${bin##*/fuzz_}"
+        done
         # The synthetic city: consistent, deterministic, with the stated ratios.
         if [[ -x $bin_dir/citygen && -z $only ]]; then
             run_test_binary "$repo_root/tests/citygen-check.sh" "$dir_arg/tests/citygen-check.sh" \
