@@ -574,8 +574,8 @@ static int direction_of(request *req, const char *d)
 }
 
 /* The objects one hand-over may carry (codes and expand together), so that
- * a leg's body stays under WALK_BODY_LIMIT; a walk that would cross with
- * more is refused rather than sent. */
+ * a leg's body stays under WALK_BODY_LIMIT: a walk that would cross with
+ * more is refused (422) rather than sent. */
 static int handover_fits(request *req, size_t n)
 {
     if (n <= WALK_CODES_MAX) return OK;
@@ -636,9 +636,14 @@ int trace_walk_ask(request *req, const json_t *body, walk_ask *ask)
     }
     /* Counted before any code is read: too many is refused at once. */
     json_t *given = json_object_get(body, "codes"), *more = json_object_get(body, "expand");
-    if (dir < 0 || handover_fits(req, json_array_size(given) + json_array_size(more)) != OK ||
-        codes_of(req, given, "codes", &codes) != OK ||
-        codes_of(req, more, "expand", &grow) != OK) {
+    size_t n = json_array_size(given) + json_array_size(more);
+    if (dir < 0 || n > WALK_CODES_MAX) {
+        if (dir >= 0)
+            http_problem(req, 400, "a leg takes at most %d codes (codes and expand together), not "
+                                   "%zu", WALK_CODES_MAX, n);
+        return ERR;
+    }
+    if (codes_of(req, given, "codes", &codes) != OK || codes_of(req, more, "expand", &grow) != OK) {
         json_decref(codes);
         json_decref(grow);
         return ERR;

@@ -30,8 +30,8 @@ typedef struct walk_ask {
 } walk_ask;
 
 /* Reads the body of a leg as the leg takes it, before any database work:
- * OK, or ERR after answering req (400 for a bad member, 422 for more codes
- * than one hand-over takes). trace_walk_ask_free frees what it filled. */
+ * OK, or ERR after answering req (400 for a bad member, or more codes than
+ * one hand-over takes). trace_walk_ask_free frees what it filled. */
 struct request;
 int trace_walk_ask(struct request *req, const json_t *body, walk_ask *ask);
 void trace_walk_ask_free(walk_ask *ask);

@@ -173,6 +173,31 @@ static void a_third_crossing_is_a_loop(void **state)
     assert_status(api_call("GET", strf("%s/v1/substations/%s", grid_url(), ss), &o2, NULL, 0), 200);
 }
 
+/* A leg takes at most 200,000 codes, in a body of at most 8 MiB: it was
+ * read whole up to the import limit (256 MiB) and a million codes. */
+static void a_leg_has_limits(void **state)
+{
+    char *code = mint_code("MB");
+    size_t n = 200001, each = strlen(code) + 3;
+    char *body = it_track(malloc(n * each + 128), free);
+    assert_non_null(body);
+    size_t len = (size_t)sprintf(body, "{\"direction\": \"down\", \"codes\": [");
+    for (size_t i = 0; i < n; i++) len += (size_t)sprintf(body + len, "%s\"%s\"", i ? "," : "", code);
+    len += (size_t)sprintf(body + len, "]}");
+    api_opts o = {.key = KEY_DISPATCH, .timeout_s = 60};
+    api_resp *r = api_call("POST", strf("%s/v1/graph/walk", cust_url()), &o, body, len);
+    assert_problem(r, 400);
+    assert_str_contains(jstr(r->json, "detail"), "at most 200000 codes");
+    /* over 8 MiB: refused before it is read */
+    size_t big = (8u << 20) + 1024;
+    char *huge = it_track(malloc(big), free);
+    assert_non_null(huge);
+    memset(huge, ' ', big);
+    memcpy(huge, "{\"direction\": \"down\"}", 21);
+    r = api_call("POST", strf("%s/v1/graph/walk", grid_url()), &o, huge, big);
+    assert_problem(r, 413);
+}
+
 /* A platform just started does not yet know which objects the peer walks
  * on from, so it hands over all it reached; a hand-over the peer has no
  * link for is an empty leg, 200 (its statement, naming no status, was once
@@ -200,6 +225,7 @@ int main(void)
         IT(an_answer_over_the_limit_is_cut),
         IT(calls_never_wait_for_a_handle),
         IT(a_third_crossing_is_a_loop),
+        IT(a_leg_has_limits),
         cmocka_unit_test_teardown(an_empty_leg_on_the_peer, it_stop_extras),
     };
     return cmocka_run_group_tests(tests, it_group_setup, it_group_teardown);
