@@ -49,6 +49,8 @@ set -euo pipefail
 
 prog=ha.sh
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$repo_root/scripts/lib.sh"
 
 die() {
     echo "$prog: $*" >&2
@@ -70,18 +72,10 @@ HA_SOCK=$HA_BASE/sock
 HA_WAIT_S=${HA_WAIT_S:-180}
 nodes=(node1 node2)
 
-# Values recorded by the first `up` win for every later command.
-ha_env_value() {
-    local key=$1 line
-    [[ -r $HA_ENV_FILE ]] || return 1
-    line=$(grep -E "^$key=" "$HA_ENV_FILE" | tail -n 1) || return 1
-    printf '%s' "${line#*=}"
-}
-
 # A PostgreSQL whose server has the pgautofailover extension: the monitor needs it.
 find_pg_bin() {
     local recorded dir
-    if recorded=$(ha_env_value PG_BIN) && [[ -x $recorded/pg_ctl ]]; then
+    if recorded=$(env_value "$HA_ENV_FILE" PG_BIN) && [[ -x $recorded/pg_ctl ]]; then
         printf '%s' "$recorded"
         return
     fi
@@ -121,21 +115,6 @@ run_pg() {
         (cd "$HA_BASE" 2>/dev/null || cd /; exec runuser -u "$pg_user" -- "${pg_env[@]}" "$@")
     else
         (cd "$HA_BASE" 2>/dev/null || cd /; exec "${pg_env[@]}" "$@")
-    fi
-}
-
-port_in_use() {
-    local port=$1
-    if command -v ss >/dev/null 2>&1; then
-        [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]] && return 0
-    fi
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-}
-
-check_port() {
-    local var=$1 port=$2
-    if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
-        die "$var=$port is not a valid port"
     fi
 }
 
@@ -443,16 +422,7 @@ wait_formation() {
 
 create_roles_and_databases() {
     local port=$1
-    node_sql "$port" -d postgres >/dev/null <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN', r)
-  FROM unnest(ARRAY['grid_svc', 'cust_svc']) AS r
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)
-\gexec
-SELECT format('CREATE DATABASE %I OWNER %I', d, o)
-  FROM (VALUES ('grid', 'grid_svc'), ('cust', 'cust_svc')) AS t(d, o)
- WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d)
-\gexec
-SQL
+    platform_databases_sql | node_sql "$port" -d postgres >/dev/null
 }
 
 # KEY=value, quoted for the shell only where it must be (the URLs are read by other tools too).
@@ -621,7 +591,7 @@ shift
 PG_BIN=$(find_pg_bin)
 # `up` honours the ports from the environment only for a new formation.
 for var in HA_MONITOR_PORT HA_PORT1 HA_PORT2 HA_UNHEALTHY_MS HA_DEMOTE_MS; do
-    if recorded=$(ha_env_value "$var") && [[ -n $recorded && -d $HA_BASE ]]; then
+    if recorded=$(env_value "$HA_ENV_FILE" "$var") && [[ -n $recorded && -d $HA_BASE ]]; then
         printf -v "$var" '%s' "$recorded"
     fi
 done

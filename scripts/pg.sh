@@ -35,6 +35,8 @@ set -euo pipefail
 
 prog=pg.sh
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$repo_root/scripts/lib.sh"
 
 die() {
     echo "$prog: $*" >&2
@@ -58,18 +60,9 @@ STANDBY_DATA=$PG_BASE/standby
 STANDBY_LOG=$PG_BASE/standby.log
 STANDBY_ENV_FILE=$RUN_DIR/standby.env
 
-# Values recorded by the last `start` (port, binaries) take precedence for the other commands,
-# so `stop`, `restart`, `status` and `psql` talk to the cluster that was really started.
-pg_env_value() {
-    local key=$1 line
-    [[ -r $PG_ENV_FILE ]] || return 1
-    line=$(grep -E "^$key=" "$PG_ENV_FILE" | tail -n 1) || return 1
-    printf '%s' "${line#*=}"
-}
-
 find_pg_bin() {
     local recorded candidates
-    if recorded=$(pg_env_value PG_BIN) && [[ -x $recorded/pg_ctl ]]; then
+    if recorded=$(env_value "$PG_ENV_FILE" PG_BIN) && [[ -x $recorded/pg_ctl ]]; then
         printf '%s' "$recorded"
         return
     fi
@@ -103,14 +96,6 @@ run_pg() {
     else
         "$@"
     fi
-}
-
-port_in_use() {
-    local port=$1
-    if command -v ss >/dev/null 2>&1; then
-        [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]] && return 0
-    fi
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 }
 
 is_running() {
@@ -167,15 +152,7 @@ psql_admin() {
 }
 
 create_roles_and_databases() {
-    psql_admin >/dev/null <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN', r)
-  FROM unnest(ARRAY['grid_svc', 'cust_svc']) AS r
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)
-\gexec
-SELECT format('CREATE DATABASE %I OWNER %I', d, o)
-  FROM (VALUES ('grid', 'grid_svc'), ('cust', 'cust_svc')) AS t(d, o)
- WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = d)
-\gexec
+    { platform_databases_sql; cat <<'SQL'; } | psql_admin >/dev/null
 SELECT format('CREATE ROLE %I LOGIN %s', r, a)
   FROM (VALUES ('datahub_repl', 'REPLICATION'), ('datahub_reader', '')) AS t(r, a)
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r)
@@ -368,7 +345,7 @@ shift
 PG_BIN=$(find_pg_bin)
 # `start` honours PGPORT from the environment; without it, and for the other commands, the
 # port recorded by the last start is used.
-if [[ $cmd != start || -z ${PGPORT:-} ]] && recorded_port=$(pg_env_value PGPORT) && [[ -n $recorded_port ]]; then
+if [[ $cmd != start || -z ${PGPORT:-} ]] && recorded_port=$(env_value "$PG_ENV_FILE" PGPORT) && [[ -n $recorded_port ]]; then
     PGPORT=$recorded_port
 fi
 PGPORT=${PGPORT:-5433}

@@ -24,6 +24,8 @@ set -euo pipefail
 prog=stack.sh
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pg_sh=$repo_root/scripts/pg.sh
+# shellcheck source=scripts/lib.sh
+. "$repo_root/scripts/lib.sh"
 
 die() {
     echo "$prog: $*" >&2
@@ -41,29 +43,6 @@ STACK_ENV=$RUN_DIR/stack.env
 export RUN_DIR
 
 names=(grid-svc cust-svc)
-
-# Value of KEY in an env file written by us (KEY=value lines), or nothing.
-env_value() {
-    local file=$1 key=$2 line
-    [[ -r $file ]] || return 0
-    line=$(grep -E "^$key=" "$file" | tail -n 1) || return 0
-    printf '%s' "${line#*=}"
-}
-
-port_in_use() {
-    local port=$1
-    if command -v ss >/dev/null 2>&1; then
-        [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]] && return 0
-    fi
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-}
-
-check_port() {
-    local var=$1 port=$2
-    if ! [[ $port =~ ^[0-9]{1,5}$ ]] || ((10#$port < 1 || 10#$port > 65535)); then
-        die "$var=$port is not a valid port"
-    fi
-}
 
 # The binary a daemon was started from: recorded in stack.env by `up`, else BIN_DIR/NAME.
 daemon_bin() {

@@ -38,6 +38,9 @@ usage() {
 }
 (($# == 1)) || usage
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+prog=failover-check.sh
+# shellcheck source=scripts/lib.sh
+. "$repo_root/scripts/lib.sh"
 bin_dir=$(cd "$1" 2>/dev/null && pwd) || { echo "failover-check.sh: no directory $1" >&2; exit 2; }
 for name in grid-svc cust-svc; do
     [[ -x $bin_dir/$name ]] || { echo "failover-check.sh: $bin_dir/$name not built" >&2; exit 2; }
@@ -86,34 +89,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-port_in_use() {
-    local port=$1
-    if command -v ss >/dev/null 2>&1; then
-        [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]] && return 0
-    fi
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-}
-
-# A free port below the kernel's ephemeral range, not in the arguments.
-pick_port() {
-    local port taken i
-    for ((i = 0; i < 200; i++)); do
-        port=$(shuf -i 20000-32000 -n 1)
-        for taken in "$@"; do
-            [[ $port == "$taken" ]] && continue 2
-        done
-        port_in_use "$port" || { echo "$port"; return 0; }
-    done
-    echo "failover-check.sh: no free port found" >&2
-    return 1
-}
-
-env_value() {
-    local line
-    line=$(grep -E "^$2=" "$1" 2>/dev/null | tail -n 1) || return 0
-    printf '%s' "${line#*=}"
-}
 
 # Seconds, to a tenth, from $1 to $2 (both seconds since the epoch, with decimals).
 seconds_between() {

@@ -31,6 +31,9 @@ set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 stack_sh=$repo_root/scripts/stack.sh
+prog=tests/run.sh
+# shellcheck source=scripts/lib.sh
+. "$repo_root/scripts/lib.sh"
 pg_sh=$repo_root/scripts/pg.sh
 test_timeout=${TEST_TIMEOUT:-300}   # seconds per test binary
 
@@ -92,6 +95,7 @@ run_test_binary() {
     # In the background so that a signal to this script is handled at once (bash runs traps only
     # between foreground commands); the exec makes $! the PID of timeout itself. The 2>/dev/null
     # on wait keeps bash's "Aborted"/"Segmentation fault" notices out of the output.
+    local started=$SECONDS
     (cd "$repo_root" && exec timeout -k 10 "$test_timeout" "$bin" "${@:3}") >"$out" 2>&1 </dev/null &
     current_test_pid=$!
     wait "$current_test_pid" 2>/dev/null || rc=$?
@@ -112,6 +116,7 @@ run_test_binary() {
 
     local line="  $label: $passed passed, $failed failed"
     ((skipped > 0)) && line+=", $skipped skipped"
+    line+=" ($((SECONDS - started)) s)"
     echo "$line"
     # Each failing TAP line with what the test printed before it (the
     # request, the answer, a daemon's log tail) and the diagnostics after it.
@@ -134,35 +139,6 @@ run_test_binary() {
     dir_passed=$((dir_passed + passed))
     dir_failed=$((dir_failed + failed))
     dir_skipped=$((dir_skipped + skipped))
-}
-
-# Value of KEY in a KEY=value file written by scripts/pg.sh or scripts/stack.sh.
-env_value() {
-    local line
-    line=$(grep -E "^$2=" "$1" 2>/dev/null | tail -n 1) || return 0
-    printf '%s' "${line#*=}"
-}
-
-port_in_use() {
-    local port=$1
-    if command -v ss >/dev/null 2>&1; then
-        [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]] && return 0
-    fi
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-}
-
-# A free port below the kernel's ephemeral range, not in the arguments.
-pick_port() {
-    local port taken i
-    for ((i = 0; i < 200; i++)); do
-        port=$(shuf -i 20000-32000 -n 1)
-        for taken in "$@"; do
-            [[ $port == "$taken" ]] && continue 2
-        done
-        port_in_use "$port" || { echo "$port"; return 0; }
-    done
-    echo "tests/run.sh: no free port found" >&2
-    return 1
 }
 
 # State for the teardown: the throw-away stack, the running test binary and its output file.
