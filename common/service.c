@@ -64,7 +64,7 @@ static int load_config(const service_def *def, service_config *c)
         env_int("HTTP_THREADS", 4, 1, 256, &c->http_threads) != OK ||
         env_int("PEER_WORKERS", 8, 1, 1024, &c->peer_workers) != OK ||
         env_int("DB_POOL_SIZE", c->http_threads, 1, 512, &c->db_pool_size) != OK ||
-        env_int("LOCAL_WORKERS", c->db_pool_size, 1, 1024, &c->local_workers) != OK ||
+        env_int("LOCAL_WORKERS", (c->db_pool_size + 1) / 2, 1, 1024, &c->local_workers) != OK ||
         env_int("MAX_CONNECTIONS", 4096, 16, 1000000, &c->max_connections) != OK ||
         env_int("DB_STATEMENT_TIMEOUT_MS", 5000, 1, 3600000, &c->db_statement_timeout_ms) != OK ||
         env_int("DB_ACQUIRE_TIMEOUT_MS", 2000, 1, 600000, &c->db_acquire_timeout_ms) != OK ||

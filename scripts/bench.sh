@@ -18,6 +18,8 @@
 #   BENCH_CUSTOMERS=1000000  size of the city
 #   BENCH_SECONDS=10         length of each load run
 #   BENCH_OUT=BENCHMARKS.md  the report
+#   BENCH_KEEP=1             leave the stack running at the end (scripts/stack.sh down, then
+#                            RUN_DIR=.run/bench scripts/pg.sh destroy, to remove it)
 # The stack runs in .run/bench on its own ports and is destroyed at the end.
 set -euo pipefail
 trap 'echo "bench: failed at line $LINENO" >&2' ERR
@@ -48,7 +50,7 @@ cleanup() {
     scripts/stack.sh down >/dev/null 2>&1 || true
     scripts/pg.sh destroy >/dev/null 2>&1 || true
 }
-trap cleanup EXIT
+trap '[[ ${BENCH_KEEP:-0} == 1 ]] || cleanup' EXIT
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -166,8 +168,9 @@ select_list=$(psql_su -d cust -At -c "SELECT string_agg(quote_ident(attname), ',
 build/bareread "$bare_port" "$CUST_DATABASE_URL" "SELECT $select_list FROM customers WHERE code = \$1" 4 \
     2>"$results/bareread.log" &
 bare_pid=$!
+probe=http://127.0.0.1:$bare_port/v1/customers/$(head -n 1 "$city/sample/customers_lv.txt")
 for ((i = 0; ; i++)); do
-    curl -so /dev/null "http://127.0.0.1:$bare_port/" && break
+    curl -so /dev/null "$probe" && break
     if ((i == 100)) || ! kill -0 "$bare_pid" 2>/dev/null; then
         echo "bench: bareread did not start on port $bare_port:" >&2
         cat "$results/bareread.log" >&2
