@@ -132,7 +132,7 @@ run_wrk() {
     read -r _ _ _ _ bad status connect readerr writeerr timeout <<<"$line"
     if [[ $bad != 0 ]]; then
         failed "$name: $bad answers other than 2xx or socket errors (non-2xx $status, connect" \
-            "$connect, read $readerr, write $writeerr, timeout $timeout; wrk: $results/$name.wrk)"
+            "$connect, read $readerr, write $writeerr, timeout $timeout; wrk: ${results#"$root"/}/$name.wrk)"
     fi
 }
 
