@@ -16,8 +16,10 @@
  *
  * Each request answers on the second call of the access handler, never the
  * first: queuing on the first call makes MHD close keep-alive connections.
- * The one exception is a declared Content-Length over the limit, which is
- * refused at once with 413 so the body is never read.
+ * The exceptions are heads over our limits (414, 431) and a declared
+ * Content-Length far over the limit (or with Expect: 100-continue), which
+ * is refused at once with 413 so the body is never read; a body a little
+ * over it is read and thrown away first (drains).
  *
  * Waiting streams (server-sent events) suspend their connection from
  * within MHD's content reader when they have nothing to send, and are
@@ -825,6 +827,19 @@ static enum MHD_Result queue(http_server *s, request *req)
     return r;
 }
 
+/* A body over the limit is read and thrown away, and then refused, when it
+ * is not much larger: answered at once, the connection is closed with the
+ * body still arriving, and the client may get a reset instead of the 413.
+ * A client that waits for 100 Continue, or a body that would take long to
+ * read, is answered at once. */
+#define DRAIN_MAX ((unsigned long long)16 << 20)
+
+static int drains(struct MHD_Connection *c, unsigned long long declared)
+{
+    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Expect");
+    return declared <= DRAIN_MAX && !(expect && strcasecmp(expect, "100-continue") == 0);
+}
+
 /* A bulk body is read only for a known caller, and only a few large ones
  * at a time: each may hold up to the bulk limit in memory. */
 #define BULK_BODIES_MAX 4
@@ -874,9 +889,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > req->body_limit) {
             req->body_too_large = 1;
-            http_problem(req, 413, "request body of %s bytes exceeds the limit of %zu bytes", cl,
-                         req->body_limit);
-            return queue(s, req);
+            if (!drains(c, strtoull(cl, NULL, 10))) {
+                http_problem(req, 413, "request body of %s bytes exceeds the limit of %zu bytes",
+                             cl, req->body_limit);
+                return queue(s, req);
+            }
         }
         return MHD_YES;
     }
