@@ -4,7 +4,7 @@ SAN     ?=
 PKGS     = libmicrohttpd jansson libpq uuid libcurl libcrypto
 CC      ?= cc
 OPT     ?= -O2
-CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+CFLAGS  += -std=c11 -D_GNU_SOURCE -g $(OPT) -MMD -MP -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
            -Icommon $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 ifeq ($(SAN),1)
@@ -20,12 +20,12 @@ CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*.c common/*/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIBCOMMON  := $(BUILD)/libcommon.a
 GRID_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard grid-svc/*.c))
 CUST_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard cust-svc/*.c))
-UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_SRC   := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:%.c=$(BUILD)/%)
 ITEST_SRC  := $(wildcard tests/integration/test_*.c)
 ITEST_LIB  := $(filter-out $(ITEST_SRC),$(wildcard tests/integration/*.c))
@@ -34,7 +34,7 @@ ITEST_BIN  := $(ITEST_SRC:%.c=$(BUILD)/%)
 DECL_OBJ   := $(BUILD)/obj/grid-svc/collections.o $(BUILD)/obj/cust-svc/collections.o
 # Both services whole but for main(): unit tests that build a daemon's route table link them.
 SVC_OBJ    := $(filter-out %/main.o,$(GRID_OBJ) $(CUST_OBJ))
-SVC_UNIT   := $(BUILD)/tests/unit/test_openapi
+SVC_UNIT   := $(BUILD)/tests/unit/engine/test_openapi
 # Fuzz targets (tests/fuzz/fuzz_<name>.c), on both services' objects too:
 # replayed on their committed corpora by make test, run by make fuzz.
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
@@ -58,7 +58,7 @@ help:
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/obj/%.o: %.c $(wildcard common/*.h)
+$(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c -o $@ $<
@@ -160,3 +160,6 @@ fuzz: deps
 
 clean:
 	rm -rf build build-san build-fuzz
+
+# What each object and test includes, as the compiler saw it (-MMD -MP).
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

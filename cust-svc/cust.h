@@ -2,8 +2,8 @@
 #ifndef CUST_H
 #define CUST_H
 
-#include "core.h"
-#include "resource.h"
+#include "base/core.h"
+#include "engine/resource.h"
 
 extern const collection_def cust_collections[];
 extern const int cust_ncollections;

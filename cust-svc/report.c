@@ -17,9 +17,9 @@
 #include <string.h>
 
 #include "cust.h"
-#include "fields.h"
-#include "jsonutil.h"
-#include "log.h"
+#include "model/fields.h"
+#include "base/jsonutil.h"
+#include "base/log.h"
 #include "service.h"
 
 #define LIMIT_DEFAULT 100

@@ -24,12 +24,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "changes.h"
+#include "engine/changes.h"
 #include "cust.h"
-#include "fields.h"
-#include "jsonutil.h"
-#include "peer.h"
-#include "references.h"
+#include "model/fields.h"
+#include "base/jsonutil.h"
+#include "net/peer.h"
+#include "engine/references.h"
 #include "service.h"
 
 typedef struct step_ctx {

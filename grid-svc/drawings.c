@@ -18,12 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "changes.h"
-#include "fields.h"
+#include "engine/changes.h"
+#include "model/fields.h"
 #include "grid.h"
-#include "jsonutil.h"
-#include "peer.h"
-#include "references.h"
+#include "base/jsonutil.h"
+#include "net/peer.h"
+#include "engine/references.h"
 #include "service.h"
 
 static const char *const wo[] = {"WO", NULL};

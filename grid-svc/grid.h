@@ -2,8 +2,8 @@
 #ifndef GRID_H
 #define GRID_H
 
-#include "core.h"
-#include "resource.h"
+#include "base/core.h"
+#include "engine/resource.h"
 
 extern const collection_def grid_collections[];
 extern const int grid_ncollections;

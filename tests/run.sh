@@ -295,11 +295,12 @@ for dir_arg in "${bin_dirs[@]}"; do
         bin_dir=$(cd "$dir_arg" && pwd)
         found=0
         [[ -z $only ]] || found=1
-        for bin in "$bin_dir"/tests/unit/test_*; do
+        # Unit tests mirror common/'s layers: tests/unit/<layer>/test_*.
+        for bin in "$bin_dir"/tests/unit/*/test_*; do
             [[ -z $only ]] || break
             [[ -f $bin && -x $bin ]] || continue
             found=1
-            run_test_binary "$bin" "$dir_arg/tests/unit/${bin##*/}"
+            run_test_binary "$bin" "$dir_arg/tests/unit/${bin#"$bin_dir"/tests/unit/}"
         done
         ((found)) || echo "  $dir_arg/tests/unit: no test binaries"
         # Each fuzz target replays its committed corpus (tests/fuzz/replay.c).
@@ -313,9 +314,11 @@ for dir_arg in "${bin_dirs[@]}"; do
             run_test_binary "$repo_root/tests/citygen-check.sh" "$dir_arg/tests/citygen-check.sh" \
                 "$bin_dir"
         fi
-        # docker-compose.yml and the Dockerfile, checked once: they do not depend on the build.
+        # docker-compose.yml and the Dockerfile, and common/'s layers, checked once: they do not
+        # depend on the build's flags.
         if [[ $dir_arg == "${bin_dirs[0]}" && -z $only ]]; then
             run_test_binary "$repo_root/tests/container-check.sh" "tests/container-check.sh"
+            run_test_binary "$repo_root/tests/layers-check.sh" "tests/layers-check.sh" "$bin_dir"
         fi
         if ((!unit_only)); then
             run_integration "$bin_dir" "$dir_arg"

@@ -5,8 +5,8 @@
  *   bizcode types               list the object types and relations
  *
  * Exit status: 0 success, 1 some code invalid, 2 usage error. */
-#include "bizcode.h"
-#include "core.h"
+#include "model/bizcode.h"
+#include "base/core.h"
 
 #include <errno.h>
 #include <stdio.h>

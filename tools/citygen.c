@@ -36,8 +36,8 @@
  * this is written and the city is the same as ever.
  *
  * Exit status: 0 success, 1 I/O error, 2 usage error. */
-#include "bizcode.h"
-#include "core.h"
+#include "model/bizcode.h"
+#include "base/core.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -95,7 +95,7 @@ enum {
 };
 
 /* A collection by its prefix, a relation by its kind; the registry in
- * common/bizcode.c gives the owner, the collection path and the file name. */
+ * common/model/bizcode.c gives the owner, the collection path and the file name. */
 static const struct {
     const char *prefix, *kind;
 } out_specs[N_OUT] = {

@@ -1,7 +1,7 @@
 -- grid-svc foundation: bookkeeping tables, the shapes every collection and
 -- relation table shares, and the first collections.
 --
--- The generic resource code (common/resource.c, common/relation.c) relies on
+-- The generic resource code (common/engine/resource.c, common/engine/relation.c) relies on
 -- the columns of grid_object and grid_link; each table takes them with
 -- CREATE TABLE ... (LIKE ... INCLUDING ALL) and adds its own fields.
 

@@ -20,10 +20,10 @@
 
 #include <jansson.h>
 
-#include "core.h"
+#include "base/core.h"
 #include "cust.h"
 #include "grid.h"
-#include "http.h"
+#include "net/http.h"
 #include "service.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

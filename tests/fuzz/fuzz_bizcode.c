@@ -1,4 +1,4 @@
-/* fuzz_bizcode.c -- business codes (common/bizcode.h, DESIGN §3) from any
+/* fuzz_bizcode.c -- business codes (common/model/bizcode.h, DESIGN §3) from any
  * bytes.
  *
  * The input, as a C string, is parsed as a code. One that parses is 30
@@ -15,7 +15,7 @@
  * substitution. */
 #include "fuzz.h"
 
-#include "bizcode.h"
+#include "model/bizcode.h"
 
 static const char ALPHABET[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 

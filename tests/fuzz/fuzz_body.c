@@ -16,8 +16,8 @@
  * status), and what it made is taken as it stands. */
 #include "fuzz.h"
 
-#include "bizcode.h"
-#include "jsonutil.h"
+#include "model/bizcode.h"
+#include "base/jsonutil.h"
 
 static const char *const read_only[] = {"code", "version", "created_at", "updated_at",
                                         "updated_by", NULL};

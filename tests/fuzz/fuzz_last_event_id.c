@@ -1,5 +1,5 @@
 /* fuzz_last_event_id.c -- where an event stream resumes and what it
- * follows (common/events.h): a Last-Event-ID header or ?after= read as a
+ * follows (common/engine/events.h): a Last-Event-ID header or ?after= read as a
  * sequence number (events_parse_seq), and ?types= as the list of event
  * types (events_parse_types).
  *
@@ -13,7 +13,7 @@
 
 #include <limits.h>
 
-#include "events.h"
+#include "engine/events.h"
 
 /* What the digits of s say, by hand: 1 and the number, or 0 when s is not
  * all digits or the number is over LLONG_MAX. */

@@ -13,7 +13,7 @@
  * the body with a message; a line the body does not have is never named. */
 #include "fuzz.h"
 
-#include "bulk.h"
+#include "engine/bulk.h"
 
 typedef struct {
     service *svc;

@@ -13,7 +13,7 @@
  * parameter $1..$n named once, and the page size is 1 to 1000. */
 #include "fuzz.h"
 
-#include "fields.h"
+#include "model/fields.h"
 
 typedef struct {
     char **keys, **values;

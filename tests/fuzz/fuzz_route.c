@@ -13,7 +13,7 @@
  *     ROUTE_PARAM_MAX; 404 otherwise. */
 #include "fuzz.h"
 
-#include "router.h"
+#include "net/router.h"
 
 typedef struct {
     const char *start[ROUTE_MAX_SEGS];

@@ -15,9 +15,9 @@
  * were more codes than that, saying so. */
 #include "fuzz.h"
 
-#include "bizcode.h"
-#include "jsonutil.h"
-#include "trace.h"
+#include "model/bizcode.h"
+#include "base/jsonutil.h"
+#include "topology/trace.h"
 
 #define CODES_MAX 200000
 

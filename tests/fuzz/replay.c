@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core.h"
+#include "base/core.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

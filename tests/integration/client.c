@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bizcode.h"
+#include "model/bizcode.h"
 
 /* ---- small things ------------------------------------------------------------ */
 

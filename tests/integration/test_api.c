@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bizcode.h"
+#include "model/bizcode.h"
 
 /* One collection per daemon, so each machinery test runs on both. */
 typedef struct target {

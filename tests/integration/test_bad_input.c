@@ -3,14 +3,14 @@
  * metacharacters, quotes, backslashes, LIKE wildcards, Chinese, emoji) is
  * stored and returned verbatim and can be filtered on. */
 #include "client.h"
-#include "core.h"
+#include "base/core.h"
 
 #include <stdlib.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "bizcode.h"
+#include "model/bizcode.h"
 
 /* POST raw bytes with a content type (NULL: application/json; "": none). */
 static api_resp *post_raw(const char *base, const char *path, const char *key,

@@ -1,4 +1,4 @@
-/* test_bulk.c -- NDJSON import and export (common/bulk.h):
+/* test_bulk.c -- NDJSON import and export (common/engine/bulk.h):
  *
  *   POST /v1/{collection}:import        POST /v1/relations/{kind}:import
  *   GET  /v1/{collection}:export        GET  /v1/relations/{kind}:export
@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bizcode.h"
+#include "model/bizcode.h"
 #include "cust.h"
 #include "grid.h"
 

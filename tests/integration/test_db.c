@@ -1,11 +1,11 @@
-/* test_db.c -- the connection pool (common/db.c) against the real PostgreSQL
+/* test_db.c -- the connection pool (common/store/db.c) against the real PostgreSQL
  * of the test stack: prepared statements and what a thread holds. */
 #include "client.h"
 
 #include <stdlib.h>
 
-#include "db.h"
-#include "waits.h"
+#include "store/db.h"
+#include "base/waits.h"
 
 static db_pool *pool_of(const char *url_var, int size)
 {

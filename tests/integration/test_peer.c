@@ -1,4 +1,4 @@
-/* test_peer.c -- the peer client (common/peer.c) against the real daemons
+/* test_peer.c -- the peer client (common/net/peer.c) against the real daemons
  * of the test stack, and the rule that keeps the two platforms from
  * stopping each other (waits.h): who may wait on the peer, holding what. */
 #include "client.h"
@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "db.h"
-#include "peer.h"
-#include "waits.h"
+#include "store/db.h"
+#include "net/peer.h"
+#include "base/waits.h"
 
 static peer *peer_to(const char *base, int timeout_ms, int handles, size_t answer_limit)
 {

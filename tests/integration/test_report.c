@@ -30,7 +30,7 @@
 
 #include "cust.h"
 #include "grid.h"
-#include "resource.h"
+#include "engine/resource.h"
 
 #define PAGE_MAX 1000
 #define CATCH_UP_S 120.0 /* the most a catch-up may take before a test fails */

@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bizcode.h"
+#include "model/bizcode.h"
 #include "cust.h"
 #include "grid.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core.h"
+#include "base/core.h"
 
 /* A file of the repository: relative to the current directory (the runner
  * starts from the repository root), else under $REPO_ROOT. Caller frees. */
@@ -60,7 +60,7 @@ static inline void remove_temp(char *path)
     free(path);
 }
 
-/* ---- business codes, computed independently of common/bizcode.c -------- */
+/* ---- business codes, computed independently of common/model/bizcode.c -------- */
 
 #define CROCKFORD "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 

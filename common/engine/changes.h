@@ -1,0 +1,22 @@
+/* changes.h -- every write recorded in the transaction that makes it: who,
+ * when, what it was before and after. Read back as an object's history. */
+#ifndef CHANGES_H
+#define CHANGES_H
+
+#include <jansson.h>
+
+#include "store/db.h"
+#include "net/http.h"
+
+typedef struct service service;
+
+/* Records one change inside the open transaction; type is e.g.
+ * "substation.created" or "relation.added". other is a link's to end (or
+ * NULL); before/after may be NULL. ERR (answered) on failure. */
+int changes_record(request *req, db_conn *c, const char *type, const char *code,
+                   const char *other, const json_t *before, const json_t *after);
+
+/* GET .../{code}/history: the changes of code, oldest first, paged. */
+void changes_history(request *req, service *svc, const char *code);
+
+#endif

@@ -1,0 +1,105 @@
+/* context.h -- the running daemon as its handlers see it: its
+ * declarations, configuration, pools, peer and policy, and the answers every
+ * handler gives the same way (a pooled connection or 503, a database error,
+ * a page, a path code). common/service.c makes one and serves it. */
+#ifndef CONTEXT_H
+#define CONTEXT_H
+
+#include "model/catalogue.h"
+#include "model/bizcode.h"
+#include "model/policy.h"
+#include "net/auth.h"
+#include "net/http.h"
+#include "net/metrics.h"
+#include "net/peer.h"
+#include "net/router.h"
+#include "store/db.h"
+#include "store/replica.h"
+
+typedef struct service_config {
+    const char *bind_addr;
+    int port;
+    const char *database_url;
+    const char *database_read_url; /* a streaming replica for reads; NULL: none */
+    const char *peer_url;
+    const char *apps_file;
+    const char *policy_file;
+    const char *schema_dir;
+    const char *log_level;
+    int http_threads;
+    int peer_workers;
+    int local_workers;
+    int max_connections;
+    int db_pool_size;
+    int db_statement_timeout_ms;
+    int db_acquire_timeout_ms;
+    size_t body_limit;
+    size_t bulk_limit; /* bodies of NDJSON imports */
+    int peer_timeout_ms;
+    int peer_connect_timeout_ms;
+    size_t peer_answer_limit;
+    int shutdown_timeout_ms;
+    int shutdown_grace_ms; /* unready but serving, before the drain */
+    int events_keep_hours; /* change events older than this are pruned */
+    int events_prune_s;    /* how often */
+    int events_heartbeat_s; /* an idle event stream sends a heartbeat this often */
+    int db_wait_s; /* how long start-up waits for the database */
+    const char *datahub_url;          /* the data middle platform, for reports; NULL: none */
+    int datahub_pool_size;            /* its connections, apart from db_pool_size */
+    int datahub_statement_timeout_ms; /* reports read a whole city */
+} service_config;
+
+struct service {
+    const service_def *def;
+    service_config cfg;
+    const char *name; /* "grid-svc" */
+    db_pool *db;
+    replica *reads; /* where reads go: the replica while it answers (replica.h) */
+    peer *peer;
+    peer *peer_probe; /* short timeouts, for /readyz */
+    auth *auth;
+    policy *policy;
+    router *router;
+    metrics *metrics;
+    http_server *http;
+    void *resources; /* resource.c's per-collection state */
+    void *relations; /* relation.c's per-kind state */
+    void *proxies;   /* proxy.c's routes to the peer */
+    void *trace;     /* trace.c's chain steps */
+    void *events;    /* events.c's pruning and listening threads */
+    struct health *health; /* what /readyz reports (health.h) */
+};
+
+/* Who asks the peer on behalf of req: its key, request id and hop. */
+peer_caller service_caller(request *req);
+
+/* For handlers: a pooled connection, or NULL after answering 503. A read
+ * (service.c says which requests are) gets one on the replica while it
+ * answers; give it back to svc->db all the same (db_release). */
+db_conn *service_db(service *svc, request *req);
+/* Whether requests of method to rt read the replica, when one is set (the
+ * caller may still ask for the primary with X-Read-Primary). */
+int service_reads_replica(const char *method, const route *rt);
+/* 503 with Retry-After: the database did not take the request (a BEGIN
+ * that failed); what says what did not happen ("nothing was stored"). */
+void service_db_down(request *req, const char *what);
+/* After a COMMIT that failed: 503 with Retry-After. When the connection was
+ * lost during it, whether it took cannot be known, and the answer says so
+ * (a retry with the same Idempotency-Key is safe); otherwise what did not
+ * happen (what). */
+void service_commit_failed(request *req, db_conn *c, const char *what);
+/* Answers a failed statement: 409/503/400/500 with a clear detail. */
+void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what);
+/* The {code} path parameter (the first), canonical; 400 when it is not a
+ * valid code of the prefix. */
+int service_path_code(request *req, const char *prefix, char canon[BIZCODE_LEN + 1]);
+/* May the caller take this step of a work order (policy targets
+ * work-orders/<step>)? Otherwise answers 403 naming the roles that may. */
+int service_step_allowed(request *req, service *svc, const char *step);
+/* Answers 200 {"items", "next"} for a page read with LIMIT limit + 1: the
+ * first limit rows turned to JSON by item, and "next", the cursor to ask
+ * after (the last row's first column), when there are more. */
+void service_page(request *req, const PGresult *r, int limit,
+                  json_t *(*item)(const void *ctx, const PGresult *r, int row), const void *ctx);
+
+#endif

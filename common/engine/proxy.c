@@ -1,0 +1,161 @@
+/* proxy.c -- see proxy.h. */
+#include "engine/proxy.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/context.h"
+
+/* What a proxied route stands for: a peer collection or relation kind. */
+typedef struct {
+    service *svc;
+    const char *base; /* "/v1/customers" or "/v1/relations/meter-meterbox" */
+    const char *what; /* "customers" or "meter-meterbox relations" */
+    service_id owner;
+} proxy_target;
+
+typedef struct {
+    proxy_target *items;
+    int n;
+    char **strings;
+    int nstrings;
+} proxy_table;
+
+static int append_arg(void *ctx, const char *key, const char *value)
+{
+    sbuf *q = ctx;
+    char *k = curl_easy_escape(NULL, key, 0), *v = curl_easy_escape(NULL, value, 0);
+    sb_appendf(q, "%c%s=%s", q->len ? '&' : '?', k, v);
+    curl_free(k);
+    curl_free(v);
+    return OK;
+}
+
+static void forward(request *req, void *ctx)
+{
+    proxy_target *t = ctx;
+    service *svc = t->svc;
+    if (http_header_in(req, "X-Peer-Platform")) {
+        /* Each platform forwards only what the other owns, so a forwarded
+         * request for a forwarded route means PEER_URL points back at us. */
+        http_problem(req, 508, "%s does not keep %s and the request was already forwarded; check "
+                               "PEER_URL (%s)", svc->name, t->what, peer_base_url(svc->peer));
+        return;
+    }
+    sbuf path = {0};
+    sb_append(&path, t->base);
+    if (req->match.nparams > 0) {
+        char *code = curl_easy_escape(NULL, http_param(req, 0), 0);
+        sb_appendf(&path, "/%s", code);
+        curl_free(code);
+        /* what follows {code} in the pattern, e.g. "/history" */
+        const char *tail = strstr(req->match.route->pattern, "{code}") + strlen("{code}");
+        sb_append(&path, tail);
+    }
+    sbuf query = {0};
+    http_query_foreach(req, append_arg, &query);
+    if (query.len) sb_append(&path, query.s);
+    sb_free(&query);
+
+    peer_response pr;
+    peer_caller who = service_caller(req);
+    who.if_none_match = http_header_in(req, "If-None-Match");
+    if (http_header_in(req, "X-Read-Primary")) /* passed on, as the caller's */
+        peer_call_primary(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
+    else
+        peer_call(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
+    sb_free(&path);
+    const char *owner = service_name(t->owner);
+    if (pr.error == PEER_TIMEOUT) {
+        http_problem(req, 504, "%s, which keeps %s, did not answer in time (%s)", owner, t->what,
+                     pr.detail);
+    } else if (pr.error != PEER_OK) {
+        http_problem(req, 502, "%s, which keeps %s, cannot be reached (%s)", owner, t->what,
+                     pr.detail);
+    } else {
+        /* The peer's answer, passed back unchanged. */
+        if (pr.etag[0]) http_header(req, "ETag", pr.etag);
+        if (pr.location[0]) http_header(req, "Location", pr.location);
+        http_header(req, "X-Served-By", owner);
+        const char *type = strstr(pr.content_type, "problem+json") ? "application/problem+json"
+                                                                   : "application/json";
+        http_raw(req, (int)pr.status, type, pr.body, pr.len);
+        pr.body = NULL;
+    }
+    peer_response_free(&pr);
+}
+
+static void misdirected(request *req, void *ctx)
+{
+    proxy_target *t = ctx;
+    const char *owner = service_name(t->owner);
+    http_problem_extra(req, 421, json_pack("{s:s}", "owner", owner),
+                       "%s are maintained on %s, not %s; send %s %s there", t->what, owner,
+                       t->svc->name, req->method, req->path);
+}
+
+static void bulk_misdirected(router *r, proxy_target *t)
+{
+    char *imp = xasprintf("%s:import", t->base), *exp = xasprintf("%s:export", t->base);
+    router_add(r, "POST", imp, misdirected, t, 0, "Refused: owned by the peer (421)");
+    /* relaying a whole export would hold the stream in memory here */
+    router_add(r, "GET", exp, misdirected, t, 0, "Refused: exported by the peer (421)");
+    free(imp);
+    free(exp);
+}
+
+static const char *keep(proxy_table *pt, char *s)
+{
+    pt->strings = xrealloc(pt->strings, (size_t)(pt->nstrings + 1) * sizeof *pt->strings);
+    pt->strings[pt->nstrings++] = s;
+    return s;
+}
+
+void proxy_routes(service *svc, router *r)
+{
+    proxy_table *pt = xcalloc(1, sizeof *pt);
+    pt->items = xcalloc((size_t)(biz_ntypes + biz_nrelations), sizeof *pt->items);
+    svc->proxies = pt;
+    for (int i = 0; i < biz_ntypes; i++) {
+        const biz_type *bt = &biz_types[i];
+        if (bt->owner == svc->def->id) continue;
+        proxy_target *t = &pt->items[pt->n++];
+        *t = (proxy_target){svc, keep(pt, xasprintf("/v1/%s", bt->collection)), bt->collection,
+                            bt->owner};
+        char *one = xasprintf("%s/{code}", t->base);
+        char *hist = xasprintf("%s/{code}/history", t->base);
+        router_add(r, "GET", t->base, forward, t, ROUTE_PEER, "Read from the owning platform");
+        router_add(r, "POST", t->base, misdirected, t, 0, "Refused: owned by the peer (421)");
+        router_add(r, "GET", one, forward, t, ROUTE_PEER, "Read from the owning platform");
+        router_add(r, "PATCH", one, misdirected, t, 0, "Refused: owned by the peer (421)");
+        router_add(r, "DELETE", one, misdirected, t, 0, "Refused: owned by the peer (421)");
+        router_add(r, "GET", hist, forward, t, ROUTE_PEER, "Read from the owning platform");
+        bulk_misdirected(r, t);
+        free(one);
+        free(hist);
+    }
+    for (int i = 0; i < biz_nrelations; i++) {
+        const biz_relation *br = &biz_relations[i];
+        if (br->owner == svc->def->id) continue;
+        proxy_target *t = &pt->items[pt->n++];
+        *t = (proxy_target){svc, keep(pt, xasprintf("/v1/relations/%s", br->kind)),
+                            keep(pt, xasprintf("%s relations", br->kind)), br->owner};
+        router_add(r, "GET", t->base, forward, t, ROUTE_PEER, "Read from the owning platform");
+        router_add(r, "POST", t->base, misdirected, t, 0, "Refused: owned by the peer (421)");
+        router_add(r, "DELETE", t->base, misdirected, t, 0, "Refused: owned by the peer (421)");
+        bulk_misdirected(r, t);
+    }
+}
+
+void proxy_cleanup(service *svc)
+{
+    proxy_table *pt = svc->proxies;
+    if (!pt) return;
+    for (int i = 0; i < pt->nstrings; i++) free(pt->strings[i]);
+    free(pt->strings);
+    free(pt->items);
+    free(pt);
+    svc->proxies = NULL;
+}

@@ -1,0 +1,142 @@
+/* catalogue.h -- collections and relations declared as data.
+ *
+ * A service describes each collection once (its fields, their types and
+ * rules) and each relation kind once (its ends, attributes and cardinality);
+ * the generic code in resource.c and relation.c serves list, filter, cursor
+ * pagination, create, get, merge-patch and retire from those declarations,
+ * and openapi.c documents them. Table and column names come only from these
+ * static declarations; every value travels as a query parameter. */
+#ifndef CATALOGUE_H
+#define CATALOGUE_H
+
+#include <jansson.h>
+
+#include "model/bizcode.h"
+
+typedef enum {
+    FT_TEXT,     /* string */
+    FT_INT,      /* integer */
+    FT_NUM,      /* number (double precision) */
+    FT_BOOL,     /* true / false */
+    FT_ENUM,     /* one string of values[] */
+    FT_CODE,     /* business code of one of the prefixes in refs[] */
+    FT_LOCATION, /* {"lon", "lat"} in WGS-84 degrees; columns <name>_lon, <name>_lat */
+} field_type;
+
+enum {
+    FF_REQUIRED = 1u << 0, /* must be given on create */
+    FF_UNIQUE = 1u << 1,   /* unique when present (a UNIQUE constraint <table>_<name>_key) */
+    FF_FEEDS = 1u << 2,    /* FT_CODE: this object is upstream of the one it names in the
+                              supply chain (a metering point feeds its customer) */
+    FF_FED_BY = 1u << 3,   /* FT_CODE: this object is downstream of the one it names (an
+                              access point hangs on its pole, a pole carries its line) */
+    FF_SUMMARY = 1u << 4,  /* shown on the object's node in traces and outage lists */
+    FF_SERVER = 1u << 5,   /* set by the platform's own processes (a work order's steps),
+                              never by a client's create, patch or import */
+};
+
+/* A condition on the object a code names, e.g. kind = dedicated. */
+typedef struct end_rule {
+    const char *field;
+    const char *value;
+} end_rule;
+
+typedef struct field_def {
+    const char *name; /* JSON member and column name */
+    field_type type;
+    unsigned flags;
+    const char *const *values; /* FT_ENUM: NULL-terminated */
+    const char *const *refs;   /* FT_CODE: NULL-terminated prefixes */
+    const end_rule *rule;      /* FT_CODE: optional condition on the object named */
+    double min, max;           /* FT_INT, FT_NUM: inclusive range, when min < max */
+    int max_len;               /* FT_TEXT: bytes; 0 means 200 */
+    const char *dflt;          /* value used when absent on create (text form) */
+    const char *doc;           /* one line for the OpenAPI document */
+} field_def;
+
+#define FIELDS_END {0}
+
+/* Statuses of an object's life. Grid objects: design (red drawing),
+ * operational (black drawing), retired. Customer-side objects: pending,
+ * active, retired. */
+typedef struct status_set {
+    const char *const *values;      /* NULL-terminated; includes "retired" */
+    const char *initial;            /* on create when not given */
+    const char *const *listed;      /* shown by lists unless ?status= says otherwise */
+} status_set;
+
+extern const status_set grid_statuses;
+extern const status_set cust_statuses;
+
+typedef struct collection_def {
+    const char *prefix; /* the biz_type names the collection path */
+    const char *table;
+    const field_def *fields; /* ends with FIELDS_END */
+    const status_set *statuses;
+    const char *doc;
+} collection_def;
+
+enum {
+    REL_ONE_FROM_PER_TO = 1u << 0, /* each `to` has at most one current `from` */
+    REL_ONE_TO_PER_FROM = 1u << 1, /* each `from` has at most one current `to` */
+    /* Supply chain (DESIGN §2): which end is upstream, nearer the substation.
+     * Relations with neither are not followed by traces. */
+    REL_UPSTREAM_FROM = 1u << 2,
+    REL_UPSTREAM_TO = 1u << 3,
+};
+
+/* A chain of links kept ready in a table, which a migration maintains: a
+ * walk down that describes none of the objects in between (an outage's
+ * list) takes it in one step from its relation's upstream end, instead of
+ * that relation's links and those after them. */
+typedef struct chain_shortcut {
+    const char *table;             /* rows (near, far) */
+    const char *near_col, *far_col;
+    const char *const *far;        /* prefixes it reaches */
+    const char *const *skips;      /* prefixes of the objects in between */
+} chain_shortcut;
+
+typedef struct relation_def {
+    const char *kind;  /* "substation-line": /v1/relations/substation-line */
+    const char *table; /* with from_code, to_code, attributes, valid_from, valid_to */
+    const char *const *from; /* NULL-terminated prefixes */
+    const char *const *to;
+    const field_def *attrs; /* ends with FIELDS_END */
+    unsigned rules;
+    const end_rule *from_rule, *to_rule; /* optional */
+    const chain_shortcut *shortcut;      /* optional, for walks down (REL_UPSTREAM_*) */
+    const char *doc;
+} relation_def;
+
+/* Everything a daemon declares: its collections and relations, and the
+ * peer's, compiled in as well. */
+typedef struct service service;
+struct router;
+typedef struct service_def {
+    service_id id;
+    int default_port;
+    const char *default_schema_dir;
+    const collection_def *collections;
+    int ncollections;
+    const relation_def *relations;
+    int nrelations;
+    const status_set *statuses; /* of links; objects carry their own */
+    /* The peer's declarations, compiled in as well: which of our objects
+     * the peer names, and which of their fields its rules read, are read
+     * from them (references.h). NULL / 0: the peer names nothing of ours. */
+    const collection_def *peer_collections;
+    int peer_ncollections;
+    const relation_def *peer_relations;
+    int peer_nrelations;
+    const char *title;          /* for the OpenAPI document */
+    /* Hand-written routes for what really differs (work orders, drawings). */
+    void (*routes)(struct service *svc, struct router *r);
+    /* Frees what those routes keep (NULL: nothing), from service_routes_free. */
+    void (*routes_free)(struct service *svc);
+} service_def;
+
+/* The collection of a prefix (or of a code's prefix) if def keeps it, else
+ * NULL. */
+const collection_def *catalogue_collection(const service_def *def, const char *prefix_or_code);
+
+#endif
