@@ -259,3 +259,21 @@ void peer_get_stats(peer *p, peer_stats *out)
     out->handles = p->made;
     pthread_mutex_unlock(&p->mu);
 }
+
+int peer_failure_status(const peer_response *r)
+{
+    switch (r->error) {
+    case PEER_TIMEOUT: return 504;
+    case PEER_REFUSED: return 500;
+    case PEER_UNREACHABLE:
+    case PEER_TOO_LARGE: return 502;
+    case PEER_OK: break;
+    }
+    return r->status == 503 ? 503 : 502;
+}
+
+int peer_failure_retryable(const peer_response *r)
+{
+    return r->error == PEER_TIMEOUT || r->error == PEER_UNREACHABLE ||
+           (r->error == PEER_OK && r->status == 503);
+}

@@ -64,6 +64,18 @@ void peer_call_primary(peer *p, const char *method, const char *path_query,
                        peer_response *out);
 void peer_response_free(peer_response *r);
 
+/* The status a request answers with when its call to the peer brought no
+ * usable answer, the same for every caller (DESIGN §4): 504 when the peer did
+ * not answer in time; 503 when it answered 503 (it is there but cannot answer
+ * now: retry); 502 when it cannot be reached, its answer outgrew the limit,
+ * or it answered anything else the caller cannot use; 500 when the call was
+ * refused (PEER_REFUSED: a bug of ours). The caller says the rest: what was
+ * and was not done. */
+int peer_failure_status(const peer_response *r);
+/* Whether such an answer is worth retrying (Retry-After): the peer may be
+ * back (502, 503, 504), as opposed to an answer it gave and would give again. */
+int peer_failure_retryable(const peer_response *r);
+
 const char *peer_base_url(const peer *p);
 
 typedef struct peer_stats {
