@@ -144,11 +144,12 @@ static json_t *legal_after(int now)
 /* ---- talking to grid-svc ------------------------------------------------------- */
 
 /* One request to grid-svc with the caller's identity. OK with its answer
- * in *out (owned), or ERR after answering: 503 when grid-svc cannot be
- * reached (nothing was done), 504 when it did not answer in time (its half
- * may be done: a retry finishes the step), its own refusals (403, 409,
- * 422) passed on with their errors, 409 for a 404 (its part is not there),
- * 502 for anything else. A 404 is OK with *out NULL when missing_ok. */
+ * in *out (owned), or ERR after answering: its own refusals (403, 409, 422)
+ * passed on with their errors, 409 for a 404 (its part is not there), and
+ * otherwise the status of a failed peer call (peer_failure_status): 502 when
+ * it cannot be reached (nothing was done), 504 when it did not answer in
+ * time (its half may be done: a retry finishes the step). A 404 is OK with
+ * *out NULL when missing_ok. */
 static int grid_call(step_ctx *s, const char *method, const char *path, const json_t *body,
                      int missing_ok, json_t **out)
 {
@@ -161,13 +162,14 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
     *out = NULL;
     int rc = ERR;
     const char *now = json_str(s->order, "step");
+    if (pr.error != PEER_OK && peer_failure_retryable(&pr)) http_header(req, "Retry-After", "1");
     if (pr.error == PEER_TIMEOUT) {
         http_problem(req, 504, "grid-svc did not answer in time (%s); work order %s stays %s, and "
                                "grid-svc's part may be done: retry the step to finish it",
                      pr.detail, s->code, now);
     } else if (pr.error != PEER_OK) {
-        http_problem(req, 503, "grid-svc cannot be reached (%s); work order %s stays %s and "
-                               "nothing was changed on either platform",
+        http_problem(req, peer_failure_status(&pr), "grid-svc cannot be reached (%s); work order "
+                     "%s stays %s and nothing was changed on either platform",
                      pr.detail, s->code, now);
     } else if (pr.status == 404 && missing_ok) {
         rc = OK;
@@ -178,7 +180,8 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
         const char *why = json_str(problem, "detail");
         int status = pr.status == 403 || pr.status == 409 || pr.status == 422 ? (int)pr.status
                      : pr.status == 404                                      ? 409
-                                                                             : 502;
+                                                                             : peer_failure_status(&pr);
+        if (status == 503) http_header(req, "Retry-After", "1");
         json_t *errors = json_object_get(problem, "errors");
         http_problem_extra(req, status, json_pack("{s:O*}", "errors", errors),
                            "grid-svc answered %ld: %s; work order %s stays %s", pr.status,

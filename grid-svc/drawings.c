@@ -100,7 +100,8 @@ static PGresult *lock_drawing(request *req, db_conn *c, const char *order)
 
 /* The work order, as cust-svc keeps it, is at one of the steps `at` (and
  * not retired); with `ends`, it also names the line, supply point and
- * customer of the request. ERR after answering 409 (or 422, 503, 502). */
+ * customer of the request. ERR after answering 409, 422, or the status of
+ * a failed peer call (peer_failure_status). */
 static int order_at(request *req, service *svc, const char *order, const char *const *at,
                     const json_t *ends)
 {
@@ -113,12 +114,15 @@ static int order_at(request *req, service *svc, const char *order, const char *c
     const char *step = json_str(got, "step"), *status = json_str(got, "status");
     int rc = ERR;
     if (pr.error != PEER_OK) {
-        http_problem(req, 503, "cust-svc cannot be reached to confirm work order %s (%s); "
-                               "nothing was changed", order, pr.detail);
+        if (peer_failure_retryable(&pr)) http_header(req, "Retry-After", "1");
+        http_problem(req, peer_failure_status(&pr), "cust-svc cannot be reached to confirm work "
+                     "order %s (%s); nothing was changed", order, pr.detail);
     } else if (pr.status == 404) {
         http_problem(req, 422, "cust-svc keeps no work order %s", order);
     } else if (!step || !status) {
-        http_problem(req, 502, "cust-svc answered %ld for work order %s", pr.status, order);
+        if (peer_failure_retryable(&pr)) http_header(req, "Retry-After", "1");
+        http_problem(req, peer_failure_status(&pr), "cust-svc answered %ld for work order %s; "
+                     "nothing was changed", pr.status, order);
     } else if (strcmp(status, "retired") == 0) {
         http_problem(req, 409, "work order %s is retired", order);
     } else {

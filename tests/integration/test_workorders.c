@@ -542,7 +542,7 @@ static void stop_grid(void)
     it_extra[0] = -1;
 }
 
-/* The step refused with 503 while grid-svc is down, the work order where it
+/* The step refused with 502 while grid-svc is down, the work order where it
  * was; then done once grid-svc is back. */
 static void grid_down_step(process *p, int gport, const char *step)
 {
@@ -550,7 +550,8 @@ static void grid_down_step(process *p, int gport, const char *step)
     long long v = version_of(cust_url(), "work-orders", p->order);
     const char *before = order_member(p, "step");
     api_resp *r = take_as(p, step, key_of(step), data_of(step, p->line));
-    assert_problem(r, 503);
+    assert_problem(r, 502);
+    assert_true(r->retry_after[0] != '\0');
     assert_str_contains(jstr(r->json, "detail"), "grid-svc");
     assert_int_equal(version_of(cust_url(), "work-orders", p->order), v);
     assert_string_equal(order_member(p, "step"), before);
