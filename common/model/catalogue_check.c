@@ -299,12 +299,30 @@ static void check_policy(problems *p, const service_def *def, const policy *pol)
         check_target(p, def, policy_target(pol, i), policy_when(pol, i));
 }
 
+/* The other way round: what the registry gives this service is declared. */
+static void check_registry(problems *p, const service_def *def)
+{
+    for (int i = 0; i < biz_ntypes; i++)
+        if (biz_types[i].owner == def->id && !catalogue_collection(def, biz_types[i].prefix))
+            problem(p, "bizcode.c registers %s (%s) for %s, which declares no such collection",
+                    biz_types[i].prefix, biz_types[i].collection, service_name(def->id));
+    for (int i = 0; i < biz_nrelations; i++) {
+        int found = 0;
+        for (int j = 0; j < def->nrelations; j++)
+            found |= def->relations[j].kind && strcmp(def->relations[j].kind, biz_relations[i].kind) == 0;
+        if (biz_relations[i].owner == def->id && !found)
+            problem(p, "bizcode.c registers the relation %s for %s, which does not declare it",
+                    biz_relations[i].kind, service_name(def->id));
+    }
+}
+
 int catalogue_check(const service_def *def, const policy *pol, char *err, size_t errlen)
 {
     problems p = {err, errlen, 0, 0};
     if (err && errlen) err[0] = '\0';
     for (int i = 0; i < def->ncollections; i++) check_collection(&p, def, &def->collections[i]);
     for (int i = 0; i < def->nrelations; i++) check_relation(&p, def, &def->relations[i]);
+    check_registry(&p, def);
     if (pol) check_policy(&p, def, pol);
     return p.n;
 }

@@ -20,7 +20,8 @@
 /* The declarations of def (its own; the peer checks its own) on their own
  * and against the registry: every name that goes into SQL is a plain
  * lower-case identifier of at most SQL_NAME_MAX bytes, each prefix and
- * relation kind is the registry's and owned by def's service, codes name
+ * relation kind is the registry's and owned by def's service (and every
+ * type and kind the registry gives that service is declared), codes name
  * known types, defaults are among their values. With pol (may be NULL):
  * every collection and relation kind of def has a rule, and every rule's
  * target (and its "when") names something declared by def or its peer.
