@@ -104,7 +104,6 @@ static void bad_declarations_fail(void **state)
 {
     char err[8192];
     int n = catalogue_check(&bad_def, NULL, err, sizeof err);
-    print_message("# %d problems: %s\n", n, err);
     expect(err, "things: prefix 'XX' is no type");
     expect(err, "customers: prefix CU belongs to cust-svc in bizcode.c, not grid-svc");
     expect(err, "table 'substations; drop' is not a lower-case SQL name");
@@ -148,8 +147,7 @@ static void policy_mismatches_fail(void **state)
     char err[8192];
     policy *pol = policy_load(path, err, sizeof err);
     assert_non_null(pol);
-    int n = catalogue_check(grid_service(), pol, err, sizeof err);
-    print_message("# %d problems: %s\n", n, err);
+    assert_true(catalogue_check(grid_service(), pol, err, sizeof err) >= 7);
     expect(err, "no rule for transformers (target \"transformers\")");
     expect(err, "no rule for target \"relations/substation-line\"");
     expect(err, "target switchgear names no declared collection");
