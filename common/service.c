@@ -16,6 +16,7 @@
 #include "base/jsonutil.h"
 #include "base/log.h"
 #include "store/migrate.h"
+#include "model/catalogue_check.h"
 #include "engine/openapi.h"
 #include "engine/proxy.h"
 #include "engine/events.h"
@@ -207,6 +208,7 @@ static int migrate(service *svc)
         PGconn *pg = PQconnectdb(svc->cfg.database_url);
         if (PQstatus(pg) == CONNECTION_OK) {
             int rc = migrate_apply(pg, svc->cfg.schema_dir, svc->name);
+            if (rc == OK) rc = catalogue_check_database(pg, svc->def);
             PQfinish(pg);
             return rc;
         }
@@ -282,6 +284,13 @@ int service_main(const service_def *def, int argc, char **argv)
     if (!(svc->auth = auth_load(svc->cfg.apps_file, err, sizeof err)) ||
         !(svc->policy = policy_load(svc->cfg.policy_file, err, sizeof err))) {
         log_error("configuration: %s", err);
+        goto out;
+    }
+    char decl_err[2048];
+    int problems = catalogue_check(def, svc->policy, decl_err, sizeof decl_err);
+    if (problems > 0) {
+        log_error("%d problem%s with the declarations: %s", problems, problems > 1 ? "s" : "",
+                  decl_err);
         goto out;
     }
     if (migrate(svc) != OK) goto out;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cust.h"
+#include "model/breaks.h"
 #include "model/fields.h"
 #include "base/jsonutil.h"
 #include "base/log.h"
@@ -25,23 +26,6 @@
 #define LIMIT_DEFAULT 100
 #define LIMIT_MAX 1000
 #define CURSOR_MAX 400 /* characters of ?after= */
-
-/* Every kind of broken link the views report, in the order answers list
- * them; schema/datahub/001_report.sql spells the same words. */
-static const char *const kinds[] = {
-    "customer_without_metering_point",
-    "customer_without_supply_point",
-    "metering_point_without_meter",
-    "meter_without_box",
-    "box_without_access_point",
-    "access_point_without_transformer_area",
-    "transformer_without_line",
-    "line_without_substation",
-    "supply_point_without_equipment",
-    "dedicated_transformer_without_customer",
-    "dangling_code",
-    "retired_but_linked",
-};
 
 typedef enum { SCOPE_CITY, SCOPE_SUBSTATION, SCOPE_LINE, SCOPE_TRANSFORMER, N_SCOPES } scope_id;
 
@@ -211,12 +195,6 @@ static char *cursor_text(const char *s)
     return out;
 }
 
-static int known_kind(const char *k)
-{
-    for (size_t i = 0; i < ARRAY_LEN(kinds); i++)
-        if (strcmp(kinds[i], k) == 0) return 1;
-    return 0;
-}
 
 /* Splits a decoded cursor into its three parts (pointers into text). A
  * cursor we did not make may hold anything: the database would refuse
@@ -235,7 +213,7 @@ static int cursor_parts(char *text, char *parts[3])
         *sep = '\0';
         parts[i] = sep + 1;
     }
-    if (strchr(parts[2], '\x1f') || !known_kind(parts[0]) || !parts[1][0]) return ERR;
+    if (strchr(parts[2], '\x1f') || !break_kind_known(parts[0]) || !parts[1][0]) return ERR;
     return OK;
 }
 
@@ -305,7 +283,7 @@ static int report_arg(void *ctx, const char *key, const char *value)
     if (i < 3) return scope_arg(a, (scope_id)(SCOPE_SUBSTATION + i), value);
     if (strcmp(key, "limit") == 0) return http_limit(a->req, value, LIMIT_MAX, &a->limit);
     if (strcmp(key, "after") == 0) return after_arg(a, value);
-    if (!known_kind(value)) {
+    if (!break_kind_known(value)) {
         http_problem(a->req, 400, "kind '%.60s' is not a kind of broken link; see broken_links."
                                   "by_kind of an answer", value);
         return ERR;
@@ -349,9 +327,9 @@ static json_t *by_kind(const char *counts_json, long long *total)
 {
     json_t *counts = json_loads(counts_json, 0, NULL), *out = json_object();
     *total = 0;
-    for (size_t i = 0; i < ARRAY_LEN(kinds); i++) {
-        json_int_t n = json_integer_value(json_object_get(counts, kinds[i]));
-        json_object_set_new(out, kinds[i], json_integer(n));
+    for (int i = 0; i < N_BREAK_KINDS; i++) {
+        json_int_t n = json_integer_value(json_object_get(counts, break_kinds[i]));
+        json_object_set_new(out, break_kinds[i], json_integer(n));
         *total += n;
     }
     json_decref(counts);

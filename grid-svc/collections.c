@@ -8,6 +8,8 @@ static const char *const room_kinds[] = {"switching_station", "ring_main_unit", 
                                          "box_substation", NULL};
 static const char *const pole_kinds[] = {"pole", "branch_box", NULL};
 static const char *const source_roles[] = {"source", "tie", NULL};
+static const char *const switch_kinds[] = {"breaker", "load_switch", "disconnector", "fuse",
+                                           NULL};
 
 static const char *const ss[] = {"SS", NULL};
 static const char *const ln[] = {"LN", NULL};
@@ -94,6 +96,19 @@ static const field_def meter_box_resource_fields[] = {
     FIELDS_END,
 };
 
+static const field_def switch_fields[] = {
+    {.name = "name", .type = FT_TEXT, .doc = "dispatch name or number"},
+    {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = switch_kinds,
+     .doc = "breaker 断路器, load_switch 负荷开关, disconnector 隔离开关 or fuse 熔断器"},
+    {.name = "normal_open", .type = FT_BOOL, .flags = FF_REQUIRED,
+     .doc = "open in the normal operating arrangement 常开 (false: 常闭)"},
+    {.name = "current_open", .type = FT_BOOL, .flags = FF_SERVER,
+     .doc = "open now: starts as normal_open, changed only by operating the switch"},
+    {.name = "station_room", .type = FT_CODE, .refs = sr, .doc = "station room it stands in (SR)"},
+    LOCATION,
+    FIELDS_END,
+};
+
 const collection_def grid_collections[] = {
     {.prefix = "SS", .table = "substations", .fields = substation_fields,
      .statuses = &grid_statuses, .doc = "Substation 变电站"},
@@ -110,6 +125,8 @@ const collection_def grid_collections[] = {
      .statuses = &grid_statuses, .doc = "Low-voltage access point 低压接入点"},
     {.prefix = "MR", .table = "meter_box_resources", .fields = meter_box_resource_fields,
      .statuses = &grid_statuses, .doc = "Meter-box resource and its graphic 计量箱资源/图形"},
+    {.prefix = "SW", .table = "switches", .fields = switch_fields, .statuses = &grid_statuses,
+     .doc = "Switch 开关: its normal and current position (DESIGN §9)"},
 };
 const int grid_ncollections = (int)ARRAY_LEN(grid_collections);
 

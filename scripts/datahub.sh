@@ -8,9 +8,10 @@
 #
 # Idempotent: run it after the platforms have applied their migrations (scripts/stack.sh up
 # does, each time). It
-#   1. applies each platform's migrations into the schema of its name in datahub (grid, cust),
-#      so the replicated tables are defined exactly as the platforms define them; every
-#      migration but *_publication.sql, each once, recorded in <schema>.schema_migrations.
+#   1. applies each platform's migrations (its own and schema/common's) into the schema of its
+#      name in datahub (grid, cust), so the replicated tables are defined exactly as the
+#      platforms define them; every migration but *_publication.sql, each once, recorded in
+#      <schema>.schema_migrations.
 #      Then it moves the tables the platform publishes into public: replication matches tables
 #      by schema and name, and the platforms keep theirs in public (the two never publish the
 #      same name). Later migrations find them there through the search path (grid, public);
@@ -33,7 +34,7 @@
 #                       without dbname, e.g. "host=127.0.0.1 port=5433 user=datahub_repl"
 #   REPL_ROLE           the role named there, with REPLICATION          [datahub_repl]
 #   READER_ROLE         the role DATAHUB_URL connects as (SELECT only)   [datahub_reader]
-#   SCHEMA_ROOT         where grid/, cust/ and datahub/ migrations are   [<repo>/schema]
+#   SCHEMA_ROOT         where grid/, cust/, common/ and datahub/ are     [<repo>/schema]
 #   PSQL                the psql to use                                  [psql]
 #   DATAHUB_WAIT_S      how long to wait for the first copy              [60]
 set -euo pipefail
@@ -95,23 +96,28 @@ apply_migration() {
     echo "$prog: applied $(basename "$(dirname "$file")")/$name"
 }
 
-# Every migration of directory $1 not yet recorded in $2.schema_migrations, in name order.
+# Every migration of directories $3... not yet recorded in $1.schema_migrations, in name order
+# across them (a platform's own and schema/common's, as the platform applies them); $2 is a
+# pattern of names to skip.
 apply_migrations() {
-    local dir=$1 schema=$2 skip=$3 file name done_list
+    local schema=$1 skip=$2 file name done_list dir
+    shift 2
     sql "$DATAHUB_ADMIN_URL" >/dev/null <<SQL
 CREATE SCHEMA IF NOT EXISTS $schema;
 CREATE TABLE IF NOT EXISTS $schema.schema_migrations (
     version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
 SQL
     done_list=$(sql "$DATAHUB_ADMIN_URL" <<<"SELECT version FROM $schema.schema_migrations")
-    for file in "$dir"/[0-9]*.sql; do
-        [[ -e $file ]] || continue
-        name=$(basename "$file")
+    while IFS=$'\t' read -r name file; do
         # shellcheck disable=SC2053 # skip is a pattern
         [[ -n $skip && $name == $skip ]] && continue
         grep -qxF -- "$name" <<<"$done_list" && continue
         apply_migration "$file" "$schema"
-    done
+    done < <(for dir in "$@"; do
+        for file in "$dir"/[0-9]*.sql; do
+            [[ -e $file ]] && printf '%s\t%s\n' "$(basename "$file")" "$file"
+        done
+    done | LC_ALL=C sort)
 }
 
 # The tables platform $1 publishes, comma-separated; they must be in its public schema.
@@ -243,10 +249,10 @@ cmd_setup() {
     local p
     check_publisher
     for p in "${platforms[@]}"; do
-        apply_migrations "$SCHEMA_ROOT/$p" "$p" '*_publication.sql'
+        apply_migrations "$p" '*_publication.sql' "$SCHEMA_ROOT/$p" "$SCHEMA_ROOT/common"
         adopt_published "$p"
     done
-    apply_migrations "$SCHEMA_ROOT/datahub" public ''
+    apply_migrations public '' "$SCHEMA_ROOT/datahub"
     grant_reader
     for p in "${platforms[@]}"; do
         prepare_publisher "$p"

@@ -37,6 +37,7 @@
  *
  * Exit status: 0 success, 1 I/O error, 2 usage error. */
 #include "model/bizcode.h"
+#include "model/breaks.h"
 #include "base/core.h"
 
 #include <errno.h>
@@ -223,22 +224,22 @@ enum {
 };
 
 static const struct {
-    const char *kind;
+    break_kind kind;
     int pop, turn, half;
 } sites[N_SITES] = {
-    [SITE_CU_NO_MP] = {"customer_without_metering_point", POP_LV, 0, 0},
-    [SITE_MP_NO_MT] = {"metering_point_without_meter", POP_LV, 1, 0},
-    [SITE_MT_NO_MB] = {"meter_without_box", POP_LV, 2, 0},
-    [SITE_CU_NO_SP] = {"customer_without_supply_point", POP_HV, 0, 0},
-    [SITE_SP_NO_EQ] = {"supply_point_without_equipment", POP_HV, 1, 0},
-    [SITE_TR_NO_CU] = {"dedicated_transformer_without_customer", POP_HV, 2, 0},
-    [SITE_RETIRED] = {"retired_but_linked", POP_HV, 3, 0},
-    [SITE_BILL_DANGLING] = {"dangling_code", POP_HV, 4, 2},
-    [SITE_MB_NO_AP] = {"box_without_access_point", POP_BOX, 0, 0},
-    [SITE_AP_NO_TR] = {"access_point_without_transformer_area", POP_AP, 0, 0},
-    [SITE_AP_DANGLING] = {"dangling_code", POP_AP, 1, 1},
-    [SITE_TR_NO_LN] = {"transformer_without_line", POP_TR, 0, 0},
-    [SITE_LN_NO_SS] = {"line_without_substation", POP_LINE, 0, 0},
+    [SITE_CU_NO_MP] = {BREAK_CUSTOMER_WITHOUT_METERING_POINT, POP_LV, 0, 0},
+    [SITE_MP_NO_MT] = {BREAK_METERING_POINT_WITHOUT_METER, POP_LV, 1, 0},
+    [SITE_MT_NO_MB] = {BREAK_METER_WITHOUT_BOX, POP_LV, 2, 0},
+    [SITE_CU_NO_SP] = {BREAK_CUSTOMER_WITHOUT_SUPPLY_POINT, POP_HV, 0, 0},
+    [SITE_SP_NO_EQ] = {BREAK_SUPPLY_POINT_WITHOUT_EQUIPMENT, POP_HV, 1, 0},
+    [SITE_TR_NO_CU] = {BREAK_DEDICATED_TRANSFORMER_WITHOUT_CUSTOMER, POP_HV, 2, 0},
+    [SITE_RETIRED] = {BREAK_RETIRED_BUT_LINKED, POP_HV, 3, 0},
+    [SITE_BILL_DANGLING] = {BREAK_DANGLING_CODE, POP_HV, 4, 2},
+    [SITE_MB_NO_AP] = {BREAK_BOX_WITHOUT_ACCESS_POINT, POP_BOX, 0, 0},
+    [SITE_AP_NO_TR] = {BREAK_ACCESS_POINT_WITHOUT_TRANSFORMER_AREA, POP_AP, 0, 0},
+    [SITE_AP_DANGLING] = {BREAK_DANGLING_CODE, POP_AP, 1, 1},
+    [SITE_TR_NO_LN] = {BREAK_TRANSFORMER_WITHOUT_LINE, POP_TR, 0, 0},
+    [SITE_LN_NO_SS] = {BREAK_LINE_WITHOUT_SUBSTATION, POP_LINE, 0, 0},
 };
 
 /* Files of a city with faults, beside the NDJSON. */
@@ -453,7 +454,7 @@ static void put_member(FILE *f, const char *key, const char *value, const char *
 static void fault(city *c, int s, const char *code, const char *other, place at)
 {
     FILE *f = c->extra[X_FAULTS].f;
-    fprintf(f, "{\"kind\":\"%s\",", sites[s].kind);
+    fprintf(f, "{\"kind\":\"%s\",", break_kinds[sites[s].kind]);
     put_member(f, "code", code, ",");
     put_member(f, "other", other, ",");
     put_member(f, "substation", at.ss, ",");

@@ -19,6 +19,7 @@ const biz_type biz_types[] = {
     {"PL", "pole", "poles", "杆位/电缆分支箱", SVC_GRID},
     {"AP", "access_point", "access-points", "低压接入点", SVC_GRID},
     {"MR", "meter_box_resource", "meter-box-resources", "计量箱资源", SVC_GRID},
+    {"SW", "switch", "switches", "开关", SVC_GRID},
     {"CU", "customer", "customers", "用户", SVC_CUST},
     {"AD", "address", "addresses", "结构化地址", SVC_CUST},
     {"SP", "supply_point", "supply-points", "电源点", SVC_CUST},

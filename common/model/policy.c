@@ -148,3 +148,18 @@ void policy_roles(const policy *p, const char *target, char *out, size_t outlen)
         }
     }
 }
+
+int policy_count(const policy *p)
+{
+    return p->nrules;
+}
+
+const char *policy_target(const policy *p, int i)
+{
+    return p->rules[i].target;
+}
+
+const json_t *policy_when(const policy *p, int i)
+{
+    return p->rules[i].when;
+}

@@ -24,4 +24,10 @@ int policy_check(const policy *p, const app_entry *app, const char *target, cons
  * for documentation; "" when only admins may. */
 void policy_roles(const policy *p, const char *target, char *out, size_t outlen);
 
+/* The rules one by one (i from 0 to policy_count - 1), for the start-up
+ * check of the targets against the declarations (catalogue_check.h). */
+int policy_count(const policy *p);
+const char *policy_target(const policy *p, int i);
+const json_t *policy_when(const policy *p, int i); /* NULL: no condition */
+
 #endif

@@ -12,11 +12,6 @@
 /* Any constant will do; it only has to be the same for every instance. */
 #define MIGRATION_LOCK_KEY "7319001"
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int is_migration(const char *name)
 {
     size_t n = strlen(name);
@@ -86,29 +81,66 @@ static void quiet_notice(void *arg, const char *message)
     log_debug("postgresql: %s", message);
 }
 
-int migrate_apply(PGconn *pg, const char *dir, const char *service)
+/* One migration: its file name (what schema_migrations records) and the
+ * directory it is read from. */
+typedef struct {
+    char *name;
+    const char *dir;
+} migration;
+
+static int cmp_migrations(const void *a, const void *b)
 {
-    PQsetNoticeProcessor(pg, quiet_notice, NULL);
+    return strcmp(((const migration *)a)->name, ((const migration *)b)->name);
+}
+
+/* Adds the migrations of dir to *list. ERR (logged) if dir cannot be read. */
+static int list_dir(const char *dir, migration **list, size_t *n, size_t *cap)
+{
     DIR *d = opendir(dir);
     if (!d) {
-        log_error("cannot open SCHEMA_DIR %s", dir);
+        log_error("cannot open migration directory %s", dir);
         return ERR;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
     struct dirent *e;
     while ((e = readdir(d))) {
         if (!is_migration(e->d_name)) continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            names = xrealloc(names, cap * sizeof *names);
+        if (*n == *cap) {
+            *cap = *cap ? *cap * 2 : 16;
+            *list = xrealloc(*list, *cap * sizeof **list);
         }
-        names[n++] = xstrdup(e->d_name);
+        (*list)[(*n)++] = (migration){xstrdup(e->d_name), dir};
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_names);
+    return OK;
+}
 
-    int rc = exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", "lock");
+/* "schema/grid" -> "schema/common": the directory beside dir. */
+static char *common_dir(const char *dir)
+{
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/') len--;
+    size_t slash = len;
+    while (slash > 0 && dir[slash - 1] != '/') slash--;
+    return slash ? xasprintf("%.*s" MIGRATE_COMMON, (int)slash, dir) : xstrdup(MIGRATE_COMMON);
+}
+
+int migrate_apply(PGconn *pg, const char *dir, const char *service)
+{
+    PQsetNoticeProcessor(pg, quiet_notice, NULL);
+    char *common = common_dir(dir);
+    migration *list = NULL;
+    size_t n = 0, cap = 0;
+    int rc = list_dir(dir, &list, &n, &cap);
+    if (rc == OK) rc = list_dir(common, &list, &n, &cap);
+    qsort(list, n, sizeof *list, cmp_migrations);
+    /* Recorded by name alone, so one name may not be in both. */
+    for (size_t i = 1; rc == OK && i < n; i++)
+        if (strcmp(list[i - 1].name, list[i].name) == 0) {
+            log_error("migration %s is both in %s and in %s", list[i].name, dir, common);
+            rc = ERR;
+        }
+
+    if (rc == OK) rc = exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", "lock");
     if (rc == OK)
         rc = exec_ok(pg,
                      "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -116,13 +148,14 @@ int migrate_apply(PGconn *pg, const char *dir, const char *service)
                      "bookkeeping");
     int count = 0;
     for (size_t i = 0; rc == OK && i < n; i++) {
-        if (applied(pg, names[i])) continue;
-        rc = apply_one(pg, dir, names[i]);
+        if (applied(pg, list[i].name)) continue;
+        rc = apply_one(pg, list[i].dir, list[i].name);
         count++;
     }
     exec_ok(pg, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", "unlock");
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
+    for (size_t i = 0; i < n; i++) free(list[i].name);
+    free(list);
+    free(common);
     if (rc == OK) log_info("%s schema up to date (%d migrations applied now)", service, count);
     return rc;
 }

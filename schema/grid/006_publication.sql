@@ -5,8 +5,10 @@
 -- and its customers, not about this platform's own workings.
 --
 -- FOR TABLE, not FOR ALL TABLES: the owner of the tables may create it,
--- no superuser needed, and a table added later is published only when a
--- migration says so. scripts/datahub.sh subscribes to it and never applies
+-- no superuser needed, and only what is declared is published: a
+-- collection or relation declared later joins it when the daemon starts
+-- (common/model/catalogue_check.c), once its own migration has made its
+-- table. scripts/datahub.sh subscribes to it and never applies
 -- this file (nor any *_publication.sql) to the datahub's copy of the schema.
 CREATE PUBLICATION grid_datahub FOR TABLE
     substations, lines, station_rooms, transformers, poles, access_points, meter_box_resources,

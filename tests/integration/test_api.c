@@ -615,6 +615,52 @@ static void concurrent_relation_creates(void **state)
     assert_int_equal(json_array_size(list_items(l)), 1);
 }
 
+/* ---- switches (DESIGN §9): the collection as declared ---------------------------------- */
+
+static void switch_created_read_listed(void **state)
+{
+    api_resp *room = create_ok(grid_url(), "station-rooms", KEY_PRODUCTION,
+                               jdump(json_pack("{s:s, s:s}", "name", strf("sw room %s", uniq()),
+                                               "kind", "switching_station")));
+    const char *sr = jstr(room->json, "code");
+    char *name = strf("QF1 %s", uniq());
+    char *body = jdump(json_pack("{s:s, s:s, s:b, s:s}", "name", name, "kind", "load_switch",
+                                 "normal_open", 1, "station_room", sr));
+    api_resp *c = create_ok(grid_url(), "switches", KEY_PRODUCTION, body);
+    const char *code = jstr(c->json, "code");
+    assert_int_equal(strncmp(code, "SW-", 3), 0);
+    assert_string_equal(jstr(c->json, "kind"), "load_switch");
+    assert_string_equal(jstr(c->json, "station_room"), sr);
+    assert_true(json_is_true(json_object_get(c->json, "normal_open")));
+    /* its position now starts as its normal one */
+    assert_true(json_is_true(json_object_get(c->json, "current_open")));
+
+    api_resp *g = api_get(grid_url(), strf("/v1/switches/%s", code), KEY_DISPATCH);
+    assert_status(g, 200);
+    assert_true(json_equal(g->json, c->json));
+    api_resp *l = api_get(grid_url(), strf("/v1/switches?name=%s", urlenc(name)), KEY_DISPATCH);
+    json_t *items = list_items(l);
+    assert_int_equal(json_array_size(items), 1);
+    assert_true(json_equal(json_array_get(items, 0), c->json));
+    /* and from the other platform, which asks its owner */
+    api_resp *x = api_get(cust_url(), strf("/v1/switches/%s", code), KEY_DISPATCH);
+    assert_status(x, 200);
+    assert_string_equal(jstr(x->json, "code"), code);
+
+    /* declared after the publication's migration, published all the same */
+    PGconn *db = pg_admin(db_name_of("GRID_DATABASE_URL"));
+    PGresult *pub = pg_ok(db, "SELECT 1 FROM pg_publication_tables"
+                              " WHERE pubname = 'grid_datahub' AND tablename = 'switches'");
+    assert_int_equal(PQntuples(pub), 1);
+
+    /* production maintains switches; nobody sets the position now by a write */
+    assert_problem(api_post(grid_url(), "/v1/switches", KEY_MARKETING, body), 403);
+    assert_problem(api_post(grid_url(), "/v1/switches", KEY_PRODUCTION,
+                            jdump(json_pack("{s:s, s:b, s:b}", "kind", "fuse", "normal_open", 0,
+                                            "current_open", 1))),
+                   400);
+}
+
 /* ---- customers, addresses ---------------------------------------------------------------- */
 
 static void customer_with_address(void **state)
@@ -825,6 +871,7 @@ int main(void)
         IT_ON(concurrent_if_match_patches, &CUST_T, "cust"),
         IT(concurrent_unique_account_no),
         IT(concurrent_relation_creates),
+        IT(switch_created_read_listed),
         IT(customer_with_address),
         IT(unique_account_no),
         IT(unknown_address_is_unprocessable),

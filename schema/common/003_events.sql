@@ -1,5 +1,5 @@
--- Change events (消息通知), the same on both platforms (schema/cust links
--- here): every write, recorded in the transaction that makes it, for other
+-- Change events (消息通知), the same on both platforms (applied for each from
+-- schema/common): every write, recorded in the transaction that makes it, for other
 -- systems to follow with GET /v1/events. Unlike the history in `changes`,
 -- events are kept for EVENTS_KEEP_HOURS only; the horizon says up to which
 -- sequence number they have been pruned, so a reader asking for older ones

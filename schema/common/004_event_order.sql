@@ -1,5 +1,5 @@
 -- Change events numbered in commit order, and a wake-up on each commit, the
--- same on both platforms (schema/cust links here).
+-- same on both platforms (applied for each from schema/common).
 --
 -- A bigserial hands out numbers when rows are inserted, not when they
 -- commit: a write that took seq 5 may commit after one that took seq 6, and

@@ -1,1 +1,0 @@
-../grid/003_events.sql

@@ -1,1 +1,0 @@
-../grid/004_event_order.sql
