@@ -86,9 +86,10 @@ static int take_answer(walk *w, json_t *answer, json_t *back_codes, json_t *back
     return OK;
 }
 
-/* The answer when the peer's leg brought nothing usable: 504 when it did
- * not answer in time, else 502; "missing": the peer, the frontier it was
- * handed (where the chain goes on unknown) and how many objects were found. */
+/* The answer when the peer's leg brought nothing usable: the status every
+ * failed peer call answers with (peer.h), Retry-After when it is worth
+ * retrying, and "missing": the peer, the frontier it was handed (where the
+ * chain goes on unknown) and how many objects were found. */
 static void peer_failed(walk *w, const peer_response *pr)
 {
     const char *name = peer_name(w->l.svc);
@@ -98,12 +99,18 @@ static void peer_failed(walk *w, const peer_response *pr)
                                 frontier);
     size_t reached = json_object_size(w->l.nodes);
     json_object_set_new(missing, "reached", json_integer((json_int_t)reached));
-    if (pr->error == PEER_TIMEOUT)
+    int status = peer_failure_status(pr);
+    if (peer_failure_retryable(pr)) http_header(w->req, "Retry-After", "1");
+    if (status == 504)
         http_problem_extra(w->req, 504, missing,
                            "%s did not answer in time; the walk stopped with %zu objects found "
                            "and the rest of the chain unknown", name, reached);
+    else if (status == 503)
+        http_problem_extra(w->req, 503, missing,
+                           "%s cannot answer now (it answered 503); the walk stopped with %zu "
+                           "objects found and the rest of the chain unknown", name, reached);
     else
-        http_problem_extra(w->req, 502, missing,
+        http_problem_extra(w->req, status, missing,
                            "%s cannot be reached (%s); the walk stopped with %zu objects found "
                            "and the rest of the chain unknown", name,
                            pr->error ? pr->detail : "unexpected answer", reached);
