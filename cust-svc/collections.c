@@ -46,8 +46,8 @@ static const char *const tr[] = {"TR", NULL};
 
 static const field_def customer_fields[] = {
     NAME(FF_REQUIRED, "customer name"),
-    {.name = "category", .type = FT_ENUM, .flags = FF_REQUIRED | FF_SUMMARY, .values = categories,
-     .doc = "hv (high voltage), lv_resident, lv_nonresident"},
+    {.name = "category", .type = FT_ENUM, .flags = FF_REQUIRED | FF_SUMMARY | FF_IMPACT_GROUP,
+     .values = categories, .doc = "hv (high voltage), lv_resident, lv_nonresident"},
     {.name = "phone", .type = FT_TEXT, .flags = FF_SUMMARY, .max_len = 40, .doc = "contact phone"},
     {.name = "address", .type = FT_CODE, .flags = FF_SUMMARY, .refs = ad,
      .doc = "structured address (AD)"},

@@ -33,6 +33,9 @@ enum {
     FF_SUMMARY = 1u << 4,  /* shown on the object's node in traces and outage lists */
     FF_SERVER = 1u << 5,   /* set by the platform's own processes (a work order's steps),
                               never by a client's create, patch or import */
+    FF_IMPACT_GROUP = 1u << 6, /* an outage's impact page lists the objects of a collection
+                              with such a field (code, name and FF_SUMMARY fields, this one
+                              last) and counts them by it (counts.by_<name>): customers */
 };
 
 /* A condition on the object a code names, e.g. kind = dedicated. */
