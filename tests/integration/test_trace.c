@@ -1039,106 +1039,6 @@ static void peer_slow_answers_504(void **state)
     assert_int_equal(st, 0);
 }
 
-/* A peer that is there but answers every request with one status: 503 as
- * one whose database is down does, or 500. Each connection is read up to
- * the end of its head, answered, and closed. */
-static int answering_fd = -1;
-static int answering_status;
-static pthread_t answering_thread;
-static int answering_started;
-
-static const char *http_reason_of(int status)
-{
-    return status == 503 ? "Service Unavailable" : "Internal Server Error";
-}
-
-static void *answer_all(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int c = accept(answering_fd, NULL, NULL);
-        if (c < 0) return NULL;
-        struct timeval tv = {2, 0};
-        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        char buf[65536];
-        size_t have = 0;
-        ssize_t n;
-        while (have < sizeof buf - 1 && (n = read(c, buf + have, sizeof buf - 1 - have)) > 0) {
-            have += (size_t)n;
-            buf[have] = '\0';
-            if (strstr(buf, "\r\n\r\n")) break;
-        }
-        char answer[256];
-        int len = snprintf(answer, sizeof answer,
-                           "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
-                           "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
-                           answering_status, http_reason_of(answering_status));
-        ssize_t sent = write(c, answer, (size_t)len); /* short or failed: the walk sees it */
-        (void)sent;
-        shutdown(c, SHUT_WR);
-        while (read(c, buf, sizeof buf) > 0) {} /* the rest of the body, until curl closes */
-        close(c);
-    }
-}
-
-static int stop_answering(void **state)
-{
-    if (answering_fd >= 0) shutdown(answering_fd, SHUT_RDWR); /* wakes accept */
-    if (answering_started) pthread_join(answering_thread, NULL);
-    answering_started = 0;
-    if (answering_fd >= 0) close(answering_fd);
-    answering_fd = -1;
-    return stop_extra(state);
-}
-
-/* grid-svc with a peer answering status to everything. */
-static const char *grid_with_peer_answering(int status)
-{
-    answering_status = status;
-    answering_fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(answering_fd >= 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t al = sizeof a;
-    assert_int_equal(bind(answering_fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(answering_fd, 128), 0);
-    assert_int_equal(getsockname(answering_fd, (struct sockaddr *)&a, &al), 0);
-    assert_int_equal(pthread_create(&answering_thread, NULL, answer_all, NULL), 0);
-    answering_started = 1;
-    int port = free_port();
-    extra_pid = start_daemon("grid", port, it_env("GRID_DATABASE_URL"),
-                             strf("http://127.0.0.1:%d", ntohs(a.sin_port)),
-                             strf("itest-trace-%d-%d", status, port));
-    assert_true(extra_pid > 0);
-    return strf("http://127.0.0.1:%d", port);
-}
-
-/* A peer that answers 503 (there, but cannot answer now) makes the walk a
- * 503 with Retry-After, as every failed peer call is (DESIGN §4). */
-static void peer_unavailable_answers_503(void **state)
-{
-    (void)state;
-    mv_grid *m = build_mv();
-    const char *base = grid_with_peer_answering(503);
-    assert_peer_problem(trace_raw(base, m->cu, "up", 0), 503, 5);
-    assert_peer_problem(trace_raw(base, m->ln, "down", 0), 503, 5);
-    assert_peer_problem(impact(base, strf("codes=%s", m->ln)), 503, 5);
-}
-
-/* Any other answer the walk cannot use is a 502, and retrying will not
- * change it: no Retry-After. */
-static void peer_failing_answers_502(void **state)
-{
-    (void)state;
-    mv_grid *m = build_mv();
-    const char *base = grid_with_peer_answering(500);
-    api_resp *r = trace_raw(base, m->ln, "down", 0);
-    assert_problem(r, 502);
-    assert_string_equal(jstr(json_object_get(r->json, "missing"), "platform"), "cust-svc");
-    if (r->retry_after[0]) fail_msg("a 502 for the peer's 500 has Retry-After '%s'", r->retry_after);
-}
-
 /* ---- 6. status=design ------------------------------------------------------------------------- */
 
 static void design_objects_and_links_only_when_asked(void **state)
@@ -1347,8 +1247,6 @@ int main(void)
         IT_ON(walks_ask_the_peer_once_per_crossing, &CUST_P, "cust"),
         cmocka_unit_test_teardown(peer_down_answers_502, stop_extra),
         cmocka_unit_test_teardown(peer_slow_answers_504, stop_extra),
-        cmocka_unit_test_teardown(peer_unavailable_answers_503, stop_answering),
-        cmocka_unit_test_teardown(peer_failing_answers_502, stop_answering),
         IT(design_objects_and_links_only_when_asked),
         IT(peer_leg_describes_only_what_is_asked),
         IT_ON(bad_input_is_refused, &GRID_P, "grid"),
