@@ -34,7 +34,7 @@ ITEST_BIN  := $(ITEST_SRC:%.c=$(BUILD)/%)
 DECL_OBJ   := $(BUILD)/obj/grid-svc/collections.o $(BUILD)/obj/cust-svc/collections.o
 # Both services whole but for main(): unit tests that build a daemon's route table link them.
 SVC_OBJ    := $(filter-out %/main.o,$(GRID_OBJ) $(CUST_OBJ))
-SVC_UNIT   := $(BUILD)/tests/unit/engine/test_openapi
+SVC_UNIT   := $(BUILD)/tests/unit/engine/test_openapi $(BUILD)/tests/unit/engine/test_resource
 # Fuzz targets (tests/fuzz/fuzz_<name>.c), on both services' objects too:
 # replayed on their committed corpora by make test, run by make fuzz.
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)

@@ -32,9 +32,10 @@
 #include "base/jsonutil.h"
 #include "base/log.h"
 #include "engine/context.h"
+#include "engine/paging.h"
 
-#define LIMIT_DEFAULT 100
-#define LIMIT_MAX 1000
+#define LIMIT_DEFAULT PAGE_LIMIT_DEFAULT_FEED
+#define LIMIT_MAX PAGE_LIMIT_MAX
 #define FOLLOW_BATCH 200          /* events a stream's start reads at once */
 #define CATCH_UP_MAX 10000        /* a stream's start sends at most these, then ends */
 #define TAIL_EVENTS 4096          /* the tail holds at most these events */
