@@ -34,9 +34,8 @@ typedef struct {
 /* The ends the peer keeps, confirmed in one request per collection. Ends
  * given as NULL are not known yet: made in the same step, here. */
 int rel_confirm_peer_ends(request *req, rel_rt *rt, const char *from, const char *to);
-/* Checks a link's members (rel_check_link) for a request: 400 and ERR when
- * they are not valid. cols takes the attributes, from and to the canonical
- * ends. */
+/* Checks a link's members for a request: 400 and ERR when they are not
+ * valid. cols takes the attributes, from and to the canonical ends. */
 int rel_validate(request *req, rel_rt *rt, json_t *body, char *cols[], char from[], char to[]);
 /* Ends kept here checked, the cardinality rules, the insert and its record,
  * in the open transaction: the new link, or NULL after answering. */
