@@ -34,7 +34,8 @@ ITEST_BIN  := $(ITEST_SRC:%.c=$(BUILD)/%)
 DECL_OBJ   := $(BUILD)/obj/grid-svc/collections.o $(BUILD)/obj/cust-svc/collections.o
 # Both services whole but for main(): unit tests that build a daemon's route table link them.
 SVC_OBJ    := $(filter-out %/main.o,$(GRID_OBJ) $(CUST_OBJ))
-SVC_UNIT   := $(BUILD)/tests/unit/engine/test_openapi $(BUILD)/tests/unit/model/test_catalogue $(BUILD)/tests/unit/topology/test_walk_sql
+SVC_UNIT   := $(addprefix $(BUILD)/tests/unit/,engine/test_openapi engine/test_resource \
+                model/test_catalogue topology/test_walk_sql)
 # Fuzz targets (tests/fuzz/fuzz_<name>.c), on both services' objects too:
 # replayed on their committed corpora by make test, run by make fuzz.
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)

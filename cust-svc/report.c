@@ -21,10 +21,11 @@
 #include "model/fields.h"
 #include "base/jsonutil.h"
 #include "base/log.h"
+#include "engine/paging.h"
 #include "service.h"
 
-#define LIMIT_DEFAULT 100
-#define LIMIT_MAX 1000
+#define LIMIT_DEFAULT PAGE_LIMIT_DEFAULT_FEED
+#define LIMIT_MAX PAGE_LIMIT_MAX
 #define CURSOR_MAX 400 /* characters of ?after= */
 
 typedef enum { SCOPE_CITY, SCOPE_SUBSTATION, SCOPE_LINE, SCOPE_TRANSFORMER, N_SCOPES } scope_id;

@@ -173,9 +173,11 @@ static int check_refs(import_run *run, batch *b, db_conn *c)
             codes[n++] = b->refs[j].code;
         }
         json_decref(asked);
+        outcome p = {0};
         json_t *found = crossref_lookup(run->svc, run->req, c, bt, codes, n,
-                                        rule ? rule->field : NULL);
+                                        rule ? rule->field : NULL, &p);
         if (!found) {
+            service_answer_outcome(run->req, &p);
             rc = ERR;
             break;
         }
@@ -379,7 +381,8 @@ static json_t *progress(const import_run *run)
 }
 
 /* The import stopped at the batch starting at line: the answer already
- * given (503, 502) gains how far the import got. */
+ * given (the peer's 502, 503 or 504, the database's 503) gains how far the
+ * import got. */
 static void stopped(import_run *run, int line)
 {
     request *req = run->req;

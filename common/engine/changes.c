@@ -8,9 +8,8 @@
 #include "model/fields.h"
 #include "base/jsonutil.h"
 #include "engine/context.h"
+#include "engine/paging.h"
 
-#define LIMIT_DEFAULT 50
-#define LIMIT_MAX 1000
 
 /* The history row and the change event, in one statement. */
 static const char SQL_RECORD[] =
@@ -23,18 +22,29 @@ static const char SQL_HISTORY[] =
     "SELECT seq, at, app, type, code, other_code, before::text, after::text FROM changes"
     " WHERE (code = $1 OR other_code = $1) AND seq > $2 ORDER BY seq LIMIT $3";
 
-int changes_record(request *req, db_conn *c, const char *type, const char *code,
-                   const char *other, const json_t *before, const json_t *after)
+int changes_save(db_conn *c, const char *app, const char *request_id, const char *type,
+                 const char *code, const char *other, const json_t *before, const json_t *after,
+                 outcome *o)
 {
     char *b = before ? json_text(before) : NULL, *a = after ? json_text(after) : NULL;
-    const char *params[] = {req->app->name, type, code, other, b, a};
+    const char *params[] = {app, type, code, other, b, a};
     PGresult *r = db_exec(c, SQL_RECORD, 6, params);
     free(b);
     free(a);
     int ok = db_ok(r);
-    if (!ok) service_db_error(req, c, r, "history");
+    if (!ok) service_db_outcome(c, r, "history", request_id, o);
     PQclear(r);
     return ok ? OK : ERR;
+}
+
+int changes_record(request *req, db_conn *c, const char *type, const char *code,
+                   const char *other, const json_t *before, const json_t *after)
+{
+    outcome o = {0};
+    if (changes_save(c, req->app->name, req->id, type, code, other, before, after, &o) == OK)
+        return OK;
+    service_answer_outcome(req, &o);
+    return ERR;
 }
 
 static json_t *json_or_null(const PGresult *r, int row, int col)
@@ -61,19 +71,12 @@ void changes_history(request *req, service *svc, const char *code)
 {
     long long after;
     int limit;
-    if (http_paging(req, LIMIT_DEFAULT, LIMIT_MAX, &limit, &after) != OK) return;
+    if (http_paging(req, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, &limit, &after) != OK) return;
     char after_s[24], limit_s[16];
     snprintf(after_s, sizeof after_s, "%lld", after);
     snprintf(limit_s, sizeof limit_s, "%d", limit + 1);
-    db_conn *c = service_db(svc, req);
-    if (!c) return;
     const char *params[] = {code, after_s, limit_s};
-    PGresult *r = db_exec(c, SQL_HISTORY, 3, params);
-    if (!db_ok(r)) {
-        service_db_error(req, c, r, "history");
-    } else {
-        service_page(req, r, limit, change_json, NULL);
-    }
-    PQclear(r);
-    db_release(svc->db, c);
+    page_query pq = {.sql = SQL_HISTORY, .nparams = 3, .params = params, .limit = limit,
+                     .item = change_json, .what = "history"};
+    service_answer_page(svc, req, &pq);
 }

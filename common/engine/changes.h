@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 
+#include "engine/outcome.h"
 #include "store/db.h"
 #include "net/http.h"
 
@@ -12,7 +13,13 @@ typedef struct service service;
 
 /* Records one change inside the open transaction; type is e.g.
  * "substation.created" or "relation.added". other is a link's to end (or
- * NULL); before/after may be NULL. ERR (answered) on failure. */
+ * NULL); before/after may be NULL. app is who made it; request_id names the
+ * request in a 500. ERR with *o on failure. */
+int changes_save(db_conn *c, const char *app, const char *request_id, const char *type,
+                 const char *code, const char *other, const json_t *before, const json_t *after,
+                 outcome *o);
+/* The same for a handler or a step: ERR after answering req with the
+ * problem. */
 int changes_record(request *req, db_conn *c, const char *type, const char *code,
                    const char *other, const json_t *before, const json_t *after);
 

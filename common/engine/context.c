@@ -2,6 +2,7 @@
 #include "engine/context.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -109,21 +110,102 @@ void service_commit_failed(request *req, db_conn *c, const char *what)
         http_problem(req, 503, "the database did not commit; %s; retry shortly", what);
 }
 
-void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what)
+void service_db_outcome(db_conn *c, const PGresult *r, const char *what, const char *request_id,
+                        outcome *out)
 {
     int status = db_http_status(c, r);
-    const char *msg = PQresultErrorMessage(r);
     if (status == 503) {
-        http_header(req, "Retry-After", "1");
-        http_problem(req, 503, "the database is unavailable; retry shortly");
+        outcome_set(out, 503, "the database is unavailable; retry shortly");
+        out->retry_after = 1;
         return;
     }
-    log_error("%s: SQLSTATE %s: %s", what, db_sqlstate(r), msg);
+    log_error("%s: SQLSTATE %s: %s", what, db_sqlstate(r), PQresultErrorMessage(r));
     if (status == 409)
-        http_problem(req, 409, "%s: the change conflicts with existing data", what);
+        outcome_set(out, 409, "%s: the change conflicts with existing data", what);
     else if (status == 400)
-        http_problem(req, 400, "%s: a value was refused by the database", what);
+        outcome_set(out, 400, "%s: a value was refused by the database", what);
     else
-        http_problem(req, 500, "%s: internal error (request %s)", what, req->id);
+        outcome_set(out, 500, "%s: internal error (request %s)", what, request_id);
 }
 
+void service_db_error(request *req, db_conn *c, const PGresult *r, const char *what)
+{
+    outcome p = {0};
+    service_db_outcome(c, r, what, req->id, &p);
+    service_answer_outcome(req, &p);
+}
+
+void service_answer_outcome(request *req, outcome *p)
+{
+    if (p->retry_after > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", p->retry_after);
+        http_header(req, "Retry-After", secs);
+    }
+    http_problem_extra(req, p->status ? p->status : 500, p->extra, "%s", p->detail);
+    p->extra = NULL; /* stolen */
+    outcome_clear(p);
+}
+
+void service_peer_outcome(const peer_response *pr, outcome *out, const char *what,
+                          const char *then)
+{
+    char why[300];
+    if (pr->error != PEER_OK)
+        snprintf(why, sizeof why, "%s", pr->detail);
+    else
+        snprintf(why, sizeof why, "it answered %ld", pr->status);
+    outcome_set(out, peer_failure_status(pr), "%s (%s)%s%s", what, why, then ? "; " : "",
+                then ? then : "");
+    /* A peer that answered 503 is there and says so: soon; one that did
+     * not answer is given a little longer. */
+    if (peer_failure_retryable(pr)) out->retry_after = pr->error == PEER_OK ? 1 : 5;
+}
+
+/* The stored answer is an object with its version: its ETag again ("" when
+ * it has none). */
+static void replay_etag(const char *body, char etag[32])
+{
+    json_t *o = json_loads(body, 0, NULL);
+    json_t *v = json_object_get(o, "version");
+    etag[0] = '\0';
+    if (json_is_integer(v))
+        snprintf(etag, 32, "\"%" JSON_INTEGER_FORMAT "\"", json_integer_value(v));
+    json_decref(o);
+}
+
+void service_answer_replay(request *req, idem_stored *s)
+{
+    char etag[32];
+    replay_etag(s->body, etag);
+    http_raw(req, s->status, "application/json", s->body, strlen(s->body));
+    if (s->location) http_header(req, "Location", s->location);
+    if (etag[0]) http_header(req, "ETag", etag);
+    http_header(req, "Idempotent-Replayed", "true");
+    free(s->location);
+    *s = (idem_stored){0}; /* the body went with the answer */
+}
+
+void service_answer_idem(request *req, idem_stored *replay, outcome *o)
+{
+    if (replay->body)
+        service_answer_replay(req, replay);
+    else
+        service_answer_outcome(req, o);
+}
+
+void service_answer_page(service *svc, request *req, const page_query *q)
+{
+    db_conn *c = service_db(svc, req);
+    if (!c) return;
+    PGresult *r = q->once ? db_exec_once(c, q->sql, q->nparams, q->params)
+                          : db_exec(c, q->sql, q->nparams, q->params);
+    if (db_ok(r))
+        service_page(req, r, q->limit, q->item, q->ctx);
+    else if (q->bad_value && strncmp(db_sqlstate(r), "22", 2) == 0)
+        http_problem(req, 400, "%s", q->bad_value);
+    else
+        service_db_error(req, c, r, q->what);
+    PQclear(r);
+    db_release(svc->db, c);
+}

@@ -5,6 +5,8 @@
 #ifndef CONTEXT_H
 #define CONTEXT_H
 
+#include "engine/idempotency.h"
+#include "engine/outcome.h"
 #include "model/catalogue.h"
 #include "model/bizcode.h"
 #include "model/policy.h"
@@ -101,5 +103,45 @@ int service_step_allowed(request *req, service *svc, const char *step);
  * after (the last row's first column), when there are more. */
 void service_page(request *req, const PGresult *r, int limit,
                   json_t *(*item)(const void *ctx, const PGresult *r, int row), const void *ctx);
+
+/* A page read: the statement (once: built for this request, not
+ * prepared), its parameters, the page size (the statement asks limit + 1
+ * rows), how a row reads (service_page), and the words of a database error
+ * (what). bad_value, when set, answers a value the database refused
+ * (SQLSTATE class 22) with 400 and these words. */
+typedef struct page_query {
+    const char *sql;
+    int once;
+    int nparams;
+    const char *const *params;
+    int limit;
+    json_t *(*item)(const void *ctx, const PGresult *r, int row);
+    const void *ctx;
+    const char *what;
+    const char *bad_value;
+} page_query;
+/* Acquires a connection, runs q and answers the page (or the problem), and
+ * releases the connection. */
+void service_answer_page(service *svc, request *req, const page_query *q);
+
+/* Answers p (problem+json, with Retry-After when it has one) and clears it. */
+void service_answer_outcome(request *req, outcome *p);
+/* Gives again the answer stored under an Idempotency-Key (idem_check),
+ * with its Location and ETag, marked Idempotent-Replayed; s is then empty. */
+void service_answer_replay(request *req, idem_stored *s);
+/* After idem_check said IDEM_DONE: the replay or the problem it left. */
+void service_answer_idem(request *req, idem_stored *replay, outcome *o);
+/* A failed statement as a problem (service_db_error's answers); request_id
+ * is named in a 500's detail. */
+void service_db_outcome(db_conn *c, const PGresult *r, const char *what, const char *request_id,
+                        outcome *out);
+/* A call to the peer that brought no usable answer (pr: an error, or a
+ * status other than 200) as a problem: the one mapping of DESIGN §4
+ * (peer_failure_status: 504, 503, 502), with Retry-After when retrying may
+ * help. The detail reads "<what> (<why>); <then>": why is what the call met
+ * (curl's reason, or "it answered 503"); then, when not NULL, what was and
+ * was not done. */
+void service_peer_outcome(const peer_response *pr, outcome *out, const char *what,
+                          const char *then);
 
 #endif

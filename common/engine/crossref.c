@@ -7,14 +7,15 @@
 
 #include "base/jsonutil.h"
 #include "engine/context.h"
+#include "store/pgarray.h"
 
 /* Codes per peer request: a URL of 400 codes stays well inside the
  * request-line limits of both servers. */
 #define CODES_PER_REQUEST 400
 
-/* Adds the items of one peer answer to found; ERR after answering. */
+/* Adds the items of one peer answer to found; ERR with *p. */
 static int fetch_chunk(service *svc, request *req, const biz_type *bt, const char *const *codes,
-                       int n, json_t *found)
+                       int n, json_t *found, outcome *p)
 {
     sbuf path = {0};
     sb_appendf(&path, "/v1/%s?status=all&limit=%d&code=", bt->collection, CODES_PER_REQUEST);
@@ -25,24 +26,16 @@ static int fetch_chunk(service *svc, request *req, const biz_type *bt, const cha
     sb_free(&path);
     const char *owner = service_name(bt->owner);
     int rc = ERR;
-    if (pr.error != PEER_OK) {
-        http_header(req, "Retry-After", "5");
-        http_problem(req, 503, "%s, which keeps %s, cannot confirm the codes (%s); nothing was "
-                               "stored", owner, bt->collection, pr.detail);
-    } else if (pr.status == 503) {
-        /* The peer is there but cannot answer now (its database is down):
-         * the same for the asker, and as retryable. */
-        http_header(req, "Retry-After", "1");
-        http_problem(req, 503, "%s, which keeps %s, cannot confirm the codes now (it answered "
-                               "503); nothing was stored", owner, bt->collection);
-    } else if (pr.status != 200) {
-        http_problem(req, 502, "%s answered %ld when asked to confirm %s codes; nothing was stored",
-                     owner, pr.status, bt->type);
+    if (pr.error != PEER_OK || pr.status != 200) {
+        char what[160];
+        snprintf(what, sizeof what, "%s, which keeps %s, cannot confirm the codes", owner,
+                 bt->collection);
+        service_peer_outcome(&pr, p, what, "nothing was stored");
     } else {
         json_t *body = json_loads(pr.body, 0, NULL);
         json_t *items = json_object_get(body, "items");
         if (!json_is_array(items)) {
-            http_problem(req, 502, "%s gave an unreadable answer; nothing was stored", owner);
+            outcome_set(p, 502, "%s gave an unreadable answer; nothing was stored", owner);
         } else {
             size_t i;
             json_t *it;
@@ -59,12 +52,12 @@ static int fetch_chunk(service *svc, request *req, const biz_type *bt, const cha
 }
 
 static json_t *peer_lookup(service *svc, request *req, const biz_type *bt,
-                           const char *const *codes, int n)
+                           const char *const *codes, int n, outcome *p)
 {
     json_t *found = json_object();
     for (int i = 0; i < n; i += CODES_PER_REQUEST) {
         int k = n - i < CODES_PER_REQUEST ? n - i : CODES_PER_REQUEST;
-        if (fetch_chunk(svc, req, bt, codes + i, k, found) != OK) {
+        if (fetch_chunk(svc, req, bt, codes + i, k, found, p) != OK) {
             json_decref(found);
             return NULL;
         }
@@ -74,25 +67,24 @@ static json_t *peer_lookup(service *svc, request *req, const biz_type *bt,
 
 /* Objects kept here: their status and the field a rule reads. */
 static json_t *local_lookup(service *svc, request *req, db_conn *c, const biz_type *bt,
-                            const char *const *codes, int n, const char *field)
+                            const char *const *codes, int n, const char *field, outcome *p)
 {
     const collection_def *cd = catalogue_collection(svc->def, bt->prefix);
-    sbuf arr = {0};
-    sb_append(&arr, "{");
-    for (int i = 0; i < n; i++) sb_appendf(&arr, "%s%s", i ? "," : "", codes[i]);
-    sb_append(&arr, "}");
+    pg_array arr = {0};
+    for (int i = 0; i < n; i++) pg_array_add(&arr, codes[i]);
+    char *array = pg_array_steal(&arr);
     /* FOR SHARE, as a single write's check: nobody retires them before we
      * commit. In code order, so two imports naming the same codes queue
      * rather than deadlock. */
     char *sql = xasprintf("SELECT code, status, %s FROM %s WHERE code = ANY($1::text[]) ORDER BY "
                           "code FOR SHARE", field ? field : "NULL", cd->table);
-    const char *params[] = {arr.s};
+    const char *params[] = {array};
     PGresult *r = db_exec_once(c, sql, 1, params);
     free(sql);
-    sb_free(&arr);
+    free(array);
     json_t *found = NULL;
     if (!db_ok(r)) {
-        service_db_error(req, c, r, bt->collection);
+        service_db_outcome(c, r, bt->collection, req->id, p);
     } else {
         found = json_object();
         for (int i = 0; i < PQntuples(r); i++) {
@@ -107,10 +99,10 @@ static json_t *local_lookup(service *svc, request *req, db_conn *c, const biz_ty
 }
 
 json_t *crossref_lookup(service *svc, request *req, db_conn *c, const biz_type *bt,
-                        const char *const *codes, int n, const char *field)
+                        const char *const *codes, int n, const char *field, outcome *p)
 {
-    if (bt->owner == svc->def->id) return local_lookup(svc, req, c, bt, codes, n, field);
-    return peer_lookup(svc, req, bt, codes, n);
+    if (bt->owner == svc->def->id) return local_lookup(svc, req, c, bt, codes, n, field, p);
+    return peer_lookup(svc, req, bt, codes, n, p);
 }
 
 int crossref_problem(const xref *x, const json_t *found, char *buf, size_t len)
@@ -136,19 +128,20 @@ int crossref_problem(const xref *x, const json_t *found, char *buf, size_t len)
     return 0;
 }
 
-static void answer(request *req, const xref *x, int status, const char *why)
+/* crossref_problem's answer as a problem: a 422 names the field. */
+static void refused(outcome *p, const xref *x, int status, const char *why)
 {
     if (status != 422) {
-        http_problem(req, status, "%s", why);
+        outcome_set(p, status, "%s", why);
         return;
     }
     json_t *errors = json_array();
     json_add_error(errors, x->field, "%s", why);
-    http_problem_errors(req, 422, errors, "%s names no existing %s", x->field,
-                        biz_type_by_prefix(x->code)->type);
+    outcome_set_errors(p, 422, errors, "%s names no existing %s", x->field,
+                       biz_type_by_prefix(x->code)->type);
 }
 
-int crossref_confirm(service *svc, request *req, const xref *refs, int n)
+int crossref_confirm(service *svc, request *req, const xref *refs, int n, outcome *p)
 {
     /* One request per peer collection named. */
     for (int i = 0; i < n; i++) {
@@ -160,7 +153,7 @@ int crossref_confirm(service *svc, request *req, const xref *refs, int n)
         int k = 0;
         for (int j = i; j < n && k < (int)ARRAY_LEN(codes); j++)
             if (strncmp(refs[j].code, bt->prefix, 2) == 0) codes[k++] = refs[j].code;
-        json_t *found = peer_lookup(svc, req, bt, codes, k);
+        json_t *found = peer_lookup(svc, req, bt, codes, k, p);
         if (!found) return ERR;
         int rc = OK;
         for (int j = i; j < n && rc == OK; j++) {
@@ -169,7 +162,7 @@ int crossref_confirm(service *svc, request *req, const xref *refs, int n)
             int status = crossref_problem(&refs[j], json_object_get(found, refs[j].code), why,
                                           sizeof why);
             if (status) {
-                answer(req, &refs[j], status, why);
+                refused(p, &refs[j], status, why);
                 rc = ERR;
             }
         }
@@ -179,7 +172,7 @@ int crossref_confirm(service *svc, request *req, const xref *refs, int n)
     return OK;
 }
 
-int crossref_local(service *svc, request *req, db_conn *c, const xref *ref)
+int crossref_local(service *svc, request *req, db_conn *c, const xref *ref, outcome *p)
 {
     const collection_def *cd = catalogue_collection(svc->def, ref->code);
     char *sql = xasprintf("SELECT status, %s FROM %s WHERE code = $1 FOR SHARE",
@@ -188,7 +181,7 @@ int crossref_local(service *svc, request *req, db_conn *c, const xref *ref)
     PGresult *r = db_exec_once(c, sql, 1, params);
     free(sql);
     if (!db_ok(r)) {
-        service_db_error(req, c, r, ref->field);
+        service_db_outcome(c, r, ref->field, req->id, p);
         PQclear(r);
         return ERR;
     }
@@ -202,6 +195,6 @@ int crossref_local(service *svc, request *req, db_conn *c, const xref *ref)
     char why[300];
     int status = crossref_problem(ref, found, why, sizeof why);
     json_decref(found);
-    if (status) answer(req, ref, status, why);
+    if (status) refused(p, ref, status, why);
     return status ? ERR : OK;
 }

@@ -27,9 +27,7 @@
 
 #include "base/log.h"
 #include "engine/events_state.h"
-
-#define LIMIT_DEFAULT 100
-#define LIMIT_MAX 1000
+#include "engine/paging.h"
 
 /* Types as a text array ("{a,b}") or NULL for all. */
 static const char SQL_PAGE[] =
@@ -58,7 +56,7 @@ static void events_page(request *req, void *ctx)
     long long after;
     char *types = NULL;
     if (http_query_foreach(req, known_arg, req) != OK ||
-        http_paging(req, LIMIT_DEFAULT, LIMIT_MAX, &limit, &after) != OK ||
+        http_paging(req, PAGE_LIMIT_DEFAULT_FEED, PAGE_LIMIT_MAX, &limit, &after) != OK ||
         events_types_param(req, &types) != OK)
         return;
     db_conn *c = service_db(svc, req);

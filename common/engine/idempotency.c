@@ -38,38 +38,26 @@ static int key_ok(const char *key)
     return 1;
 }
 
-/* The stored answer is an object with its version: its ETag again. */
-static void replay_etag(request *req, const char *body)
+idem_state idem_check(request *req, db_conn *c, idem_stored *replay, outcome *o)
 {
-    json_t *o = json_loads(body, 0, NULL);
-    json_t *v = json_object_get(o, "version");
-    if (json_is_integer(v)) {
-        char etag[32];
-        snprintf(etag, sizeof etag, "\"%" JSON_INTEGER_FORMAT "\"", json_integer_value(v));
-        http_header(req, "ETag", etag);
-    }
-    json_decref(o);
-}
-
-idem_state idem_check(request *req, db_conn *c)
-{
+    *replay = (idem_stored){0};
     const char *key = http_header_in(req, "Idempotency-Key");
     if (!key) return IDEM_NONE;
     if (!key_ok(key)) {
-        http_problem(req, 400, "Idempotency-Key must be 1 to %d visible ASCII characters", KEY_MAX);
+        outcome_set(o, 400, "Idempotency-Key must be 1 to %d visible ASCII characters", KEY_MAX);
         return IDEM_DONE;
     }
     const char *lock_params[] = {req->app->name, key};
     PGresult *r = db_exec(c, SQL_LOCK, 2, lock_params);
     if (!db_ok(r)) {
-        service_db_error(req, c, r, "idempotency lock");
+        service_db_outcome(c, r, "idempotency lock", req->id, o);
         PQclear(r);
         return IDEM_DONE;
     }
     PQclear(r);
     r = db_exec(c, SQL_FIND, 2, lock_params);
     if (!db_ok(r)) {
-        service_db_error(req, c, r, "idempotency look-up");
+        service_db_outcome(c, r, "idempotency look-up", req->id, o);
         PQclear(r);
         return IDEM_DONE;
     }
@@ -80,22 +68,20 @@ idem_state idem_check(request *req, db_conn *c)
     char hash[65];
     request_hash(req, hash);
     if (strcmp(hash, PQgetvalue(r, 0, 0)) != 0) {
-        http_problem(req, 422,
-                     "Idempotency-Key %s was already used with a different request; use a new key",
-                     key);
+        outcome_set(o, 422,
+                    "Idempotency-Key %s was already used with a different request; use a new key",
+                    key);
     } else {
-        const char *body = PQgetvalue(r, 0, 2);
         /* Only successful answers are stored: failures roll back with the write. */
-        http_raw(req, atoi(PQgetvalue(r, 0, 1)), "application/json", xstrdup(body), strlen(body));
-        if (!PQgetisnull(r, 0, 3)) http_header(req, "Location", PQgetvalue(r, 0, 3));
-        replay_etag(req, body);
-        http_header(req, "Idempotent-Replayed", "true");
+        replay->status = atoi(PQgetvalue(r, 0, 1));
+        replay->body = xstrdup(PQgetvalue(r, 0, 2));
+        if (!PQgetisnull(r, 0, 3)) replay->location = xstrdup(PQgetvalue(r, 0, 3));
     }
     PQclear(r);
     return IDEM_DONE;
 }
 
-int idem_save(request *req, db_conn *c)
+int idem_save(request *req, db_conn *c, outcome *o)
 {
     const char *key = http_header_in(req, "Idempotency-Key");
     char hash[65], status[8];
@@ -109,7 +95,7 @@ int idem_save(request *req, db_conn *c)
     PGresult *r = db_exec(c, SQL_SAVE, 6, params);
     free(body);
     int ok = db_ok(r);
-    if (!ok) service_db_error(req, c, r, "idempotency record");
+    if (!ok) service_db_outcome(c, r, "idempotency record", req->id, o);
     PQclear(r);
     return ok ? OK : ERR;
 }

@@ -68,12 +68,13 @@ static void forward(request *req, void *ctx)
         peer_call(svc->peer, "GET", path.s, &who, NULL, 0, &pr);
     sb_free(&path);
     const char *owner = service_name(t->owner);
-    if (pr.error == PEER_TIMEOUT) {
-        http_problem(req, 504, "%s, which keeps %s, did not answer in time (%s)", owner, t->what,
-                     pr.detail);
-    } else if (pr.error != PEER_OK) {
-        http_problem(req, 502, "%s, which keeps %s, cannot be reached (%s)", owner, t->what,
-                     pr.detail);
+    if (pr.error != PEER_OK) {
+        char what[192];
+        snprintf(what, sizeof what, "%s, which keeps %s, %s", owner, t->what,
+                 pr.error == PEER_TIMEOUT ? "did not answer in time" : "cannot be reached");
+        outcome o = {0};
+        service_peer_outcome(&pr, &o, what, NULL);
+        service_answer_outcome(req, &o);
     } else {
         /* The peer's answer, passed back unchanged. */
         if (pr.etag[0]) http_header(req, "ETag", pr.etag);

@@ -7,6 +7,7 @@
 
 #include "base/jsonutil.h"
 #include "engine/context.h"
+#include "store/pgarray.h"
 
 /* Codes per question: as crossref.c's look-ups, a URL of 400 codes stays
  * well inside the request-line limits of both servers. */
@@ -203,16 +204,15 @@ int references_confirm(service *svc, request *req, const char *const *codes, int
     int unreadable = pr.error == PEER_OK && pr.status == 200 &&
                      !json_is_array(json_object_get(answer, "items"));
     int rc = ERR;
-    if (pr.error != PEER_OK || unreadable || pr.status == 503) {
-        http_header(req, "Retry-After", "5");
-        http_problem(req, 503, "%s could not confirm that nothing refers to %s (%s); %s", other,
-                     named.s, pr.error != PEER_OK ? pr.detail
-                              : unreadable        ? "its answer could not be read"
-                                                  : "it answered 503",
-                     then);
-    } else if (pr.status != 200) {
-        http_problem(req, 502, "%s answered %ld when asked what refers to %s; %s", other,
-                     pr.status, named.s, then);
+    if (pr.error != PEER_OK || pr.status != 200) {
+        char *what = xasprintf("%s could not confirm that nothing refers to %s", other, named.s);
+        outcome o = {0};
+        service_peer_outcome(&pr, &o, what, then);
+        service_answer_outcome(req, &o);
+        free(what);
+    } else if (unreadable) {
+        http_problem(req, 502, "%s could not confirm that nothing refers to %s (its answer could "
+                               "not be read); %s", other, named.s, then);
     } else {
         rc = weigh(req, other, named.s, answer, current, merged, except, then);
     }
@@ -270,8 +270,7 @@ static int parse_codes(question *q)
     if (http_query_foreach(req, only_codes, req) != OK) return ERR;
     const char *given = http_query(req, "codes");
     q->codes = json_object();
-    sbuf arr = {0};
-    sb_append(&arr, "{");
+    pg_array arr = {0};
     char *copy = xstrdup(given ? given : ""), *save = NULL;
     int rc = OK;
     for (char *s = strtok_r(copy, ",", &save); s && rc == OK; s = strtok_r(NULL, ",", &save)) {
@@ -285,7 +284,7 @@ static int parse_codes(question *q)
                 http_problem(req, 400, "codes: at most %d codes at once", REF_MAX_CODES);
                 rc = ERR;
             } else {
-                sb_appendf(&arr, "%s%s", json_object_size(q->codes) ? "," : "", canon);
+                pg_array_add(&arr, canon);
                 json_object_set_new(q->codes, canon, json_true());
             }
         }
@@ -295,8 +294,7 @@ static int parse_codes(question *q)
         http_problem(req, 400, "codes: name one or more codes, separated by commas");
         rc = ERR;
     }
-    sb_append(&arr, "}");
-    q->array = sb_steal(&arr);
+    q->array = pg_array_steal(&arr);
     return rc;
 }
 

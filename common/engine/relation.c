@@ -11,63 +11,28 @@
  * link already in the way. An end kept here must exist (foreign keys, and a
  * check that also reads its status and any end rule such as kind = public);
  * an end kept by the peer is confirmed with the peer before anything is
- * stored. */
+ * stored. The writes made inside a larger step are in relation_step.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/bulk.h"
+#include "base/jsonutil.h"
 #include "engine/changes.h"
 #include "engine/crossref.h"
-#include "model/fields.h"
 #include "engine/idempotency.h"
-#include "base/jsonutil.h"
-#include "engine/resource.h"
-#include "engine/context.h"
-
-#define LIMIT_DEFAULT 50
-#define LIMIT_MAX 1000
-
-typedef struct rel_rt {
-    service *svc;
-    const relation_def *def;
-    field_def from_field, to_field; /* the ends, checked like code fields */
-    const field_def *attrs;         /* never NULL: a relation may declare none */
-    int peer_end;                   /* an end kept by the peer */
-    char *select_list;
-    char *sql_insert, *sql_end, *sql_status, *sql_blocking, *sql_copy, *sql_export;
-    char *sql_list[8]; /* by shape: ends given (none, from, to, both), + 4 with ?at= */
-    char *target; /* "relations/<kind>": the policy's name for it */
-    bulk_spec bulk;
-} rel_rt;
-
-#define ATTR_COL 7 /* id, from_code, to_code, status, valid_from, valid_to, created_by */
-
-typedef struct {
-    rel_rt *items;
-    int n;
-} rel_table;
+#include "engine/paging.h"
+#include "engine/relation_rt.h"
+#include "model/fields.h"
+#include "store/pgarray.h"
 
 static void build_sql(rel_rt *rt)
 {
     const relation_def *d = rt->def;
-    sbuf b = {0};
-    sb_append(&b, "id, from_code, to_code, status, valid_from, valid_to, created_by");
-    fields_append_columns(rt->attrs, &b, ", ");
-    rt->select_list = sb_steal(&b);
-
-    sb_appendf(&b, "INSERT INTO %s (from_code, to_code, status, created_by", d->table);
-    fields_append_columns(rt->attrs, &b, ", ");
-    sb_append(&b, ") VALUES ($1, $2, $3, $4");
-    int nattr = fields_ncols(rt->attrs);
-    for (int i = 0; i < nattr; i++) sb_appendf(&b, ", $%d", i + 5);
-    sb_appendf(&b, ") RETURNING %s", rt->select_list);
-    rt->sql_insert = sb_steal(&b);
-
-    sb_appendf(&b, "COPY %s (from_code, to_code, status, created_by", d->table);
-    fields_append_columns(rt->attrs, &b, ", ");
-    sb_append(&b, ") FROM STDIN");
-    rt->sql_copy = sb_steal(&b);
+    static const char written[] = "from_code, to_code, status, created_by";
+    rt->select_list = declared_columns(
+        "id, from_code, to_code, status, valid_from, valid_to, created_by", rt->attrs);
+    rt->sql_insert = declared_insert(d->table, written, 4, rt->attrs, rt->select_list);
+    rt->sql_copy = declared_copy(d->table, written, rt->attrs);
     rt->sql_export = xasprintf("SELECT %s FROM %s WHERE valid_to IS NULL ORDER BY id",
                                rt->select_list, d->table);
 
@@ -102,36 +67,26 @@ static void build_sql(rel_rt *rt)
                                     rt->select_list, d->table, ends[i % 4], when[i / 4]);
 }
 
-static json_t *link_json(const rel_rt *rt, const PGresult *r, int row)
+/* A link's members in the order of the select list's columns. */
+static void set_shape(rel_rt *rt)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "kind", rt->def->kind, "from", PQgetvalue(r, row, 1),
-                          "to", PQgetvalue(r, row, 2));
-    int col = ATTR_COL;
-    for (const field_def *f = rt->attrs; f->name; f++) {
-        field_to_json(f, r, row, col, o);
-        col += field_ncols(f);
-    }
-    json_object_set_new(o, "status", json_string(PQgetvalue(r, row, 3)));
-    json_object_set_new(o, "valid_from", pg_time_json(PQgetvalue(r, row, 4)));
-    json_object_set_new(o, "valid_to", PQgetisnull(r, row, 5) ? json_null()
-                                                              : pg_time_json(PQgetvalue(r, row, 5)));
-    json_object_set_new(o, "created_by", json_string(PQgetvalue(r, row, 6)));
-    return o;
-}
-
-/* The same, for the shared page and export code, which know no rel_rt. */
-static json_t *item_json(const void *ctx, const PGresult *r, int row)
-{
-    return link_json(ctx, r, row);
+    rt->shape = (row_shape){
+        .head = {{"kind", RM_CONST, 0, rt->def->kind}, {"from", RM_TEXT, 1, NULL},
+                 {"to", RM_TEXT, 2, NULL}},
+        .nhead = 3,
+        .fields = rt->attrs,
+        .fields_col = ATTR_COL,
+        .tail = {{"status", RM_TEXT, 3, NULL},
+                 {"valid_from", RM_TIME, 4, NULL},
+                 {"valid_to", RM_TIME_OR_NULL, 5, NULL},
+                 {"created_by", RM_TEXT, 6, NULL}},
+        .ntail = 4,
+    };
 }
 
 static int allowed(request *req, rel_rt *rt, const json_t *obj)
 {
-    char target[96], why[512];
-    snprintf(target, sizeof target, "relations/%s", rt->def->kind);
-    if (policy_check(rt->svc->policy, req->app, target, obj, why, sizeof why) == OK) return 1;
-    http_problem(req, 403, "%s", why);
-    return 0;
+    return declared_allowed(req, rt->svc, rt->target, obj);
 }
 
 static int is_ours(const rel_rt *rt, const char *code)
@@ -141,13 +96,16 @@ static int is_ours(const rel_rt *rt, const char *code)
 
 /* The ends the peer keeps, confirmed in one request per collection. Ends
  * given as NULL are not known yet: made in the same step, here. */
-static int confirm_peer_ends(request *req, rel_rt *rt, const char *from, const char *to)
+int rel_confirm_peer_ends(request *req, rel_rt *rt, const char *from, const char *to)
 {
     xref refs[2];
     int n = 0;
     if (from && !is_ours(rt, from)) refs[n++] = (xref){"from", from, rt->def->from_rule};
     if (to && !is_ours(rt, to)) refs[n++] = (xref){"to", to, rt->def->to_rule};
-    return crossref_confirm(rt->svc, req, refs, n);
+    outcome p = {0};
+    if (crossref_confirm(rt->svc, req, refs, n, &p) == OK) return OK;
+    service_answer_outcome(req, &p);
+    return ERR;
 }
 
 static int status_ok(const rel_rt *rt, const char *s)
@@ -201,7 +159,7 @@ static void check_link(const rel_rt *rt, json_t *body, char *cols[], char from[]
     free(ends[1]);
 }
 
-static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char from[], char to[])
+int rel_validate(request *req, rel_rt *rt, json_t *body, char *cols[], char from[], char to[])
 {
     json_t *errors = json_array();
     check_link(rt, body, cols, from, to, errors);
@@ -215,13 +173,16 @@ static int validate(request *req, rel_rt *rt, json_t *body, char *cols[], char f
 
 /* Ends kept here checked, the cardinality rules, the insert and its record,
  * in the open transaction: the new link, or NULL after answering. */
-static json_t *insert_link(request *req, rel_rt *rt, db_conn *c, const char *from, const char *to,
+json_t *rel_insert_link(request *req, rel_rt *rt, db_conn *c, const char *from, const char *to,
                            const char *status, char **cols)
 {
     xref ends[] = {{"from", from, rt->def->from_rule}, {"to", to, rt->def->to_rule}};
+    outcome p = {0};
     for (int i = 0; i < 2; i++)
-        if (is_ours(rt, ends[i].code) && crossref_local(rt->svc, req, c, &ends[i]) != OK)
+        if (is_ours(rt, ends[i].code) && crossref_local(rt->svc, req, c, &ends[i], &p) != OK) {
+            service_answer_outcome(req, &p);
             return NULL;
+        }
     const char *bparams[] = {from, to, (rt->def->rules & REL_ONE_FROM_PER_TO) ? "t" : "f",
                              (rt->def->rules & REL_ONE_TO_PER_FROM) ? "t" : "f"};
     PGresult *r = db_exec(c, rt->sql_blocking, 4, bparams);
@@ -260,7 +221,7 @@ static json_t *insert_link(request *req, rel_rt *rt, db_conn *c, const char *fro
             else
                 service_db_error(req, c, r, rt->def->kind);
         } else {
-            link = link_json(rt, r, 0);
+            link = row_json(&rt->shape, r, 0);
             if (changes_record(req, c, "relation.added", from, to, NULL, link) != OK) {
                 json_decref(link);
                 link = NULL;
@@ -278,27 +239,35 @@ static void link_add(request *req, void *ctx)
     char **cols = xcalloc((size_t)nattr + 1, sizeof *cols);
     char from[BIZCODE_LEN + 1] = "", to[BIZCODE_LEN + 1] = "";
     db_conn *c = NULL;
-    if (validate(req, rt, req->json, cols, from, to) != OK) goto out;
+    if (rel_validate(req, rt, req->json, cols, from, to) != OK) goto out;
     json_object_set_new(req->json, "from", json_string(from));
     json_object_set_new(req->json, "to", json_string(to));
     if (!allowed(req, rt, req->json)) goto out;
     /* Before any transaction: the peer's answer may take a while. */
-    if (confirm_peer_ends(req, rt, from, to) != OK) goto out;
+    if (rel_confirm_peer_ends(req, rt, from, to) != OK) goto out;
     if (!(c = service_db(rt->svc, req))) goto out;
     if (db_begin(c) != OK) {
         service_db_down(req, "nothing was stored");
         goto out;
     }
-    idem_state idem = idem_check(req, c);
-    if (idem == IDEM_DONE) goto out;
-    json_t *link = insert_link(req, rt, c, from, to,
+    idem_stored replay;
+    outcome why = {0};
+    idem_state idem = idem_check(req, c, &replay, &why);
+    if (idem == IDEM_DONE) {
+        service_answer_idem(req, &replay, &why);
+        goto out;
+    }
+    json_t *link = rel_insert_link(req, rt, c, from, to,
                                json_string_value(json_object_get(req->json, "status")), cols);
     if (!link) goto out;
     char *loc = xasprintf("/v1/relations/%s?from=%s&to=%s", rt->def->kind, from, to);
     http_header(req, "Location", loc);
     free(loc);
     http_json(req, 201, link);
-    if (idem == IDEM_FRESH && idem_save(req, c) != OK) goto out;
+    if (idem == IDEM_FRESH && idem_save(req, c, &why) != OK) {
+        service_answer_outcome(req, &why);
+        goto out;
+    }
     if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was stored");
 out:
     if (c) {
@@ -357,32 +326,25 @@ static int first_arg(void *ctx, const char *key, const char *value)
 static int status_filter(request *req, rel_rt *rt, char **out)
 {
     const char *v = http_query(req, "status");
-    const char *const *listed = rt->svc->def->statuses->listed;
-    sbuf arr = {0};
-    sb_append(&arr, "{");
-    if (v && strcmp(v, "all") == 0) {
-        *out = NULL;
-        sb_free(&arr);
-        return OK;
-    }
+    *out = NULL;
+    if (v && strcmp(v, "all") == 0) return OK;
+    pg_array arr = {0};
     if (v) {
         char *copy = xstrdup(v), *save = NULL;
-        int n = 0;
-        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save), n++) {
+        for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
             if (!status_ok(rt, t)) {
                 http_problem(req, 400, "status '%s' is not a link status (or use status=all)", t);
                 free(copy);
-                sb_free(&arr);
+                pg_array_free(&arr);
                 return ERR;
             }
-            sb_appendf(&arr, "%s%s", n ? "," : "", t);
+            pg_array_add(&arr, t);
         }
         free(copy);
     } else {
-        for (int n = 0; listed[n]; n++) sb_appendf(&arr, "%s%s", n ? "," : "", listed[n]);
+        for (const char *const *l = rt->svc->def->statuses->listed; *l; l++) pg_array_add(&arr, *l);
     }
-    sb_append(&arr, "}");
-    *out = sb_steal(&arr);
+    *out = pg_array_steal(&arr);
     return OK;
 }
 
@@ -394,7 +356,7 @@ static void link_list(request *req, void *ctx)
     if (end_params(req, rt, from, to, 0) != OK) return;
     int limit;
     long long after;
-    if (http_paging(req, LIMIT_DEFAULT, LIMIT_MAX, &limit, &after) != OK) return;
+    if (http_paging(req, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, &limit, &after) != OK) return;
     const char *at = http_query(req, "at");
     if (at && (!*at || strlen(at) > 40 || strspn(at, "0123456789-:T.Z+ ") != strlen(at))) {
         http_problem(req, 400, "at must be a timestamp such as 2026-11-01T00:00:00Z");
@@ -407,28 +369,19 @@ static void link_list(request *req, void *ctx)
     snprintf(limit_s, sizeof limit_s, "%d", limit + 1);
     const char *params[] = {from[0] ? from : NULL, to[0] ? to : NULL, after_s, at, statuses,
                             limit_s};
-    db_conn *c = service_db(rt->svc, req);
-    if (c) {
-        int shape = (from[0] ? 1 : 0) | (to[0] ? 2 : 0) | (at ? 4 : 0);
-        PGresult *r = db_exec(c, rt->sql_list[shape], 6, params);
-        if (!db_ok(r)) {
-            if (strncmp(db_sqlstate(r), "22", 2) == 0)
-                http_problem(req, 400, "at must be a timestamp such as 2026-11-01T00:00:00Z");
-            else
-                service_db_error(req, c, r, rt->def->kind);
-        } else {
-            service_page(req, r, limit, item_json, rt);
-        }
-        PQclear(r);
-        db_release(rt->svc->db, c);
-    }
+    int shape = (from[0] ? 1 : 0) | (to[0] ? 2 : 0) | (at ? 4 : 0);
+    page_query pq = {.sql = rt->sql_list[shape], .nparams = 6, .params = params,
+                     .limit = limit, .item = row_item, .ctx = &rt->shape,
+                     .what = rt->def->kind,
+                     .bad_value = "at must be a timestamp such as 2026-11-01T00:00:00Z"};
+    service_answer_page(rt->svc, req, &pq);
     free(statuses);
 }
 
 /* Ends the current link from -> to and records it, in the open
  * transaction: the ended link, JSON null when there is none, or NULL after
  * answering. */
-static json_t *end_link(request *req, rel_rt *rt, db_conn *c, const char *from, const char *to)
+json_t *rel_end_link(request *req, rel_rt *rt, db_conn *c, const char *from, const char *to)
 {
     const char *params[] = {from, to, req->app->name};
     PGresult *r = db_exec(c, rt->sql_end, 3, params);
@@ -438,7 +391,7 @@ static json_t *end_link(request *req, rel_rt *rt, db_conn *c, const char *from, 
     } else if (PQntuples(r) == 0) {
         link = json_null();
     } else {
-        link = link_json(rt, r, 0);
+        link = row_json(&rt->shape, r, 0);
         if (changes_record(req, c, "relation.ended", from, to, NULL, link) != OK) {
             json_decref(link);
             link = NULL;
@@ -462,7 +415,7 @@ static void link_end(request *req, void *ctx)
     if (db_begin(c) != OK) {
         service_db_down(req, "nothing was changed");
     } else {
-        json_t *link = end_link(req, rt, c, from, to);
+        json_t *link = rel_end_link(req, rt, c, from, to);
         if (json_is_null(link)) {
             http_problem(req, 404, "no current %s link from %s to %s", rt->def->kind, from, to);
             json_decref(link);
@@ -515,139 +468,7 @@ static void link_export(request *req, void *ctx)
                                "links), not '%s'", first);
         return;
     }
-    bulk_export(req, rt->svc, rt->sql_export, 0, NULL, item_json, rt);
-}
-
-/* A change to an object must not break the rule of a current link it is an
- * end of: a dedicated transformer serving a customer cannot turn public. */
-int relation_rules_hold(service *svc, request *req, db_conn *c, const char *code,
-                        const json_t *merged)
-{
-    rel_table *t = svc->relations;
-    for (int i = 0; i < t->n; i++) {
-        const rel_rt *rt = &t->items[i];
-        const end_rule *rules[] = {rt->def->from_rule, rt->def->to_rule};
-        const char *const *ends[] = {rt->def->from, rt->def->to};
-        for (int e = 0; e < 2; e++) {
-            const end_rule *rule = rules[e];
-            if (!rule) continue;
-            int ours = 0;
-            for (const char *const *p = ends[e]; *p; p++) ours |= strncmp(*p, code, 2) == 0;
-            const char *v = json_string_value(json_object_get(merged, rule->field));
-            if (!ours || (v && strcmp(v, rule->value) == 0)) continue;
-            char *sql = xasprintf("SELECT from_code, to_code FROM %s WHERE %s = $1 AND valid_to "
-                                  "IS NULL LIMIT 1", rt->def->table, e == 0 ? "from_code" : "to_code");
-            const char *params[] = {code};
-            PGresult *r = db_exec_once(c, sql, 1, params);
-            free(sql);
-            int rc = OK;
-            if (!db_ok(r)) {
-                service_db_error(req, c, r, rt->def->kind);
-                rc = ERR;
-            } else if (PQntuples(r) > 0) {
-                http_problem_extra(req, 409,
-                                   json_pack("{s:{s:s, s:s, s:s}}", "existing", "kind", rt->def->kind,
-                                             "from", PQgetvalue(r, 0, 0), "to", PQgetvalue(r, 0, 1)),
-                                   "%s must keep %s %s while it has a current %s link; end the "
-                                   "link first", code, rule->field, rule->value, rt->def->kind);
-                rc = ERR;
-            }
-            PQclear(r);
-            if (rc != OK) return ERR;
-        }
-    }
-    return OK;
-}
-
-/* ---- writes that are part of a larger step (resource.h) ---------------------- */
-
-/* The relation kept here of a kind; 500 when there is none. */
-static rel_rt *rt_of(request *req, service *svc, const char *kind)
-{
-    rel_table *t = svc->relations;
-    for (int i = 0; i < t->n; i++)
-        if (strcmp(t->items[i].def->kind, kind) == 0) return &t->items[i];
-    http_problem(req, 500, "%s relations are not kept by %s", kind, svc->name);
-    return NULL;
-}
-
-const bulk_spec *relation_bulk_spec(service *svc, const char *kind)
-{
-    rel_table *t = svc->relations;
-    for (int i = 0; i < t->n; i++)
-        if (strcmp(t->items[i].def->kind, kind) == 0) return &t->items[i].bulk;
-    return NULL;
-}
-
-int relation_confirm_peer_ends(service *svc, request *req, const char *kind, const char *from,
-                               const char *to)
-{
-    rel_rt *rt = rt_of(req, svc, kind);
-    return rt ? confirm_peer_ends(req, rt, from, to) : ERR;
-}
-
-json_t *relation_add_in(service *svc, request *req, db_conn *c, const char *kind, json_t *link)
-{
-    rel_rt *rt = rt_of(req, svc, kind);
-    if (!rt) return NULL;
-    int nattr = fields_ncols(rt->attrs);
-    char **cols = xcalloc((size_t)nattr + 1, sizeof *cols);
-    char from[BIZCODE_LEN + 1] = "", to[BIZCODE_LEN + 1] = "";
-    json_t *out = NULL;
-    if (validate(req, rt, link, cols, from, to) == OK)
-        out = insert_link(req, rt, c, from, to,
-                          json_string_value(json_object_get(link, "status")), cols);
-    for (int i = 0; i < nattr; i++) free(cols[i]);
-    free(cols);
-    return out;
-}
-
-/* The current link from -> to as stored, or NULL after answering 404. */
-static json_t *current_link(request *req, rel_rt *rt, db_conn *c, const char *from,
-                            const char *to)
-{
-    const char *params[] = {from, to, "0", NULL, NULL, "1"};
-    PGresult *r = db_exec(c, rt->sql_list[3], 6, params);
-    json_t *link = NULL;
-    if (!db_ok(r))
-        service_db_error(req, c, r, rt->def->kind);
-    else if (PQntuples(r) == 0)
-        http_problem(req, 404, "no current %s link from %s to %s", rt->def->kind, from, to);
-    else
-        link = link_json(rt, r, 0);
-    PQclear(r);
-    return link;
-}
-
-json_t *relation_status_in(service *svc, request *req, db_conn *c, const char *kind,
-                           const char *from, const char *to, const char *status)
-{
-    rel_rt *rt = rt_of(req, svc, kind);
-    if (!rt) return NULL;
-    json_t *before = current_link(req, rt, c, from, to), *after = NULL;
-    if (!before) return NULL;
-    if (strcmp(json_string_value(json_object_get(before, "status")), status) == 0) return before;
-    const char *params[] = {from, to, status};
-    PGresult *r = db_exec(c, rt->sql_status, 3, params);
-    if (!db_ok(r) || PQntuples(r) != 1) {
-        service_db_error(req, c, r, rt->def->kind);
-    } else {
-        after = link_json(rt, r, 0);
-        if (changes_record(req, c, "relation.updated", from, to, before, after) != OK) {
-            json_decref(after);
-            after = NULL;
-        }
-    }
-    PQclear(r);
-    json_decref(before);
-    return after;
-}
-
-json_t *relation_end_in(service *svc, request *req, db_conn *c, const char *kind,
-                        const char *from, const char *to)
-{
-    rel_rt *rt = rt_of(req, svc, kind);
-    return rt ? end_link(req, rt, c, from, to) : NULL;
+    bulk_export(req, rt->svc, rt->sql_export, 0, NULL, row_item, &rt->shape);
 }
 
 void relation_routes(service *svc, router *r)
@@ -665,6 +486,7 @@ void relation_routes(service *svc, router *r)
         rt->from_field = (field_def){.name = "from", .type = FT_CODE, .refs = rt->def->from};
         rt->to_field = (field_def){.name = "to", .type = FT_CODE, .refs = rt->def->to};
         build_sql(rt);
+        set_shape(rt);
         for (const char *const *p = rt->def->from; *p; p++) rt->peer_end |= !is_ours(rt, *p);
         for (const char *const *p = rt->def->to; *p; p++) rt->peer_end |= !is_ours(rt, *p);
         char *path = xasprintf("/v1/relations/%s", rt->def->kind);

@@ -9,7 +9,7 @@
  * (fields, enums, required, unknown members, the write policy), the codes
  * they name are confirmed (here, or with the peer in a few requests), and
  * duplicates caught by the database are put on the right line. A peer that
- * cannot be reached stops the import with 503 and stopped_at_line. Each
+ * cannot be reached stops the import with 502 and stopped_at_line. Each
  * loaded batch is one "<type>.imported" / "relation.imported" change.
  * Exports: a stream of one JSON object per line, as GET shows each, ordered
  * by code; retired objects only when asked; an export that finds nothing is
@@ -1076,9 +1076,11 @@ static void peer_codes_in_fields_are_confirmed(void **state)
 
 /* ---- 8. the peer down ---------------------------------------------------------------------- */
 
+/* Stopped by a peer that cannot be reached: 502 with Retry-After (DESIGN §4). */
 static void assert_stopped(const api_resp *r, long long at)
 {
-    assert_problem(r, 503);
+    assert_problem(r, 502);
+    assert_true(r->retry_after[0] != '\0');
     if (jint(r->json, "stopped_at_line") != at) {
         api_dump(r);
         fail_msg("stopped_at_line is %lld, want %lld", jint(r->json, "stopped_at_line"), at);

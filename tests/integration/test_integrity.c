@@ -8,8 +8,8 @@
  *     point or metering point a current grid link names, and answers 409
  *     naming the links;
  *   - a retired billing or an ended link names nothing; a change no rule of
- *     the peer reads asks nothing; a peer that cannot be reached means 503
- *     and nothing changed;
+ *     the peer reads asks nothing; a peer that cannot be reached means 502
+ *     (with Retry-After) and nothing changed;
  *   - GET /v1/references?codes= on either platform: what names those codes;
  *   - a work order cancelled withdraws its drawing only when nothing else
  *     names the drawing's transformer. */
@@ -313,12 +313,12 @@ static void unreachable_peer_changes_nothing(void **state)
     const char *path = strf("/v1/transformers/%s", tr);
 
     api_resp *d = api_delete(base, path, KEY_ADMIN);
-    assert_problem(d, 503);
+    assert_problem(d, 502);
     assert_true(d->retry_after[0] != '\0');
     assert_str_contains(jstr(d->json, "detail"), "cust-svc could not confirm");
     assert_str_contains(jstr(d->json, "detail"), tr);
     assert_str_contains(jstr(d->json, "detail"), "nothing was changed");
-    assert_problem(api_patch(base, path, KEY_ADMIN, "{\"kind\": \"public\"}"), 503);
+    assert_problem(api_patch(base, path, KEY_ADMIN, "{\"kind\": \"public\"}"), 502);
     assert_unchanged(grid_url(), "transformers", before);
 
     /* what cust-svc has no rule about is changed without asking it */

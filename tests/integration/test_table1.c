@@ -13,13 +13,14 @@
  *                    naming the field, nothing stored), explicit null for a
  *                    field with a default, the non-owner (proxied reads,
  *                    421 for writes) and, for references the peer keeps,
- *                    the peer being down (503, nothing stored)
+ *                    the peer being down (502 with Retry-After, nothing
+ *                    stored)
  *   per relation     link, read by either end, cardinality (409 with
  *                    `existing`), end rules, retired / unknown / wrong ends
  *                    for every prefix, link statuses, ending a link and
  *                    reading it back with ?at=, the non-owner, and, for a
- *                    cross-domain end, the peer being down (503, nothing
- *                    stored)
+ *                    cross-domain end, the peer being down (502 with
+ *                    Retry-After, nothing stored)
  *   per policy rule  one allowed and one refused write (403 naming a role)
  *   and              each object type declared once, by its owner; numbers
  *                    read back as stored; dispatch writes nothing; the
@@ -1345,7 +1346,7 @@ static void collection_non_owner(void **state)
 
 /* A PATCH naming codes the peer keeps is answered in the order a create is:
  * who may write it (403) and whether the object exists (404) come before
- * the peer is asked about the codes (422 / 409 / 503). */
+ * the peer is asked about the codes (422 / 409 / 502). */
 static void collection_patch_rights_before_peer(void **state)
 {
     const coll *c = *state;
@@ -1381,7 +1382,18 @@ static void collection_patch_rights_before_peer(void **state)
                             problems);
 }
 
-/* References the peer keeps, with the peer down: 503, nothing stored. */
+/* A peer that cannot be reached (nothing listens where it should): 502 with
+ * Retry-After (DESIGN §4). */
+static void expect_peer_unreachable(const api_resp *r, const char *what)
+{
+    expect(r, 502, what);
+    if (!r->retry_after[0]) {
+        api_dump(r);
+        fail_msg("%s: the 502 of an unreachable peer has no Retry-After", what);
+    }
+}
+
+/* References the peer keeps, with the peer down: 502, nothing stored. */
 static void collection_peer_down(void **state)
 {
     const coll *c = *state;
@@ -1393,7 +1405,7 @@ static void collection_peer_down(void **state)
     const who *w = writer_for(name, b);
     const char *what = strf("%s: create naming codes the peer keeps, peer down", name);
     api_resp *r = post_as(c, extra, w->key, b);
-    expect(r, 503, what);
+    expect_peer_unreachable(r, what);
     expect_nothing_stored(c, b, what);
 
     for (const field_def *f = c->def->fields; f->name; f++) {
@@ -1403,7 +1415,7 @@ static void collection_peer_down(void **state)
             obj *ref = create_object(coll_by_prefix(*p), REQUIRED_ONLY, NULL);
             json_t *patch = jkeep(json_pack("{s:s}", f->name, ref->code));
             what = strf("%s: PATCH %s to a %s, peer down", name, f->name, *p);
-            expect(patch_as(c, extra, o->code, o->by->key, NULL, patch), 503, what);
+            expect_peer_unreachable(patch_as(c, extra, o->code, o->by->key, NULL, patch), what);
             api_resp *g = get_obj(c, base_of(c->owner), o->code);
             if (jint(g->json, "version") != 1) fail_msg("%s: it changed anyway: %s", what, g->body);
         }
@@ -1729,7 +1741,8 @@ static void relation_non_owner(void **state)
                  paths[2]);
 }
 
-/* A link with a cross-domain end while the peer is down: 503, nothing stored. */
+/* A link with a cross-domain end while the peer is down: 502 with
+ * Retry-After, nothing stored. */
 static void relation_peer_down(void **state)
 {
     const rel *r = *state;
@@ -1752,7 +1765,7 @@ static void relation_peer_down(void **state)
     const char *what = strf("%s: link %s -> %s through a %s whose peer is down", d->kind, F->code,
                             T->code, service_name(r->owner));
     api_resp *l = link_as(r, extra, w->key, F->code, T->code, NULL);
-    expect(l, 503, what);
+    expect_peer_unreachable(l, what);
     expect_no_link(r, F->code, T->code, what);
     /* its own links are still read */
     expect(api_get(extra, strf("%s?from=%s", rel_path(r), F->code), KEY_DISPATCH), 200,
