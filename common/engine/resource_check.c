@@ -117,7 +117,7 @@ void coll_check(const coll_rt *rt, json_t *obj, const json_t *current, int trust
         json_t *fv = json_object_get(obj, f->name);
         if ((f->flags & FF_SERVER) && !trusted &&
             !same_value(fv, current ? json_object_get(current, f->name) : NULL)) {
-            json_add_error(errors, f->name, "is set by the platform as the work proceeds");
+            json_add_error(errors, f->name, "is set by the platform, not by a client");
             continue;
         }
         /* Absent on create, or null: the default, where the field has one. */
