@@ -979,12 +979,16 @@ static void stop_trimmer(http_server *s)
 static void log_request(http_server *s, request *req, double secs)
 {
     if (!log_enabled(LOG_INFO)) return;
-    json_t *f = json_pack("{s:s, s:s, s:s, s:i, s:f, s:s}", "request_id", req->id, "method",
-                          req->method, "path", req->path, "status", req->status, "duration_ms",
-                          secs * 1000.0, "app", req->app ? req->app->name : "-");
-    if (req->match.route) json_object_set_new(f, "route", json_string(req->match.route->pattern));
-    log_fields(req->status >= 500 ? LOG_WARN : LOG_INFO, f);
-    json_decref(f);
+    log_line l;
+    log_line_begin(&l, req->status >= 500 ? LOG_WARN : LOG_INFO);
+    log_line_str(&l, "request_id", req->id);
+    log_line_str(&l, "method", req->method);
+    log_line_str(&l, "path", req->path);
+    log_line_int(&l, "status", req->status);
+    log_line_ms(&l, "duration_ms", secs * 1000.0);
+    log_line_str(&l, "app", req->app ? req->app->name : "-");
+    if (req->match.route) log_line_str(&l, "route", req->match.route->pattern);
+    log_line_end(&l);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
