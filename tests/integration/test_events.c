@@ -717,14 +717,21 @@ static void *write_many(void *arg)
 
 typedef struct {
     const char *base;
+    const char *code;
     long status;
 } blocked_read;
 
-static void *read_substations(void *arg)
+/* A trace runs on a worker, not on an I/O thread: blocked, it holds the
+ * pool's connection and no thread a stream may be served by. (A plain read
+ * runs on its connection's I/O thread, and blocked there it would hold up
+ * whatever else that thread serves, streams included.) */
+static void *trace_substation(void *arg)
 {
     blocked_read *b = arg;
     api_opts o = {.key = KEY_DISPATCH, .timeout_s = 30};
-    b->status = api_call("GET", strf("%s/v1/substations?limit=1", b->base), &o, NULL, 0)->status;
+    long status = api_call("GET", strf("%s/v1/trace/%s?direction=down", b->base, b->code), &o,
+                           NULL, 0)->status;
+    __atomic_store_n(&b->status, status, __ATOMIC_SEQ_CST);
     return NULL;
 }
 
@@ -744,19 +751,23 @@ static void streams_need_no_pooled_connection(void **state)
     assert_true(it_extra[0] > 0);
     const char *base = strf("http://127.0.0.1:%d", port);
     sse *s = sse_open_ok(base, "", KEY_DISPATCH, NULL);
+    api_resp *ss = create_ok(grid_url(), "substations", KEY_PRODUCTION,
+                             strf("{\"name\": \"stream pool %s\", \"voltage_kv\": 35}", uniq()));
     PGconn *db = pg_admin(db_name_of("GRID_DATABASE_URL"));
     pg_ok(db, "BEGIN");
     pg_ok(db, "LOCK TABLE substations IN ACCESS EXCLUSIVE MODE");
-    blocked_read b = {base, 0};
+    blocked_read b = {base, jstr(ss->json, "code"), 0};
     pthread_t t;
-    if (pthread_create(&t, NULL, read_substations, &b) != 0) abort();
-    sleep_ms(500); /* the read holds the pool's connection, waiting on the lock */
+    if (pthread_create(&t, NULL, trace_substation, &b) != 0) abort();
+    sleep_ms(500); /* the trace holds the pool's connection, waiting on the lock */
     api_resp *made = create_ok(grid_url(), "poles", KEY_PRODUCTION,
                                strf("{\"name\": \"stream pool %s\", \"kind\": \"pole\"}", uniq()));
     const char *pole = jstr(made->json, "code");
     int arrived = pole && sse_wait_for(s, pole, 3);
+    long early = __atomic_load_n(&b.status, __ATOMIC_SEQ_CST);
     pg_ok(db, "COMMIT");
     pthread_join(t, NULL);
+    if (early) fail_msg("the trace was answered %ld while the lock was held: it held nothing", early);
     assert_int_equal(b.status, 200);
     if (!arrived)
         fail_msg("with the pool's only connection busy, %s did not arrive within 3 s: %s", pole,
