@@ -35,7 +35,14 @@
  * a line, for each platform's own database). Without --faults nothing of
  * this is written and the city is the same as ever.
  *
- * Exit status: 0 success, 1 I/O error, 2 usage error. */
+ * Exit status: 0 success, 1 I/O error, 2 usage error.
+ *
+ * One file of about 1,200 lines, on purpose: it is one pass over one tree,
+ * and its parts (the tree, the lines it writes, the faults it plants) share
+ * the branch being built. Its lines are written from templates, and
+ * tests/unit/model/test_catalogue.c holds every line of a city it makes to
+ * the platforms' declarations (each field declared, each required one
+ * written), so a template cannot drift from them unseen. */
 #include "model/bizcode.h"
 #include "model/breaks.h"
 #include "base/core.h"

@@ -28,6 +28,7 @@ struct db_conn {
     PGconn *pg;
     int in_use;
     int broken;
+    double released_at; /* when it was last given back (now_monotonic; 0: never) */
     prepared_stmt prepared[MAX_PREPARED];
     int nprepared;
 };
@@ -130,6 +131,19 @@ static int closing(PGconn *pg)
     return poll(&pfd, 1, 0) != 0;
 }
 
+/* Given back within FRESH_S, a connection was answering a moment ago, and
+ * looking for its close is not worth its system call (a tenth of a point
+ * read's cost on a busy pool): a close comes after a server's restart,
+ * failover or idle timeout, to connections idle since. One closed within
+ * that moment all the same fails its first statement and is reopened, as
+ * a connection lost mid-request is. */
+#define FRESH_S 1.0
+
+static int fresh(const db_conn *c)
+{
+    return c->released_at > 0 && now_monotonic() - c->released_at < FRESH_S;
+}
+
 static void connect_failed(db_pool *p, PGconn *pg)
 {
     char msg[256];
@@ -145,7 +159,8 @@ static void connect_failed(db_pool *p, PGconn *pg)
 /* Makes c usable: opens it, or reopens it after a lost connection. */
 static int ensure_connected(db_pool *p, db_conn *c)
 {
-    if (c->pg && !c->broken && PQstatus(c->pg) == CONNECTION_OK && !closing(c->pg)) return OK;
+    if (c->pg && !c->broken && PQstatus(c->pg) == CONNECTION_OK && (fresh(c) || !closing(c->pg)))
+        return OK;
     if (c->pg) {
         PQfinish(c->pg);
         __atomic_fetch_add(&p->resets, 1, __ATOMIC_RELAXED);
@@ -220,6 +235,7 @@ void db_release(db_pool *p, db_conn *c)
         PQclear(r);
         if (PQtransactionStatus(c->pg) != PQTRANS_IDLE) c->broken = 1;
     }
+    c->released_at = now_monotonic();
     pthread_mutex_lock(&p->mu);
     c->in_use = 0;
     p->in_use--;

@@ -1007,15 +1007,18 @@ static void query_of_two_thousand_parameters(void **state)
     assert_problem(r, 400);
 }
 
-/* A target of 100 KB was refused by libmicrohttpd with a page of HTML. */
+/* A target of 100 KB does not fit the 64 KiB libmicrohttpd keeps for a
+ * head: it refuses it itself, still with 414, and the daemon goes on. */
 static void target_of_a_hundred_kilobytes(void **state)
 {
     api_opts o = {.key = KEY_DISPATCH};
     api_resp *r = api_call("GET", strf("%s/v1/substations?name=%s", grid_url(), repeat('a', 100000)),
                            &o, NULL, 0);
-    assert_problem(r, 414);
+    assert_status(r, 414);
     r = api_call("GET", strf("%s/v1/customers/%s", cust_url(), repeat('b', 100000)), &o, NULL, 0);
-    assert_problem(r, 414);
+    assert_status(r, 414);
+    assert_status(api_get(grid_url(), "/v1/substations?limit=1", KEY_DISPATCH), 200);
+    assert_status(api_get(cust_url(), "/v1/customers?limit=1", KEY_DISPATCH), 200);
 }
 
 static void header_fields_too_large(void **state)
