@@ -225,8 +225,10 @@ static int migrate(service *svc)
 
 static void open_pools(service *svc)
 {
-    db_config dbc = {svc->cfg.database_url, svc->name, svc->cfg.db_pool_size,
-                     svc->cfg.db_statement_timeout_ms, svc->cfg.db_acquire_timeout_ms, 2, 0, 0};
+    db_config dbc = {.url = svc->cfg.database_url, .app_name = svc->name,
+                     .size = svc->cfg.db_pool_size,
+                     .statement_timeout_ms = svc->cfg.db_statement_timeout_ms,
+                     .acquire_timeout_ms = svc->cfg.db_acquire_timeout_ms, .connect_timeout_s = 2};
     svc->db = db_pool_new(&dbc);
     /* As many connections as the primary's: reads are most of the load.
      * Connecting waits for the first read, so a replica that is down at

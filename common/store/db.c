@@ -136,12 +136,13 @@ static int closing(PGconn *pg)
  * read's cost on a busy pool): a close comes after a server's restart,
  * failover or idle timeout, to connections idle since. One closed within
  * that moment all the same fails its first statement and is reopened, as
- * a connection lost mid-request is. */
+ * a connection lost mid-request is (unless the pool probes always). */
 #define FRESH_S 1.0
 
 static int fresh(const db_conn *c)
 {
-    return c->released_at > 0 && now_monotonic() - c->released_at < FRESH_S;
+    return !c->pool->cfg.probe_always && c->released_at > 0 &&
+           now_monotonic() - c->released_at < FRESH_S;
 }
 
 static void connect_failed(db_pool *p, PGconn *pg)

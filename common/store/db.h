@@ -24,6 +24,9 @@ typedef struct db_config {
     int read_only; /* sessions refuse writes: a write sent to a replica's pool by mistake
                       fails at once on any server, a primary included */
     int quiet;     /* failures to connect are not logged: the owner reports them, once */
+    int probe_always; /* look for a close before every hand-out, even of a connection given
+                         back a moment ago: the owner goes elsewhere when this server is gone
+                         (a replica's reads go to the primary) */
 } db_config;
 
 db_pool *db_pool_new(const db_config *cfg);

@@ -44,7 +44,13 @@ replica *replica_new(const db_config *cfg, db_pool *primary)
 {
     replica *r = xcalloc(1, sizeof *r);
     r->primary = primary;
-    if (cfg) r->pool = db_pool_new(cfg);
+    if (cfg) {
+        /* A replica gone is seen before its connection is handed out, so
+         * the read goes to the primary rather than failing. */
+        db_config probing = *cfg;
+        probing.probe_always = 1;
+        r->pool = db_pool_new(&probing);
+    }
     return r;
 }
 

@@ -751,8 +751,13 @@ static void streams_need_no_pooled_connection(void **state)
     assert_true(it_extra[0] > 0);
     const char *base = strf("http://127.0.0.1:%d", port);
     sse *s = sse_open_ok(base, "", KEY_DISPATCH, NULL);
+    /* The stream carries what commits before anything is held: its daemon
+     * follows the commits (a fresh daemon may still be connecting to
+     * listen, under the sanitizers above all). */
     api_resp *ss = create_ok(grid_url(), "substations", KEY_PRODUCTION,
                              strf("{\"name\": \"stream pool %s\", \"voltage_kv\": 35}", uniq()));
+    if (!sse_wait_for(s, jstr(ss->json, "code"), 10))
+        fail_msg("a stream of a fresh daemon did not carry its first event: %s", sse_text(s));
     PGconn *db = pg_admin(db_name_of("GRID_DATABASE_URL"));
     pg_ok(db, "BEGIN");
     pg_ok(db, "LOCK TABLE substations IN ACCESS EXCLUSIVE MODE");

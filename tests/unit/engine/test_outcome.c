@@ -7,32 +7,13 @@
  * needs a database, a peer or a connection: a request here is a bare
  * struct, as the server would hand a handler. */
 #include "../unit_helpers.h"
+#include "../bare_request.h"
 
 #include <jansson.h>
 
 #include "base/jsonutil.h"
 #include "engine/context.h"
 #include "engine/crossref.h"
-
-/* A request as a handler sees it, with nothing sent. */
-static request *bare_request(void)
-{
-    request *req = xcalloc(1, sizeof *req);
-    req->path = xstrdup("/v1/customers");
-    snprintf(req->id, sizeof req->id, "test-1");
-    return req;
-}
-
-static void request_free(request *req)
-{
-    free(req->path);
-    free(req->resp_body);
-    for (int i = 0; i < req->nheaders; i++) {
-        free(req->headers[i].name);
-        free(req->headers[i].value);
-    }
-    free(req);
-}
 
 static const char *header_of(const request *req, const char *name)
 {
@@ -127,7 +108,7 @@ static void outcome_set_replaces_and_clear_frees(void **state)
 static void an_outcome_is_answered_as_problem_json(void **state)
 {
     (void)state;
-    request *req = bare_request();
+    request *req = bare_request("/v1/customers");
     outcome o = {0};
     json_t *errors = json_array();
     json_add_error(errors, "transformer", "no transformer with code TR-X on grid-svc");
@@ -149,21 +130,21 @@ static void an_outcome_is_answered_as_problem_json(void **state)
     /* answered once: the outcome is empty, its members went with the answer */
     assert_int_equal(o.status, 0);
     assert_null(o.extra);
-    request_free(req);
+    bare_request_free(req);
 
     /* no Retry-After unless the outcome has one */
-    req = bare_request();
+    req = bare_request("/v1/customers");
     outcome_set(&o, 409, "retired");
     service_answer_outcome(req, &o);
     assert_int_equal(req->status, 409);
     assert_null(header_of(req, "Retry-After"));
-    request_free(req);
+    bare_request_free(req);
 }
 
 static void a_stored_answer_is_replayed(void **state)
 {
     (void)state;
-    request *req = bare_request();
+    request *req = bare_request("/v1/customers");
     idem_stored s = {201, xstrdup("{\"code\":\"CU-1\",\"version\":3}"), xstrdup("/v1/customers/CU-1")};
     outcome none = {0};
     service_answer_idem(req, &s, &none);
@@ -175,17 +156,17 @@ static void a_stored_answer_is_replayed(void **state)
     assert_string_equal(header_of(req, "Idempotent-Replayed"), "true");
     assert_null(s.body);
     assert_null(s.location);
-    request_free(req);
+    bare_request_free(req);
 
     /* a key used with another body: the problem, not a replay */
-    req = bare_request();
+    req = bare_request("/v1/customers");
     s = (idem_stored){0};
     outcome o = {0};
     outcome_set(&o, 422, "Idempotency-Key k was already used with a different request");
     service_answer_idem(req, &s, &o);
     assert_int_equal(req->status, 422);
     assert_null(header_of(req, "Idempotent-Replayed"));
-    request_free(req);
+    bare_request_free(req);
 }
 
 /* ---- a code named, weighed against what was found ----------------------------------------- */

@@ -12,6 +12,7 @@
  *   - a client's object is checked as a create and as a patch takes it
  *     (resource_check_create, resource_check_patch). */
 #include "../unit_helpers.h"
+#include "../bare_request.h"
 
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -164,24 +165,6 @@ static int array_pairs(void *src, int (*fn)(void *ctx, const char *key, const ch
     return OK;
 }
 
-static request *bare_request(void)
-{
-    request *req = xcalloc(1, sizeof *req);
-    req->path = xstrdup("/v1/list");
-    return req;
-}
-
-static void request_free(request *req)
-{
-    free(req->path);
-    free(req->resp_body);
-    for (int i = 0; i < req->nheaders; i++) {
-        free(req->headers[i].name);
-        free(req->headers[i].value);
-    }
-    free(req);
-}
-
 /* The query of pairs for the collection of prefix: its WHERE clause
  * (owned), parameters and limit; NULL, with req's answer, when refused. */
 static char *where_of(service *svc, request *req, const char *prefix, const char *const *pairs,
@@ -201,7 +184,7 @@ static void list_query_reads_pairs(void **state)
     const status_set *st = svc->def->collections[0].statuses;
     int n, limit, nlisted = 0;
     for (const char *const *s = st->listed; *s; s++) nlisted++;
-    request *req = bare_request();
+    request *req = bare_request("/v1/list");
 
     /* nothing asked: what lists show, 50 a page */
     const char *const none[] = {NULL};
@@ -235,14 +218,14 @@ static void list_query_reads_pairs(void **state)
         {"status", "gone", NULL}, {"code", wrong, NULL},    {"after", "x", NULL},
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
-        request *r = bare_request();
+        request *r = bare_request("/v1/list");
         if (where_of(svc, r, prefix, bad[i], &n, &limit))
             fail_msg("%s=%s was taken by a list of %s", bad[i][0], bad[i][1], prefix);
         if (r->status != 400)
             fail_msg("%s=%s answered %d, want 400", bad[i][0], bad[i][1], r->status);
-        request_free(r);
+        bare_request_free(r);
     }
-    request_free(req);
+    bare_request_free(req);
 }
 
 /* A filter on a declared field goes in as a parameter in the column's form. */
@@ -255,7 +238,7 @@ static void list_query_filters_declared_fields(void **state)
         for (const field_def *f = d->fields; f->name; f++) {
             if (f->type != FT_ENUM) continue;
             const char *const pairs[] = {"status", "all", f->name, f->values[0], NULL};
-            request *req = bare_request();
+            request *req = bare_request("/v1/list");
             int n, limit;
             char *where = where_of(svc, req, d->prefix, pairs, &n, &limit);
             char *want = xasprintf("TRUE AND %s = $1", f->name);
@@ -264,7 +247,7 @@ static void list_query_filters_declared_fields(void **state)
             assert_int_equal(n, 1);
             free(want);
             free(where);
-            request_free(req);
+            bare_request_free(req);
             tested++;
             break;
         }
