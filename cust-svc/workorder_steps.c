@@ -124,7 +124,7 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
     *out = NULL;
     int rc = ERR;
     const char *now = json_str(s->order, "step");
-    if (pr.error != PEER_OK && peer_failure_retryable(&pr)) http_header(req, "Retry-After", "1");
+    if (pr.error != PEER_OK) service_peer_retry_after(req, &pr);
     if (pr.error == PEER_TIMEOUT) {
         http_problem(req, 504, "grid-svc did not answer in time (%s); work order %s stays %s, and "
                                "grid-svc's part may be done: retry the step to finish it",
@@ -143,7 +143,7 @@ static int grid_call(step_ctx *s, const char *method, const char *path, const js
         int status = pr.status == 403 || pr.status == 409 || pr.status == 422 ? (int)pr.status
                      : pr.status == 404                                      ? 409
                                                                              : peer_failure_status(&pr);
-        if (status == 503) http_header(req, "Retry-After", "1");
+        if (status == 503) service_peer_retry_after(req, &pr);
         json_t *errors = json_object_get(problem, "errors");
         http_problem_extra(req, status, json_pack("{s:O*}", "errors", errors),
                            "grid-svc answered %ld: %s; work order %s stays %s", pr.status,

@@ -114,13 +114,13 @@ static int order_at(request *req, service *svc, const char *order, const char *c
     const char *step = json_str(got, "step"), *status = json_str(got, "status");
     int rc = ERR;
     if (pr.error != PEER_OK) {
-        if (peer_failure_retryable(&pr)) http_header(req, "Retry-After", "1");
+        service_peer_retry_after(req, &pr);
         http_problem(req, peer_failure_status(&pr), "cust-svc cannot be reached to confirm work "
                      "order %s (%s); nothing was changed", order, pr.detail);
     } else if (pr.status == 404) {
         http_problem(req, 422, "cust-svc keeps no work order %s", order);
     } else if (!step || !status) {
-        if (peer_failure_retryable(&pr)) http_header(req, "Retry-After", "1");
+        service_peer_retry_after(req, &pr);
         http_problem(req, peer_failure_status(&pr), "cust-svc answered %ld for work order %s; "
                      "nothing was changed", pr.status, order);
     } else if (strcmp(status, "retired") == 0) {

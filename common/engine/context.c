@@ -157,9 +157,16 @@ void service_peer_outcome(const peer_response *pr, outcome *out, const char *wha
         snprintf(why, sizeof why, "it answered %ld", pr->status);
     outcome_set(out, peer_failure_status(pr), "%s (%s)%s%s", what, why, then ? "; " : "",
                 then ? then : "");
-    /* A peer that answered 503 is there and says so: soon; one that did
-     * not answer is given a little longer. */
-    if (peer_failure_retryable(pr)) out->retry_after = pr->error == PEER_OK ? 1 : 5;
+    out->retry_after = peer_failure_retry_after(pr);
+}
+
+void service_peer_retry_after(request *req, const peer_response *pr)
+{
+    int secs = peer_failure_retry_after(pr);
+    if (secs <= 0) return;
+    char text[16];
+    snprintf(text, sizeof text, "%d", secs);
+    http_header(req, "Retry-After", text);
 }
 
 /* The stored answer is an object with its version: its ETag again ("" when

@@ -143,5 +143,8 @@ void service_db_outcome(db_conn *c, const PGresult *r, const char *what, const c
  * was not done. */
 void service_peer_outcome(const peer_response *pr, outcome *out, const char *what,
                           const char *then);
+/* Sets the Retry-After of such an answer (peer_failure_retry_after), for
+ * callers that answer it themselves. */
+void service_peer_retry_after(request *req, const peer_response *pr);
 
 #endif

@@ -272,8 +272,8 @@ int peer_failure_status(const peer_response *r)
     return r->status == 503 ? 503 : 502;
 }
 
-int peer_failure_retryable(const peer_response *r)
+int peer_failure_retry_after(const peer_response *r)
 {
-    return r->error == PEER_TIMEOUT || r->error == PEER_UNREACHABLE ||
-           (r->error == PEER_OK && r->status == 503);
+    if (r->error == PEER_TIMEOUT || r->error == PEER_UNREACHABLE) return 5;
+    return r->error == PEER_OK && r->status == 503 ? 1 : 0;
 }

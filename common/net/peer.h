@@ -72,9 +72,11 @@ void peer_response_free(peer_response *r);
  * refused (PEER_REFUSED: a bug of ours). The caller says the rest: what was
  * and was not done. */
 int peer_failure_status(const peer_response *r);
-/* Whether such an answer is worth retrying (Retry-After): the peer may be
- * back (502, 503, 504), as opposed to an answer it gave and would give again. */
-int peer_failure_retryable(const peer_response *r);
+/* The Retry-After of such an answer, in seconds, the same for every caller:
+ * 1 when the peer answered 503 (it is there and says "soon"), 5 when it
+ * could not be reached or did not answer in time (it may be restarting), 0
+ * when retrying would bring the same answer. */
+int peer_failure_retry_after(const peer_response *r);
 
 const char *peer_base_url(const peer *p);
 

@@ -100,7 +100,7 @@ static void peer_failed(walk *w, const peer_response *pr)
     size_t reached = json_object_size(w->l.nodes);
     json_object_set_new(missing, "reached", json_integer((json_int_t)reached));
     int status = peer_failure_status(pr);
-    if (peer_failure_retryable(pr)) http_header(w->req, "Retry-After", "1");
+    service_peer_retry_after(w->req, pr);
     if (status == 504)
         http_problem_extra(w->req, 504, missing,
                            "%s did not answer in time; the walk stopped with %zu objects found "

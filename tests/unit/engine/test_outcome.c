@@ -59,6 +59,14 @@ static void peer_failures_map_to_one_set_of_statuses(void **state)
                      cases[i].want_retry);
         assert_null(o.extra);
         outcome_clear(&o);
+        /* and a caller that answers itself sets the same Retry-After */
+        request *req = bare_request("/v1/work-orders/WO-1/transitions");
+        service_peer_retry_after(req, &pr);
+        const char *got = header_of(req, "Retry-After");
+        if (cases[i].want_retry ? !got || atoi(got) != cases[i].want_retry : got != NULL)
+            fail_msg("peer error %d, status %ld: Retry-After %s, want %d", (int)pr.error,
+                     pr.status, got ? got : "none", cases[i].want_retry);
+        bare_request_free(req);
     }
 }
 
