@@ -67,7 +67,7 @@ struct service {
     void *resources; /* resource.c's per-collection state */
     void *relations; /* relation.c's per-kind state */
     void *proxies;   /* proxy.c's routes to the peer */
-    void *trace;     /* trace.c's chain steps */
+    void *trace;     /* topology/: the chain steps and kept walk plans */
     void *events;    /* events.c's pruning and listening threads */
     struct health *health; /* what /readyz reports (health.h) */
 };
