@@ -188,45 +188,26 @@ static api_resp *trace_ok(const char *base, const char *code, const char *dir, i
     return r;
 }
 
-/* The set without the items that mention code (all of it when code is NULL). */
-static strset *without(const strset *s, const char *code)
-{
-    strset *out = set_new();
-    for (int i = 0; i < s->n; i++)
-        if (!code || !strstr(s->v[i], code)) set_add(out, s->v[i]);
-    return out;
-}
-
-/* The trace on both platforms: each with exactly these nodes and edges
- * (leaving out those that mention ignore, when not NULL), and both answers
- * the same as sets (nodes with all their members). Answers the grid-svc one. */
-static api_resp *trace_both_but(const char *code, const char *dir, int design, strset *want_nodes,
-                                strset *want_edges, const char *ignore)
+/* The trace on both platforms: each with exactly these nodes and edges, and
+ * both answers the same as sets (nodes with all their members). Answers the
+ * grid-svc one. */
+static api_resp *trace_both(const char *code, const char *dir, int design, strset *want_nodes,
+                            strset *want_edges)
 {
     api_resp *g = trace_ok(grid_url(), code, dir, design);
     api_resp *c = trace_ok(cust_url(), code, dir, design);
     const char *what = strf("trace %s of %s", dir, code);
     if (want_nodes) {
-        assert_set_equal(without(node_codes(g), ignore), want_nodes,
-                         strf("nodes of the grid-svc %s", what));
-        assert_set_equal(without(node_codes(c), ignore), want_nodes,
-                         strf("nodes of the cust-svc %s", what));
+        assert_set_equal(node_codes(g), want_nodes, strf("nodes of the grid-svc %s", what));
+        assert_set_equal(node_codes(c), want_nodes, strf("nodes of the cust-svc %s", what));
     }
     if (want_edges) {
-        assert_set_equal(without(edge_set(g), ignore), want_edges,
-                         strf("edges of the grid-svc %s", what));
-        assert_set_equal(without(edge_set(c), ignore), want_edges,
-                         strf("edges of the cust-svc %s", what));
+        assert_set_equal(edge_set(g), want_edges, strf("edges of the grid-svc %s", what));
+        assert_set_equal(edge_set(c), want_edges, strf("edges of the cust-svc %s", what));
     }
     assert_set_equal(node_dumps(c), node_dumps(g), strf("nodes of the two platforms' %s", what));
     assert_set_equal(edge_set(c), edge_set(g), strf("edges of the two platforms' %s", what));
     return g;
-}
-
-static api_resp *trace_both(const char *code, const char *dir, int design, strset *want_nodes,
-                            strset *want_edges)
-{
-    return trace_both_but(code, dir, design, want_nodes, want_edges, NULL);
 }
 
 /* ---- building grids ------------------------------------------------------------------- */
@@ -499,71 +480,61 @@ static void lv_down_from_access_point(void **state)
     assert_string_equal(jstr(node_of(r, g->mt[0]), "type"), "meter");
 }
 
-/* Up from a meter box. access-points.pole is a plain reference field (no
- * FF_FEEDS in grid-svc/collections.c), so it is not a link of the chain and
- * the implementation does not put the pole in the trace. The issue asks for
- * "by meter-box code → its access point, the pole the access point hangs on,
- * the transformer, the line": that part is checked on its own in
- * lv_up_from_meter_box_names_the_pole, and this test accepts the pole either
- * way (removed before comparing). */
+/* Up from a meter box: its access point, the transformer whose area it is
+ * in, the line, the substation. The pole the access point hangs on is where
+ * it is, not what feeds it (DESIGN §9): no node, no edge. */
 static void lv_up_from_meter_box(void **state)
 {
     (void)state;
     lv_grid *g = build_lv(2, 4);
     for (int b = 0; b < 2; b++) {
-        strset *want_edges = set_of(E(g->ap, g->mb[b], "accesspoint-meterbox"),
-                                    E(g->ap, g->tr, "accesspoint-transformer"),
-                                    E(g->ln, g->tr, "line-transformer"),
-                                    E(g->ss, g->ln, "substation-line"), NULL);
-        for (int grid = 1; grid >= 0; grid--) {
-            api_resp *r = trace_ok(grid ? grid_url() : cust_url(), g->mb[b], "up", 0);
-            strset *got = node_codes(r);
-            assert_set_equal(without(got, g->pl), set_of(g->mb[b], g->ap, g->tr, g->ln, g->ss, NULL),
-                             strf("nodes up from the meter box (%s, pole left out)",
-                                  grid ? "grid-svc" : "cust-svc"));
-            assert_set_equal(without(edge_set(r), g->pl), want_edges,
-                             "edges up from the meter box (pole left out)");
-            /* nothing below the box, nor its sibling */
-            assert_false(set_has(got, g->mb[1 - b]));
-            assert_false(set_has(got, g->mt[b * 4]));
-        }
+        api_resp *r = trace_both(g->mb[b], "up", 0, set_of(g->mb[b], g->ap, g->tr, g->ln, g->ss, NULL),
+                                 set_of(E(g->ap, g->mb[b], "accesspoint-meterbox"),
+                                        E(g->ap, g->tr, "accesspoint-transformer"),
+                                        E(g->ln, g->tr, "line-transformer"),
+                                        E(g->ss, g->ln, "substation-line"), NULL));
+        /* nothing below the box, nor its sibling */
+        assert_false(set_has(node_codes(r), g->mb[1 - b]));
+        assert_false(set_has(node_codes(r), g->mt[b * 4]));
     }
 }
 
-/* The issue's request: up from a meter box names the pole its access point hangs on. */
-static void lv_up_from_meter_box_names_the_pole(void **state)
+/* Positions are not feeds: access-points.pole and poles.line say where
+ * things hang, and no walk follows them, from either end. */
+static void positions_are_not_feeds(void **state)
 {
     (void)state;
     lv_grid *g = build_lv(1, 1);
-    for (int grid = 1; grid >= 0; grid--) {
-        api_resp *r = trace_ok(grid ? grid_url() : cust_url(), g->mb[0], "up", 0);
-        strset *edges = edge_set(r);
-        int linked = 0;
-        for (int i = 0; i < edges->n; i++)
-            if (strstr(edges->v[i], g->pl) && strstr(edges->v[i], g->ap)) linked = 1;
-        if (!set_has(node_codes(r), g->pl) || !linked)
-            fail_msg("GAP: trace up from meter box %s on %s has no node for the pole %s that its "
-                     "access point %s hangs on, or no edge between them (access-points.pole is "
-                     "not a chain link); nodes:\n%sedges:\n%s",
-                     g->mb[0], grid ? "grid-svc" : "cust-svc", g->pl, g->ap,
-                     set_text(node_codes(r)), set_text(edges));
-    }
+    trace_both(g->pl, "up", 0, set_of(g->pl, NULL), set_new());
+    trace_both(g->pl, "down", 0, set_of(g->pl, NULL), set_new());
+    trace_both(g->ap, "up", 0, set_of(g->ap, g->tr, g->ln, g->ss, NULL),
+               set_of(E(g->ap, g->tr, "accesspoint-transformer"), E(g->ln, g->tr, "line-transformer"),
+                      E(g->ss, g->ln, "substation-line"), NULL));
+    /* down from the line: through its transformer to the access point */
+    strset *nodes = set_of(g->ln, g->tr, g->ap, NULL);
+    strset *edges = set_of(E(g->ln, g->tr, "line-transformer"),
+                           E(g->ap, g->tr, "accesspoint-transformer"), NULL);
+    lv_below_ap(g, NULL, nodes, edges);
+    trace_both(g->ln, "down", 0, nodes, edges);
+    /* an access point on the line's pole but in no transformer's area: off the chain */
+    char *stray = mk(grid_url(), "access-points", KEY_PRODUCTION,
+                     json_pack("{s:s, s:s}", "name", strf("stray AP %s", uniq()), "pole", g->pl));
+    trace_both(stray, "up", 0, set_of(stray, NULL), set_new());
+    trace_both(g->ln, "down", 0, nodes, edges);
 }
 
 static void lv_up_from_customer(void **state)
 {
     (void)state;
     lv_grid *g = build_lv(1, 2);
-    /* the pole (and its links) left out: see lv_up_from_meter_box */
-    trace_both_but(g->cu[1], "up", 0,
+    trace_both(g->cu[1], "up", 0,
                set_of(g->cu[1], g->mp[1], g->mt[1], g->mb[0], g->ap, g->tr, g->ln, g->ss, NULL),
                set_of(E(g->mp[1], g->cu[1], "metering_point.customer"),
                       E(g->mt[1], g->mp[1], "meter-meteringpoint"),
                       E(g->mt[1], g->mb[0], "meter-meterbox"),
                       E(g->ap, g->mb[0], "accesspoint-meterbox"),
                       E(g->ap, g->tr, "accesspoint-transformer"),
-                      E(g->ln, g->tr, "line-transformer"), E(g->ss, g->ln, "substation-line"), NULL),
-               g->pl);
+                      E(g->ln, g->tr, "line-transformer"), E(g->ss, g->ln, "substation-line"), NULL));
 }
 
 /* ---- 3. outage impact -------------------------------------------------------------------- */
@@ -888,11 +859,10 @@ static batch_cost measure(const platform *p, const lv_grid *g)
     double m0 = peer_requests_total(base);
     api_resp *t = trace_ok(base, g->cu[g->n - 1], "up", 0);
     double m1 = peer_requests_total(base);
-    /* CU → MP → MT → MB → AP → TR → LN → SS: 8 levels (a pole beside the
-     * transformer, when on the chain, adds none) */
+    /* CU → MP → MT → MB → AP → TR → LN → SS: 8 levels */
     strset *chain = set_of(g->cu[g->n - 1], g->mp[g->n - 1], g->mt[g->n - 1],
                            g->mb[g->nbox - 1], g->ap, g->tr, g->ln, g->ss, NULL);
-    assert_set_equal(without(node_codes(t), g->pl), chain, "nodes up from the LV customer");
+    assert_set_equal(node_codes(t), chain, "nodes up from the LV customer");
     c.trace_levels = levels_of(t, g->cu[g->n - 1]);
     assert_int_equal(c.trace_levels, 8);
     api_resp *i = impact(base, strf("codes=%s&limit=10000", g->ln));
@@ -1059,17 +1029,15 @@ static void design_objects_and_links_only_when_asked(void **state)
                               E(g->mt[0], g->mb[0], "meter-meterbox"),
                               E(g->mt[0], g->mp[0], "meter-meteringpoint"),
                               E(g->mp[0], g->cu[0], "metering_point.customer"), NULL);
-    /* (the pole under the line, and its links, left out: see lv_up_from_meter_box) */
-    trace_both_but(g->ln, "down", 0, op_nodes, op_edges, g->pl);
-    trace_both_but(g->ln, "down", 1, set_of(g->ln, g->tr, g->ap, g->mb[0], g->mt[0], g->mp[0], g->cu[0], tr_d, tr_l, NULL),
+    trace_both(g->ln, "down", 0, op_nodes, op_edges);
+    trace_both(g->ln, "down", 1, set_of(g->ln, g->tr, g->ap, g->mb[0], g->mt[0], g->mp[0], g->cu[0], tr_d, tr_l, NULL),
                set_of(E(g->ln, g->tr, "line-transformer"),
                       E(g->ap, g->tr, "accesspoint-transformer"),
                       E(g->ap, g->mb[0], "accesspoint-meterbox"),
                       E(g->mt[0], g->mb[0], "meter-meterbox"),
                       E(g->mt[0], g->mp[0], "meter-meteringpoint"),
                       E(g->mp[0], g->cu[0], "metering_point.customer"),
-                      E(g->ln, tr_d, "line-transformer"), E(g->ln, tr_l, "line-transformer"), NULL),
-               g->pl);
+                      E(g->ln, tr_d, "line-transformer"), E(g->ln, tr_l, "line-transformer"), NULL));
     api_resp *d = trace_ok(grid_url(), g->ln, "down", 1);
     assert_string_equal(jstr(node_of(d, tr_d), "status"), "design");
 
@@ -1231,7 +1199,7 @@ int main(void)
         IT(mv_down_from_line),
         IT(lv_down_from_access_point),
         IT(lv_up_from_meter_box),
-        IT(lv_up_from_meter_box_names_the_pole),
+        IT(positions_are_not_feeds),
         IT(lv_up_from_customer),
         IT_ON(impact_of_line_lists_its_customers, &GRID_P, "grid"),
         IT_ON(impact_of_line_lists_its_customers, &CUST_P, "cust"),
