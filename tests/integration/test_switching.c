@@ -940,6 +940,9 @@ static void shared_pole_is_no_feed(void **state)
     impact_states(ss_x, x->cust, "");
     impact_states(y->ln, set_union(y->cust, ap_cust, NULL), "");
     impact_states(ss_y, set_union(y->cust, ap_cust, NULL), "");
+    /* the pole is where things hang: its outage walks to nobody */
+    impact_states(pole, set_new(), "");
+    impact_states(strf("%s,%s", pole, x->ln), x->cust, "");
     /* no pole and no access point under X */
     trace_both(x->ln, "down", "current", set_of(x->ln, x->hv_tr, x->hv_cu, NULL),
                set_of(E(x->ln, x->hv_tr, "line-transformer"),
@@ -1280,6 +1283,53 @@ static void operation_on_the_other_platform_is_misdirected(void **state)
     assert_unchanged(sw, &s0, "an operation sent to cust-svc");
 }
 
+/* The bulk import of links takes the same members: a tie's switch is
+ * required there too, and a switch makes one current link of a relation. */
+static void bulk_import_names_switches(void **state)
+{
+    (void)state;
+    char *a = new_line(), *b = new_line(), *c = new_line(), *d = new_line(), *ss = new_ss();
+    char *s1 = new_switch("load_switch", 1, NULL), *s2 = new_switch("load_switch", 1, NULL);
+    char *s3 = new_switch("breaker", 1, NULL);
+    const char *lines[] = {
+        jdump(json_pack("{s:s, s:s, s:s}", "from", a, "to", b, "switch", s1)),
+        jdump(json_pack("{s:s, s:s}", "from", b, "to", c)),
+        jdump(json_pack("{s:s, s:s, s:s}", "from", c, "to", d, "switch", s1)),
+        jdump(json_pack("{s:s, s:s, s:s}", "from", c, "to", d, "switch", s2)),
+    };
+    const char *body = strf("%s\n%s\n%s\n%s\n", lines[0], lines[1], lines[2], lines[3]);
+    api_opts o = {.key = KEY_PRODUCTION, .content_type = "application/x-ndjson"};
+    api_resp *r = api_call("POST", strf("%s/v1/relations/line-line:import?batch=1", grid_url()), &o,
+                           body, strlen(body));
+    assert_problem(r, 422);
+    strset *bad_lines = set_new();
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r->json, "errors"), i, e) {
+        set_add(bad_lines, strf("%lld", jint(e, "line")));
+        if (jint(e, "line") == 2) assert_string_equal(jstr(e, "field"), "switch");
+    }
+    assert_set_equal(bad_lines, set_of("2", "3", NULL), "lines of the import refused");
+    api_resp *ab = api_get(grid_url(), strf("/v1/relations/line-line?from=%s", a), KEY_DISPATCH);
+    assert_int_equal(json_array_size(list_items(ab)), 1);
+    assert_string_equal(jstr(json_array_get(list_items(ab), 0), "switch"), s1);
+    api_resp *cd = api_get(grid_url(), strf("/v1/relations/line-line?from=%s", c), KEY_DISPATCH);
+    assert_int_equal(json_array_size(list_items(cd)), 1);
+    assert_string_equal(jstr(json_array_get(list_items(cd), 0), "switch"), s2);
+    assert_int_equal(count_where(grid_url(), "relations/line-line", strf("from=%s", b)), 0);
+
+    /* a tie substation through its switch, imported */
+    const char *tie_line = strf("%s\n", jdump(json_pack("{s:s, s:s, s:s, s:s}", "from", ss, "to",
+                                                        a, "role", "tie", "switch", s3)));
+    r = api_call("POST", strf("%s/v1/relations/substation-line:import", grid_url()), &o, tie_line,
+                 strlen(tie_line));
+    assert_status(r, 200);
+    api_resp *sl = api_get(grid_url(), strf("/v1/relations/substation-line?from=%s", ss), KEY_DISPATCH);
+    assert_int_equal(json_array_size(list_items(sl)), 1);
+    assert_string_equal(jstr(json_array_get(list_items(sl), 0), "switch"), s3);
+    assert_string_equal(jstr(json_array_get(list_items(sl), 0), "role"), "tie");
+}
+
 /* ---- 13. bad state ---------------------------------------------------------------------------- */
 
 static void state_is_current_or_normal(void **state)
@@ -1323,6 +1373,7 @@ int main(void)
         IT(concurrent_operations_one_wins),
         IT(links_name_their_switch_once),
         IT(link_to_unknown_switch_is_refused),
+        IT(bulk_import_names_switches),
         IT(operation_on_the_other_platform_is_misdirected),
         IT(state_is_current_or_normal),
     };
