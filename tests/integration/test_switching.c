@@ -499,7 +499,8 @@ static const char *op_body(int open, const char *reason)
 static json_t *operate_ok(const char *sw, int open, const char *reason)
 {
     long long v = version_of(grid_url(), "switches", sw);
-    api_resp *r = operate_as(grid_url(), KEY_DISPATCH, sw, op_body(open, reason), strf("\"%lld\"", v));
+    api_resp *r =
+        operate_as(grid_url(), KEY_DISPATCH, sw, op_body(open, reason), strf("\"%lld\"", v));
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "code"), sw);
     assert_int_equal(json_is_true(json_object_get(r->json, "current_open")), open);
@@ -815,7 +816,8 @@ static void restorable_counts_what_closing_restores(void **state)
     /* the sectionaliser named too: each tie restores its own side */
     impact_both(strf("%s,%s", ss1, sec), "normal", aa, want_rest(2, tie1, na, tie3, na2));
     /* a transformer named too: its customers are listed, not restorable */
-    impact_both(strf("%s,%s", ss1, a->lv->tr), "normal", aa, want_rest(2, tie1, n - 2, tie3, n - 2));
+    impact_both(strf("%s,%s", ss1, a->lv->tr), "normal", aa,
+                want_rest(2, tie1, n - 2, tie3, n - 2));
     impact_both(strf("%s,%s,%s", ss1, sec, a->lv->tr), "normal", aa,
                 want_rest(2, tie1, na - 2, tie3, na2));
     /* the other side named: that tie restores nobody */
@@ -828,6 +830,12 @@ static void restorable_counts_what_closing_restores(void **state)
     /* nothing cut: nothing restorable */
     impact_both(b->ln, "normal", b->cust, "");
 
+    /* ?restorable=true is the default */
+    for (int p = 0; p < 2; p++) {
+        api_resp *r = impact_on(p ? cust_url() : grid_url(), ss1, "normal", "&restorable=true");
+        assert_status(r, 200);
+        assert_string_equal(restorable_text(r), want_rest(2, tie1, n, tie3, n));
+    }
     /* ?restorable=false leaves it out */
     for (int p = 0; p < 2; p++) {
         api_resp *r = impact_on(p ? cust_url() : grid_url(), ss1, "normal", "&restorable=false");
@@ -984,9 +992,40 @@ static void named_switch_opens_its_links(void **state)
     trace_both(tr, "up", "current", set_of(tr, l->ln, ss, NULL),
                set_of(ES(l->ln, tr, "line-transformer", fuse, 0),
                       ES(ss, l->ln, "substation-line", brk, 0), NULL));
+
+    /* the fuse blown: the transformer is off its line now, normally on it */
+    operate_ok(fuse, 1, "fuse blown");
+    trace_both(tr, "up", "current", set_of(tr, NULL), set_new());
+    trace_both(tr, "up", "normal", set_of(tr, l->ln, ss, NULL),
+               set_of(ES(l->ln, tr, "line-transformer", fuse, 1),
+                      ES(ss, l->ln, "substation-line", brk, 0), NULL));
+    trace_both(l->ln, "down", "current", below(l), NULL);
+    trace_both(l->ln, "down", "normal", set_union(below(l), set_of(tr, NULL), behind_fuse, NULL),
+               NULL);
 }
 
-/* ---- 9. refused operations -------------------------------------------------------------------- */
+/* A tie switch standing in a station room: after a transfer through it,
+ * the room's outage cuts the transferred line (its own breaker is open,
+ * restorable); normally the tie is open and the room cuts nobody. */
+static void room_with_a_tie_in_it(void **state)
+{
+    (void)state;
+    char *room = new_room(), *ss1 = new_ss(), *ss2 = new_ss();
+    char *brk1 = new_switch("breaker", 0, NULL), *t = new_switch("load_switch", 1, room);
+    feeder *a = new_feeder(1), *b = new_feeder(0);
+    feed(ss1, a->ln, "source", brk1);
+    feed(ss2, b->ln, "source", NULL);
+    tie(a->ln, b->ln, t);
+    impact_states(room, set_new(), "");
+    operate_ok(t, 0, "transfer through the room");
+    operate_ok(brk1, 1, "transfer through the room");
+    impact_both(room, "current", a->cust, want_rest(1, brk1, a->cust->n));
+    impact_both(room, "normal", set_new(), "");
+    impact_both(ss2, "current", set_union(a->cust, b->cust, NULL),
+                want_rest(1, brk1, a->cust->n + b->cust->n));
+}
+
+/* ---- 9. refused operations ------------------------------------------------------------- */
 
 /* A switch on a line's source link, closed; each refused operation leaves
  * it as it was: same version, position and ETag, no history, no event. */
@@ -1029,7 +1068,8 @@ static void refused_operations_change_nothing(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         api_resp *r = operate_as(g, bad[i].key, sw, bad[i].body, bad[i].if_match);
-        if (r->status != bad[i].status || (bad[i].status != 401 && !it_is_problem(r, bad[i].status))) {
+        int problem = bad[i].status == 401 || it_is_problem(r, bad[i].status);
+        if (r->status != bad[i].status || !problem) {
             api_dump(r);
             fail_msg("%s: status %ld, want a %d problem", bad[i].what, r->status, bad[i].status);
         }
@@ -1054,7 +1094,8 @@ static void refused_operations_change_nothing(void **state)
     /* the position now is the platform's: no PATCH sets it, whoever asks */
     const char *keys[] = {KEY_PRODUCTION, KEY_ADMIN, KEY_DISPATCH};
     for (size_t k = 0; k < 3; k++) {
-        api_resp *p = api_patch(g, strf("/v1/switches/%s", sw), keys[k], "{\"current_open\": true}");
+        api_resp *p =
+            api_patch(g, strf("/v1/switches/%s", sw), keys[k], "{\"current_open\": true}");
         if (k < 2) assert_problem_field(p, 400, "current_open");
         else if (p->status != 400 && p->status != 403) {
             api_dump(p);
@@ -1079,7 +1120,8 @@ static void refused_operations_change_nothing(void **state)
     assert_status(pr, 200);
     assert_true(json_is_true(json_object_get(pr->json, "current_open")));
     /* dispatch does not */
-    assert_problem(api_patch(g, strf("/v1/switches/%s", sw), KEY_DISPATCH, "{\"name\": \"x\"}"), 403);
+    assert_problem(api_patch(g, strf("/v1/switches/%s", sw), KEY_DISPATCH, "{\"name\": \"x\"}"),
+                   403);
 }
 
 /* ---- 10. history and events ----------------------------------------------------------------- */
@@ -1212,17 +1254,21 @@ static void links_name_their_switch_once(void **state)
 
     /* a tie needs its switch, and a switch's code */
     assert_problem_field(link_raw(p, "line-line", a, b, NULL), 400, "switch");
-    assert_problem_field(link_raw(p, "line-line", a, b, json_pack("{s:n}", "switch")), 400, "switch");
+    assert_problem_field(link_raw(p, "line-line", a, b, json_pack("{s:n}", "switch")), 400,
+                         "switch");
     assert_problem_field(link_raw(p, "line-line", a, b, json_pack("{s:s}", "switch", c)), 400,
                          "switch");
     assert_problem_field(link_raw(p, "line-line", a, b, json_pack("{s:i}", "switch", 7)), 400,
                          "switch");
-    assert_problem_field(link_raw(p, "line-line", a, b, json_pack("{s:s}", "switch", spoil_check(sw))),
-                         400, "switch");
+    assert_problem_field(
+        link_raw(p, "line-line", a, b, json_pack("{s:s}", "switch", spoil_check(sw))), 400,
+        "switch");
     assert_int_equal(count_where(grid_url(), "relations/line-line", strf("from=%s", a)), 0);
     /* a tie is kept by production */
-    assert_problem(link_raw(KEY_MARKETING, "line-line", a, b, json_pack("{s:s}", "switch", sw)), 403);
-    assert_problem(link_raw(KEY_DISPATCH, "line-line", a, b, json_pack("{s:s}", "switch", sw)), 403);
+    assert_problem(link_raw(KEY_MARKETING, "line-line", a, b, json_pack("{s:s}", "switch", sw)),
+                   403);
+    assert_problem(link_raw(KEY_DISPATCH, "line-line", a, b, json_pack("{s:s}", "switch", sw)),
+                   403);
     assert_int_equal(count_where(grid_url(), "relations/line-line", strf("from=%s", a)), 0);
 
     tie(a, b, sw);
@@ -1245,9 +1291,18 @@ static void links_name_their_switch_once(void **state)
     json_t *tb = json_pack("{s:s, s:s, s:f, s:f}", "name", strf("TR %s", uniq()), "kind", "public",
                            "capacity_kva", 200.0, "voltage_kv", 10.0);
     char *tr2 = mk(grid_url(), "transformers", KEY_PRODUCTION, tb);
-    assert_problem(link_raw(KEY_ADMIN, "line-transformer", b, tr2, json_pack("{s:s}", "switch", fuse)),
-                   409);
+    assert_problem(
+        link_raw(KEY_ADMIN, "line-transformer", b, tr2, json_pack("{s:s}", "switch", fuse)), 409);
     assert_int_equal(count_where(grid_url(), "relations/line-transformer", strf("to=%s", tr2)), 0);
+    /* a line tied to itself is no tie */
+    char *own = new_switch("load_switch", 1, NULL);
+    api_resp *self = link_raw(p, "line-line", c, c, json_pack("{s:s}", "switch", own));
+    if (self->status != 400 && self->status != 422) {
+        api_dump(self);
+        fail_msg("a line tied to itself answered %ld, want 400 or 422", self->status);
+    }
+    assert_int_equal(count_where(grid_url(), "relations/line-line", strf("from=%s", c)), 0);
+
     /* an ended link lets its switch go */
     assert_status(api_delete(grid_url(), strf("/v1/relations/line-line?from=%s&to=%s", a, b), p),
                   200);
@@ -1324,13 +1379,14 @@ static void bulk_import_names_switches(void **state)
     r = api_call("POST", strf("%s/v1/relations/substation-line:import", grid_url()), &o, tie_line,
                  strlen(tie_line));
     assert_status(r, 200);
-    api_resp *sl = api_get(grid_url(), strf("/v1/relations/substation-line?from=%s", ss), KEY_DISPATCH);
+    api_resp *sl =
+        api_get(grid_url(), strf("/v1/relations/substation-line?from=%s", ss), KEY_DISPATCH);
     assert_int_equal(json_array_size(list_items(sl)), 1);
     assert_string_equal(jstr(json_array_get(list_items(sl), 0), "switch"), s3);
     assert_string_equal(jstr(json_array_get(list_items(sl), 0), "role"), "tie");
 }
 
-/* ---- 13. bad state ---------------------------------------------------------------------------- */
+/* ---- 13. bad state ---------------------------------------------------------------------- */
 
 static void state_is_current_or_normal(void **state)
 {
@@ -1368,6 +1424,7 @@ int main(void)
         IT(station_room_takes_out_what_stands_in_it),
         IT(shared_pole_is_no_feed),
         IT(named_switch_opens_its_links),
+        IT(room_with_a_tie_in_it),
         IT(refused_operations_change_nothing),
         IT(operation_is_recorded),
         IT(concurrent_operations_one_wins),
