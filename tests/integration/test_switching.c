@@ -901,23 +901,26 @@ static void loop_closed_through_two_ties(void **state)
 
 /* ---- 6. a station room ------------------------------------------------------------------- */
 
-/* A room with a transformer of line L in it and the breaker of line M's
- * source link: its outage takes out that transformer's customers and the
- * whole of M; L's other customers stay on. */
+/* A room with a transformer of line L in it, the fuse of another of L's
+ * transformers and the breaker of line M's source link: its outage takes
+ * out those transformers' customers and the whole of M; L's other
+ * customers stay on. */
 static void station_room_takes_out_what_stands_in_it(void **state)
 {
     (void)state;
     char *room = new_room(), *ss = new_ss(), *ss_m = new_ss();
-    char *brk = new_switch("breaker", 0, room);
+    char *brk = new_switch("breaker", 0, room), *fuse = new_switch("fuse", 0, room);
     feeder *l = new_feeder(2), *m = new_feeder(1);
     strset *in_room = set_new();
-    char *tr_in = hv_tr(l->ln, NULL, room, in_room, NULL);
+    char *cu_in = NULL;
+    char *tr_in = hv_tr(l->ln, NULL, room, in_room, &cu_in);
+    hv_tr(l->ln, fuse, NULL, in_room, NULL); /* standing outside, its fuse in the room */
     feed(ss, l->ln, "source", NULL);
     feed(ss_m, m->ln, "source", brk);
     strset *cut = set_union(in_room, m->cust, NULL);
 
     impact_states(room, cut, "");
-    impact_states(tr_in, in_room, "");
+    impact_states(tr_in, set_of(cu_in, NULL), "");
     impact_states(strf("%s,%s", room, l->hv_tr), set_union(cut, set_of(l->hv_cu, NULL), NULL), "");
     /* the line itself: all of its transformers, in the room or not */
     impact_states(l->ln, set_union(l->cust, in_room, NULL), "");
@@ -1186,6 +1189,30 @@ static void operation_is_recorded(void **state)
     assert_string_equal(jstr(json_array_get(ops, 2), "reason"), longest);
 }
 
+/* The reason is at most 200 characters (not bytes): dispatch writes it in
+ * Chinese as often as not. */
+static void reason_is_up_to_200_characters(void **state)
+{
+    (void)state;
+    char *sw = new_switch("load_switch", 1, NULL);
+    char *cjk = "", *ascii = "";
+    for (int i = 0; i < 200; i++) cjk = strf("%s转", cjk);
+    for (int i = 0; i < 201; i++) ascii = strf("%sx", ascii);
+    sw_seen s0 = seen(sw);
+    assert_problem_field(operate_as(grid_url(), KEY_DISPATCH, sw, op_body(0, ascii), NULL), 400,
+                         "reason");
+    assert_problem_field(operate_as(grid_url(), KEY_DISPATCH, sw, op_body(0, strf("%s转", cjk)),
+                                    NULL),
+                         400, "reason");
+    assert_problem_field(operate_as(grid_url(), KEY_DISPATCH, sw, op_body(0, ""), NULL), 400,
+                         "reason");
+    assert_unchanged(sw, &s0, "reasons refused");
+    operate_ok(sw, 0, cjk);
+    json_t *ops = operations_in(history_of(sw));
+    assert_int_equal(json_array_size(ops), 1);
+    assert_string_equal(jstr(json_array_get(ops, 0), "reason"), cjk);
+}
+
 /* ---- 11. concurrent operations -------------------------------------------------------------- */
 
 #define RACERS 8
@@ -1427,6 +1454,7 @@ int main(void)
         IT(room_with_a_tie_in_it),
         IT(refused_operations_change_nothing),
         IT(operation_is_recorded),
+        IT(reason_is_up_to_200_characters),
         IT(concurrent_operations_one_wins),
         IT(links_name_their_switch_once),
         IT(link_to_unknown_switch_is_refused),
