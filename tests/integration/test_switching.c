@@ -830,6 +830,22 @@ static void restorable_counts_what_closing_restores(void **state)
     /* nothing cut: nothing restorable */
     impact_both(b->ln, "normal", b->cust, "");
 
+    /* a page of the list: restorable counts every listed customer, not the page's */
+    for (int p = 0; p < 2; p++) {
+        const char *base = p ? cust_url() : grid_url();
+        api_resp *r = api_get(base, strf("/v1/outage-impact?codes=%s,%s&state=normal&limit=1", ss1,
+                                         sec),
+                              KEY_DISPATCH);
+        assert_status(r, 200);
+        assert_int_equal(json_array_size(json_object_get(r->json, "customers")), 1);
+        assert_int_equal(jint(json_object_get(r->json, "counts"), "total"), n);
+        assert_string_equal(restorable_text(r), want_rest(2, tie1, na, tie3, na2));
+        const char *q = strf("codes=%s,%s&state=normal&limit=1&after=%s", ss1, sec,
+                             jstr(r->json, "next"));
+        api_resp *r2 = api_get(base, strf("/v1/outage-impact?%s", q), KEY_DISPATCH);
+        assert_status(r2, 200);
+        assert_string_equal(restorable_text(r2), want_rest(2, tie1, na, tie3, na2));
+    }
     /* ?restorable=true is the default */
     for (int p = 0; p < 2; p++) {
         api_resp *r = impact_on(p ? cust_url() : grid_url(), ss1, "normal", "&restorable=true");
@@ -1026,6 +1042,71 @@ static void room_with_a_tie_in_it(void **state)
     impact_both(room, "normal", set_new(), "");
     impact_both(ss2, "current", set_union(a->cust, b->cust, NULL),
                 want_rest(1, brk1, a->cust->n + b->cust->n));
+}
+
+/* ---- 8b. changes to the grid ---------------------------------------------------------- */
+
+/* What feeds a line follows every change of the grid at once: a switch's
+ * normal position maintained by production, an operation, a tie ended, a
+ * second source linked, a link still in design, a source retired. */
+static void changes_to_the_grid_are_seen_at_once(void **state)
+{
+    (void)state;
+    char *ss1 = new_ss(), *ss2 = new_ss(), *ss3 = new_ss(), *ss4 = new_ss();
+    char *t = new_switch("load_switch", 1, NULL);
+    feeder *a = new_feeder(1), *b = new_feeder(0);
+    feed(ss1, a->ln, "source", NULL);
+    feed(ss2, b->ln, "source", NULL);
+    tie(a->ln, b->ln, t);
+    int n = a->cust->n;
+    impact_states(ss1, a->cust, want_rest(1, t, n));
+
+    /* production makes the tie normally closed: the normal arrangement
+     * changes, the position now does not */
+    sw_seen s0 = seen(t);
+    api_opts po = {.key = KEY_PRODUCTION, .if_match = s0.etag};
+    const char *closed = "{\"normal_open\": false}";
+    api_resp *p = api_call("PATCH", strf("%s/v1/switches/%s", grid_url(), t), &po, closed,
+                           strlen(closed));
+    assert_status(p, 200);
+    assert_true(json_is_false(json_object_get(p->json, "normal_open")));
+    assert_true(json_is_true(json_object_get(p->json, "current_open")));
+    impact_both(ss1, "normal", set_new(), "");
+    impact_both(ss1, "current", a->cust, want_rest(1, t, n));
+    trace_both(a->hv_cu, "up", "normal",
+               set_of(a->hv_cu, a->hv_tr, a->ln, b->ln, ss1, ss2, NULL),
+               set_of(E(a->hv_tr, a->hv_cu, "transformer-customer"),
+                      E(a->ln, a->hv_tr, "line-transformer"), E(ss1, a->ln, "substation-line"),
+                      E(ss2, b->ln, "substation-line"), ES(a->ln, b->ln, "line-line", t, 1),
+                      NULL));
+
+    /* closed now too */
+    operate_ok(t, 0, "close as normal");
+    impact_states(ss1, set_new(), "");
+
+    /* the tie ended: A on its own source again */
+    assert_status(api_delete(grid_url(),
+                             strf("/v1/relations/line-line?from=%s&to=%s", a->ln, b->ln),
+                             KEY_PRODUCTION),
+                  200);
+    impact_states(ss1, a->cust, "");
+    trace_both(a->hv_cu, "up", "current", set_of(a->hv_cu, a->hv_tr, a->ln, ss1, NULL), NULL);
+
+    /* a second source: the first one's outage cuts nobody */
+    feed(ss3, a->ln, "source", NULL);
+    impact_states(ss1, set_new(), "");
+    impact_states(strf("%s,%s", ss1, ss3), a->cust, "");
+    /* a source link still in design feeds nothing */
+    json_t *design = json_pack("{s:s, s:s}", "role", "source", "status", "design");
+    assert_status(link_raw(KEY_ADMIN, "substation-line", ss4, a->ln, design), 201);
+    impact_states(strf("%s,%s", ss1, ss3), a->cust, "");
+    /* the second source ended: cut again */
+    assert_status(api_delete(grid_url(),
+                             strf("/v1/relations/substation-line?from=%s&to=%s", ss3, a->ln),
+                             KEY_PRODUCTION),
+                  200);
+    impact_states(ss1, a->cust, "");
+    trace_both(a->hv_cu, "up", "normal", set_of(a->hv_cu, a->hv_tr, a->ln, ss1, NULL), NULL);
 }
 
 /* ---- 9. refused operations ------------------------------------------------------------- */
@@ -1452,6 +1533,7 @@ int main(void)
         IT(shared_pole_is_no_feed),
         IT(named_switch_opens_its_links),
         IT(room_with_a_tie_in_it),
+        IT(changes_to_the_grid_are_seen_at_once),
         IT(refused_operations_change_nothing),
         IT(operation_is_recorded),
         IT(reason_is_up_to_200_characters),
