@@ -1109,6 +1109,43 @@ static void changes_to_the_grid_are_seen_at_once(void **state)
     trace_both(a->hv_cu, "up", "normal", set_of(a->hv_cu, a->hv_tr, a->ln, ss1, NULL), NULL);
 }
 
+/* A line still in design (a red drawing) on a design link of a substation
+ * is not energised, and not cut either: its outage lists operational
+ * customers only. A retired line is no part of the grid. */
+static void design_and_retired_lines_are_not_cut(void **state)
+{
+    (void)state;
+    char *ss = new_ss();
+    feeder *op = new_feeder(1);
+    feed(ss, op->ln, "source", NULL);
+    char *red = mk(grid_url(), "lines", KEY_PRODUCTION,
+                   json_pack("{s:s, s:s, s:f, s:s}", "name", strf("red line %s", uniq()), "kind",
+                             "public", "voltage_kv", 10.0, "status", "design"));
+    json_t *design = json_pack("{s:s, s:s}", "role", "source", "status", "design");
+    assert_status(link_raw(KEY_ADMIN, "substation-line", ss, red, design), 201);
+    json_t *tb = json_pack("{s:s, s:s, s:f, s:f, s:s}", "name", strf("red TR %s", uniq()), "kind",
+                           "dedicated", "capacity_kva", 630.0, "voltage_kv", 10.0, "status",
+                           "design");
+    char *red_tr = mk(grid_url(), "transformers", KEY_MARKETING, tb);
+    assert_status(link_raw(KEY_ADMIN, "line-transformer", red, red_tr,
+                           json_pack("{s:s}", "status", "design")),
+                  201);
+    char *red_cu = create_customer(strf("customer to be %s", uniq()), NULL);
+    assert_status(link_raw(KEY_ADMIN, "transformer-customer", red_tr, red_cu,
+                           json_pack("{s:s}", "status", "design")),
+                  201);
+    impact_states(ss, op->cust, "");
+    impact_states(op->ln, op->cust, "");
+
+    /* a second operational line, retired (its transformer left on it) */
+    feeder *gone = new_feeder(0);
+    feed(ss, gone->ln, "source", NULL);
+    impact_states(ss, set_union(op->cust, gone->cust, NULL), "");
+    assert_status(api_delete(grid_url(), strf("/v1/lines/%s", gone->ln), KEY_PRODUCTION), 200);
+    impact_states(ss, op->cust, "");
+    trace_both(ss, "down", "current", set_union(set_of(ss, NULL), below(op), NULL), NULL);
+}
+
 /* ---- 9. refused operations ------------------------------------------------------------- */
 
 /* A switch on a line's source link, closed; each refused operation leaves
@@ -1534,6 +1571,7 @@ int main(void)
         IT(named_switch_opens_its_links),
         IT(room_with_a_tie_in_it),
         IT(changes_to_the_grid_are_seen_at_once),
+        IT(design_and_retired_lines_are_not_cut),
         IT(refused_operations_change_nothing),
         IT(operation_is_recorded),
         IT(reason_is_up_to_200_characters),
