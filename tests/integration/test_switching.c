@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- string sets ---------------------------------------------------------------------- */
+/* ---- string sets ------------------------------------------------------------------------- */
 
 #define SET_MAX 256
 
@@ -95,7 +95,7 @@ static strset *set_union(const strset *first, ...)
                      (want)->n, w_);                                                            \
     } while (0)
 
-/* ---- building grids ------------------------------------------------------------------- */
+/* ---- building grids ---------------------------------------------------------------------- */
 
 static char *mk(const char *base, const char *collection, const char *key, json_t *body)
 {
@@ -277,7 +277,7 @@ static strset *below(const feeder *f)
     return s;
 }
 
-/* ---- reading answers ---------------------------------------------------------------- */
+/* ---- reading answers --------------------------------------------------------------------- */
 
 static const char *state_q(const char *state)
 {
@@ -480,7 +480,7 @@ static void impact_states(const char *codes, strset *want, const char *rest)
     impact_both(codes, "normal", want, rest);
 }
 
-/* ---- operating ------------------------------------------------------------------------ */
+/* ---- operating --------------------------------------------------------------------------- */
 
 static api_resp *operate_as(const char *base, const char *key, const char *sw, const char *body,
                             const char *if_match)
@@ -601,7 +601,7 @@ static json_t *events_of(const char *base, long long after, const char *type, co
     }
 }
 
-/* ---- 1. a tie substation ------------------------------------------------------------------- */
+/* ---- 1. a tie substation ----------------------------------------------------------------- */
 
 /* A line with a source and a tie substation (role tie, no switch: open in
  * both states): the tie's outage cuts none of the line's customers and a
@@ -657,7 +657,7 @@ static void tie_substation_cuts_nobody(void **state)
     trace_both(tie2_ss, "down", "current", set_union(set_of(tie2_ss, NULL), below(f), NULL), NULL);
 }
 
-/* ---- 2. a source breaker opened ------------------------------------------------------------- */
+/* ---- 2. a source breaker opened ---------------------------------------------------------- */
 
 /* A line fed through a breaker, and a second line of the same substation
  * with no switch. Opened by dispatch, the breaker takes the line off the
@@ -706,7 +706,7 @@ static void breaker_opened_cuts_the_line(void **state)
     trace_both(l->hv_cu, "up", "current", up_nodes, NULL);
 }
 
-/* ---- 3. a transfer -------------------------------------------------------------------------- */
+/* ---- 3. a transfer ----------------------------------------------------------------------- */
 
 typedef struct two_lines {
     char *ss1, *ss2, *brk1, *brk2, *tie;
@@ -789,7 +789,7 @@ static void transfer_through_a_tie(void **state)
     trace_both(t->ss1, "down", "current", set_of(t->ss1, NULL), set_new());
 }
 
-/* ---- 4. restorable -------------------------------------------------------------------------- */
+/* ---- 4. restorable ----------------------------------------------------------------------- */
 
 /* Line A (from SS1) tied to B (SS2) by tie 1 and, through a closed
  * sectionaliser to its branch A2, tied to C (SS3) by tie 3. Each open
@@ -861,7 +861,7 @@ static void restorable_counts_what_closing_restores(void **state)
     }
 }
 
-/* ---- 5. a loop through two ties ------------------------------------------------------------ */
+/* ---- 5. a loop through two ties ---------------------------------------------------------- */
 
 static void loop_closed_through_two_ties(void **state)
 {
@@ -946,7 +946,7 @@ static void station_room_takes_out_what_stands_in_it(void **state)
     trace_both(m->hv_cu, "up", "current", set_of(m->hv_cu, m->hv_tr, m->ln, NULL), NULL);
 }
 
-/* ---- 7. a shared pole ---------------------------------------------------------------------- */
+/* ---- 7. a shared pole -------------------------------------------------------------------- */
 
 /* An access point hangs on a pole that carries line X but is fed by a
  * transformer of line Y: a position is no feed. */
@@ -989,7 +989,7 @@ static void shared_pole_is_no_feed(void **state)
     trace_both(ap->ap, "up", NULL, set_of(ap->ap, ap->tr, y->ln, ss_y, NULL), NULL);
 }
 
-/* ---- 8. a named switch ---------------------------------------------------------------------- */
+/* ---- 8. a named switch ------------------------------------------------------------------- */
 
 /* Named in an outage, a switch opens the links it makes: on a source link,
  * its line; on a transformer's link, that transformer. */
@@ -1044,7 +1044,7 @@ static void room_with_a_tie_in_it(void **state)
                 want_rest(1, brk1, a->cust->n + b->cust->n));
 }
 
-/* ---- 8b. changes to the grid ---------------------------------------------------------- */
+/* ---- 9. changes to the grid -------------------------------------------------------------- */
 
 /* What feeds a line follows every change of the grid at once: a switch's
  * normal position maintained by production, an operation, a tie ended, a
@@ -1146,7 +1146,7 @@ static void design_and_retired_lines_are_not_cut(void **state)
     trace_both(ss, "down", "current", set_union(set_of(ss, NULL), below(op), NULL), NULL);
 }
 
-/* ---- 9. refused operations ------------------------------------------------------------- */
+/* ---- 10. refused operations -------------------------------------------------------------- */
 
 /* A switch on a line's source link, closed; each refused operation leaves
  * it as it was: same version, position and ETag, no history, no event. */
@@ -1245,7 +1245,7 @@ static void refused_operations_change_nothing(void **state)
                    403);
 }
 
-/* ---- 10. history and events ----------------------------------------------------------------- */
+/* ---- 11. history and events -------------------------------------------------------------- */
 
 static void operation_is_recorded(void **state)
 {
@@ -1331,7 +1331,7 @@ static void reason_is_up_to_200_characters(void **state)
     assert_string_equal(jstr(json_array_get(ops, 0), "reason"), cjk);
 }
 
-/* ---- 11. concurrent operations -------------------------------------------------------------- */
+/* ---- 12. concurrent operations ----------------------------------------------------------- */
 
 #define RACERS 8
 
@@ -1388,7 +1388,7 @@ static void concurrent_operations_one_wins(void **state)
     impact_states(ss, l->cust, "");
 }
 
-/* ---- 12. links naming switches ------------------------------------------------------------- */
+/* ---- 13. links naming switches ----------------------------------------------------------- */
 
 static void links_name_their_switch_once(void **state)
 {
@@ -1531,7 +1531,7 @@ static void bulk_import_names_switches(void **state)
     assert_string_equal(jstr(json_array_get(list_items(sl), 0), "role"), "tie");
 }
 
-/* ---- 13. bad state ---------------------------------------------------------------------- */
+/* ---- 14. bad state ----------------------------------------------------------------------- */
 
 static void state_is_current_or_normal(void **state)
 {
