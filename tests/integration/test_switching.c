@@ -1388,6 +1388,72 @@ static void concurrent_operations_one_wins(void **state)
     impact_states(ss, l->cust, "");
 }
 
+/* How many (line, substation) rows of table name one of the lines, on
+ * grid-svc's database. */
+static const char *feeds_of(char *const *lines, const char *table)
+{
+    PGconn *db = pg_admin(db_name_of("GRID_DATABASE_URL"));
+    const char *in = "";
+    for (int i = 0; i < RACERS; i++) in = strf("%s%s'%s'", in, i ? "," : "", lines[i]);
+    PGresult *r = pg_ok(db, strf("SELECT count(*) FROM %s WHERE line IN (%s)", table, in));
+    return it_strdup(PQgetvalue(r, 0, 0));
+}
+
+/* Operations on different switches at once, each with its own ETag, while
+ * closed ties are made between the lines: every one is taken, and what
+ * feeds each line is what all of them together say. */
+static void operations_on_many_switches_at_once(void **state)
+{
+    (void)state;
+    char *ss = new_ss(), *sw[RACERS], *ln[RACERS], *ties[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        sw[i] = new_switch("breaker", 0, NULL);
+        ln[i] = new_line();
+        feed(ss, ln[i], "source", sw[i]);
+        ties[i] = new_switch("load_switch", 0, NULL); /* normally closed */
+    }
+    assert_string_equal(feeds_of(ln, "line_feeds"), strf("%d", RACERS));
+    /* breakers 1.. opened while the ring of ties is made: line 0 feeds them all */
+    enum { NJOBS = 2 * RACERS - 1 };
+    api_job jobs[NJOBS];
+    memset(jobs, 0, sizeof jobs);
+    for (int i = 0; i < RACERS; i++) {
+        api_job *t = &jobs[i];
+        t->method = "POST";
+        t->url = strf("%s/v1/relations/line-line", grid_url());
+        t->body = jdump(json_pack("{s:s, s:s, s:s}", "from", ln[i], "to", ln[(i + 1) % RACERS],
+                                  "switch", ties[i]));
+        t->opts.key = KEY_PRODUCTION;
+        if (i == 0) continue;
+        api_job *o = &jobs[RACERS + i - 1];
+        o->method = "POST";
+        o->url = strf("%s/v1/switches/%s/operate", grid_url(), sw[i]);
+        o->body = op_body(1, strf("many at once %d", i));
+        o->opts.key = KEY_DISPATCH;
+        o->opts.if_match = it_strdup(seen(sw[i]).etag);
+    }
+    api_parallel(jobs, NJOBS);
+    for (int i = 0; i < NJOBS; i++) {
+        if (jobs[i].resp->status != (i < RACERS ? 201 : 200)) {
+            api_dump(jobs[i].resp);
+            fail_msg("request %d of %d at once answered %ld", i, NJOBS, jobs[i].resp->status);
+        }
+    }
+    for (int i = 1; i < RACERS; i++) assert_true(seen(sw[i]).current_open);
+    /* what grid-svc keeps of which substation feeds which line (for the
+     * integration report) agrees with the grid after the changes at once */
+    assert_string_equal(feeds_of(ln, "line_feeds_now()"), strf("%d", RACERS));
+    assert_string_equal(feeds_of(ln, "line_feeds"), strf("%d", RACERS));
+    strset *all = set_of(ss, NULL);
+    for (int i = 0; i < RACERS; i++) set_add(all, ln[i]);
+    trace_both(ln[RACERS / 2], "up", "current", all, NULL);
+    trace_both(ln[RACERS / 2], "up", "normal", all, NULL);
+    /* line 0's breaker opened too: nothing is fed */
+    operate_ok(sw[0], 1, "all off");
+    assert_string_equal(feeds_of(ln, "line_feeds"), "0");
+    impact_states(ss, set_new(), "");
+}
+
 /* ---- 13. links naming switches ----------------------------------------------------------- */
 
 static void links_name_their_switch_once(void **state)
@@ -1576,6 +1642,7 @@ int main(void)
         IT(operation_is_recorded),
         IT(reason_is_up_to_200_characters),
         IT(concurrent_operations_one_wins),
+        IT(operations_on_many_switches_at_once),
         IT(links_name_their_switch_once),
         IT(link_to_unknown_switch_is_refused),
         IT(bulk_import_names_switches),
