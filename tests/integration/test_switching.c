@@ -861,6 +861,21 @@ static void restorable_counts_what_closing_restores(void **state)
     }
 }
 
+/* Closing a tie to a line that is itself off (its breaker open now)
+ * restores nobody: the tie is restorable only where the other side is fed. */
+static void restorable_needs_an_energised_source(void **state)
+{
+    (void)state;
+    two_lines *t = build_two_lines();
+    operate_ok(t->brk2, 1, "B off");
+    impact_both(t->ss1, "current", t->a->cust, "");
+    impact_both(t->ss1, "normal", t->a->cust, want_rest(1, t->tie, t->a->cust->n));
+    /* B is off already: its substation's outage lists its customers, and
+     * the tie would feed them from SS1, but not through B's own breaker */
+    impact_both(t->ss2, "current", t->b->cust, want_rest(1, t->tie, t->b->cust->n));
+    impact_both(t->brk2, "current", t->b->cust, want_rest(1, t->tie, t->b->cust->n));
+}
+
 /* ---- 5. a loop through two ties ---------------------------------------------------------- */
 
 static void loop_closed_through_two_ties(void **state)
@@ -1620,6 +1635,22 @@ static void state_is_current_or_normal(void **state)
     }
     impact_both(ln, "current", set_new(), "");
     impact_both(ln, "normal", set_new(), "");
+    /* a switch named in an outage: known, it opens what it makes (here
+     * nothing); unknown, 404 as any code */
+    impact_states(new_switch("disconnector", 0, NULL), set_new(), "");
+    assert_problem(impact_on(grid_url(), mint_code("SW"), NULL, NULL), 404);
+    assert_problem(impact_on(cust_url(), mint_code("SW"), NULL, NULL), 404);
+}
+
+/* A retired switch is no longer operated: 409, and it stays as it was. */
+static void retired_switch_is_not_operated(void **state)
+{
+    (void)state;
+    char *sw = new_switch("disconnector", 0, NULL);
+    assert_status(api_delete(grid_url(), strf("/v1/switches/%s", sw), KEY_PRODUCTION), 200);
+    sw_seen s0 = seen(sw);
+    assert_problem(operate_as(grid_url(), KEY_DISPATCH, sw, op_body(1, "retired"), NULL), 409);
+    assert_unchanged(sw, &s0, "operating a retired switch");
 }
 
 int main(void)
@@ -1631,6 +1662,7 @@ int main(void)
         IT(breaker_opened_cuts_the_line),
         IT(transfer_through_a_tie),
         IT(restorable_counts_what_closing_restores),
+        IT(restorable_needs_an_energised_source),
         IT(loop_closed_through_two_ties),
         IT(station_room_takes_out_what_stands_in_it),
         IT(shared_pole_is_no_feed),
@@ -1648,6 +1680,7 @@ int main(void)
         IT(bulk_import_names_switches),
         IT(operation_on_the_other_platform_is_misdirected),
         IT(state_is_current_or_normal),
+        IT(retired_switch_is_not_operated),
     };
     return cmocka_run_group_tests(tests, it_group_setup, it_group_teardown);
 }
