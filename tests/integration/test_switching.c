@@ -1551,6 +1551,18 @@ static void link_to_unknown_switch_is_refused(void **state)
     assert_int_equal(count_where(grid_url(), "relations/substation-line", strf("from=%s", ss)), 0);
 }
 
+/* A link naming a retired switch: 409, as any reference to a retired
+ * object (DESIGN §4), and nothing stored. */
+static void link_to_retired_switch_is_refused(void **state)
+{
+    (void)state;
+    char *a = new_line(), *b = new_line(), *sw = new_switch("load_switch", 1, NULL);
+    assert_status(api_delete(grid_url(), strf("/v1/switches/%s", sw), KEY_PRODUCTION), 200);
+    assert_problem(link_raw(KEY_PRODUCTION, "line-line", a, b, json_pack("{s:s}", "switch", sw)),
+                   409);
+    assert_int_equal(count_where(grid_url(), "relations/line-line", strf("from=%s", a)), 0);
+}
+
 /* An operation sent to the platform that does not keep switches: 421
  * naming the owner (DESIGN §4), and the switch unchanged. */
 static void operation_on_the_other_platform_is_misdirected(void **state)
@@ -1677,6 +1689,7 @@ int main(void)
         IT(operations_on_many_switches_at_once),
         IT(links_name_their_switch_once),
         IT(link_to_unknown_switch_is_refused),
+        IT(link_to_retired_switch_is_refused),
         IT(bulk_import_names_switches),
         IT(operation_on_the_other_platform_is_misdirected),
         IT(state_is_current_or_normal),
