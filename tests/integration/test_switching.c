@@ -1401,6 +1401,32 @@ static void concurrent_operations_one_wins(void **state)
     assert_int_equal(json_array_size(operations_in(history_of(sw))), 2);
     /* and the walks see the last position */
     impact_states(ss, l->cust, "");
+
+    /* an operation and production's change of the same version at once:
+     * one is taken, the other is told the switch changed */
+    sw_seen s3 = seen(sw);
+    api_job two[2];
+    memset(two, 0, sizeof two);
+    two[0] = (api_job){.method = "POST", .url = strf("%s/v1/switches/%s/operate", grid_url(), sw),
+                       .body = op_body(1, "racing production")};
+    two[0].opts.key = KEY_DISPATCH;
+    two[0].opts.if_match = s3.etag;
+    two[1] = (api_job){.method = "PATCH", .url = strf("%s/v1/switches/%s", grid_url(), sw),
+                       .body = "{\"location\": {\"lon\": 120.16, \"lat\": 30.27}}"};
+    two[1].opts.key = KEY_PRODUCTION;
+    two[1].opts.if_match = s3.etag;
+    api_parallel(two, 2);
+    int taken = (two[0].resp->status == 200) + (two[1].resp->status == 200);
+    int stale = (two[0].resp->status == 412) + (two[1].resp->status == 412);
+    if (taken != 1 || stale != 1) {
+        api_dump(two[0].resp);
+        api_dump(two[1].resp);
+        fail_msg("an operation and a change of the same version: %ld and %ld, want one 200 and "
+                 "one 412", two[0].resp->status, two[1].resp->status);
+    }
+    sw_seen s4 = seen(sw);
+    assert_int_equal(s4.version, s3.version + 1);
+    assert_int_equal(s4.current_open, two[0].resp->status == 200);
 }
 
 /* How many (line, substation) rows of table name one of the lines, on
