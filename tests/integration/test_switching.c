@@ -680,7 +680,7 @@ static void breaker_opened_cuts_the_line(void **state)
                       ES(ss, l->ln, "substation-line", brk, 0), NULL));
 
     operate_ok(brk, 1, "breaker opened for maintenance");
-    /* now: the line is cut, whatever else is out; the substation is still its source */
+    /* now: the line is off; its source's outage still lists it (nothing else feeds it) */
     impact_both(ss, "current", both, "");
     impact_both(ss, NULL, both, "");
     impact_both(m->ln, "current", m->cust, "");
