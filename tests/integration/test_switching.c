@@ -785,6 +785,14 @@ static void transfer_through_a_tie(void **state)
         if (!set_has(dn, ab->v[i])) fail_msg("trace down from SS2 misses %s", ab->v[i]);
     assert_true(set_has(dn, a->ln));
     assert_false(set_has(dn, t->ss1));
+    strset *de = edge_set(down);
+    assert_true(set_has(de, ES(a->ln, b->ln, "line-line", t->tie, 0)));
+    assert_true(set_has(de, ES(t->ss2, b->ln, "substation-line", t->brk2, 0)));
+    assert_false(set_has(de, ES(t->ss1, a->ln, "substation-line", t->brk1, 1)));
+    /* down from A's line: the tie is followed down as well */
+    api_resp *from_a = trace_both(a->ln, "down", "current", NULL, NULL);
+    if (!set_has(node_codes(from_a), b->hv_cu))
+        fail_msg("trace down from A's line does not reach B's customer through the closed tie");
     /* down from SS1: nothing below the open breaker */
     trace_both(t->ss1, "down", "current", set_of(t->ss1, NULL), set_new());
 }
