@@ -6,6 +6,9 @@
 # meters and customers on cust-svc, whichever platform is asked. Each answer
 # is checked against the fixture: the customers the line's links reach
 # (demo-city/codes.sh) and their categories in demo-city/cust/customers.ndjson.
+# The switches stand as they normally do (09-switching.sh operates them): no
+# open switch could bring any of these customers back from elsewhere, so no
+# answer here names one as restorable.
 . "$(dirname "$0")/lib.sh"
 city=$here/examples/demo-city
 # shellcheck source=demo-city/codes.sh
@@ -32,6 +35,7 @@ impact() {
     expect 200 '.customers | length' "$(wc -w <<<"$want")"
     expect 200 '[.customers[].code] | join(" ")' "$(sorted "$want")"
     expect 200 '.counts.by_category | to_entries | sort_by(.key) | map("\(.key)=\(.value)") | join(" ")' "$counts"
+    expect 200 '[.state, (.restorable | length)] | join(" ")' "current 0"
     # name, phone, address and category, each as the fixture loaded it
     expect 200 '[.customers[] | [.code, .name, .phone, .address, .category]] | tojson' \
         "$(jq -sc --arg codes "$want" '($codes | split(" ")) as $want |
