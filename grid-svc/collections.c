@@ -8,6 +8,7 @@ static const char *const room_kinds[] = {"switching_station", "ring_main_unit", 
                                          "box_substation", NULL};
 static const char *const pole_kinds[] = {"pole", "branch_box", NULL};
 static const char *const source_roles[] = {"source", "tie", NULL};
+static const char *const switch_commands[] = {"operate", NULL};
 static const char *const switch_kinds[] = {"breaker", "load_switch", "disconnector", "fuse",
                                            NULL};
 
@@ -22,6 +23,7 @@ static const char *const mb[] = {"MB", NULL};
 static const char *const sp[] = {"SP", NULL};
 static const char *const mp[] = {"MP", NULL};
 static const char *const cu[] = {"CU", NULL};
+static const char *const sw[] = {"SW", NULL};
 static const char *const equipment[] = {"SS", "LN", "TR", NULL};
 
 #define NAME_REQUIRED(what) {.name = "name", .type = FT_TEXT, .flags = FF_REQUIRED, .doc = what}
@@ -74,16 +76,16 @@ static const field_def pole_fields[] = {
     NAME_REQUIRED("pole number or branch box name"),
     {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = pole_kinds,
      .doc = "pole 杆位 or branch_box 电缆分支箱"},
-    {.name = "line", .type = FT_CODE, .flags = FF_FED_BY, .refs = ln,
-     .doc = "line it carries (LN)"},
+    {.name = "line", .type = FT_CODE, .refs = ln,
+     .doc = "line it carries (LN): where the line runs, not what feeds anything (DESIGN §9)"},
     LOCATION,
     FIELDS_END,
 };
 
 static const field_def access_point_fields[] = {
     NAME_REQUIRED("access point name"),
-    {.name = "pole", .type = FT_CODE, .flags = FF_FED_BY, .refs = pl,
-     .doc = "pole or branch box it hangs on (PL)"},
+    {.name = "pole", .type = FT_CODE, .refs = pl,
+     .doc = "pole or branch box it hangs on (PL): a position; it is fed by its transformer"},
     LOCATION,
     FIELDS_END,
 };
@@ -126,27 +128,41 @@ const collection_def grid_collections[] = {
     {.prefix = "MR", .table = "meter_box_resources", .fields = meter_box_resource_fields,
      .statuses = &grid_statuses, .doc = "Meter-box resource and its graphic 计量箱资源/图形"},
     {.prefix = "SW", .table = "switches", .fields = switch_fields, .statuses = &grid_statuses,
-     .doc = "Switch 开关: its normal and current position (DESIGN §9)"},
+     .doc = "Switch 开关: its normal and current position (DESIGN §9)", .commands = switch_commands},
 };
 const int grid_ncollections = (int)ARRAY_LEN(grid_collections);
+
+#define LINK_SWITCH(req)                                                                   \
+    {.name = "switch", .type = FT_CODE, .flags = FF_SWITCH | (req), .refs = sw,            \
+     .doc = "switch that makes or breaks the link (SW): closed while the switch is"}
 
 static const field_def substation_line_attrs[] = {
     {.name = "role", .type = FT_ENUM, .values = source_roles, .dflt = "source",
      .doc = "source (the line is fed from this substation) or tie"},
+    LINK_SWITCH(0),
     FIELDS_END,
 };
+
+static const field_def line_transformer_attrs[] = {LINK_SWITCH(0), FIELDS_END};
+static const field_def line_line_attrs[] = {LINK_SWITCH(FF_REQUIRED), FIELDS_END};
+
+/* A tie substation's link without a switch carries no power (DESIGN §9). */
+static const end_rule tie_role = {.field = "role", .value = "tie"};
 
 static const end_rule public_only = {.field = "kind", .value = "public"};
 static const end_rule dedicated_only = {.field = "kind", .value = "dedicated"};
 
 const relation_def grid_relations[] = {
     {.kind = "substation-line", .table = "rel_substation_line", .from = ss, .to = ln,
-     .attrs = substation_line_attrs,
-     .rules = REL_UPSTREAM_FROM,
-     .doc = "A line has one or more substations (role source or tie)"},
+     .attrs = substation_line_attrs, .open_without_switch = &tie_role,
+     .rules = REL_UPSTREAM_FROM | REL_MESHED,
+     .doc = "A line has one or more substations (role source or tie), each through its switch"},
+    {.kind = "line-line", .table = "rel_line_line", .from = ln, .to = ln,
+     .attrs = line_line_attrs, .rules = REL_TIE | REL_MESHED,
+     .doc = "A tie 联络 between two lines, through its switch (normally open 常开)"},
     {.kind = "line-transformer", .table = "rel_line_transformer", .from = ln, .to = tr,
-     .rules = REL_UPSTREAM_FROM | REL_ONE_FROM_PER_TO,
-     .doc = "A transformer hangs on exactly one line"},
+     .attrs = line_transformer_attrs, .rules = REL_UPSTREAM_FROM | REL_ONE_FROM_PER_TO,
+     .doc = "A transformer hangs on exactly one line, through its switch if it has one"},
     {.kind = "accesspoint-transformer", .table = "rel_accesspoint_transformer", .from = ap,
      .to = tr, .to_rule = &public_only, .rules = REL_UPSTREAM_TO | REL_ONE_TO_PER_FROM,
      .doc = "An access point belongs to one public transformer's area 台区"},

@@ -21,7 +21,8 @@ const service_def *grid_service(void)
         .peer_nrelations = grid_peer_nrelations,
         .statuses = &grid_statuses,
         .title = "grid-svc: grid resource platform 电网资源业务中台",
-        .routes = drawing_routes,
+        .outage_cut = "outage_cut",
+        .routes = grid_routes,
     };
     return &def;
 }

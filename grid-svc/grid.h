@@ -18,6 +18,10 @@ extern const int grid_peer_nrelations;
 
 /* The drawings of work orders (drawings.c). */
 void drawing_routes(service *svc, router *r);
+/* Dispatch operating switches (switching.c). */
+void switching_routes(service *svc, router *r);
+/* Both, as grid-svc's own routes (switching.c). */
+void grid_routes(service *svc, router *r);
 
 /* The service main() runs (def.c). */
 const struct service_def *grid_service(void);

@@ -13,22 +13,30 @@
 
 /* The history row and the change event, in one statement. */
 static const char SQL_RECORD[] =
-    "WITH c AS (INSERT INTO changes (app, type, code, other_code, before, after)"
-    " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb))"
+    "WITH c AS (INSERT INTO changes (app, type, code, other_code, before, after, reason)"
+    " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7))"
     " INSERT INTO events (type, code, app, data) VALUES ($2, $3, $1,"
-    " jsonb_build_object('other', $4::text, 'before', $5::jsonb, 'after', $6::jsonb))";
+    " jsonb_build_object('other', $4::text, 'before', $5::jsonb, 'after', $6::jsonb)"
+    " || CASE WHEN $7::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('reason', $7) END)";
 
 static const char SQL_HISTORY[] =
-    "SELECT seq, at, app, type, code, other_code, before::text, after::text FROM changes"
+    "SELECT seq, at, app, type, code, other_code, before::text, after::text, reason FROM changes"
     " WHERE (code = $1 OR other_code = $1) AND seq > $2 ORDER BY seq LIMIT $3";
 
 int changes_save(db_conn *c, const char *app, const char *request_id, const char *type,
                  const char *code, const char *other, const json_t *before, const json_t *after,
                  outcome *o)
 {
+    return changes_save_why(c, app, request_id, type, code, other, before, after, NULL, o);
+}
+
+int changes_save_why(db_conn *c, const char *app, const char *request_id, const char *type,
+                     const char *code, const char *other, const json_t *before,
+                     const json_t *after, const char *reason, outcome *o)
+{
     char *b = before ? json_text(before) : NULL, *a = after ? json_text(after) : NULL;
-    const char *params[] = {app, type, code, other, b, a};
-    PGresult *r = db_exec(c, SQL_RECORD, 6, params);
+    const char *params[] = {app, type, code, other, b, a, reason};
+    PGresult *r = db_exec(c, SQL_RECORD, 7, params);
     free(b);
     free(a);
     int ok = db_ok(r);
@@ -40,8 +48,16 @@ int changes_save(db_conn *c, const char *app, const char *request_id, const char
 int changes_record(request *req, db_conn *c, const char *type, const char *code,
                    const char *other, const json_t *before, const json_t *after)
 {
+    return changes_record_why(req, c, type, code, other, before, after, NULL);
+}
+
+int changes_record_why(request *req, db_conn *c, const char *type, const char *code,
+                       const char *other, const json_t *before, const json_t *after,
+                       const char *reason)
+{
     outcome o = {0};
-    if (changes_save(c, req->app->name, req->id, type, code, other, before, after, &o) == OK)
+    if (changes_save_why(c, req->app->name, req->id, type, code, other, before, after, reason,
+                         &o) == OK)
         return OK;
     service_answer_outcome(req, &o);
     return ERR;
@@ -64,6 +80,7 @@ static json_t *change_json(const void *ctx, const PGresult *r, int row)
         json_object_set_new(o, "other_code", json_string(PQgetvalue(r, row, 5)));
     json_object_set_new(o, "before", json_or_null(r, row, 6));
     json_object_set_new(o, "after", json_or_null(r, row, 7));
+    if (!PQgetisnull(r, row, 8)) json_object_set_new(o, "reason", json_string(PQgetvalue(r, row, 8)));
     return o;
 }
 

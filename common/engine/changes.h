@@ -18,10 +18,18 @@ typedef struct service service;
 int changes_save(db_conn *c, const char *app, const char *request_id, const char *type,
                  const char *code, const char *other, const json_t *before, const json_t *after,
                  outcome *o);
+/* The same with the reason its command gave (NULL: none), kept as the
+ * change's "reason" in its history and event. */
+int changes_save_why(db_conn *c, const char *app, const char *request_id, const char *type,
+                     const char *code, const char *other, const json_t *before,
+                     const json_t *after, const char *reason, outcome *o);
 /* The same for a handler or a step: ERR after answering req with the
  * problem. */
 int changes_record(request *req, db_conn *c, const char *type, const char *code,
                    const char *other, const json_t *before, const json_t *after);
+int changes_record_why(request *req, db_conn *c, const char *type, const char *code,
+                       const char *other, const json_t *before, const json_t *after,
+                       const char *reason);
 
 /* GET .../{code}/history: the changes of code, oldest first, paged. */
 void changes_history(request *req, service *svc, const char *code);

@@ -83,6 +83,16 @@ int service_step_allowed(request *req, service *svc, const char *step)
     return 0;
 }
 
+int service_command_allowed(request *req, service *svc, const char *target, const char *what)
+{
+    char why[512], roles[128];
+    if (policy_check(svc->policy, req->app, target, NULL, why, sizeof why) == OK) return 1;
+    policy_roles(svc->policy, target, roles, sizeof roles);
+    http_problem(req, 403, "%s is for the %s role%s; app %s has none of them", what,
+                 roles[0] ? roles : "admin", strchr(roles, ',') ? "s" : "", req->app->name);
+    return 0;
+}
+
 void service_page(request *req, const PGresult *r, int limit,
                   json_t *(*item)(const void *ctx, const PGresult *r, int row), const void *ctx)
 {

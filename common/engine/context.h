@@ -98,6 +98,9 @@ int service_path_code(request *req, const char *prefix, char canon[BIZCODE_LEN +
 /* May the caller take this step of a work order (policy targets
  * work-orders/<step>)? Otherwise answers 403 naming the roles that may. */
 int service_step_allowed(request *req, service *svc, const char *step);
+/* The same for a command (a policy target <collection>/<command>); what
+ * says it in the 403, e.g. "operating a switch". */
+int service_command_allowed(request *req, service *svc, const char *target, const char *what);
 /* Answers 200 {"items", "next"} for a page read with LIMIT limit + 1: the
  * first limit rows turned to JSON by item, and "next", the cursor to ask
  * after (the last row's first column), when there are more. */

@@ -53,6 +53,15 @@ json_t *resource_retire_in(service *svc, struct request *req, struct db_conn *c,
                            const char *code);
 json_t *relation_add_in(service *svc, struct request *req, struct db_conn *c, const char *kind,
                         json_t *link);
+/* A command on one object (a switch's operation, DESIGN §9), in a
+ * transaction of its own: the object locked, the request's If-Match
+ * honoured (412), check (NULL: none) shown the object as it is and patch,
+ * which it may refuse (answering: ERR), then changed by patch (fields only
+ * the platform sets allowed), recorded as `change` with reason, and answered
+ * 200 with its ETag. The caller checked who may give the command. */
+typedef int (*resource_check)(struct request *req, const json_t *current, const json_t *patch);
+void resource_command(service *svc, struct request *req, const char *code, const json_t *patch,
+                      const char *change, const char *reason, resource_check check);
 /* The codes the peer keeps that obj (of the collection of prefix) names, or
  * that a link of kind from -> to names at its ends (NULL: not known yet,
  * one of ours), confirmed with the peer: OK, or ERR after answering. */

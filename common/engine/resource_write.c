@@ -148,7 +148,8 @@ static int peer_refs_usable(request *req, const coll_rt *rt, const json_t *obj,
 /* Records the change of the object in r (row 0) in the open transaction:
  * type is the whole change type, or NULL for <type>.<action>. */
 static int record_as(request *req, const coll_rt *rt, db_conn *c, const char *type,
-                     const char *action, const json_t *before, const PGresult *r)
+                     const char *action, const json_t *before, const PGresult *r,
+                     const char *reason)
 {
     char own[64];
     if (!type) {
@@ -156,20 +157,21 @@ static int record_as(request *req, const coll_rt *rt, db_conn *c, const char *ty
         type = own;
     }
     json_t *after = row_json(&rt->shape, r, 0);
-    int rc = changes_record(req, c, type, PQgetvalue(r, 0, 0), NULL, before, after);
+    int rc = changes_record_why(req, c, type, PQgetvalue(r, 0, 0), NULL, before, after, reason);
     json_decref(after);
     return rc;
 }
 
-/* After a write's statement r (cleared here): its row recorded and
- * returned as the object, or NULL after answering. */
+/* After a write's statement r (cleared here): its row recorded (with the
+ * reason its command gave, if any) and returned as the object, or NULL
+ * after answering. */
 static json_t *written(request *req, const coll_rt *rt, db_conn *c, PGresult *r, const char *type,
-                       const char *action, const json_t *before)
+                       const char *action, const json_t *before, const char *reason)
 {
     json_t *out = NULL;
     if (!db_ok(r))
         write_error(req, rt, c, r);
-    else if (record_as(req, rt, c, type, action, before, r) == OK)
+    else if (record_as(req, rt, c, type, action, before, r, reason) == OK)
         out = row_json(&rt->shape, r, 0);
     PQclear(r);
     return out;
@@ -185,7 +187,7 @@ static json_t *insert_checked(request *req, coll_rt *rt, db_conn *c, const json_
     coll_object_code(rt, obj, code);
     const char **params = write_params(cv, code, status, req->app->name);
     json_t *out = written(req, rt, c, db_exec(c, rt->sql_insert, cv->n + 3, params), NULL,
-                          "created", NULL);
+                          "created", NULL, NULL);
     free(params);
     return out;
 }
@@ -363,7 +365,8 @@ static int retire_peer_checks(request *req, coll_rt *rt, const char *code)
  * transaction, with no connection held (waits.h): by patch_peer_refs for a
  * client, by the step's caller for a step (resource_confirm_peer_refs). */
 static json_t *change_locked(request *req, coll_rt *rt, db_conn *c, const PGresult *cur,
-                             const json_t *patch_doc, const char *change, int client)
+                             const json_t *patch_doc, const char *change, const char *reason,
+                             int client)
 {
     const char *code = PQgetvalue(cur, 0, 0);
     json_t *current = row_json(&rt->shape, cur, 0), *merged = NULL, *out = NULL;
@@ -386,7 +389,7 @@ static json_t *change_locked(request *req, coll_rt *rt, db_conn *c, const PGresu
     }
     params = write_params(&cv, code, status, req->app->name);
     out = written(req, rt, c, db_exec(c, rt->sql_update, cv.n + 3, params), change, "updated",
-                  current);
+                  current, reason);
 done:
     free(params);
     col_values_free(&cv);
@@ -408,7 +411,7 @@ static json_t *retire_locked(request *req, coll_rt *rt, db_conn *c, const PGresu
     if (strcmp(PQgetvalue(cur, 0, 1), "retired") == 0) return current; /* twice changes nothing */
     const char *params[] = {PQgetvalue(cur, 0, 0), req->app->name};
     json_t *out = written(req, rt, c, db_exec(c, rt->sql_retire, 2, params), NULL, "retired",
-                          current);
+                          current, NULL);
     json_decref(current);
     return out;
 }
@@ -437,7 +440,7 @@ static void change_one(request *req, coll_rt *rt, const char *code, locked_chang
 
 static json_t *patch_locked(request *req, coll_rt *rt, db_conn *c, const PGresult *cur)
 {
-    return change_locked(req, rt, c, cur, req->json, NULL, 1);
+    return change_locked(req, rt, c, cur, req->json, NULL, NULL, 1);
 }
 
 static json_t *retire_client(request *req, coll_rt *rt, db_conn *c, const PGresult *cur)
@@ -489,7 +492,7 @@ json_t *resource_change_in(service *svc, request *req, db_conn *c, const char *c
 {
     coll_rt *rt = coll_named(req, svc, code);
     PGresult *cur = rt ? lock_row(req, rt, c, code) : NULL;
-    json_t *out = cur ? change_locked(req, rt, c, cur, patch_doc, change, 0) : NULL;
+    json_t *out = cur ? change_locked(req, rt, c, cur, patch_doc, change, NULL, 0) : NULL;
     PQclear(cur);
     return out;
 }
@@ -501,4 +504,30 @@ json_t *resource_retire_in(service *svc, request *req, db_conn *c, const char *c
     json_t *out = cur ? retire_locked(req, rt, c, cur, 0) : NULL;
     PQclear(cur);
     return out;
+}
+
+/* ---- commands (resource.h) ------------------------------------------------------ */
+
+void resource_command(service *svc, request *req, const char *code, const json_t *patch_doc,
+                      const char *change, const char *reason, resource_check check)
+{
+    coll_rt *rt = coll_named(req, svc, code);
+    db_conn *c = rt ? service_db(svc, req) : NULL;
+    if (!c) return;
+    PGresult *cur = NULL;
+    if (db_begin(c) != OK) {
+        service_db_down(req, "nothing was changed");
+    } else if ((cur = lock_for_change(req, rt, c, code))) {
+        json_t *current = row_json(&rt->shape, cur, 0), *now = NULL;
+        if (!check || check(req, current, patch_doc) == OK)
+            now = change_locked(req, rt, c, cur, patch_doc, change, reason, 0);
+        json_decref(current);
+        if (now) {
+            answer_json(req, rt, now, 200);
+            if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was changed");
+        }
+    }
+    db_rollback(c);
+    PQclear(cur);
+    db_release(svc->db, c);
 }

@@ -39,6 +39,7 @@ _Static_assert(ARRAY_LEN(biz_types) <= BIZ_TYPES_MAX, "a set of types must fit i
 
 const biz_relation biz_relations[] = {
     {"substation-line", SVC_GRID},
+    {"line-line", SVC_GRID},
     {"line-transformer", SVC_GRID},
     {"accesspoint-transformer", SVC_GRID},
     {"accesspoint-meterbox", SVC_GRID},

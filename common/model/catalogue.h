@@ -36,6 +36,9 @@ enum {
     FF_IMPACT_GROUP = 1u << 6, /* an outage's impact page lists the objects of a collection
                               with such a field (code, name and FF_SUMMARY fields, this one
                               last) and counts them by it (counts.by_<name>): customers */
+    FF_SWITCH = 1u << 7,   /* FT_CODE, a relation's attribute: the switch that makes or breaks
+                              the link (DESIGN §9); walks follow the link only while that
+                              switch is closed in the state asked */
 };
 
 /* A condition on the object a code names, e.g. kind = dedicated. */
@@ -77,6 +80,9 @@ typedef struct collection_def {
     const field_def *fields; /* ends with FIELDS_END */
     const status_set *statuses;
     const char *doc;
+    /* Commands a hand-written route takes (POST .../{code}/<command>, a
+     * switch's operate): each is a policy target <collection>/<command>. */
+    const char *const *commands;
 } collection_def;
 
 enum {
@@ -86,6 +92,13 @@ enum {
      * Relations with neither are not followed by traces. */
     REL_UPSTREAM_FROM = 1u << 2,
     REL_UPSTREAM_TO = 1u << 3,
+    /* A tie between peers (line-line): neither end is upstream, and walks
+     * follow it both ways, up and down, while it is closed. */
+    REL_TIE = 1u << 4,
+    /* Its links may close loops (sources, ties): which of them carry power
+     * in an outage is energisation's to say (service_def.outage_cut), so an
+     * outage's walk does not follow them. */
+    REL_MESHED = 1u << 5,
 };
 
 /* A chain of links kept ready in a table, which a migration maintains: a
@@ -108,6 +121,9 @@ typedef struct relation_def {
     unsigned rules;
     const end_rule *from_rule, *to_rule; /* optional */
     const chain_shortcut *shortcut;      /* optional, for walks down (REL_UPSTREAM_*) */
+    /* A link that matches this and names no switch is open in every state
+     * (a substation-line tie); any other link without a switch is closed. */
+    const end_rule *open_without_switch;
     const char *doc;
 } relation_def;
 
@@ -132,6 +148,11 @@ typedef struct service_def {
     const relation_def *peer_relations;
     int peer_nrelations;
     const char *title;          /* for the OpenAPI document */
+    /* The SQL function (named objects text[], normal boolean) that says what
+     * an outage cuts of the meshed part of the grid and which switches would
+     * restore it (schema/grid, outage_cut); NULL: the peer keeps the grid
+     * and is asked. */
+    const char *outage_cut;
     /* Hand-written routes for what really differs (work orders, drawings). */
     void (*routes)(struct service *svc, struct router *r);
     /* Frees what those routes keep (NULL: nothing), from service_routes_free. */

@@ -274,9 +274,10 @@ static void check_target(problems *p, const service_def *def, const char *target
     for (const field_def *f = c && slash ? c->fields : NULL; f && f->name; f++)
         if (f->type == FT_ENUM && (f->flags & FF_SERVER) && in_list(f->values, slash + 1))
             step = 1;
+    if (c && slash && c->commands && in_list(c->commands, slash + 1)) step = 1;
     if (!c || (slash && !step))
         problem(p, "config/policy.json: target %s names no declared collection%s", target,
-                slash ? " and step" : "");
+                slash ? " and step or command" : "");
     else if (when)
         check_when(p, target, c, when);
 }

@@ -66,19 +66,51 @@ static void near_filter(sbuf *b, const char *const *near)
     sb_append(b, ")");
 }
 
-/* The links of kind from w.code: rows (far, from_code, to_code, kind).
- * extra: the table's own conditions (" AND ..."), its shown statuses
- * among them when it has statuses. */
+/* The links of kind from w.code: rows (far, from_code, to_code, kind, sw,
+ * sw_open), from table t. extra: the table's own conditions (" AND t...."),
+ * its shown statuses among them when it has statuses. sw: the columns
+ * naming the link's switch and its position now, and the join that reads
+ * them (switch_cols). */
+typedef struct switch_cols {
+    const char *cols, *join, *closed;
+} switch_cols;
+
+static const switch_cols no_switch = {"NULL::text AS sw, NULL::boolean AS sw_open", "", ""};
+
 static char *member(const char *kind, const char *table, const char *near_col, const char *far_col,
                     const char *from_col, const char *to_col, const char *extra,
-                    const char *const *near)
+                    const switch_cols *sw, const char *const *near)
 {
     sbuf b = {0};
-    sb_appendf(&b, "SELECT %s AS far, %s AS from_code, %s AS to_code, '%s'::text AS kind FROM %s "
-                   "WHERE %s = w.code%s AND ",
-               far_col, from_col, to_col, kind, table, near_col, extra);
+    sb_appendf(&b, "SELECT t.%s AS far, t.%s AS from_code, t.%s AS to_code, '%s'::text AS kind, "
+                   "%s FROM %s t%s WHERE t.%s = w.code%s%s AND ",
+               far_col, from_col, to_col, kind, sw->cols, table, sw->join, near_col, extra,
+               sw->closed);
     near_filter(&b, near);
     return sb_steal(&b);
+}
+
+/* The switch a relation's links may name (FF_SWITCH), as member() reads
+ * it: a link is walked while its switch is closed in the state asked ($4:
+ * the normal arrangement, else now), or, with none, unless it matches the
+ * relation's open_without_switch. Strings kept in bufs (freed with the
+ * step). */
+static switch_cols link_switch(const service_def *sd, const relation_def *rd, char **bufs)
+{
+    const field_def *f = rd->attrs;
+    while (f && f->name && !(f->flags & FF_SWITCH)) f++;
+    const collection_def *sc = f && f->name ? catalogue_collection(sd, f->refs[0]) : NULL;
+    if (!sc) return no_switch;
+    bufs[0] = xasprintf("t.%s AS sw, s.current_open AS sw_open", f->name);
+    bufs[1] = xasprintf(" LEFT JOIN %s s ON s.code = t.%s", sc->table, f->name);
+    const end_rule *open = rd->open_without_switch;
+    if (open)
+        bufs[2] = xasprintf(" AND NOT coalesce(CASE WHEN $4 THEN s.normal_open ELSE "
+                            "s.current_open END, t.%s = '%s')", open->field, open->value);
+    else
+        bufs[2] = xasprintf(" AND NOT coalesce(CASE WHEN $4 THEN s.normal_open ELSE "
+                            "s.current_open END, false)");
+    return (switch_cols){bufs[0], bufs[1], bufs[2]};
 }
 
 static void set_ends(step *st, const char *const *near_out[2])
@@ -89,7 +121,8 @@ static void set_ends(step *st, const char *const *near_out[2])
     }
 }
 
-static void relation_step(step *st, const relation_def *rd, const char *const *near_out[2])
+static void relation_step(step *st, const service_def *sd, const relation_def *rd,
+                          const char *const *near_out[2])
 {
     int up_is_from = (rd->rules & REL_UPSTREAM_FROM) != 0;
     /* Walking up from the downstream end finds the upstream end, and down
@@ -98,12 +131,36 @@ static void relation_step(step *st, const relation_def *rd, const char *const *n
     const char *up_end = up_is_from ? "from_code" : "to_code";
     near_out[UP] = up_is_from ? rd->to : rd->from;
     near_out[DOWN] = up_is_from ? rd->from : rd->to;
-    const char *live = " AND status = ANY ($3::text[]) AND valid_to IS NULL";
+    const char *live = " AND t.status = ANY ($3::text[]) AND t.valid_to IS NULL";
+    char *bufs[3] = {NULL, NULL, NULL};
+    switch_cols sw = link_switch(sd, rd, bufs);
     st->member[UP] = member(rd->kind, rd->table, down_end, up_end, "from_code", "to_code", live,
-                            near_out[UP]);
+                            &sw, near_out[UP]);
     st->member[DOWN] = member(rd->kind, rd->table, up_end, down_end, "from_code", "to_code", live,
-                              near_out[DOWN]);
+                              &sw, near_out[DOWN]);
+    for (int i = 0; i < 3; i++) free(bufs[i]);
+    st->meshed = (rd->rules & REL_MESHED) != 0;
     set_ends(st, near_out);
+}
+
+/* A tie (REL_TIE) from one end (near: from_code, or to_code when reverse)
+ * to the other, walked the same way up and down. */
+static void tie_step(step *st, const service_def *sd, const relation_def *rd, int reverse)
+{
+    const char *near_col = reverse ? "to_code" : "from_code";
+    const char *far_col = reverse ? "from_code" : "to_code";
+    const char *const *near = reverse ? rd->to : rd->from, *const *far = reverse ? rd->from : rd->to;
+    const char *live = " AND t.status = ANY ($3::text[]) AND t.valid_to IS NULL";
+    char *bufs[3] = {NULL, NULL, NULL};
+    switch_cols sw = link_switch(sd, rd, bufs);
+    for (int dir = 0; dir < 2; dir++) {
+        st->member[dir] = member(rd->kind, rd->table, near_col, far_col, "from_code", "to_code",
+                                 live, &sw, near);
+        st->near[dir] = mask_of(near);
+        st->far[dir] = mask_of(far);
+    }
+    for (int i = 0; i < 3; i++) free(bufs[i]);
+    st->meshed = (rd->rules & REL_MESHED) != 0;
 }
 
 /* The shortcut declared on rd, from rd's upstream end down (sc: the step
@@ -113,7 +170,7 @@ static void shortcut_step(step *sc, step *st, const relation_def *rd, const char
 {
     const chain_shortcut *cs = rd->shortcut;
     sc->member[DOWN] = member(cs->table, cs->table, cs->near_col, cs->far_col, cs->near_col,
-                              cs->far_col, "", up_end);
+                              cs->far_col, "", &no_switch, up_end);
     sc->near[DOWN] = mask_of(up_end);
     sc->far[DOWN] = mask_of(cs->far);
     sc->only_without = st->replaced_without = mask_of(cs->skips);
@@ -129,12 +186,12 @@ static void field_step(step *st, const collection_def *cd, const biz_type *bt, c
     st->kind_buf = xasprintf("%s.%s", bt->type, f->name);
     near_out[to_holder] = f->refs;
     near_out[to_named] = holder;
-    const char *shown = " AND status = ANY ($3::text[])";
-    char *not_null = xasprintf("%s AND %s IS NOT NULL", shown, f->name);
+    const char *shown = " AND t.status = ANY ($3::text[])";
+    char *not_null = xasprintf("%s AND t.%s IS NOT NULL", shown, f->name);
     st->member[to_holder] = member(st->kind_buf, cd->table, f->name, "code", "code", f->name, shown,
-                                   f->refs);
+                                   &no_switch, f->refs);
     st->member[to_named] = member(st->kind_buf, cd->table, "code", f->name, "code", f->name,
-                                  not_null, holder);
+                                  not_null, &no_switch, holder);
     free(not_null);
     set_ends(st, near_out);
 }
@@ -153,9 +210,18 @@ static void build_steps(chain *ch, const service_def *sd)
     const char *const *n2[2];
     for (int i = 0; i < sd->nrelations; i++) {
         const relation_def *rd = &sd->relations[i];
+        if (rd->rules & REL_TIE) {
+            for (int reverse = 0; reverse < 2; reverse++)
+                tie_step(&ch->steps[ch->nsteps++], sd, rd, reverse);
+            add_near(&near[UP], rd->from);
+            add_near(&near[UP], rd->to);
+            add_near(&near[DOWN], rd->from);
+            add_near(&near[DOWN], rd->to);
+            continue;
+        }
         if (!(rd->rules & (REL_UPSTREAM_FROM | REL_UPSTREAM_TO))) continue;
         step *st = &ch->steps[ch->nsteps++];
-        relation_step(st, rd, n2);
+        relation_step(st, sd, rd, n2);
         add_near(&near[UP], n2[UP]);
         add_near(&near[DOWN], n2[DOWN]);
         if (rd->shortcut) shortcut_step(&ch->steps[ch->nsteps++], st, rd, n2[DOWN]);

@@ -38,6 +38,9 @@ typedef struct step {
      * in for (replaced_without) is not, when the walk describes none of these
      * types: the objects the shortcut skips. */
     tmask only_without, replaced_without;
+    /* Its links may close loops (REL_MESHED): an outage's walk leaves them to
+     * energisation (service_def.outage_cut). */
+    int meshed;
 } step;
 
 typedef struct chain {
@@ -53,7 +56,9 @@ typedef struct chain {
 } chain;
 
 /* Relations flagged REL_UPSTREAM_FROM / REL_UPSTREAM_TO, their shortcuts,
- * and code fields flagged FF_FEEDS / FF_FED_BY are the steps. */
+ * ties (REL_TIE, a step each way), and code fields flagged FF_FEEDS /
+ * FF_FED_BY are the steps. A link naming a switch (FF_SWITCH) is walked
+ * while the switch is closed in the state the walk asks ($4: normal). */
 void chain_build(chain *ch, const service_def *sd);
 void chain_free(chain *ch);
 

@@ -51,10 +51,16 @@ static char *codes_array(json_t *codes)
 static void take_row(leg *l, PGresult *r, int row, int as_text)
 {
     const char *code = PQgetvalue(r, row, 0);
-    if (!PQgetisnull(r, row, 5) && l->describe == ALL_TYPES)
-        json_array_append_new(l->edges, json_pack("{s:s, s:s, s:s}", "from", PQgetvalue(r, row, 3),
-                                                  "to", PQgetvalue(r, row, 4), "kind",
-                                                  PQgetvalue(r, row, 5)));
+    if (!PQgetisnull(r, row, 5) && l->describe == ALL_TYPES) {
+        json_t *e = json_pack("{s:s, s:s, s:s}", "from", PQgetvalue(r, row, 3), "to",
+                              PQgetvalue(r, row, 4), "kind", PQgetvalue(r, row, 5));
+        if (!PQgetisnull(r, row, 6)) { /* the link's switch, and its position now */
+            json_object_set_new(e, "switch", json_string(PQgetvalue(r, row, 6)));
+            json_object_set_new(e, "open", json_boolean(!PQgetisnull(r, row, 7) &&
+                                                        PQgetvalue(r, row, 7)[0] == 't'));
+        }
+        json_array_append_new(l->edges, e);
+    }
     if (!PQgetisnull(r, row, 1)) {
         if (json_object_get(l->nodes, code)) return;
         const char *text = PQgetvalue(r, row, 1);
@@ -83,8 +89,8 @@ int leg_walk_here(leg *l, json_t *to_vet, json_t *to_expand)
                                      mask_of_codes(to_vet), mask_of_codes(to_expand), l->describe,
                                      &once);
     char *vet = codes_array(to_vet), *grow = codes_array(to_expand);
-    const char *params[] = {vet, grow, ts->ch.shown[l->design != 0]};
-    PGresult *r = once ? db_exec_once(l->c, sql, 3, params) : db_exec(l->c, sql, 3, params);
+    const char *params[] = {vet, grow, ts->ch.shown[l->design != 0], l->normal ? "t" : "f"};
+    PGresult *r = once ? db_exec_once(l->c, sql, 4, params) : db_exec(l->c, sql, 4, params);
     free(once);
     free(vet);
     free(grow);
@@ -100,6 +106,15 @@ int leg_walk_here(leg *l, json_t *to_vet, json_t *to_expand)
 }
 
 /* ---- POST /v1/graph/walk: the peer's leg ---------------------------------------- */
+
+int leg_state(request *req, const char *s, int *normal)
+{
+    *normal = s && strcmp(s, "normal") == 0;
+    if (!s || *normal || strcmp(s, "current") == 0) return OK;
+    http_problem(req, 400, "state must be current (the grid as it is now, the default) or normal "
+                           "(the normal arrangement of its switches)");
+    return ERR;
+}
 
 int leg_direction(request *req, const char *d)
 {
@@ -140,6 +155,9 @@ int trace_walk_ask(request *req, const json_t *body, walk_ask *ask)
     json_t *codes = NULL, *grow = NULL;
     int dir = leg_direction(req, json_string_value(json_object_get(body, "direction")));
     const char *near = json_string_value(json_object_get(body, "near"));
+    int normal = 0;
+    if (dir >= 0 && leg_state(req, json_string_value(json_object_get(body, "state")), &normal) != OK)
+        return ERR;
     json_t *describe = json_object_get(body, "describe");
     *ask = (walk_ask){0};
     if (describe && !json_is_string(describe)) {
@@ -161,6 +179,7 @@ int trace_walk_ask(request *req, const json_t *body, walk_ask *ask)
         return ERR;
     }
     *ask = (walk_ask){.dir = dir, .design = json_is_true(json_object_get(body, "design")),
+                      .normal = normal,
                       .near = near ? near : "",
                       .describe = describe ? mask_of_text(json_string_value(describe)) : ALL_TYPES,
                       .codes = codes, .expand = grow};
@@ -231,6 +250,7 @@ void leg_serve(request *req, void *ctx)
     if (c) {
         leg l;
         leg_init(&l, svc, c, ask.dir, ask.design, ask.describe);
+        l.normal = ask.normal;
         l.peer_near = ask.near;
         l.raw = 1;
         json_t *mine = kept_here(svc, ask.codes);

@@ -30,6 +30,7 @@ typedef struct leg {
     service *svc;
     db_conn *c;            /* while it walks here; never held while the peer walks (waits.h) */
     int dir, design;
+    int normal;            /* walks the normal arrangement 常态, not the grid as it is now */
     tmask describe;        /* types described in full; the others are only vetted, and
                               no edges are kept (an impact query needs customers only) */
     const char *peer_near; /* prefixes the other platform expands from; NULL: not known yet */
@@ -45,6 +46,9 @@ typedef struct leg {
 } leg;
 
 void leg_init(leg *l, service *svc, db_conn *c, int dir, int design, tmask describe);
+
+/* ?state=current|normal (absent: current) into *normal; ERR after 400. */
+int leg_state(request *req, const char *s, int *normal);
 void leg_free(leg *l);
 
 /* Walks on this platform's links as far as they go, on l->c, in one

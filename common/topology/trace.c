@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/jsonutil.h"
+#include "topology/energise.h"
 #include "topology/walk.h"
 
 #define IMPACT_LIMIT_DEFAULT 1000
@@ -39,20 +40,24 @@ static void trace(request *req, void *ctx)
 {
     service *svc = ctx;
     char code[BIZCODE_LEN + 1];
-    int design, dir;
-    if (parse_code(req, http_param(req, 0), code) != OK || design_of(req, &design) != OK) return;
+    int design, dir, normal;
+    if (parse_code(req, http_param(req, 0), code) != OK || design_of(req, &design) != OK ||
+        leg_state(req, http_query(req, "state"), &normal) != OK)
+        return;
     const char *d = http_query(req, "direction");
     if ((dir = leg_direction(req, d ? d : "up")) < 0) return;
     walk w = {.req = req};
     leg_init(&w.l, svc, NULL, dir, design, ALL_TYPES);
+    w.l.normal = normal;
     json_t *roots = json_pack("[s]", code);
-    if (walk_from(&w, roots) == OK) {
+    if (walk_from(&w, roots, NULL) == OK) {
         json_t *list = json_array();
         const char *k;
         json_t *n;
         json_object_foreach(w.l.nodes, k, n) json_array_append(list, n);
-        http_json(req, 200, json_pack("{s:s, s:s, s:o, s:o}", "root", code, "direction",
-                                      dir == UP ? "up" : "down", "nodes", list, "edges",
+        http_json(req, 200, json_pack("{s:s, s:s, s:s, s:o, s:o}", "root", code, "direction",
+                                      dir == UP ? "up" : "down", "state",
+                                      normal ? "normal" : "current", "nodes", list, "edges",
                                       walk_shown_edges(&w.l)));
     }
     json_decref(roots);
@@ -95,11 +100,21 @@ static void count_in(json_t *by_group, const listed *cu)
         json_object_setn_new(by_group, group, len, json_integer(1));
 }
 
+/* An impact's question: the objects out, the page, the state, and
+ * whether to say which switches would restore supply. */
+typedef struct impact_ask {
+    json_t *named;
+    int limit, normal, restorable;
+    const char *after;
+} impact_ask;
+
 /* The answer: customers[start, end) and the counts of all n, by the
- * declared group (counts.by_<group>, when one is declared). The items are
- * the texts PostgreSQL wrote (walk_sql.c). */
-static char *impact_answer(const chain *ch, const listed *customers, size_t n, size_t start,
-                           size_t end, const json_t *by_group, size_t *len)
+ * declared group (counts.by_<group>, when one is declared), the state, and
+ * restorable when asked. The items are the texts PostgreSQL wrote
+ * (walk_sql.c). */
+static char *impact_answer(const chain *ch, const impact_ask *ask, const listed *customers,
+                           size_t n, size_t start, size_t end, const json_t *by_group,
+                           const json_t *restorable, size_t *len)
 {
     sbuf b = {0};
     sb_append(&b, "{\"customers\":[");
@@ -115,7 +130,13 @@ static char *impact_answer(const chain *ch, const listed *customers, size_t n, s
         sb_append(&b, counts);
         free(counts);
     }
-    sb_append(&b, "},\"next\":");
+    sb_appendf(&b, "},\"state\":\"%s\"", ask->normal ? "normal" : "current");
+    if (restorable) {
+        char *text = json_text(restorable);
+        sb_appendf(&b, ",\"restorable\":%s", text);
+        free(text);
+    }
+    sb_append(&b, ",\"next\":");
     if (end < n)
         sb_json_string(&b, customers[end - 1].code);
     else
@@ -125,75 +146,174 @@ static char *impact_answer(const chain *ch, const listed *customers, size_t n, s
     return sb_steal(&b);
 }
 
-static int impact_params(request *req, json_t **roots, int *limit, const char **after)
+static int impact_params(request *req, impact_ask *ask)
 {
     const char *codes = http_query(req, "codes"), *ls = http_query(req, "limit");
-    *after = http_query(req, "after");
-    *limit = IMPACT_LIMIT_DEFAULT;
+    const char *rs = http_query(req, "restorable");
+    *ask = (impact_ask){.named = json_array(), .limit = IMPACT_LIMIT_DEFAULT,
+                        .after = http_query(req, "after"), .restorable = 1};
     if (!codes || !*codes) {
         http_problem(req, 400, "codes is required: the objects that are out, e.g. codes=LN-…,TR-…");
         return ERR;
     }
-    if (ls && http_limit(req, ls, IMPACT_LIMIT_MAX, limit) != OK) return ERR;
-    *roots = json_array();
+    if (ls && http_limit(req, ls, IMPACT_LIMIT_MAX, &ask->limit) != OK) return ERR;
+    if (leg_state(req, http_query(req, "state"), &ask->normal) != OK) return ERR;
+    if (rs && strcmp(rs, "true") && strcmp(rs, "false")) {
+        http_problem(req, 400, "restorable must be true (the default) or false");
+        return ERR;
+    }
+    ask->restorable = !rs || strcmp(rs, "true") == 0;
     char *copy = xstrdup(codes), *save = NULL;
     int rc = OK;
     for (char *t = strtok_r(copy, ",", &save); t && rc == OK; t = strtok_r(NULL, ",", &save)) {
         char canon[BIZCODE_LEN + 1];
         rc = parse_code(req, t, canon);
-        if (rc == OK && json_array_size(*roots) == IMPACT_CODES_MAX) {
+        if (rc == OK && json_array_size(ask->named) == IMPACT_CODES_MAX) {
             http_problem(req, 400, "codes names more than %d objects; ask in parts",
                          IMPACT_CODES_MAX);
             rc = ERR;
         }
-        if (rc == OK) json_array_append_new(*roots, json_string(canon));
+        if (rc == OK) json_array_append_new(ask->named, json_string(canon));
     }
     free(copy);
     return rc;
 }
 
-/* The page of a finished impact walk: its lines, split, sorted by code,
- * from after on; counts cover them all. */
-static void impact_page(request *req, const walk *w, int limit, const char *after)
+/* The page of the customers in nodes (code -> impact line, among other
+ * nodes): split, sorted by code, from after on; counts cover them all. */
+static void impact_page(request *req, const chain *ch, const impact_ask *ask, json_t *nodes,
+                        const json_t *restorable)
 {
-    const chain *ch = &((const trace_state *)w->l.svc->trace)->ch;
-    size_t n = 0, cap = json_object_size(w->l.nodes) + 1;
+    size_t n = 0, cap = json_object_size(nodes) + 1;
     listed *customers = xcalloc(cap, sizeof *customers);
     json_t *by_group = json_object();
     const char *k;
     json_t *node;
-    json_object_foreach(w->l.nodes, k, node) {
+    json_object_foreach(nodes, k, node) {
         if (split_line(k, node, &customers[n])) count_in(by_group, &customers[n++]);
     }
     qsort(customers, n, sizeof *customers, cmp_listed);
     size_t start = 0;
-    while (after && start < n && strcmp(after, customers[start].code) >= 0) start++;
-    size_t end = n - start > (size_t)limit ? start + (size_t)limit : n;
+    while (ask->after && start < n && strcmp(ask->after, customers[start].code) >= 0) start++;
+    size_t end = n - start > (size_t)ask->limit ? start + (size_t)ask->limit : n;
     size_t len;
-    char *text = impact_answer(ch, customers, n, start, end, by_group, &len);
+    char *text = impact_answer(ch, ask, customers, n, start, end, by_group, restorable, &len);
     json_decref(by_group);
     http_raw(req, 200, "application/json", text, len);
     free(customers);
 }
 
-/* Every customer below the objects that are out, de-duplicated, by code,
- * paged; counts cover them all. */
+/* One radial walk down from roots (shown, or 404) and also (the cut):
+ * the customers' lines it found gathered into nodes. ERR after answering. */
+static int impact_walk(request *req, service *svc, const impact_ask *ask, json_t *roots,
+                       json_t *also, json_t *nodes)
+{
+    walk w = {.req = req};
+    /* only the listed types are described: the rest of the chain is only vetted */
+    leg_init(&w.l, svc, NULL, DOWN, 0, ((trace_state *)svc->trace)->ch.listed);
+    w.l.normal = ask->normal;
+    int rc = walk_from(&w, roots, also);
+    if (rc == OK) json_object_update(nodes, w.l.nodes);
+    leg_free(&w.l);
+    return rc;
+}
+
+/* The customers of found (impact lines) that are not in already. */
+static json_int_t newly(json_t *found, json_t *already)
+{
+    json_int_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(found, k, v) n += json_is_string(v) && !json_object_get(already, k);
+    return n;
+}
+
+static int by_customers(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t nx = json_integer_value(json_object_get(x, "customers"));
+    json_int_t ny = json_integer_value(json_object_get(y, "customers"));
+    if (nx != ny) return nx < ny ? 1 : -1;
+    return strcmp(json_string_value(json_object_get(x, "switch")),
+                  json_string_value(json_object_get(y, "switch")));
+}
+
+/* The transfer plan 转供方案: each switch of oc->restore with the listed
+ * customers closing it restores (those of its component not also cut by a
+ * named object, in out), more than none, largest first. */
+static json_t *restorable_of(const outage_cut *oc, json_t *per_component, json_t *out)
+{
+    size_t n = json_array_size(oc->restore), k = 0;
+    json_t **items = xcalloc(n + 1, sizeof *items);
+    size_t i;
+    json_t *v;
+    json_array_foreach(oc->restore, i, v) {
+        json_t *found = json_object_get(per_component, json_str(v, "component"));
+        json_int_t restored = found ? newly(found, out) : 0;
+        if (restored > 0)
+            items[k++] = json_pack("{s:O, s:I}", "switch", json_object_get(v, "switch"),
+                                   "customers", restored);
+    }
+    qsort(items, k, sizeof *items, by_customers);
+    json_t *list = json_array();
+    for (size_t j = 0; j < k; j++) json_array_append_new(list, items[j]);
+    free(items);
+    return list;
+}
+
+/* The walks of an outage: from the named objects and what the cut leaves
+ * no switch to restore, then from each component of the cut on its own,
+ * so that what closing a switch restores can be counted. */
+static int impact_walks(request *req, service *svc, const impact_ask *ask, const outage_cut *oc,
+                        json_t *nodes, json_t **restorable)
+{
+    if (!ask->restorable) {
+        json_t *all = json_copy(oc->alone);
+        const char *comp;
+        json_t *lines;
+        json_object_foreach(oc->components, comp, lines) json_array_extend(all, lines);
+        int rc = impact_walk(req, svc, ask, ask->named, all, nodes);
+        json_decref(all);
+        return rc;
+    }
+    json_t *out = json_object(), *per = json_object();
+    int rc = impact_walk(req, svc, ask, ask->named, oc->alone, out);
+    const char *comp;
+    json_t *lines;
+    json_object_foreach(oc->components, comp, lines) {
+        if (rc != OK) break;
+        json_t *found = json_object();
+        json_t *none = json_array();
+        rc = impact_walk(req, svc, ask, none, lines, found);
+        json_decref(none);
+        json_object_update(nodes, found);
+        json_object_set_new(per, comp, found);
+    }
+    if (rc == OK) {
+        json_object_update(nodes, out);
+        *restorable = restorable_of(oc, per, out);
+    }
+    json_decref(out);
+    json_decref(per);
+    return rc;
+}
+
+/* Every customer fed only from what the outage leaves unenergised
+ * (DESIGN §9), de-duplicated, by code, paged; counts cover them all. */
 static void outage_impact(request *req, void *ctx)
 {
     service *svc = ctx;
-    walk w = {.req = req};
-    json_t *roots = NULL;
-    int limit;
-    const char *after;
-    if (impact_params(req, &roots, &limit, &after) != OK) {
-        json_decref(roots);
-        return;
+    impact_ask ask;
+    outage_cut oc = {0};
+    if (impact_params(req, &ask) == OK && outage_cut_of(svc, req, ask.named, ask.normal, &oc) == OK) {
+        json_t *nodes = json_object(), *restorable = NULL;
+        if (impact_walks(req, svc, &ask, &oc, nodes, &restorable) == OK)
+            impact_page(req, &((trace_state *)svc->trace)->ch, &ask, nodes, restorable);
+        json_decref(nodes);
+        json_decref(restorable);
     }
-    /* only the listed types are described: the rest of the chain is only vetted */
-    leg_init(&w.l, svc, NULL, DOWN, 0, ((trace_state *)svc->trace)->ch.listed);
-    if (walk_from(&w, roots) == OK) impact_page(req, &w, limit, after);
-    json_decref(roots);
-    leg_free(&w.l);
+    outage_cut_free(&oc);
+    json_decref(ask.named);
 }
 
 /* ---- routes ------------------------------------------------------------------- */
@@ -208,7 +328,13 @@ void trace_routes(service *svc, router *r)
     router_add(r, "GET", "/v1/trace/{code}", trace, svc, ROUTE_PEER,
                "The supply chain up or down from any object, across both platforms");
     router_add(r, "GET", "/v1/outage-impact", outage_impact, svc, ROUTE_PEER,
-               "Customers who lose supply when the given objects are out");
+               "Customers who lose supply when the given objects are out, and the open "
+               "switches whose closing would restore them");
+    if (svc->def->outage_cut)
+        router_add(r, "POST", "/v1/graph/outage-cut", outage_cut_serve, svc,
+                   ROUTE_BODY_JSON | ROUTE_SLOW | ROUTE_READ_ONLY,
+                   "What an outage cuts of the meshed grid, and the switches that would restore "
+                   "it (used by the peer)");
     /* A leg may hand over many codes at once and take a while, but never
      * waits on the peer: off the I/O threads, on the local workers, so the
      * peer's waiting traces never hold what it needs (waits.h). */

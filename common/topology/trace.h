@@ -24,6 +24,7 @@ void trace_cleanup(service *svc);
 typedef struct walk_ask {
     int dir;                     /* 0: up, 1: down */
     int design;                  /* "design": true, red-drawing objects walked too */
+    int normal;                  /* "state": "normal", the normal arrangement */
     const char *near;            /* the asker's prefixes, "" when not said; in the body */
     unsigned long long describe; /* the types to describe, a bit per entry of biz_types */
     json_t *codes, *expand;      /* canonical codes (owned) */

@@ -40,9 +40,10 @@ static const char *peer_name(const service *svc)
 static char *handover_body(const walk *w)
 {
     const trace_state *ts = w->l.svc->trace;
-    json_t *body = json_pack("{s:O, s:O, s:s, s:b, s:s}", "codes", w->l.out_codes, "expand",
+    json_t *body = json_pack("{s:O, s:O, s:s, s:b, s:s, s:s}", "codes", w->l.out_codes, "expand",
                              w->l.out_expand, "direction", w->l.dir == UP ? "up" : "down",
-                             "design", w->l.design, "near", ts->ch.near_text[w->l.dir]);
+                             "design", w->l.design, "near", ts->ch.near_text[w->l.dir], "state",
+                             w->l.normal ? "normal" : "current");
     if (w->l.describe != ALL_TYPES) {
         char *types = text_of_mask(w->l.describe);
         json_object_set_new(body, "describe", json_string(types));
@@ -177,17 +178,29 @@ static void know_peer_near(leg *l)
 /* Walks from roots to the end of the chain, handing over to the peer
  * whenever the chain crosses: one request per crossing, however many
  * objects cross. Then answers 404 if a root is not shown. */
-int walk_from(walk *w, json_t *roots)
+/* Codes as roots of the walk: ours to vet, the peer's for its first leg. */
+static void start_from(leg *l, json_t *codes, json_t *vet)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(codes, i, v) {
+        if (json_object_get(l->seen, json_string_value(v))) continue;
+        json_object_set_new(l->seen, json_string_value(v), json_true());
+        json_array_append(catalogue_collection(l->svc->def, json_string_value(v)) ? vet
+                                                                                   : l->out_codes,
+                          v);
+    }
+}
+
+int walk_from(walk *w, json_t *roots, json_t *also)
 {
     leg *l = &w->l;
     know_peer_near(l);
     json_t *vet = json_array(), *grow = json_array();
     size_t i;
     json_t *v;
-    json_array_foreach(roots, i, v) {
-        json_object_set_new(l->seen, json_string_value(v), json_true());
-        json_array_append(catalogue_collection(l->svc->def, json_string_value(v)) ? vet : l->out_codes, v);
-    }
+    start_from(l, roots, vet);
+    if (also) start_from(l, also, vet);
     int rc = walk_here_alone(w, vet, grow);
     for (int round = 0; rc == OK && round < MAX_LEVELS &&
                         (json_array_size(l->out_codes) || json_array_size(l->out_expand));

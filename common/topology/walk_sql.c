@@ -54,18 +54,18 @@ static void trace_node_expr(sbuf *b, const collection_def *cd, const char *x)
     sb_append(b, ", 'status', status");
     for (const field_def *f = cd->fields; f->name; f++)
         if (summary(f)) sb_appendf(b, ", '%s', %s", f->name, f->name);
-    sb_appendf(b, ") FROM %s WHERE code = %s AND status = ANY ($3::text[]))", cd->table, x);
+    sb_appendf(b, ")::text FROM %s WHERE code = %s AND status = ANY ($3::text[]))", cd->table, x);
 }
 
 /* The node of an object kept here, if shown: CASE on the prefix, so only
  * its own table is read. Types in only: those that can occur (every branch
  * costs its part of starting the statement). Types in describe: described,
  * as a trace's node (every type described) or as an impact line (only
- * some: an impact walk); others: true (shown, not described). */
+ * some: an impact walk); others: true (shown, not described). Text, either
+ * way: a trace's rows are told apart (UNION), and json has no equality. */
 static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only, tmask describe)
 {
-    /* lines are text, not JSON: every branch of the CASE has one type */
-    const char *type = describe == ALL_TYPES ? "json" : "text";
+    const char *type = "text";
     sb_appendf(b, "CASE left(%s, 2)", x);
     int branches = 0;
     for (int i = 0; i < sd->ncollections; i++) {
@@ -92,10 +92,13 @@ static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only,
 
 /* Whether st is walked in dir by a walk that reaches the types in reach and
  * describes those in describe: a shortcut only when it skips nothing to be
- * described, and the relation it stands in for only when it is not taken. */
+ * described, and the relation it stands in for only when it is not taken.
+ * An outage's walk (one that describes only some types) leaves the links
+ * that may close loops to energisation, which names what they cut. */
 static int walked(const step *st, int dir, tmask reach, tmask describe)
 {
     if (!st->member[dir] || !(st->near[dir] & reach)) return 0;
+    if (st->meshed && describe != ALL_TYPES) return 0;
     if (st->only_without && (describe & st->only_without)) return 0;
     if (dir == DOWN && st->replaced_without && !(describe & st->replaced_without)) return 0;
     return 1;
@@ -104,16 +107,24 @@ static int walked(const step *st, int dir, tmask reach, tmask describe)
 char *walk_sql(const service_def *sd, const chain *ch, int dir, tmask vet, tmask reach,
                tmask describe)
 {
+    /* A trace may meet a loop (closed ties): its rows are told apart and
+     * each kept once (UNION), so the walk ends when it finds nothing new.
+     * An outage's walk follows no ties, only radial links, and keeps every
+     * row (UNION ALL, cheaper on a substation's hundred thousand), bounded
+     * by MAX_LEVELS all the same. */
+    int trace = describe == ALL_TYPES;
     sbuf b = {0};
-    sb_append(&b, "WITH RECURSIVE walk (code, node, grow, from_code, to_code, kind, depth) AS ("
-                  "SELECT x, n.node, n.node IS NOT NULL, NULL::text, NULL::text, NULL::text, 0 "
-                  "FROM unnest ($1::text[]) x CROSS JOIN LATERAL (SELECT ");
+    sb_appendf(&b, "WITH RECURSIVE walk (code, node, grow, from_code, to_code, kind, sw, "
+                   "sw_open%s) AS (SELECT x, n.node, n.node IS NOT NULL, NULL::text, NULL::text, "
+                   "NULL::text, NULL::text, NULL::boolean%s FROM unnest ($1::text[]) x "
+                   "CROSS JOIN LATERAL (SELECT ", trace ? "" : ", depth", trace ? "" : ", 0");
     node_expr(&b, sd, "x", vet, describe);
     /* OFFSET 0 keeps the subquery whole, so the node is looked up once */
-    sb_append(&b, " AS node OFFSET 0) n UNION ALL SELECT x, NULL, true, NULL, NULL, NULL, 0 "
-                  "FROM unnest ($2::text[]) x UNION ALL "
-                  "SELECT e.far, n.node, n.node IS NOT NULL, e.from_code, e.to_code, e.kind, "
-                  "w.depth + 1 FROM walk w CROSS JOIN LATERAL (");
+    sb_appendf(&b, " AS node OFFSET 0) n UNION ALL SELECT x, NULL, true, NULL, NULL, NULL, NULL, "
+                   "NULL%s FROM unnest ($2::text[]) x %s "
+                   "SELECT e.far, n.node, n.node IS NOT NULL, e.from_code, e.to_code, e.kind, "
+                   "e.sw, e.sw_open%s FROM walk w CROSS JOIN LATERAL (",
+               trace ? "" : ", 0", trace ? "UNION" : "UNION ALL", trace ? "" : ", w.depth + 1");
     int first = 1;
     tmask far = 0;
     for (int i = 0; i < ch->nsteps; i++) {
@@ -123,16 +134,17 @@ char *walk_sql(const service_def *sd, const chain *ch, int dir, tmask vet, tmask
         far |= st->far[dir];
         first = 0;
     }
-    /* Nothing to walk from here; $3 is named all the same, as the statement
-     * is prepared and run with three parameters. */
+    /* Nothing to walk from here; $3 and $4 are named all the same, as the
+     * statement is prepared and run with four parameters. */
     if (first)
         sb_append(&b, "SELECT NULL::text AS far, NULL::text AS from_code, NULL::text AS to_code, "
-                      "NULL::text AS kind WHERE $3::text[] IS NULL AND false");
+                      "NULL::text AS kind, NULL::text AS sw, NULL::boolean AS sw_open "
+                      "WHERE $3::text[] IS NULL AND false");
     sb_append(&b, ") e CROSS JOIN LATERAL (SELECT ");
     node_expr(&b, sd, "e.far", far, describe);
-    sb_appendf(&b, " AS node OFFSET 0) n WHERE w.grow AND w.depth < %d) "
-                   "SELECT code, node::text, grow, from_code, to_code, kind FROM walk",
-               MAX_LEVELS);
+    sb_append(&b, " AS node OFFSET 0) n WHERE w.grow AND $4::boolean IS NOT NULL");
+    if (!trace) sb_appendf(&b, " AND w.depth < %d", MAX_LEVELS);
+    sb_append(&b, ") SELECT code, node, grow, from_code, to_code, kind, sw, sw_open FROM walk");
     return sb_steal(&b);
 }
 

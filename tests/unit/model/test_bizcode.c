@@ -475,7 +475,7 @@ static void test_registry_lookups(void **state)
 
 static void test_relations(void **state)
 {
-    const char *grid[] = {"substation-line",       "line-transformer",
+    const char *grid[] = {"substation-line",       "line-line",             "line-transformer",
                           "accesspoint-transformer", "accesspoint-meterbox",
                           "meterboxresource-meterbox", "equipment-supplypoint",
                           "transformer-customer",  "equipment-meteringpoint"};

@@ -66,7 +66,10 @@ static int literal_allowed(const service_def *sd, const char *s, size_t n)
         return 1;
     for (int i = 0; i < sd->nrelations; i++) {
         const relation_def *rd = &sd->relations[i];
-        const char *const names[] = {rd->kind, rd->shortcut ? rd->shortcut->table : NULL, NULL};
+        const char *const names[] = {rd->kind, rd->shortcut ? rd->shortcut->table : "",
+                                     rd->open_without_switch ? rd->open_without_switch->value
+                                                             : "",
+                                     NULL};
         if (in_list(names, s, n)) return 1;
     }
     for (int i = 0; i < sd->ncollections; i++) {
@@ -104,14 +107,17 @@ static int table_declared(const service_def *sd, const char *s, size_t n)
  * three named; its literals and tables are the declarations'. */
 static void assert_well_formed(const service_def *sd, const char *sql)
 {
-    int seen[4] = {0};
+    int seen[5] = {0};
     for (const char *p = strchr(sql, '$'); p; p = strchr(p + 1, '$')) {
-        if (p[1] < '1' || p[1] > '3' || isdigit((unsigned char)p[2]) ||
-            strncmp(p + 2, "::text[]", 8) != 0)
-            fail_msg("a parameter other than $1..$3 as text[] at '%.20s' in: %s", p, sql);
+        /* $4, the state (normal or now), is a boolean, read where a switch is */
+        int state = p[1] == '4' && !isdigit((unsigned char)p[2]);
+        if (!state && (p[1] < '1' || p[1] > '3' || isdigit((unsigned char)p[2]) ||
+                       strncmp(p + 2, "::text[]", 8) != 0))
+            fail_msg("a parameter other than $1..$3 as text[] and $4 at '%.20s' in: %s", p, sql);
         seen[p[1] - '0'] = 1;
     }
-    if (!seen[1] || !seen[2] || !seen[3]) fail_msg("not all of $1, $2, $3 are named: %s", sql);
+    if (!seen[1] || !seen[2] || !seen[3] || !seen[4])
+        fail_msg("not all of $1, $2, $3, $4 are named: %s", sql);
     for (const char *p = strchr(sql, '\''); p; p = strchr(p + 1, '\'')) {
         const char *end = strchr(p + 1, '\'');
         if (!end) fail_msg("an unclosed literal: %s", sql);
@@ -166,9 +172,19 @@ static int walks_on(const char *sql)
 static void grid_up_from_a_transformer(void **state)
 {
     char *sql = sql_for(&grid, UP, "TR,", "", ALL_TYPES);
-    has(sql, "FROM rel_line_transformer WHERE to_code = w.code AND status = ANY ($3::text[]) "
-             "AND valid_to IS NULL AND left(w.code, 2) IN ('TR')");
-    has(sql, "FROM rel_substation_line WHERE to_code = w.code");
+    has(sql, "FROM rel_line_transformer t LEFT JOIN switches s ON s.code = t.switch WHERE "
+             "t.to_code = w.code AND t.status = ANY ($3::text[]) AND t.valid_to IS NULL AND NOT "
+             "coalesce(CASE WHEN $4 THEN s.normal_open ELSE s.current_open END, false) AND "
+             "left(w.code, 2) IN ('TR')");
+    /* a substation's tie without a switch carries nothing */
+    has(sql, "FROM rel_substation_line t LEFT JOIN switches s ON s.code = t.switch WHERE "
+             "t.to_code = w.code AND t.status = ANY ($3::text[]) AND t.valid_to IS NULL AND NOT "
+             "coalesce(CASE WHEN $4 THEN s.normal_open ELSE s.current_open END, t.role = 'tie')");
+    /* a line's ties, both ways */
+    has(sql, "FROM rel_line_line t LEFT JOIN switches s ON s.code = t.switch WHERE "
+             "t.from_code = w.code");
+    has(sql, "FROM rel_line_line t LEFT JOIN switches s ON s.code = t.switch WHERE "
+             "t.to_code = w.code");
     lacks(sql, "rel_accesspoint_transformer"); /* the transformer is upstream of its APs */
     lacks(sql, "rel_meterboxresource_meterbox"); /* no link of the chain */
     lacks(sql, "FROM poles");
@@ -178,21 +194,38 @@ static void grid_up_from_a_transformer(void **state)
     free(sql);
 }
 
-/* Down from a line: its transformers, its poles (a pole names the line it
- * carries), the supply and metering points it feeds; never back up to the
- * substation. */
+/* Down from a line: its transformers, the lines it is tied to, the supply
+ * and metering points it feeds; never back up to the substation, and never
+ * through poles: a pole is a position, not a feed (DESIGN §9). A trace
+ * may meet a loop of ties, so its rows are kept once each (UNION). */
 static void grid_down_from_a_line(void **state)
 {
     char *sql = sql_for(&grid, DOWN, "LN,", "", ALL_TYPES);
-    has(sql, "FROM rel_line_transformer WHERE from_code = w.code");
-    has(sql, "SELECT code AS far, code AS from_code, line AS to_code, 'pole.line'::text AS kind "
-             "FROM poles WHERE line = w.code AND status = ANY ($3::text[]) AND left(w.code, 2) "
-             "IN ('LN')");
-    has(sql, "FROM access_points WHERE pole = w.code");
-    has(sql, "FROM rel_accesspoint_transformer WHERE to_code = w.code");
-    has(sql, "FROM rel_equipment_supplypoint WHERE from_code = w.code");
-    has(sql, "FROM rel_transformer_customer WHERE from_code = w.code");
+    has(sql, "FROM rel_line_transformer t LEFT JOIN switches s ON s.code = t.switch WHERE "
+             "t.from_code = w.code");
+    has(sql, "FROM rel_line_line t LEFT JOIN switches s ON s.code = t.switch WHERE "
+             "t.to_code = w.code");
+    has(sql, "FROM rel_accesspoint_transformer t WHERE t.to_code = w.code");
+    has(sql, "FROM rel_equipment_supplypoint t WHERE t.from_code = w.code");
+    has(sql, "FROM rel_transformer_customer t WHERE t.from_code = w.code");
+    has(sql, " UNION SELECT e.far");
     lacks(sql, "rel_substation_line");
+    lacks(sql, "FROM poles");
+    lacks(sql, "FROM access_points t");
+    free(sql);
+}
+
+/* An outage's walk down from a line follows its transformers but leaves
+ * sources and ties to energisation (outage_cut), and keeps every row. */
+static void an_outage_walk_leaves_meshed_links(void **state)
+{
+    char *sql = sql_for(&grid, DOWN, "LN,SS,", "", type_bit("CU"));
+    has(sql, "FROM rel_line_transformer t");
+    has(sql, "FROM rel_equipment_supplypoint t WHERE t.from_code = w.code");
+    lacks(sql, "rel_line_line");
+    lacks(sql, "rel_substation_line");
+    has(sql, " UNION ALL SELECT e.far");
+    has(sql, "w.depth < ");
     free(sql);
 }
 
@@ -201,12 +234,13 @@ static void grid_down_from_a_line(void **state)
 static void cust_up_from_a_customer(void **state)
 {
     char *sql = sql_for(&cust, UP, "CU,", "", ALL_TYPES);
-    has(sql, "FROM supply_points WHERE customer = w.code AND status = ANY ($3::text[]) AND "
-             "left(w.code, 2) IN ('CU')");
-    has(sql, "FROM metering_points WHERE customer = w.code");
+    has(sql, "FROM supply_points t WHERE t.customer = w.code AND t.status = ANY ($3::text[]) "
+             "AND left(w.code, 2) IN ('CU')");
+    has(sql, "FROM metering_points t WHERE t.customer = w.code");
     has(sql, "FROM rel_supplypoint_meteringpoint");
+    lacks(sql, "switches"); /* cust-svc keeps no switch */
     /* a customer's node shows its summary fields */
-    has(sql, "'category', category, 'phone', phone, 'address', address) FROM customers");
+    has(sql, "'category', category, 'phone', phone, 'address', address)::text FROM customers");
     lacks(sql, "meter_reach"); /* a shortcut leads down only */
     free(sql);
 }
@@ -223,10 +257,10 @@ static void a_walk_from_the_peers_objects(void **state)
     free(sql);
     /* up from a meter box cust-svc has vetted: its access point, then on up */
     sql = sql_for(&grid, UP, "", "MB,", ALL_TYPES);
-    has(sql, "FROM rel_accesspoint_meterbox WHERE to_code = w.code AND status = ANY "
-             "($3::text[]) AND valid_to IS NULL AND left(w.code, 2) IN ('MB')");
-    has(sql, "FROM rel_accesspoint_transformer WHERE from_code = w.code");
-    has(sql, "(SELECT CASE left(x, 2) WHEN NULL THEN NULL::json END AS node OFFSET 0)");
+    has(sql, "FROM rel_accesspoint_meterbox t WHERE t.to_code = w.code AND t.status = ANY "
+             "($3::text[]) AND t.valid_to IS NULL AND left(w.code, 2) IN ('MB')");
+    has(sql, "FROM rel_accesspoint_transformer t WHERE t.from_code = w.code");
+    has(sql, "(SELECT CASE left(x, 2) WHEN NULL THEN NULL::text END AS node OFFSET 0)");
     free(sql);
 }
 
@@ -237,14 +271,14 @@ static void the_chain_shortcut(void **state)
 {
     tmask customers = type_bit("CU");
     char *sql = sql_for(&cust, DOWN, "MB,", "", customers);
-    has(sql, "SELECT customer AS far, meter_box AS from_code, customer AS to_code, "
-             "'meter_reach'::text AS kind FROM meter_reach WHERE meter_box = w.code AND "
-             "left(w.code, 2) IN ('MB')");
+    has(sql, "SELECT t.customer AS far, t.meter_box AS from_code, t.customer AS to_code, "
+             "'meter_reach'::text AS kind, NULL::text AS sw, NULL::boolean AS sw_open FROM "
+             "meter_reach t WHERE t.meter_box = w.code AND left(w.code, 2) IN ('MB')");
     lacks(sql, "rel_meter_meterbox");
     free(sql);
 
     sql = sql_for(&cust, DOWN, "MB,", "", ALL_TYPES);
-    has(sql, "FROM rel_meter_meterbox WHERE to_code = w.code");
+    has(sql, "FROM rel_meter_meterbox t WHERE t.to_code = w.code");
     lacks(sql, "meter_reach");
     free(sql);
 
@@ -385,6 +419,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(grid_up_from_a_transformer),
         cmocka_unit_test(grid_down_from_a_line),
+        cmocka_unit_test(an_outage_walk_leaves_meshed_links),
         cmocka_unit_test(cust_up_from_a_customer),
         cmocka_unit_test(a_walk_from_the_peers_objects),
         cmocka_unit_test(the_chain_shortcut),

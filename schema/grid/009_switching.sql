@@ -1,0 +1,155 @@
+-- The grid as it is operated (DESIGN §9): the switch that makes or breaks a
+-- link, ties between lines, and what an outage cuts of the meshed part.
+
+-- A link may name its switch; a switch makes or breaks one current link of
+-- each relation at most.
+ALTER TABLE rel_substation_line ADD COLUMN switch text REFERENCES switches (code);
+ALTER TABLE rel_line_transformer ADD COLUMN switch text REFERENCES switches (code);
+CREATE UNIQUE INDEX rel_substation_line_switch ON rel_substation_line (switch)
+    WHERE valid_to IS NULL AND switch IS NOT NULL;
+CREATE UNIQUE INDEX rel_line_transformer_switch ON rel_line_transformer (switch)
+    WHERE valid_to IS NULL AND switch IS NOT NULL;
+
+-- A tie 联络 between two lines, always through a switch.
+CREATE TABLE rel_line_line (
+    LIKE grid_link INCLUDING ALL,
+    switch text NOT NULL REFERENCES switches (code),
+    FOREIGN KEY (from_code) REFERENCES lines (code),
+    FOREIGN KEY (to_code) REFERENCES lines (code),
+    CHECK (from_code <> to_code)
+);
+CREATE UNIQUE INDEX rel_line_line_current ON rel_line_line (from_code, to_code)
+    WHERE valid_to IS NULL;
+CREATE INDEX rel_line_line_to ON rel_line_line (to_code) WHERE valid_to IS NULL;
+CREATE UNIQUE INDEX rel_line_line_switch ON rel_line_line (switch) WHERE valid_to IS NULL;
+
+-- Whether a switch is open in a state: its normal position (常开/常闭) or
+-- its position now.
+CREATE FUNCTION switch_open(sw switches, normal boolean) RETURNS boolean
+    LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN normal THEN sw.normal_open ELSE sw.current_open END $$;
+
+-- The closed ties between operational lines in a state, each way, leaving
+-- out those whose switch is out (gone).
+CREATE FUNCTION closed_ties(normal boolean, gone text[])
+    RETURNS TABLE (line text, other text) LANGUAGE sql STABLE AS $$
+    SELECT e.line, e.other
+      FROM rel_line_line ll
+      JOIN switches s ON s.code = ll.switch
+     CROSS JOIN LATERAL (VALUES (ll.from_code, ll.to_code), (ll.to_code, ll.from_code)) e (line, other)
+     WHERE ll.valid_to IS NULL AND ll.status = 'operational' AND NOT switch_open(s, normal)
+       AND NOT (ll.switch = ANY (gone))
+$$;
+
+-- What an outage cuts of the meshed part of the grid (substations, lines and
+-- the ties between them), where loops may close: with the objects named
+-- taken out, and what stands in a named station room with them, a line is
+-- energised while closed links through operational objects that are not out
+-- connect it to a substation that is not. Rows:
+--   ('cut', code, component)  a line the outage cuts, not itself named, and
+--                             the lines cut together with it (the least
+--                             code of those its closed ties join it to);
+--   ('cut', code, NULL)       a transformer cut by a switch that is out, or
+--                             standing in a named station room;
+--   ('restore', switch, component)  an open switch that is not out, between
+--                             an energised substation or line and a cut line:
+--                             closing it restores that component (转供).
+-- The walk below them, radial, is the daemons' (common/topology).
+CREATE FUNCTION outage_cut(named text[], normal boolean)
+    RETURNS TABLE (what text, code text, component text) LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+DECLARE
+    gone   text[]; -- out: the named objects and the contents of named station rooms
+    near   text[]; -- lines the outage may cut, and those closed ties join them to
+    region text[]; -- near, the lines tied to it whatever their switch, and all they reach closed
+    live   text[]; -- lines of region energised with gone out
+    cut    text[];
+BEGIN
+    gone := named
+        || ARRAY(SELECT t.code FROM transformers t WHERE t.station_room = ANY (named))
+        || ARRAY(SELECT s.code FROM switches s WHERE s.station_room = ANY (named));
+    near := ARRAY(
+        WITH RECURSIVE seed (code) AS (
+            SELECT l.code FROM lines l WHERE l.code = ANY (named)
+            UNION
+            SELECT sl.to_code FROM rel_substation_line sl
+             WHERE sl.valid_to IS NULL AND (sl.from_code = ANY (gone) OR sl.switch = ANY (gone))
+            UNION
+            SELECT e.x FROM rel_line_line ll
+             CROSS JOIN LATERAL (VALUES (ll.from_code), (ll.to_code)) e (x)
+             WHERE ll.valid_to IS NULL AND ll.switch = ANY (gone)
+        ), reach (code) AS (
+            SELECT code FROM seed
+            UNION
+            SELECT t.other FROM reach r JOIN closed_ties(normal, gone) t ON t.line = r.code
+        ) SELECT code FROM reach);
+    IF cardinality(near) > 0 THEN
+        region := ARRAY(
+            WITH RECURSIVE reach (code) AS (
+                SELECT unnest(near)
+                UNION
+                SELECT e.other FROM rel_line_line ll
+                 CROSS JOIN LATERAL (VALUES (ll.from_code, ll.to_code), (ll.to_code, ll.from_code))
+                       e (line, other)
+                 WHERE ll.valid_to IS NULL AND e.line = ANY (near)
+                UNION
+                SELECT t.other FROM reach r JOIN closed_ties(normal, gone) t ON t.line = r.code
+            ) SELECT code FROM reach);
+        live := ARRAY(
+            WITH RECURSIVE fed (code) AS (
+                SELECT sl.to_code
+                  FROM rel_substation_line sl
+                  JOIN substations ss ON ss.code = sl.from_code AND ss.status = 'operational'
+                  JOIN lines l ON l.code = sl.to_code AND l.status = 'operational'
+                  LEFT JOIN switches s ON s.code = sl.switch
+                 WHERE sl.valid_to IS NULL AND sl.status = 'operational'
+                   AND sl.to_code = ANY (region)
+                   AND NOT (sl.from_code = ANY (gone)) AND NOT (sl.to_code = ANY (gone))
+                   AND CASE WHEN sl.switch IS NULL THEN sl.role <> 'tie'
+                            ELSE NOT (sl.switch = ANY (gone)) AND NOT switch_open(s, normal) END
+                UNION
+                SELECT t.other FROM fed f
+                  JOIN closed_ties(normal, gone) t ON t.line = f.code
+                  JOIN lines l ON l.code = t.other AND l.status = 'operational'
+                 WHERE NOT (t.other = ANY (gone))
+            ) SELECT code FROM fed);
+        cut := ARRAY(SELECT x FROM unnest(near) x
+                      WHERE NOT (x = ANY (live)) AND NOT (x = ANY (gone)));
+    ELSE
+        cut := '{}';
+    END IF;
+    RETURN QUERY
+        WITH RECURSIVE joined (code, root) AS (
+            SELECT x, x FROM unnest(cut) x
+            UNION
+            SELECT t.other, j.root FROM joined j
+              JOIN closed_ties(normal, gone) t ON t.line = j.code
+             WHERE t.other = ANY (cut)
+        ), comp AS (
+            SELECT j.code, min(j.root) AS root FROM joined j GROUP BY j.code
+        ), restore AS (
+            SELECT sl.switch, c.root
+              FROM rel_substation_line sl
+              JOIN comp c ON c.code = sl.to_code
+              JOIN switches s ON s.code = sl.switch
+              JOIN substations ss ON ss.code = sl.from_code AND ss.status = 'operational'
+             WHERE sl.valid_to IS NULL AND sl.status = 'operational' AND switch_open(s, normal)
+               AND NOT (sl.switch = ANY (gone)) AND NOT (sl.from_code = ANY (gone))
+            UNION
+            SELECT ll.switch, c.root
+              FROM rel_line_line ll
+              JOIN switches s ON s.code = ll.switch
+              JOIN comp c ON c.code IN (ll.from_code, ll.to_code)
+             WHERE ll.valid_to IS NULL AND ll.status = 'operational' AND switch_open(s, normal)
+               AND NOT (ll.switch = ANY (gone))
+               AND CASE WHEN c.code = ll.from_code THEN ll.to_code ELSE ll.from_code END = ANY (live)
+        )
+        SELECT 'cut'::text, c.code, c.root FROM comp c
+        UNION ALL
+        SELECT 'cut', lt.to_code, NULL FROM rel_line_transformer lt
+         WHERE lt.valid_to IS NULL AND lt.switch = ANY (gone)
+        UNION ALL
+        SELECT 'cut', x, NULL FROM unnest(gone) x WHERE left(x, 2) = 'TR' AND NOT (x = ANY (named))
+        UNION ALL
+        SELECT 'restore', r.switch, r.root FROM restore r;
+END
+$$;
