@@ -47,7 +47,7 @@
  *
  * Exit status: 0 success, 1 I/O error, 2 usage error.
  *
- * One file of about 1,200 lines, on purpose: it is one pass over one tree,
+ * One file of about 1,300 lines, on purpose: it is one pass over one tree,
  * and its parts (the tree, the lines it writes, the faults it plants) share
  * the branch being built. Its lines are written from templates, and
  * tests/unit/model/test_catalogue.c holds every line of a city it makes to
