@@ -70,6 +70,9 @@ xincun="$CU_YANG_LEI $CU_ZHAO_MIN $CU_HUANG_QIANG $CU_ZHOU_JIE $CU_XINCUN_CTR"
 impact "$CUST" "$TR_XINCUN_2" "$xincun" "lv_nonresident=1 lv_resident=4"
 echo "  $(field '[.customers[].name] | join(", ")')"
 
+step "湖墅新村配电室 is shut for work: it takes out the transformer standing in it, so the same customers (grid-svc)"
+impact "$GRID" "$SR_XINCUN" "$xincun" "lv_nonresident=1 lv_resident=4"
+
 step "10kV 大关线 and 10kV 半山特钢专线 out together, 大关线 1号公变 named too: each customer listed once (grid-svc)"
 impact "$GRID" "$LN_DAGUAN,$TR_DAGUAN_1,$LN_STEEL" "$CUSTOMERS_BELOW_LN_DAGUAN $CUSTOMERS_BELOW_LN_STEEL" \
     "hv=1 lv_nonresident=1 lv_resident=2"
