@@ -153,3 +153,70 @@ BEGIN
         SELECT 'restore', r.switch, r.root FROM restore r;
 END
 $$;
+
+-- Which substations energise each line now (DESIGN §9): through a closed
+-- source link, or through closed ties from a line so fed (转供). Kept up to
+-- date in the transaction of every change that can alter it, so that
+-- readers (the datahub's integration report, which receives it by
+-- replication) join a table instead of walking ties. Live objects and links
+-- count, as the report counts them.
+CREATE TABLE line_feeds (
+    line       text NOT NULL,
+    substation text NOT NULL,
+    PRIMARY KEY (line, substation)
+);
+CREATE INDEX line_feeds_substation ON line_feeds (substation);
+
+CREATE FUNCTION line_feeds_now() RETURNS TABLE (line text, substation text)
+    LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE ties (line, other) AS (
+        SELECT e.line, e.other
+          FROM rel_line_line ll
+          JOIN switches s ON s.code = ll.switch AND NOT s.current_open
+         CROSS JOIN LATERAL (VALUES (ll.from_code, ll.to_code), (ll.to_code, ll.from_code))
+               e (line, other)
+         WHERE ll.valid_to IS NULL AND ll.status <> 'retired'
+    ), fed (line, substation) AS (
+        SELECT sl.to_code, sl.from_code
+          FROM rel_substation_line sl
+          JOIN substations ss ON ss.code = sl.from_code AND ss.status <> 'retired'
+          JOIN lines l ON l.code = sl.to_code AND l.status <> 'retired'
+          LEFT JOIN switches s ON s.code = sl.switch
+         WHERE sl.valid_to IS NULL AND sl.status <> 'retired'
+           AND CASE WHEN sl.switch IS NULL THEN sl.role <> 'tie' ELSE NOT s.current_open END
+        UNION
+        SELECT t.other, f.substation
+          FROM fed f
+          JOIN ties t ON t.line = f.line
+          JOIN lines l ON l.code = t.other AND l.status <> 'retired'
+    ) SELECT line, substation FROM fed
+$$;
+
+-- Brings line_feeds to what line_feeds_now says, changing only what
+-- differs. One refresh at a time: each reads what the one before committed
+-- (a statement in PL/pgSQL takes its own snapshot), so two operations at
+-- once cannot leave it as neither of them sees it.
+CREATE FUNCTION line_feeds_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('line_feeds'));
+    WITH now AS MATERIALIZED (SELECT * FROM line_feeds_now()),
+    gone AS (
+        DELETE FROM line_feeds f
+         WHERE NOT EXISTS (SELECT 1 FROM now n WHERE n.line = f.line AND n.substation = f.substation)
+    )
+    INSERT INTO line_feeds (line, substation) SELECT n.line, n.substation FROM now n
+        ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER line_feeds_switches AFTER INSERT OR UPDATE OR DELETE ON switches
+    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
+CREATE TRIGGER line_feeds_sources AFTER INSERT OR UPDATE OR DELETE ON rel_substation_line
+    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
+CREATE TRIGGER line_feeds_ties AFTER INSERT OR UPDATE OR DELETE ON rel_line_line
+    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
+CREATE TRIGGER line_feeds_lines AFTER UPDATE OF status OR DELETE ON lines
+    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
+CREATE TRIGGER line_feeds_substations AFTER UPDATE OF status OR DELETE ON substations
+    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
