@@ -14,7 +14,15 @@
 #include "engine/context.h"
 #include "grid.h"
 
-#define REASON_MAX 200
+#define REASON_MAX 200 /* characters: dispatch writes in Chinese as often as not */
+
+/* Characters of UTF-8 text (jansson has checked it is UTF-8). */
+static size_t characters(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
 
 /* The body: "open" a boolean and "reason" a short text, nothing else. */
 static int operation_of(request *req, int *open, const char **reason)
@@ -31,8 +39,8 @@ static int operation_of(request *req, int *open, const char **reason)
     *reason = json_string_value(r);
     if (!*reason || !**reason)
         json_add_error(errors, "reason", "is required: why the switch is operated");
-    else if (strlen(*reason) > REASON_MAX)
-        json_add_error(errors, "reason", "is longer than %d bytes", REASON_MAX);
+    else if (characters(*reason) > REASON_MAX)
+        json_add_error(errors, "reason", "is longer than %d characters", REASON_MAX);
     if (json_array_size(errors)) {
         http_problem_errors(req, 400, errors, "the operation is not valid; nothing was changed");
         return ERR;

@@ -153,6 +153,8 @@ static void check_link(const rel_rt *rt, json_t *body, char *cols[], char from[]
         }
         field_check(f, fv, errors, &cols[col]);
     }
+    if ((rt->def->rules & REL_TIE) && ends[0] && ends[1] && strcmp(ends[0], ends[1]) == 0)
+        json_add_error(errors, "to", "a tie joins two different objects, not %s to itself", ends[0]);
     if (ends[0]) snprintf(from, BIZCODE_LEN + 1, "%s", ends[0]);
     if (ends[1]) snprintf(to, BIZCODE_LEN + 1, "%s", ends[1]);
     free(ends[0]);

@@ -29,7 +29,7 @@
 
 #define KEY_PRODUCTION "dev-production-key" /* app "pms", role production */
 #define KEY_MARKETING "dev-marketing-key"   /* app "marketing", role marketing */
-#define KEY_DISPATCH "dev-dispatch-key"     /* app "dispatch": reads only */
+#define KEY_DISPATCH "dev-dispatch-key"     /* app "dispatch": reads, operates switches */
 #define KEY_ADMIN "dev-admin-key"           /* app "admin" */
 
 /* ---- environment (tests/run.sh) ------------------------------------------ */

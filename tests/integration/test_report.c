@@ -910,6 +910,53 @@ static void changes_on_either_platform_follow_within_seconds(void **state)
             grid_new, grid_link, cust_retire);
 }
 
+/* A switch of the kind, in the normal position given. */
+static char *create_switch(const char *kind, int normal_open)
+{
+    api_resp *r = api_post(grid_url(), "/v1/switches", KEY_PRODUCTION,
+                           jdump(json_pack("{s:s, s:s, s:b}", "name", uniq(), "kind", kind,
+                                           "normal_open", normal_open)));
+    assert_status(r, 201);
+    return it_strdup(jstr(r->json, "code"));
+}
+
+static void link_line(const char *kind, const char *from, const char *to, json_t *more)
+{
+    json_t *b = json_pack("{s:s, s:s}", "from", from, "to", to);
+    json_object_update(b, more);
+    json_decref(more);
+    assert_status(api_post(grid_url(), strf("/v1/relations/%s", kind), KEY_PRODUCTION, jdump(b)),
+                  201);
+}
+
+/* A line is joined up through the substation that energises it now
+ * (DESIGN §9): not through a tie substation, not through an open breaker,
+ * and through a closed tie to a line that is fed. */
+static void a_line_is_joined_up_through_its_energising_source(void **state)
+{
+    the_city();
+    catch_up(CATCH_UP_S);
+    char *ln = create_line(KEY_PRODUCTION, strf("10kV %s", uniq()), "public", 10);
+    char *q = strf("line=%s", ln);
+    link_line("substation-line", create_substation(strf("110kV %s", uniq())), ln,
+              json_pack("{s:s}", "role", "tie"));
+    until(q, lists_code, ln, "a line with only a tie substation");
+    char *breaker = create_switch("breaker", 0);
+    link_line("substation-line", create_substation(strf("110kV %s", uniq())), ln,
+              json_pack("{s:s, s:s}", "role", "source", "switch", breaker));
+    until(q, lists_nothing, NULL, "the line's source through a closed breaker");
+    assert_status(api_post(grid_url(), strf("/v1/switches/%s/operate", breaker), KEY_DISPATCH,
+                           "{\"open\": true, \"reason\": \"maintenance\"}"),
+                  200);
+    until(q, lists_code, ln, "the line's breaker opened");
+    /* 转供: a closed tie to a line that has a source of its own */
+    char *other = create_line(KEY_PRODUCTION, strf("10kV %s", uniq()), "public", 10);
+    link_line("substation-line", create_substation(strf("110kV %s", uniq())), other,
+              json_pack("{s:s}", "role", "source"));
+    link_line("line-line", ln, other, json_pack("{s:s}", "switch", create_switch("load_switch", 0)));
+    until(q, lists_nothing, NULL, "the line fed through a closed tie");
+}
+
 int main(void)
 {
     it_filter();
@@ -924,6 +971,7 @@ int main(void)
         IT(pages_follow_each_other),
         /* Last: it changes the city. */
         IT(changes_on_either_platform_follow_within_seconds),
+        IT(a_line_is_joined_up_through_its_energising_source),
     };
     return cmocka_run_group_tests(tests, it_group_setup, city_teardown);
 }
