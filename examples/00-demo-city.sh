@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
 # The demo city: a small, named piece of Hangzhou's Gongshu district that the
-# scenario scripts (05-07) ask questions of by its fixed codes
+# scenario scripts (05-09) ask questions of by its fixed codes
 # (demo-city/codes.sh). It is loaded through the bulk import, from the NDJSON
 # files under demo-city/ (written by demo-city/generate.sh), once: a later
 # run finds it there and only says so.
 #
-#   110kV 拱墅变 ─source─┐                      110kV 大关变 ─source─ 10kV 大关线
-#   110kV 大关变 ──tie───┴─ 10kV 湖墅线                                 ├─ 大关线 3号杆
-#                            ├─ 湖墅线 5号杆                            └─ 大关线 1号公变
-#                            ├─ 湖墅新村 1号电缆分支箱                        └─ 大关线 3号杆接入点
-#                            ├─ 湖墅线 1号公变                                   └─ 大关苑 8幢 表箱: 吴婷, 徐明, 大关苑小吃店
-#                            │   └─ 湖墅线 5号杆接入点 (on 5号杆)
-#                            │       ├─ 湖墅南路 12幢 1号表箱: 张伟, 王芳, 李娜, 湖墅南路便民超市
-#                            │       └─ 湖墅南路 12幢 2号表箱: 刘洋, 陈静, 湖墅南路公共充电站 (1号直流快充桩)
-#                            ├─ 湖墅新村 2号公变 (in 湖墅新村配电室)
-#                            │   └─ 湖墅新村 1号分支箱接入点 (on the branch box)
-#                            │       └─ 湖墅新村 3幢 表箱: 杨磊, 赵敏, 黄强, 周杰, 湖墅新村社区服务中心
-#                            └─ 湖墅丝绸 1号专变 (dedicated) ─ 10kV 主供电源 ─ 杭州湖墅丝绸印染有限公司 (hv)
-#                                                          (屋顶光伏电站 with 2 units, 自备柴油发电机)
-#   110kV 半山变 ─source─ 10kV 半山特钢专线 (dedicated) ─ 10kV 专线电源 ─ 杭州半山特钢有限公司 (hv)
+#   110kV 拱墅变 ─source ■─┐                        110kV 大关变 ─source ■─ 10kV 大关线
+#   110kV 大关变 ──tie─────┴─ 10kV 湖墅线                                     ├─ 大关线 3号杆
+#                              ├─ □ 联络 (line-line) ─ 10kV 大关线            └─ 大关线 1号公变
+#                              ├─ 湖墅线 5号杆                                    └─ 大关线 3号杆接入点
+#                              ├─ 湖墅新村 1号电缆分支箱                              └─ 大关苑 8幢 表箱: 吴婷, 徐明, 大关苑小吃店
+#                              ├─ 湖墅线 1号公变
+#                              │   └─ 湖墅线 5号杆接入点 (on 5号杆)
+#                              │       ├─ 湖墅南路 12幢 1号表箱: 张伟, 王芳, 李娜, 湖墅南路便民超市
+#                              │       └─ 湖墅南路 12幢 2号表箱: 刘洋, 陈静, 湖墅南路公共充电站 (1号直流快充桩)
+#                              ├─ 湖墅新村 2号公变 (in 湖墅新村配电室)
+#                              │   └─ 湖墅新村 1号分支箱接入点 (on the branch box)
+#                              │       └─ 湖墅新村 3幢 表箱: 杨磊, 赵敏, 黄强, 周杰, 湖墅新村社区服务中心
+#                              └─ 湖墅丝绸 1号专变 (dedicated) ─ 10kV 主供电源 ─ 杭州湖墅丝绸印染有限公司 (hv)
+#                                                            (屋顶光伏电站 with 2 units, 自备柴油发电机)
+#   110kV 半山变 ─source ■─ 10kV 半山特钢专线 (dedicated) ─ 10kV 专线电源 ─ 杭州半山特钢有限公司 (hv)
+#
+#   ■ a breaker 断路器 where the line leaves its substation (出线断路器), normally closed 常闭
+#   □ 湖墅线–大关线 联络开关, a load switch 负荷开关, normally open 常开: in the normal
+#     arrangement 湖墅线 is fed from 拱墅变 alone; 09-switching.sh transfers it to 大关变.
+#   大关变's tie link to 湖墅线 names no switch: it is open in both arrangements.
 #
 # Every customer has a structured address, a metering point and a meter;
 # each meter box has its graphic (meter-box resource) on grid-svc.
@@ -62,7 +68,8 @@ while IFS=$'\t' read -r svc path file rows; do
     got=$(count_loaded "$base" "$collection" "$file")
     printf '  %-8s %-22s %3s of %3s\n' "$svc-svc" "$collection" "$got" "$rows"
     if [ "$got" != "$rows" ]; then
-        echo "FAILED: $svc-svc has $got of the city's $rows $collection" >&2
+        echo "FAILED: $svc-svc has $got of the city's $rows $collection (loaded from an older" \
+            "checkout? start from empty databases: make down, scripts/pg.sh destroy, make demo)" >&2
         exit 1
     fi
 done <"$city/load-order.tsv"

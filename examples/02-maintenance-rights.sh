@@ -40,7 +40,7 @@ call POST "$GRID/v1/relations/transformer-customer" "$MKT" "{\"from\": \"$ded\",
 expect 201 .to "$cu"
 call POST "$GRID/v1/relations/transformer-customer" "$MKT" "{\"from\": \"$pub\", \"to\": \"$cu\"}"
 expect 409
-missing=$("$(dirname "$0")/../build/bizcode" new CU)
+missing=$("${BIN_DIR:-$here/build}/bizcode" new CU)
 call POST "$GRID/v1/relations/transformer-customer" "$MKT" "{\"from\": \"$ded\", \"to\": \"$missing\"}"
 expect 422
 step "A dedicated transformer serves one customer: a second link is refused, naming the first"

@@ -54,14 +54,14 @@ call GET "$GRID/v1/customers/$(field .customer)" "$DISP"
 expect 200 .name "$silk"
 echo "  metering point 湖墅丝绸 高供高计 计量点 belongs to $(field .name)"
 
-step "By line, asked of cust-svc (grid-svc keeps lines): the line and its substations"
+step "By line, asked of cust-svc (grid-svc keeps lines): the line, its substations and the switches on their links"
 call GET "$CUST/v1/lines/$LN_HUSHU" "$DISP"
 expect 200 .name "10kV 湖墅线"
 expect 200 .kind public
 line="$(field '"\(.name), \(.kind), \(.voltage_kv) kV, \(.length_km) km, \(.conductor)"')"
 call GET "$CUST/v1/relations/substation-line?to=$LN_HUSHU" "$DISP"
-expect 200 '[.items[] | "\(.from) \(.role)"] | sort | join(",")' \
-    "$(printf '%s\n' "$SS_GONGSHU source" "$SS_DAGUAN tie" | sort | paste -sd, -)"
+expect 200 '[.items[] | "\(.from) \(.role) \(.switch // "-")"] | sort | join(",")' \
+    "$(printf '%s\n' "$SS_GONGSHU source $SW_GONGSHU_HUSHU" "$SS_DAGUAN tie -" | sort | paste -sd, -)"
 links=$body
 echo "  line: $line"
 for ss in $(printf '%s' "$links" | jq -r '.items[].from'); do
@@ -72,8 +72,22 @@ for ss in $(printf '%s' "$links" | jq -r '.items[].from'); do
         source) expect 200 .name "110kV 拱墅变" ;;
         tie) expect 200 .name "110kV 大关变" ;;
     esac
-    echo "  fed by: $(field .name) ($role)"
+    name=$(field .name)
+    sw=$(printf '%s' "$links" | jq -r --arg s "$ss" '.items[] | select(.from == $s) | .switch // empty')
+    if [ -n "$sw" ]; then
+        call GET "$CUST/v1/switches/$sw" "$DISP"
+        expect 200 .name "拱墅变 10kV 湖墅线 出线断路器"
+        expect 200 .normal_open false
+        echo "  fed by: $name ($role), through $(field .name) ($(field .kind), normally closed 常闭)"
+    else
+        echo "  and: $name ($role), a link with no switch: open in every arrangement, so it feeds nothing"
+    fi
 done
+call GET "$CUST/v1/relations/line-line?from=$LN_HUSHU" "$DISP"
+expect 200 '[.items[] | "\(.to) \(.switch)"] | join(",")' "$LN_DAGUAN $SW_TIE_HUSHU_DAGUAN"
+call GET "$CUST/v1/switches/$SW_TIE_HUSHU_DAGUAN" "$DISP"
+expect 200 .normal_open true
+echo "  tied 联络 to 10kV 大关线 (line-line) through $(field .name) ($(field .kind), normally open 常开)"
 
 step "By equipment-supplypoint, asked of grid-svc: the equipment that feeds the supply point"
 call GET "$GRID/v1/relations/equipment-supplypoint?to=$SP_SILK" "$DISP"
@@ -95,10 +109,10 @@ call GET "$CUST/v1/customers/$(field .customer)" "$DISP"
 expect 200 .name "杭州半山特钢有限公司"
 echo "  10kV 半山特钢专线 feeds 半山特钢 10kV 专线电源, the supply point of $(field .name)"
 
-step "Trace up from the HV customer, asked of grid-svc: customer → supply point → equipment → line → substation"
+step "Trace up from the HV customer, asked of grid-svc: customer → supply point → equipment → line → the substation that feeds it"
 call GET "$GRID/v1/trace/$CU_SILK?direction=up" "$DISP"
 expect 200 '[.nodes[].type] | sort | join(",")' \
-    "customer,line,meter,metering_point,substation,substation,supply_point,transformer"
+    "customer,line,meter,metering_point,substation,supply_point,transformer"
 up=$body
 # Follows the chain as the paper draws it, by the kind of each edge.
 chain=$(printf '%s' "$up" | jq -r --arg cu "$CU_SILK" "$TRACE_JQ"'
@@ -108,7 +122,11 @@ chain=$(printf '%s' "$up" | jq -r --arg cu "$CU_SILK" "$TRACE_JQ"'
      ([from_of($ln; "substation-line")[] as $s | name_of($s)] | sort | join(" + "))] | join(" → ")')
 echo "  $chain"
 expect_same "the chain up from $silk" "$chain" \
-    "$silk → 湖墅丝绸 10kV 主供电源 → 湖墅丝绸 1号专变 → 10kV 湖墅线 → 110kV 大关变 + 110kV 拱墅变"
+    "$silk → 湖墅丝绸 10kV 主供电源 → 湖墅丝绸 1号专变 → 10kV 湖墅线 → 110kV 拱墅变"
+got=$(printf '%s' "$up" | jq -r --arg ln "$LN_HUSHU" '[.edges[] | select(.to == $ln and .kind == "substation-line") |
+    "\(.switch) open=\(.open)"] | join(",")')
+echo "  the line's source link passes its breaker, closed: $got (大关变's tie link is open: not followed)"
+expect_same "the switch on the way up" "$got" "$SW_GONGSHU_HUSHU open=false"
 got=$(printf '%s' "$up" | jq -r --arg cu "$CU_SILK" "$TRACE_JQ"'[from_of($cu; "transformer-customer")[] as $t | name_of($t)] | join(",")')
 echo "  and the dedicated transformer serves the customer directly (transformer-customer): $got"
 expect_same "the customer's dedicated transformer" "$got" "湖墅丝绸 1号专变"

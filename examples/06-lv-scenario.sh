@@ -5,6 +5,10 @@
 # meters, metering points and customers); the boxes hang on access points,
 # on poles or cable branch boxes, in a public transformer's area (grid-svc).
 # The chain crosses between the platforms at the box ⇢ access point link.
+# Poles and branch boxes say where an access point hangs; they are not on
+# the way the supply takes (DESIGN §9), so traces do not pass them. Up from
+# 湖墅线 a trace reaches 拱墅变 alone: 大关变 only ties to it, through a link
+# that is open.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=demo-city/codes.sh
 . "$here/examples/demo-city/codes.sh"
@@ -17,6 +21,14 @@ up_from_box() {
         from_of($tr; "line-transformer")[0] as $ln |
         [name_of($mb), name_of($ap), name_of($tr), name_of($ln),
          ([from_of($ln; "substation-line")[] as $s | name_of($s)] | sort | join(" + "))] | join(" → ")'
+}
+
+# no_poles WHAT: the trace in $body passes no pole or branch box.
+no_poles() {
+    local got
+    got=$(printf '%s' "$body" | jq -r '[.nodes[] | select(.type == "pole") | .name] | join(", ")')
+    expect_same "the poles on the way up from $1" "$got" ""
+    echo "  (no pole or branch box on the way: where an access point hangs is not a feed)"
 }
 
 # hangs_on BASE AP POLE-NAME POLE-KIND: the pole or branch box the access
@@ -39,7 +51,8 @@ expect 200
 chain=$(up_from_box "$MB_HUSHU_12_1")
 echo "  $chain"
 expect_same "the chain up from the meter box" "$chain" \
-    "湖墅南路 12幢 1号表箱 → 湖墅线 5号杆接入点 → 湖墅线 1号公变 → 10kV 湖墅线 → 110kV 大关变 + 110kV 拱墅变"
+    "湖墅南路 12幢 1号表箱 → 湖墅线 5号杆接入点 → 湖墅线 1号公变 → 10kV 湖墅线 → 110kV 拱墅变"
+no_poles "$MB_HUSHU_12_1"
 step "... and the pole its access point hangs on, asked of cust-svc"
 hangs_on "$CUST" "$AP_HUSHU_5" "湖墅线 5号杆" pole
 
@@ -49,7 +62,8 @@ expect 200
 chain=$(up_from_box "$MB_XINCUN_3")
 echo "  $chain"
 expect_same "the chain up from the meter box" "$chain" \
-    "湖墅新村 3幢 表箱 → 湖墅新村 1号分支箱接入点 → 湖墅新村 2号公变 → 10kV 湖墅线 → 110kV 大关变 + 110kV 拱墅变"
+    "湖墅新村 3幢 表箱 → 湖墅新村 1号分支箱接入点 → 湖墅新村 2号公变 → 10kV 湖墅线 → 110kV 拱墅变"
+no_poles "$MB_XINCUN_3"
 step "... the branch box its access point hangs on, and the station room the transformer stands in (grid-svc)"
 hangs_on "$GRID" "$AP_XINCUN" "湖墅新村 1号电缆分支箱" branch_box
 call GET "$GRID/v1/transformers/$TR_XINCUN_2" "$DISP"
@@ -120,7 +134,7 @@ chain=$(printf '%s' "$body" | jq -r --arg cu "$CU_CHARGING" "$TRACE_JQ"'
      ([from_of($ln; "substation-line")[] as $s | name_of($s)] | sort | join(" + "))] | join(" → ")')
 echo "  $chain"
 expect_same "the chain up from 湖墅南路公共充电站" "$chain" \
-    "湖墅南路公共充电站 → 湖墅南路公共充电站 计量点 → meter $MT_CHARGING → 湖墅南路 12幢 2号表箱 → 湖墅线 5号杆接入点 → 湖墅线 1号公变 → 10kV 湖墅线 → 110kV 大关变 + 110kV 拱墅变"
+    "湖墅南路公共充电站 → 湖墅南路公共充电站 计量点 → meter $MT_CHARGING → 湖墅南路 12幢 2号表箱 → 湖墅线 5号杆接入点 → 湖墅线 1号公变 → 10kV 湖墅线 → 110kV 拱墅变"
 
 echo
 echo "low-voltage scenario: all answers as expected"

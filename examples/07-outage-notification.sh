@@ -6,6 +6,9 @@
 # meters and customers on cust-svc, whichever platform is asked. Each answer
 # is checked against the fixture: the customers the line's links reach
 # (demo-city/codes.sh) and their categories in demo-city/cust/customers.ndjson.
+# The switches stand as they normally do (09-switching.sh operates them): no
+# open switch could bring any of these customers back from elsewhere, so no
+# answer here names one as restorable.
 . "$(dirname "$0")/lib.sh"
 city=$here/examples/demo-city
 # shellcheck source=demo-city/codes.sh
@@ -32,6 +35,7 @@ impact() {
     expect 200 '.customers | length' "$(wc -w <<<"$want")"
     expect 200 '[.customers[].code] | join(" ")' "$(sorted "$want")"
     expect 200 '.counts.by_category | to_entries | sort_by(.key) | map("\(.key)=\(.value)") | join(" ")' "$counts"
+    expect 200 '[.state, (.restorable | length)] | join(" ")' "current 0"
     # name, phone, address and category, each as the fixture loaded it
     expect 200 '[.customers[] | [.code, .name, .phone, .address, .category]] | tojson' \
         "$(jq -sc --arg codes "$want" '($codes | split(" ")) as $want |
@@ -65,6 +69,9 @@ step "湖墅新村 2号公变 is taken out for maintenance: who is told in advan
 xincun="$CU_YANG_LEI $CU_ZHAO_MIN $CU_HUANG_QIANG $CU_ZHOU_JIE $CU_XINCUN_CTR"
 impact "$CUST" "$TR_XINCUN_2" "$xincun" "lv_nonresident=1 lv_resident=4"
 echo "  $(field '[.customers[].name] | join(", ")')"
+
+step "湖墅新村配电室 is shut for work: it takes out the transformer standing in it, so the same customers (grid-svc)"
+impact "$GRID" "$SR_XINCUN" "$xincun" "lv_nonresident=1 lv_resident=4"
 
 step "10kV 大关线 and 10kV 半山特钢专线 out together, 大关线 1号公变 named too: each customer listed once (grid-svc)"
 impact "$GRID" "$LN_DAGUAN,$TR_DAGUAN_1,$LN_STEEL" "$CUSTOMERS_BELOW_LN_DAGUAN $CUSTOMERS_BELOW_LN_STEEL" \

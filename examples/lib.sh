@@ -17,13 +17,15 @@ DISP="Authorization: Bearer dev-dispatch-key"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-# call METHOD URL AUTH [BODY] -> prints the request and the answer; the body
-# lands in $body and the status in $status.
+# call METHOD URL AUTH [BODY [HEADER...]] -> prints the request and the
+# answer; the body lands in $body and the status in $status. A HEADER such as
+# 'If-Match: "3"' is sent and printed too.
 call() {
-    local method=$1 url=$2 auth=$3 data=${4:-}
+    local method=$1 url=$2 auth=$3 data=${4:-} header
     local args=(-sS -o /tmp/yingpei-example.$$ -w '%{http_code}' -X "$method" -H "$auth")
     [ -n "$data" ] && args+=(-H 'Content-Type: application/json' -d "$data")
-    printf '  %s %s\n' "$method" "${url#http://}"
+    for header in "${@:5}"; do args+=(-H "$header"); done
+    printf '  %s %s%s\n' "$method" "${url#http://}" "$([ $# -le 4 ] || printf '  (%s)' "${@:5}")"
     status=$(curl "${args[@]}" "$url")
     body=$(cat /tmp/yingpei-example.$$)
     rm -f /tmp/yingpei-example.$$

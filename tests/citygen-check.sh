@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # citygen-check.sh -- checks the city that citygen writes, without a stack: every line is one
 # JSON object the create API would accept, codes are valid and unique, every reference names an
-# object of the right type, the tree has its declared shape, and runs repeat byte for byte.
+# object of the right type, the tree has its declared shape, switches and ties are where the
+# operating arrangement needs them, and runs repeat byte for byte.
 #
 #   tests/citygen-check.sh BUILD_DIR          e.g. tests/citygen-check.sh build
 #
@@ -88,11 +89,11 @@ check "every line of the ${#files[@]} NDJSON files is one JSON object" lines_are
 load_order_matches() {
     local expected_order=(
         grid/substations.ndjson grid/lines.ndjson grid/transformers.ndjson grid/poles.ndjson
-        grid/access_points.ndjson cust/customers.ndjson cust/supply_points.ndjson
+        grid/access_points.ndjson grid/switches.ndjson cust/customers.ndjson cust/supply_points.ndjson
         cust/metering_points.ndjson cust/meter_boxes.ndjson cust/meters.ndjson
         cust/transformer_billings.ndjson cust/line_billings.ndjson cust/backup_generators.ndjson
         cust/power_plants.ndjson cust/generating_units.ndjson cust/charging_piles.ndjson
-        grid/rel/substation-line.ndjson grid/rel/line-transformer.ndjson
+        grid/rel/substation-line.ndjson grid/rel/line-line.ndjson grid/rel/line-transformer.ndjson
         grid/rel/accesspoint-transformer.ndjson grid/rel/accesspoint-meterbox.ndjson
         grid/rel/equipment-supplypoint.ndjson grid/rel/transformer-customer.ndjson
         cust/rel/meter-meterbox.ndjson cust/rel/meter-meteringpoint.ndjson
@@ -128,7 +129,8 @@ check "load-order.tsv lists every file once, in dependency order, with its rows;
 # file -> the prefix of its codes
 declare -A prefix_of=(
     [grid/substations.ndjson]=SS [grid/lines.ndjson]=LN [grid/transformers.ndjson]=TR
-    [grid/poles.ndjson]=PL [grid/access_points.ndjson]=AP [cust/customers.ndjson]=CU
+    [grid/poles.ndjson]=PL [grid/access_points.ndjson]=AP [grid/switches.ndjson]=SW
+    [cust/customers.ndjson]=CU
     [cust/supply_points.ndjson]=SP [cust/metering_points.ndjson]=MP
     [cust/meter_boxes.ndjson]=MB [cust/meters.ndjson]=MT [cust/transformer_billings.ndjson]=TB
     [cust/line_billings.ndjson]=LB [cust/backup_generators.ndjson]=BG
@@ -180,14 +182,15 @@ check "within each file, codes sort in creation order" codes_sort_by_creation
             transformer: "TR"} as $want
            | to_entries[] | select($want[.key])
            | "\($want[.key])\t\(.value)\t\(input_filename) \(.key)"' "${collections[@]}"
-    jq -r '{"substation-line": ["SS", "LN"], "line-transformer": ["LN", "TR"],
+    jq -r '{"substation-line": ["SS", "LN"], "line-line": ["LN", "LN"], "line-transformer": ["LN", "TR"],
             "accesspoint-transformer": ["AP", "TR"], "accesspoint-meterbox": ["AP", "MB"],
             "equipment-supplypoint": ["TR", "SP"], "transformer-customer": ["TR", "CU"],
             "meter-meterbox": ["MT", "MB"], "meter-meteringpoint": ["MT", "MP"],
             "supplypoint-meteringpoint": ["SP", "MP"]} as $ends
            | input_filename as $f
            | ($ends[$f | sub(".*/"; "") | sub("\\.ndjson$"; "")] // ["??", "??"]) as $e
-           | "\($e[0])\t\(.from)\t\($f) from", "\($e[1])\t\(.to)\t\($f) to"' "${relations[@]}"
+           | "\($e[0])\t\(.from)\t\($f) from", "\($e[1])\t\(.to)\t\($f) to",
+             (select(has("switch")) | "SW\t\(.switch)\t\($f) switch")' "${relations[@]}"
 } >"$work/refs.tsv"
 
 refs_resolve() {
@@ -227,6 +230,8 @@ declarations='{
                                "enum": {"kind": ["public", "dedicated"]}},
   "grid/poles.ndjson": {"req": ["name", "kind"], "opt": ["line"], "enum": {"kind": ["pole"]}},
   "grid/access_points.ndjson": {"req": ["name"], "opt": ["pole", "location"]},
+  "grid/switches.ndjson": {"req": ["name", "kind", "normal_open"], "opt": ["location"],
+                           "enum": {"kind": ["breaker", "load_switch"]}},
   "cust/customers.ndjson": {"req": ["name", "category"],
                             "opt": ["phone", "account_no", "contract_capacity_kva"],
                             "enum": {"category": ["hv", "lv_resident", "lv_nonresident"]}},
@@ -252,8 +257,9 @@ declarations='{
   "cust/charging_piles.ndjson": {"req": ["kind"],
                                  "opt": ["name", "customer", "metering_point", "power_kw"],
                                  "enum": {"kind": ["ac", "dc"]}},
-  "grid/rel/substation-line.ndjson": {"req": ["from", "to", "role"], "opt": [],
-                                      "enum": {"role": ["source"]}}
+  "grid/rel/substation-line.ndjson": {"req": ["from", "to", "role", "switch"], "opt": [],
+                                      "enum": {"role": ["source"]}},
+  "grid/rel/line-line.ndjson": {"req": ["from", "to", "switch"], "opt": []}
 }'
 
 declarations_hold() {
@@ -406,12 +412,12 @@ check "a charging pile per 200 customers on an LV customer's own metering point;
 
 samples_exist() {
     local f
-    for f in customers_lv customers_hv lines substations meter_boxes access_points; do
+    for f in customers_lv customers_hv lines substations meter_boxes access_points tie_switches; do
         [[ -s sample/$f.txt ]] || { echo "sample/$f.txt empty"; return 1; }
     done
     awk 'BEGIN { want["customers_lv"] = want["customers_hv"] = "CU"; want["lines"] = "LN"
                  want["substations"] = "SS"; want["meter_boxes"] = "MB"
-                 want["access_points"] = "AP" }
+                 want["access_points"] = "AP"; want["tie_switches"] = "SW" }
         NR == FNR { have[$1] = 1; next }
         { f = FILENAME; sub(/.*\//, "", f); sub(/\.txt$/, "", f) }
         !have[$1] || substr($1, 1, 2) != want[f] { print FILENAME ": " $1; bad++ }
@@ -419,6 +425,27 @@ samples_exist() {
     [[ $(wc -l <sample/substations.txt) == $(wc -l <grid/substations.ndjson) ]]
 }
 check "sample files hold existing codes of the right type" samples_exist
+
+# ---- the operating arrangement: switches and ties ----------------------------------------------
+
+# Every switch on exactly one link: a breaker, normally closed, on each source link; a load
+# switch, normally open, on each tie; and each line has one source link, so in the normal
+# arrangement every line is fed from one substation.
+switches_on_links() {
+    jq -n --slurpfile sw grid/switches.ndjson --slurpfile ssln grid/rel/substation-line.ndjson \
+        --slurpfile lnln grid/rel/line-line.ndjson --slurpfile ln grid/lines.ndjson '
+        ($sw | map({key: .code, value: .}) | from_entries) as $by
+        | (($ssln | map(.switch)) + ($lnln | map(.switch))) as $used
+        | all($ssln[]; $by[.switch].kind == "breaker" and $by[.switch].normal_open == false)
+          and all($lnln[]; $by[.switch].kind == "load_switch" and $by[.switch].normal_open == true
+                  and .from != .to)
+          and ($used | sort) == ($sw | map(.code) | sort)
+          and ($used | unique | length) == ($used | length)
+          and ($ssln | map(.to) | sort) == ($ln | map(.code) | sort)
+          and ($lnln | length) > 0' | grep -qx true
+}
+check "a normally closed breaker on every source link, a normally open load switch on every tie," \
+    "each switch on one link, each line on one source" switches_on_links
 
 # ---- a bigger city: full substations -----------------------------------------------------------
 
@@ -435,6 +462,38 @@ lines_per_substation() {
 }
 check "every full substation feeds 20 public lines (--customers $big_customers)" \
     lines_per_substation
+
+# Line k of each substation is tied to line k of the substation one cell before it in its row
+# (or above it, at the start of a row); the first substation's lines are tied in pairs, 2 to 1,
+# 4 to 3... Public lines only, and each line tied up once at most.
+ties_between_neighbours() {
+    local big=$work/big
+    [[ -f $big/city.json ]] || { echo "no city of $big_customers customers"; return 1; }
+    jq -n --slurpfile ss "$big/grid/substations.ndjson" --slurpfile ln "$big/grid/lines.ndjson" \
+        --slurpfile ssln "$big/grid/rel/substation-line.ndjson" \
+        --slurpfile lnln "$big/grid/rel/line-line.ndjson" '
+        ($ssln | map({key: .to, value: .from}) | from_entries) as $source
+        | ($ln | map({key: .code, value: .}) | from_entries) as $line
+        | ($ss | map({key: .code, value: .location}) | from_entries) as $at
+        | ($ss | map(.location.lon) | unique) as $lons | ($ss | map(.location.lat) | unique) as $lats
+        | $ss[0].code as $first
+        | def number($l): $line[$l].name | capture("-(?<n>[0-9]+)线$").n | tonumber;
+          def step($a; $b): (($lons | index($at[$a].lon)) - ($lons | index($at[$b].lon))) as $x
+            | (($lats | index($at[$a].lat)) - ($lats | index($at[$b].lat))) as $y
+            | ($x == 1 and $y == 0) or ($x == 0 and $y == 1);
+          ($ln | map(select(.kind == "public" and $source[.code] != $first)) | length) as $later
+        | ($ln | map(select(.kind == "public" and $source[.code] == $first)) | length) as $firsts
+        | all($lnln[]; $source[.from] as $a | $source[.to] as $b
+              | $line[.from].kind == "public" and $line[.to].kind == "public"
+              and if $a == $b then $a == $first and number(.to) % 2 == 0
+                                  and number(.from) == number(.to) - 1
+                  else number(.from) == number(.to) and step($b; $a) end)
+          and ($lnln | map(.to) | unique | length) == ($lnln | length)
+          and ($lnln | length) == $later + ($firsts / 2 | floor)
+          and ($ss | length) >= 5' | grep -qx true
+}
+check "ties join line k of neighbouring substations (the first one's in pairs);" \
+    "every public line tied up once but the first substation's odd ones" ties_between_neighbours
 
 # ---- planted faults (--faults) -----------------------------------------------------------------
 
@@ -488,6 +547,19 @@ faults_are_real() {
         <(sort retire.tsv)
 }
 check "each planted fault is in the files as its kind says" faults_are_real
+
+# A line planted without its substation has no breaker and no tie: nothing may feed it.
+unfed_lines_untied() {
+    local bad
+    bad=$(jq -rn --slurpfile f "$work/f/faults.ndjson" --slurpfile lnln "$work/f/grid/rel/line-line.ndjson" '
+        ($lnln | map(.from, .to)) as $tied
+        | $f[] | select(.kind == "line_without_substation") | .code | select(. as $c | $tied | index($c))') ||
+        { echo "jq failed"; return 1; }
+    [[ -z $bad ]] || { echo "$bad" | head -n 3; return 1; }
+    [[ $(wc -l <"$work/f/grid/switches.ndjson") == \
+        $(($(wc -l <"$work/f/grid/rel/substation-line.ndjson") + $(wc -l <"$work/f/grid/rel/line-line.ndjson"))) ]]
+}
+check "a line planted without its substation is tied to nothing" unfed_lines_untied
 
 no_faults_no_change() {
     "$citygen" --customers "$customers" --faults 0 --out "$work/f0" && diff -r "$city" "$work/f0"

@@ -16,7 +16,17 @@
  * interleaved evenly with the low-voltage ones: each has a dedicated
  * transformer on the public line being built, or every 10th on a dedicated line
  * of its own. Only the codes of the branch being built are held, so memory does
- * not grow with N.
+ * not grow with N (but for the public lines of the last row of substations,
+ * which the ties below need: a few hundred codes at most).
+ *
+ * The grid is operated radially (DESIGN §9): every source link passes a
+ * breaker 出线断路器, normally closed, and every public line is tied 联络 to a
+ * line of a neighbouring substation (line k of a substation to line k of the
+ * one built before it in its row, or above it at the start of a row) by a
+ * line-line link through a load switch that is normally open, so each line is
+ * fed from its own substation alone until dispatch transfers it. The first
+ * substation has no neighbour built before it: its lines are tied in pairs
+ * (2 to 1, 4 to 3, ...), so a city of one substation has ties too.
  *
  * The same N and S give byte-identical files: codes are 2026-01-01T00:00:00Z
  * plus the object's index in milliseconds (so a type's codes sort by creation
@@ -37,7 +47,7 @@
  *
  * Exit status: 0 success, 1 I/O error, 2 usage error.
  *
- * One file of about 1,200 lines, on purpose: it is one pass over one tree,
+ * One file of about 1,300 lines, on purpose: it is one pass over one tree,
  * and its parts (the tree, the lines it writes, the faults it plants) share
  * the branch being built. Its lines are written from templates, and
  * tests/unit/model/test_catalogue.c holds every line of a city it makes to
@@ -95,9 +105,9 @@
 /* Collections first (grid, then cust), then relations (grid, then cust): each
  * file refers only to objects of files above it. */
 enum {
-    O_SS, O_LN, O_TR, O_PL, O_AP,
+    O_SS, O_LN, O_TR, O_PL, O_AP, O_SW,
     O_CU, O_SP, O_MP, O_MB, O_MT, O_TB, O_LB, O_BG, O_PP, O_GU, O_CP,
-    R_SS_LN, R_LN_TR, R_AP_TR, R_AP_MB, R_EQ_SP, R_TR_CU,
+    R_SS_LN, R_LN_LN, R_LN_TR, R_AP_TR, R_AP_MB, R_EQ_SP, R_TR_CU,
     R_MT_MB, R_MT_MP, R_SP_MP,
     N_OUT
 };
@@ -108,12 +118,14 @@ static const struct {
     const char *prefix, *kind;
 } out_specs[N_OUT] = {
     [O_SS] = {"SS", NULL}, [O_LN] = {"LN", NULL}, [O_TR] = {"TR", NULL},
-    [O_PL] = {"PL", NULL}, [O_AP] = {"AP", NULL}, [O_CU] = {"CU", NULL},
+    [O_PL] = {"PL", NULL}, [O_AP] = {"AP", NULL}, [O_SW] = {"SW", NULL},
+    [O_CU] = {"CU", NULL},
     [O_SP] = {"SP", NULL}, [O_MP] = {"MP", NULL}, [O_MB] = {"MB", NULL},
     [O_MT] = {"MT", NULL}, [O_TB] = {"TB", NULL}, [O_LB] = {"LB", NULL},
     [O_BG] = {"BG", NULL}, [O_PP] = {"PP", NULL}, [O_GU] = {"GU", NULL},
     [O_CP] = {"CP", NULL},
     [R_SS_LN] = {NULL, "substation-line"},
+    [R_LN_LN] = {NULL, "line-line"},
     [R_LN_TR] = {NULL, "line-transformer"},
     [R_AP_TR] = {NULL, "accesspoint-transformer"},
     [R_AP_MB] = {NULL, "accesspoint-meterbox"},
@@ -124,7 +136,7 @@ static const struct {
     [R_SP_MP] = {NULL, "supplypoint-meteringpoint"},
 };
 
-enum { S_LV, S_HV, S_LN, S_SS, S_MB, S_AP, N_SAMPLE };
+enum { S_LV, S_HV, S_LN, S_SS, S_MB, S_AP, S_TIE, N_SAMPLE };
 
 static const struct {
     const char *file;
@@ -133,6 +145,7 @@ static const struct {
     [S_LV] = {"customers_lv.txt", 100000}, [S_HV] = {"customers_hv.txt", 10000},
     [S_LN] = {"lines.txt", 10000},         [S_SS] = {"substations.txt", LLONG_MAX},
     [S_MB] = {"meter_boxes.txt", 10000},   [S_AP] = {"access_points.txt", 10000},
+    [S_TIE] = {"tie_switches.txt", 10000},
 };
 
 typedef struct {
@@ -266,6 +279,13 @@ typedef struct {
     int32_t lon, lat; /* micro-degrees */
 } point;
 
+/* A public line that a line built later may be tied to ("" code: none, as
+ * for a line planted without its substation: nothing may feed it). */
+typedef struct {
+    char code[BIZCODE_LEN + 1];
+    char name[64];
+} tie_end;
+
 /* The node of the branch being built and how many children it has so far. */
 typedef struct {
     char code[BIZCODE_LEN + 1];
@@ -287,6 +307,10 @@ typedef struct {
     point ss_at;
 
     node ss, line, tr, ap, box;
+    /* The public lines of the last grid_cols + 1 substations, by substation
+     * index modulo grid_cols + 1: the one before in the row and the one
+     * above are both among them, and neither is the one being built. */
+    tie_end (*tie_ends)[LINES_PER_SS];
     int box_quota;        /* meter boxes of the current access point: 2 or 3 */
     int line_aps;         /* access points on the current line, for pole numbers */
     char ss_name[32];     /* 滨江3 */
@@ -339,14 +363,35 @@ static void put_location(FILE *f, point p)
             p.lon % 1000000, p.lat / 1000000, p.lat % 1000000);
 }
 
-/* A link; substation-line is the one kind with an attribute. */
+/* A link with no attributes (substation-line and line-line name a switch:
+ * source_link, tie). */
 static void relate(city *c, int r, const char *from, const char *to)
 {
-    FILE *f = row(c, r);
-    if (r == R_SS_LN)
-        fprintf(f, "{\"from\":\"%s\",\"to\":\"%s\",\"role\":\"source\"}\n", from, to);
-    else
-        fprintf(f, "{\"from\":\"%s\",\"to\":\"%s\"}\n", from, to);
+    fprintf(row(c, r), "{\"from\":\"%s\",\"to\":\"%s\"}\n", from, to);
+}
+
+/* A switch at p, open or closed in the normal arrangement (常开/常闭). */
+static void write_switch(city *c, char code[BIZCODE_LEN + 1], const char *name, const char *kind,
+                         int normal_open, point p)
+{
+    mint(c, O_SW, code);
+    FILE *f = row(c, O_SW);
+    fprintf(f, "{\"code\":\"%s\",\"name\":\"%s\",\"kind\":\"%s\",\"normal_open\":%s", code,
+            name, kind, normal_open ? "true" : "false");
+    put_location(f, p);
+    fputs("}\n", f);
+}
+
+/* The current substation's link to line ln (10kV line_name), through the
+ * line's outgoing breaker 出线断路器 at the substation, normally closed. */
+static void source_link(city *c, const char *ln, const char *line_name)
+{
+    char sw[BIZCODE_LEN + 1], name[128];
+    snprintf(name, sizeof name, "10kV %s 出线断路器", line_name);
+    write_switch(c, sw, name, "breaker", 0, c->ss_at);
+    fprintf(row(c, R_SS_LN),
+            "{\"from\":\"%s\",\"to\":\"%s\",\"role\":\"source\",\"switch\":\"%s\"}\n",
+            c->ss.code, ln, sw);
 }
 
 /* True for k of the indexes 0..m-1, evenly spread over them. */
@@ -533,12 +578,19 @@ static void plan_grid(city *c)
 
 /* ---- the low-voltage tree, top-down ---------------------------------------- */
 
+/* The centre of substation k's cell. */
+static point substation_at(const city *c, long long k)
+{
+    int cell = (int)(k % c->grid_cells);
+    return (point){LON_MIN + (cell % c->grid_cols) * c->cell_w + c->cell_w / 2,
+                   LAT_MIN + (cell / c->grid_cols) * c->cell_h + c->cell_h / 2};
+}
+
 static void open_substation(city *c)
 {
     int k = (int)c->out[O_SS].rows;
-    int cell = k % c->grid_cells;
-    c->ss_at.lon = LON_MIN + (cell % c->grid_cols) * c->cell_w + c->cell_w / 2;
-    c->ss_at.lat = LAT_MIN + (cell / c->grid_cols) * c->cell_h + c->cell_h / 2;
+    c->ss_at = substation_at(c, k);
+    memset(c->tie_ends[k % (c->grid_cols + 1)], 0, sizeof *c->tie_ends);
     snprintf(c->ss_name, sizeof c->ss_name, "%s%d", districts[k % ARRAY_LEN(districts)],
              k / (int)ARRAY_LEN(districts) + 1);
     mint(c, O_SS, c->ss.code);
@@ -549,6 +601,38 @@ static void open_substation(city *c)
     put_location(f, c->ss_at);
     fputs("}\n", f);
     sample(c, S_SS, c->ss.code);
+}
+
+/* Ties the line being built to the line of the same number of its
+ * neighbouring substation (see the top of this file), through a load switch
+ * halfway between the two, normally open; and keeps the line for the lines
+ * tied to it later. A line without its source link is tied to nothing. */
+static void tie_line(city *c)
+{
+    long long k = c->out[O_SS].rows - 1;
+    int m = c->ss.children - 1, slots = c->grid_cols + 1;
+    tie_end *here = &c->tie_ends[k % slots][m];
+    const tie_end *there = NULL;
+    point there_at = c->ss_at;
+    if (k == 0) {
+        if (m % 2 == 1) there = &c->tie_ends[0][m - 1];
+    } else {
+        long long nb = k % c->grid_cols ? k - 1 : k - c->grid_cols;
+        there = &c->tie_ends[nb % slots][m];
+        there_at = substation_at(c, nb);
+    }
+    here->code[0] = '\0';
+    if (!c->line_up) return;
+    memcpy(here->code, c->line.code, sizeof here->code);
+    snprintf(here->name, sizeof here->name, "%s", c->line_name);
+    if (!there || !there->code[0]) return;
+    char sw[BIZCODE_LEN + 1], name[160];
+    snprintf(name, sizeof name, "%s–%s 联络开关", there->name, c->line_name);
+    point mid = {(there_at.lon + c->ss_at.lon) / 2, (there_at.lat + c->ss_at.lat) / 2};
+    write_switch(c, sw, name, "load_switch", 1, mid);
+    fprintf(row(c, R_LN_LN), "{\"from\":\"%s\",\"to\":\"%s\",\"switch\":\"%s\"}\n",
+            there->code, c->line.code, sw);
+    sample(c, S_TIE, sw);
 }
 
 static void open_line(city *c)
@@ -566,9 +650,10 @@ static void open_line(city *c)
             c->line.code, c->line_name, tenths_km / 10, tenths_km % 10);
     c->line_up = !plant(c, SITE_LN_NO_SS, c->seen[POP_LINE]++);
     if (c->line_up)
-        relate(c, R_SS_LN, c->ss.code, c->line.code);
+        source_link(c, c->line.code, c->line_name);
     else
         fault(c, SITE_LN_NO_SS, c->line.code, NULL, line_place(c, c->line.code, 0));
+    tie_line(c);
     sample(c, S_LN, c->line.code);
 }
 
@@ -751,12 +836,14 @@ static void lv_customer(city *c, long long i)
 static void dedicated_line(city *c, const char *cu, long long j, char ln[BIZCODE_LEN + 1])
 {
     mint(c, O_LN, ln);
+    char name[64];
+    snprintf(name, sizeof name, "%s专线%lld", c->ss_name, j / DEDICATED_LINE_EVERY + 1);
     int tenths_km = next_between(&c->rng, 5, 50);
     fprintf(row(c, O_LN),
-            "{\"code\":\"%s\",\"name\":\"10kV %s专线%lld\",\"kind\":\"dedicated\","
+            "{\"code\":\"%s\",\"name\":\"10kV %s\",\"kind\":\"dedicated\","
             "\"voltage_kv\":10,\"length_km\":%d.%d}\n",
-            ln, c->ss_name, j / DEDICATED_LINE_EVERY + 1, tenths_km / 10, tenths_km % 10);
-    relate(c, R_SS_LN, c->ss.code, ln);
+            ln, name, tenths_km / 10, tenths_km % 10);
+    source_link(c, ln, name);
     char lb[BIZCODE_LEN + 1];
     mint(c, O_LB, lb);
     fprintf(row(c, O_LB),
@@ -1034,6 +1121,7 @@ static int close_all(city *c, int report)
 
 static void free_all(city *c)
 {
+    free(c->tie_ends);
     for (int o = 0; o < N_OUT; o++) {
         free(c->out[o].path);
         free(c->out[o].rel);
@@ -1183,7 +1271,9 @@ static void plan(city *c, const options *opt)
     c->sample_total[S_LN] = c->n_lv / MIN_PER_LINE + 1;
     c->sample_total[S_AP] = c->n_lv / MIN_PER_AP + 1;
     c->sample_total[S_MB] = (c->n_lv + METERS_PER_BOX - 1) / METERS_PER_BOX;
+    c->sample_total[S_TIE] = c->sample_total[S_LN]; /* a tie at most per public line */
     plan_grid(c);
+    c->tie_ends = xcalloc((size_t)c->grid_cols + 1, sizeof *c->tie_ends);
     c->faults = (long long)opt->faults;
 }
 
@@ -1203,6 +1293,7 @@ int main(int argc, char **argv)
     if (c.faults > max_faults(&c)) {
         fprintf(stderr, "citygen: a city of %lld customers has room for at most %lld faults of "
                         "each kind\n", c.customers, max_faults(&c));
+        free_all(&c);
         return EXIT_USAGE;
     }
     int rc = EXIT_IO;

@@ -5,20 +5,30 @@
 # scenario scripts ask by.
 #
 # The fixtures are committed, so every checkout loads the same city under
-# the same codes. Running this again mints new codes (bizcode's, with their
-# check symbols) for the same city: commit the new files together, and load
-# them into fresh databases, since the old city's asset and account numbers
-# are unique and would clash.
+# the same codes. Running this again keeps the code of every name codes.sh
+# already has and mints new ones (bizcode's, with their check symbols) only
+# for names it does not: a city grown by a few objects keeps the codes the
+# scenarios, the README and people's notes know. Commit the new files
+# together, and load them into fresh databases (imports refuse codes that
+# exist). KEEP_CODES=0 mints every code anew.
 #
-#   examples/demo-city/generate.sh        (needs build/bizcode and jq)
+#   examples/demo-city/generate.sh        (needs build/bizcode, or BIZCODE=path, and jq)
 #
 # The objects are jq expressions, so their $c are jq's, not the shell's.
 # shellcheck disable=SC2016
 set -euo pipefail
 
 dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-bizcode=$dir/../../build/bizcode
+bizcode=${BIZCODE:-$dir/../../build/bizcode}
 [ -x "$bizcode" ] || { echo "generate.sh: build $bizcode first (make all)" >&2; exit 1; }
+
+# NAME -> code from the codes.sh being replaced, read before anything is removed.
+declare -A kept=()
+if [ "${KEEP_CODES:-1}" != 0 ] && [ -f "$dir/codes.sh" ]; then
+    while IFS='=' read -r name code; do
+        [[ $name =~ ^[A-Z][A-Z0-9_]*$ && $code =~ ^[A-Z]{2}- ]] && kept[$name]=$code
+    done <"$dir/codes.sh"
+fi
 
 rm -rf "$dir/grid" "$dir/cust"
 mkdir -p "$dir/grid/rel" "$dir/cust/rel"
@@ -31,11 +41,14 @@ order=()     # files in load order
 # A misspelt $c.NAME is null to jq: stop rather than write it.
 no_nulls='if [paths(. == null)] != [] then error("a name in \(.) is not defined yet") else . end'
 
-# obj SVC FILE PREFIX NAME JQ-OBJECT: mints a code for NAME and writes the
-# object; the JQ-OBJECT names earlier objects as $c.NAME.
+# obj SVC FILE PREFIX NAME JQ-OBJECT: mints a code for NAME (or keeps the one
+# it had) and writes the object; the JQ-OBJECT names earlier objects as $c.NAME.
 obj() {
     local svc=$1 file=$2 prefix=$3 name=$4 expr=$5 code
-    code=$("$bizcode" new "$prefix")
+    code=${kept[$name]:-}
+    if [ "${code:0:3}" != "$prefix-" ]; then
+        code=$("$bizcode" new "$prefix")
+    fi
     codes=$(jq -c --arg n "$name" --arg v "$code" '. + {($n): $v}' <<<"$codes")
     names+=("$name")
     jq -nc --arg code "$code" --argjson c "$codes" "{code: \$code} + ($expr) | $no_nulls" \
@@ -87,6 +100,16 @@ obj grid poles PL PL_DAGUAN_3 '{name: "大关线 3号杆", kind: "pole", line: $
 obj grid access_points AP AP_HUSHU_5 '{name: "湖墅线 5号杆接入点", pole: $c.PL_HUSHU_5, location: {lon: 120.1545, lat: 30.3010}}'
 obj grid access_points AP AP_XINCUN '{name: "湖墅新村 1号分支箱接入点", pole: $c.PL_XINCUN_BOX, location: {lon: 120.1565, lat: 30.2983}}'
 obj grid access_points AP AP_DAGUAN_3 '{name: "大关线 3号杆接入点", pole: $c.PL_DAGUAN_3, location: {lon: 120.1511, lat: 30.3108}}'
+
+# The switches 开关 of the operating arrangement 运行方式: a breaker, normally
+# closed, where each line leaves its source substation, and the normally open
+# load switch of the 湖墅线–大关线 tie 联络, which dispatch closes to transfer
+# 湖墅线 to 大关变 (转供). 大关变's own tie link to 湖墅线 has no switch: it is
+# open in both arrangements.
+obj grid switches SW SW_GONGSHU_HUSHU '{name: "拱墅变 10kV 湖墅线 出线断路器", kind: "breaker", normal_open: false, location: {lon: 120.1470, lat: 30.3190}}'
+obj grid switches SW SW_DAGUAN_DAGUAN '{name: "大关变 10kV 大关线 出线断路器", kind: "breaker", normal_open: false, location: {lon: 120.1530, lat: 30.3060}}'
+obj grid switches SW SW_BANSHAN_STEEL '{name: "半山变 10kV 半山特钢专线 出线断路器", kind: "breaker", normal_open: false, location: {lon: 120.1960, lat: 30.3580}}'
+obj grid switches SW SW_TIE_HUSHU_DAGUAN '{name: "湖墅线–大关线 联络开关", kind: "load_switch", normal_open: true, location: {lon: 120.1526, lat: 30.3068}}'
 
 # ---- cust-svc: meter boxes, customers with address, metering point and meter ----------
 
@@ -160,10 +183,11 @@ obj grid meter_box_resources MR MR_DAGUAN_8 '{name: "大关苑 8幢 表箱 图�
 
 # ---- links, grid-svc's then cust-svc's (each names objects of both) ---------------------
 
-link grid substation-line SS_GONGSHU LN_HUSHU '{role: "source"}'
+link grid substation-line SS_GONGSHU LN_HUSHU '{role: "source", switch: $c.SW_GONGSHU_HUSHU}'
 link grid substation-line SS_DAGUAN LN_HUSHU '{role: "tie"}'
-link grid substation-line SS_DAGUAN LN_DAGUAN '{role: "source"}'
-link grid substation-line SS_BANSHAN LN_STEEL '{role: "source"}'
+link grid substation-line SS_DAGUAN LN_DAGUAN '{role: "source", switch: $c.SW_DAGUAN_DAGUAN}'
+link grid substation-line SS_BANSHAN LN_STEEL '{role: "source", switch: $c.SW_BANSHAN_STEEL}'
+link grid line-line LN_HUSHU LN_DAGUAN '{switch: $c.SW_TIE_HUSHU_DAGUAN}'
 link grid line-transformer LN_HUSHU TR_HUSHU_1
 link grid line-transformer LN_HUSHU TR_XINCUN_2
 link grid line-transformer LN_HUSHU TR_SILK
@@ -219,7 +243,8 @@ link cust supplypoint-meteringpoint SP_STEEL MP_STEEL
 
 # below LINE: the customers a line's outage cuts off, by the links written
 # above (a line's transformers, their access points' boxes, the boxes'
-# meters; the dedicated transformer's or line's own customer).
+# meters; the dedicated transformer's or line's own customer), with the
+# switches in their normal positions.
 below() {
     case $1 in
         LN_HUSHU) echo CU_ZHANG_WEI CU_WANG_FANG CU_LI_NA CU_SHOP CU_LIU_YANG CU_CHEN_JING \
