@@ -114,6 +114,21 @@ static const char *keep(proxy_table *pt, char *s)
     return s;
 }
 
+/* The peer's commands on its objects (a switch's operate): refused here,
+ * as its other writes are. */
+static void commands_misdirected(service *svc, router *r, proxy_target *t, const char *prefix)
+{
+    const service_def *d = svc->def;
+    for (int k = 0; k < d->peer_ncollections; k++) {
+        if (strcmp(d->peer_collections[k].prefix, prefix) != 0) continue;
+        for (const char *const *cmd = d->peer_collections[k].commands; cmd && *cmd; cmd++) {
+            char *path = xasprintf("%s/{code}/%s", t->base, *cmd);
+            router_add(r, "POST", path, misdirected, t, 0, "Refused: owned by the peer (421)");
+            free(path);
+        }
+    }
+}
+
 void proxy_routes(service *svc, router *r)
 {
     proxy_table *pt = xcalloc(1, sizeof *pt);
@@ -133,6 +148,7 @@ void proxy_routes(service *svc, router *r)
         router_add(r, "PATCH", one, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "DELETE", one, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "GET", hist, forward, t, ROUTE_PEER, "Read from the owning platform");
+        commands_misdirected(svc, r, t, bt->prefix);
         bulk_misdirected(r, t);
         free(one);
         free(hist);

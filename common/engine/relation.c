@@ -185,6 +185,17 @@ json_t *rel_insert_link(request *req, rel_rt *rt, db_conn *c, const char *from, 
             service_answer_outcome(req, &p);
             return NULL;
         }
+    /* An attribute naming an object of ours (a link's switch) is held to
+     * the same: it exists and is not retired. */
+    int col = 0;
+    for (const field_def *f = rt->attrs; f->name; col += field_ncols(f), f++) {
+        if (f->type != FT_CODE || !cols[col] || !is_ours(rt, cols[col])) continue;
+        xref x = {f->name, cols[col], f->rule};
+        if (crossref_local(rt->svc, req, c, &x, &p) != OK) {
+            service_answer_outcome(req, &p);
+            return NULL;
+        }
+    }
     const char *bparams[] = {from, to, (rt->def->rules & REL_ONE_FROM_PER_TO) ? "t" : "f",
                              (rt->def->rules & REL_ONE_TO_PER_FROM) ? "t" : "f"};
     PGresult *r = db_exec(c, rt->sql_blocking, 4, bparams);
