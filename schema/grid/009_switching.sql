@@ -167,6 +167,7 @@ CREATE TABLE line_feeds (
 );
 CREATE INDEX line_feeds_substation ON line_feeds (substation);
 
+-- What feeds every line now.
 CREATE FUNCTION line_feeds_now() RETURNS TABLE (line text, substation text)
     LANGUAGE sql STABLE AS $$
     WITH RECURSIVE ties (line, other) AS (
@@ -192,31 +193,126 @@ CREATE FUNCTION line_feeds_now() RETURNS TABLE (line text, substation text)
     ) SELECT line, substation FROM fed
 $$;
 
--- Brings line_feeds to what line_feeds_now says, changing only what
--- differs. One refresh at a time: each reads what the one before committed
--- (a statement in PL/pgSQL takes its own snapshot), so two operations at
--- once cannot leave it as neither of them sees it.
-CREATE FUNCTION line_feeds_refresh() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The same for the lines of region only, found by index. region must hold
+-- every line a current tie joins to one of it, so that what feeds them is
+-- found within it.
+CREATE FUNCTION line_feeds_of(region text[]) RETURNS TABLE (line text, substation text)
+    LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE ties (line, other) AS (
+        SELECT e.line, e.other
+          FROM rel_line_line ll
+          JOIN switches s ON s.code = ll.switch AND NOT s.current_open
+         CROSS JOIN LATERAL (VALUES (ll.from_code, ll.to_code), (ll.to_code, ll.from_code))
+               e (line, other)
+         WHERE ll.valid_to IS NULL AND ll.status <> 'retired' AND ll.from_code = ANY (region)
+    ), fed (line, substation) AS (
+        SELECT sl.to_code, sl.from_code
+          FROM rel_substation_line sl
+          JOIN substations ss ON ss.code = sl.from_code AND ss.status <> 'retired'
+          JOIN lines l ON l.code = sl.to_code AND l.status <> 'retired'
+          LEFT JOIN switches s ON s.code = sl.switch
+         WHERE sl.valid_to IS NULL AND sl.status <> 'retired' AND sl.to_code = ANY (region)
+           AND CASE WHEN sl.switch IS NULL THEN sl.role <> 'tie' ELSE NOT s.current_open END
+        UNION
+        SELECT t.other, f.substation
+          FROM fed f
+          JOIN ties t ON t.line = f.line
+          JOIN lines l ON l.code = t.other AND l.status <> 'retired'
+    ) SELECT line, substation FROM fed
+$$;
+
+-- Brings line_feeds up to date for the lines a change touched: what feeds
+-- a line can change only when a line joined to it by a current tie, open or
+-- closed, however far, is touched; so that much is found again, and only
+-- the rows that differ are written. One refresh at a time: each reads what
+-- the one before committed (a statement in PL/pgSQL takes its own
+-- snapshot), so two operations at once cannot leave it as neither sees it.
+CREATE FUNCTION line_feeds_refresh(touched text[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    region text[];
 BEGIN
+    IF coalesce(cardinality(touched), 0) = 0 THEN
+        RETURN;
+    END IF;
     PERFORM pg_advisory_xact_lock(hashtext('line_feeds'));
-    WITH now AS MATERIALIZED (SELECT * FROM line_feeds_now()),
+    region := ARRAY(
+        WITH RECURSIVE reach (code) AS (
+            SELECT unnest(touched)
+            UNION
+            SELECT CASE WHEN ll.from_code = r.code THEN ll.to_code ELSE ll.from_code END
+              FROM reach r
+              JOIN rel_line_line ll ON (ll.from_code = r.code OR ll.to_code = r.code)
+                                   AND ll.valid_to IS NULL
+        ) SELECT code FROM reach);
+    WITH now AS MATERIALIZED (SELECT * FROM line_feeds_of(region)),
     gone AS (
         DELETE FROM line_feeds f
-         WHERE NOT EXISTS (SELECT 1 FROM now n WHERE n.line = f.line AND n.substation = f.substation)
+         WHERE f.line = ANY (region)
+           AND NOT EXISTS (SELECT 1 FROM now n WHERE n.line = f.line AND n.substation = f.substation)
     )
     INSERT INTO line_feeds (line, substation) SELECT n.line, n.substation FROM now n
         ON CONFLICT DO NOTHING;
+END
+$$;
+
+-- The lines each kind of change touches, from its rows (transition table
+-- "changed"): a switch, the lines of the links it makes; a source link, its
+-- line; a tie, both; a line, itself; a substation, the lines it links to.
+CREATE FUNCTION line_feeds_after_switches() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM line_feeds_refresh(ARRAY(
+        SELECT sl.to_code FROM rel_substation_line sl JOIN changed c ON c.code = sl.switch
+         WHERE sl.valid_to IS NULL
+        UNION
+        SELECT e.x FROM rel_line_line ll JOIN changed c ON c.code = ll.switch
+         CROSS JOIN LATERAL (VALUES (ll.from_code), (ll.to_code)) e (x)
+         WHERE ll.valid_to IS NULL));
     RETURN NULL;
 END
 $$;
 
-CREATE TRIGGER line_feeds_switches AFTER INSERT OR UPDATE OR DELETE ON switches
-    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
-CREATE TRIGGER line_feeds_sources AFTER INSERT OR UPDATE OR DELETE ON rel_substation_line
-    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
-CREATE TRIGGER line_feeds_ties AFTER INSERT OR UPDATE OR DELETE ON rel_line_line
-    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
-CREATE TRIGGER line_feeds_lines AFTER UPDATE OF status OR DELETE ON lines
-    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
-CREATE TRIGGER line_feeds_substations AFTER UPDATE OF status OR DELETE ON substations
-    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_refresh();
+CREATE FUNCTION line_feeds_after_sources() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM line_feeds_refresh(ARRAY(SELECT DISTINCT to_code FROM changed));
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION line_feeds_after_ties() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM line_feeds_refresh(ARRAY(SELECT from_code FROM changed UNION SELECT to_code FROM changed));
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION line_feeds_after_lines() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM line_feeds_refresh(ARRAY(SELECT code FROM changed));
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION line_feeds_after_substations() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM line_feeds_refresh(ARRAY(
+        SELECT DISTINCT sl.to_code FROM rel_substation_line sl JOIN changed c ON c.code = sl.from_code
+         WHERE sl.valid_to IS NULL));
+    RETURN NULL;
+END
+$$;
+
+-- A trigger with transition tables takes one kind of event: one per kind.
+CREATE TRIGGER line_feeds_switches AFTER UPDATE ON switches REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_after_switches();
+CREATE TRIGGER line_feeds_sources_added AFTER INSERT ON rel_substation_line
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_after_sources();
+CREATE TRIGGER line_feeds_sources_changed AFTER UPDATE ON rel_substation_line
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_after_sources();
+CREATE TRIGGER line_feeds_ties_added AFTER INSERT ON rel_line_line
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_after_ties();
+CREATE TRIGGER line_feeds_ties_changed AFTER UPDATE ON rel_line_line
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_after_ties();
+CREATE TRIGGER line_feeds_lines AFTER UPDATE ON lines REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_after_lines();
+CREATE TRIGGER line_feeds_substations AFTER UPDATE ON substations REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION line_feeds_after_substations();
