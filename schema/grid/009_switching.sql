@@ -28,16 +28,48 @@ CREATE UNIQUE INDEX rel_line_line_switch ON rel_line_line (switch) WHERE valid_t
 CREATE FUNCTION switch_open(sw switches, normal boolean) RETURNS boolean
     LANGUAGE sql IMMUTABLE AS $$ SELECT CASE WHEN normal THEN sw.normal_open ELSE sw.current_open END $$;
 
--- The closed ties between operational lines in a state, each way, leaving
--- out those whose switch is out (gone).
-CREATE FUNCTION closed_ties(normal boolean, gone text[])
+-- The closed ties between operational lines of region in a state, each
+-- way, leaving out those whose switch is out (gone). region holds every
+-- line a closed tie joins to one of it.
+CREATE FUNCTION closed_ties(region text[], normal boolean, gone text[])
     RETURNS TABLE (line text, other text) LANGUAGE sql STABLE AS $$
     SELECT e.line, e.other
       FROM rel_line_line ll
       JOIN switches s ON s.code = ll.switch
      CROSS JOIN LATERAL (VALUES (ll.from_code, ll.to_code), (ll.to_code, ll.from_code)) e (line, other)
-     WHERE ll.valid_to IS NULL AND ll.status = 'operational' AND NOT switch_open(s, normal)
-       AND NOT (ll.switch = ANY (gone))
+     WHERE ll.from_code = ANY (region) AND ll.valid_to IS NULL AND ll.status = 'operational'
+       AND NOT switch_open(s, normal) AND NOT (ll.switch = ANY (gone))
+$$;
+
+-- The lines joined to those of seed by current ties, open or closed,
+-- however far, and seed's own: where energisation around them is decided.
+CREATE FUNCTION tie_region(seed text[]) RETURNS text[] LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(
+        WITH RECURSIVE reach (code) AS (
+            SELECT unnest(seed)
+            UNION
+            SELECT CASE WHEN ll.from_code = r.code THEN ll.to_code ELSE ll.from_code END
+              FROM reach r
+              JOIN rel_line_line ll ON (ll.from_code = r.code OR ll.to_code = r.code)
+                                   AND ll.valid_to IS NULL
+        ) SELECT code FROM reach)
+$$;
+
+-- The lines joined to those of seed by ties closed in a state, however
+-- far, and seed's own, passing no tie whose switch is out (gone).
+CREATE FUNCTION closed_reach(seed text[], normal boolean, gone text[]) RETURNS text[]
+    LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(
+        WITH RECURSIVE reach (code) AS (
+            SELECT unnest(seed)
+            UNION
+            SELECT CASE WHEN ll.from_code = r.code THEN ll.to_code ELSE ll.from_code END
+              FROM reach r
+              JOIN rel_line_line ll ON (ll.from_code = r.code OR ll.to_code = r.code)
+                                   AND ll.valid_to IS NULL AND ll.status = 'operational'
+              JOIN switches s ON s.code = ll.switch
+             WHERE NOT switch_open(s, normal) AND NOT (ll.switch = ANY (gone))
+        ) SELECT code FROM reach)
 $$;
 
 -- What an outage cuts of the meshed part of the grid (substations, lines and
@@ -53,49 +85,45 @@ $$;
 --   ('restore', switch, component)  an open switch that is not out, between
 --                             an energised substation or line and a cut line:
 --                             closing it restores that component (转供).
--- The walk below them, radial, is the daemons' (common/topology).
+-- The walk below them, radial, is the daemons' (common/topology). Only the
+-- lines tied to those the outage touches are read, each by index.
 CREATE FUNCTION outage_cut(named text[], normal boolean)
     RETURNS TABLE (what text, code text, component text) LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_column
 DECLARE
     gone   text[]; -- out: the named objects and the contents of named station rooms
-    near   text[]; -- lines the outage may cut, and those closed ties join them to
-    region text[]; -- near, the lines tied to it whatever their switch, and all they reach closed
+    seed   text[]; -- lines the outage touches: named, or linked to what is out
+    near   text[]; -- seed and the lines closed ties join to it: those it may cut
+    region text[]; -- near, the lines tied to it open or closed, and those closed ties join
+                   -- to them: energisation around near is decided within it
     live   text[]; -- lines of region energised with gone out
     cut    text[];
 BEGIN
     gone := named
         || ARRAY(SELECT t.code FROM transformers t WHERE t.station_room = ANY (named))
         || ARRAY(SELECT s.code FROM switches s WHERE s.station_room = ANY (named));
-    near := ARRAY(
-        WITH RECURSIVE seed (code) AS (
-            SELECT l.code FROM lines l WHERE l.code = ANY (named)
+    seed := ARRAY(
+        SELECT l.code FROM lines l WHERE l.code = ANY (named)
+        UNION
+        SELECT sl.to_code FROM rel_substation_line sl
+         WHERE sl.valid_to IS NULL AND sl.from_code = ANY (gone)
+        UNION
+        SELECT sl.to_code FROM rel_substation_line sl
+         WHERE sl.valid_to IS NULL AND sl.switch = ANY (gone)
+        UNION
+        SELECT e.x FROM rel_line_line ll
+         CROSS JOIN LATERAL (VALUES (ll.from_code), (ll.to_code)) e (x)
+         WHERE ll.valid_to IS NULL AND ll.switch = ANY (gone));
+    IF cardinality(seed) > 0 THEN
+        near := closed_reach(seed, normal, gone);
+        region := closed_reach(near || ARRAY(
+            SELECT ll.to_code FROM rel_line_line ll WHERE ll.from_code = ANY (near) AND ll.valid_to IS NULL
             UNION
-            SELECT sl.to_code FROM rel_substation_line sl
-             WHERE sl.valid_to IS NULL AND (sl.from_code = ANY (gone) OR sl.switch = ANY (gone))
-            UNION
-            SELECT e.x FROM rel_line_line ll
-             CROSS JOIN LATERAL (VALUES (ll.from_code), (ll.to_code)) e (x)
-             WHERE ll.valid_to IS NULL AND ll.switch = ANY (gone)
-        ), reach (code) AS (
-            SELECT code FROM seed
-            UNION
-            SELECT t.other FROM reach r JOIN closed_ties(normal, gone) t ON t.line = r.code
-        ) SELECT code FROM reach);
-    IF cardinality(near) > 0 THEN
-        region := ARRAY(
-            WITH RECURSIVE reach (code) AS (
-                SELECT unnest(near)
-                UNION
-                SELECT e.other FROM rel_line_line ll
-                 CROSS JOIN LATERAL (VALUES (ll.from_code, ll.to_code), (ll.to_code, ll.from_code))
-                       e (line, other)
-                 WHERE ll.valid_to IS NULL AND e.line = ANY (near)
-                UNION
-                SELECT t.other FROM reach r JOIN closed_ties(normal, gone) t ON t.line = r.code
-            ) SELECT code FROM reach);
+            SELECT ll.from_code FROM rel_line_line ll WHERE ll.to_code = ANY (near) AND ll.valid_to IS NULL),
+            normal, gone);
         live := ARRAY(
-            WITH RECURSIVE fed (code) AS (
+            WITH RECURSIVE ct AS MATERIALIZED (SELECT * FROM closed_ties(region, normal, gone)),
+            fed (code) AS (
                 SELECT sl.to_code
                   FROM rel_substation_line sl
                   JOIN substations ss ON ss.code = sl.from_code AND ss.status = 'operational'
@@ -108,21 +136,23 @@ BEGIN
                             ELSE NOT (sl.switch = ANY (gone)) AND NOT switch_open(s, normal) END
                 UNION
                 SELECT t.other FROM fed f
-                  JOIN closed_ties(normal, gone) t ON t.line = f.code
+                  JOIN ct t ON t.line = f.code
                   JOIN lines l ON l.code = t.other AND l.status = 'operational'
                  WHERE NOT (t.other = ANY (gone))
             ) SELECT code FROM fed);
         cut := ARRAY(SELECT x FROM unnest(near) x
                       WHERE NOT (x = ANY (live)) AND NOT (x = ANY (gone)));
     ELSE
+        region := '{}';
         cut := '{}';
     END IF;
     RETURN QUERY
-        WITH RECURSIVE joined (code, root) AS (
+        WITH RECURSIVE ct AS MATERIALIZED (SELECT * FROM closed_ties(region, normal, gone)),
+        joined (code, root) AS (
             SELECT x, x FROM unnest(cut) x
             UNION
             SELECT t.other, j.root FROM joined j
-              JOIN closed_ties(normal, gone) t ON t.line = j.code
+              JOIN ct t ON t.line = j.code
              WHERE t.other = ANY (cut)
         ), comp AS (
             SELECT j.code, min(j.root) AS root FROM joined j GROUP BY j.code
@@ -235,15 +265,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext('line_feeds'));
-    region := ARRAY(
-        WITH RECURSIVE reach (code) AS (
-            SELECT unnest(touched)
-            UNION
-            SELECT CASE WHEN ll.from_code = r.code THEN ll.to_code ELSE ll.from_code END
-              FROM reach r
-              JOIN rel_line_line ll ON (ll.from_code = r.code OR ll.to_code = r.code)
-                                   AND ll.valid_to IS NULL
-        ) SELECT code FROM reach);
+    region := tie_region(touched);
     WITH now AS MATERIALIZED (SELECT * FROM line_feeds_of(region)),
     gone AS (
         DELETE FROM line_feeds f
