@@ -94,10 +94,15 @@ static int cut_of_peer(service *svc, request *req, json_t *named, int normal, ou
     free(text);
     int rc = pr.error == PEER_OK && pr.status == 200 ? take_cut_answer(oc, pr.body) : ERR;
     if (rc != OK) {
+        /* As a walk that stops at the boundary answers (walk.c): what is
+         * missing, and where the chain goes on unknown. */
+        const char *name = service_name(svc->def->id == SVC_GRID ? SVC_CUST : SVC_GRID);
+        json_t *missing = json_pack("{s:{s:s, s:O}, s:i}", "missing", "platform", name,
+                                    "frontier", named, "reached", 0);
         service_peer_retry_after(req, &pr);
-        http_problem(req, peer_failure_status(&pr),
-                     "the grid's platform could not say what the outage cuts (%s); nothing was "
-                     "listed", pr.error ? pr.detail : "unexpected answer");
+        http_problem_extra(req, peer_failure_status(&pr), missing,
+                           "%s could not say what the outage cuts (%s); nothing was listed", name,
+                           pr.error ? pr.detail : "unexpected answer");
     }
     peer_response_free(&pr);
     return rc;
