@@ -114,8 +114,10 @@ BEGIN
         SELECT e.x FROM rel_line_line ll
          CROSS JOIN LATERAL (VALUES (ll.from_code), (ll.to_code)) e (x)
          WHERE ll.valid_to IS NULL AND ll.switch = ANY (gone));
-    IF cardinality(seed) > 0 THEN
-        near := closed_reach(seed, normal, gone);
+    near := CASE WHEN cardinality(seed) > 0 THEN closed_reach(seed, normal, gone) ELSE '{}' END;
+    -- Most outages name lines that closed ties join to nothing else: then
+    -- nothing is cut but what is named, and nothing more is read.
+    IF EXISTS (SELECT 1 FROM unnest(near) x WHERE NOT (x = ANY (gone))) THEN
         region := closed_reach(near || ARRAY(
             SELECT ll.to_code FROM rel_line_line ll WHERE ll.from_code = ANY (near) AND ll.valid_to IS NULL
             UNION
@@ -145,6 +147,14 @@ BEGIN
     ELSE
         region := '{}';
         cut := '{}';
+    END IF;
+    IF cardinality(cut) = 0 THEN
+        RETURN QUERY
+            SELECT 'cut'::text, lt.to_code, NULL::text FROM rel_line_transformer lt
+             WHERE lt.valid_to IS NULL AND lt.switch = ANY (gone)
+            UNION ALL
+            SELECT 'cut', x, NULL FROM unnest(gone) x WHERE left(x, 2) = 'TR' AND NOT (x = ANY (named));
+        RETURN;
     END IF;
     RETURN QUERY
         WITH RECURSIVE ct AS MATERIALIZED (SELECT * FROM closed_ties(region, normal, gone)),
