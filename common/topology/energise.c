@@ -157,7 +157,7 @@ static void answer_rows(request *req, const outage_cut *oc)
 void outage_cut_serve(request *req, void *ctx)
 {
     service *svc = ctx;
-    json_t *given = json_object_get(req->json, "codes"), *named = json_array();
+    json_t *given = json_object_get(req->json, "codes"), *named = NULL;
     int normal = 0;
     if (leg_state(req, json_string_value(json_object_get(req->json, "state")), &normal) != OK)
         goto done;
@@ -165,16 +165,7 @@ void outage_cut_serve(request *req, void *ctx)
         http_problem(req, 400, "codes must be an array of at most %d codes", CUT_CODES_MAX);
         goto done;
     }
-    size_t i;
-    json_t *v;
-    json_array_foreach(given, i, v) {
-        char canon[BIZCODE_LEN + 1];
-        if (!json_is_string(v) || bizcode_parse(json_string_value(v), canon, NULL) != BIZ_OK) {
-            http_problem(req, 400, "codes[%zu] is not a valid code", i);
-            goto done;
-        }
-        json_array_append_new(named, json_string(canon));
-    }
+    if (leg_codes_of(req, given, "codes", &named) != OK) goto done;
     db_conn *c = service_db(svc, req);
     if (!c) goto done;
     outage_cut oc = empty_cut();

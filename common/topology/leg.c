@@ -124,7 +124,7 @@ int leg_direction(request *req, const char *d)
     return -1;
 }
 
-static int codes_of(request *req, json_t *arr, const char *member, json_t **out)
+int leg_codes_of(request *req, json_t *arr, const char *member, json_t **out)
 {
     *out = json_array();
     if (!arr) return OK;
@@ -173,7 +173,8 @@ int trace_walk_ask(request *req, const json_t *body, walk_ask *ask)
                                    "%zu", WALK_CODES_MAX, n);
         return ERR;
     }
-    if (codes_of(req, given, "codes", &codes) != OK || codes_of(req, more, "expand", &grow) != OK) {
+    if (leg_codes_of(req, given, "codes", &codes) != OK ||
+        leg_codes_of(req, more, "expand", &grow) != OK) {
         json_decref(codes);
         json_decref(grow);
         return ERR;

@@ -60,6 +60,11 @@ void leg_free(leg *l);
  * out_expand for it. ERR on a database failure, not answered. */
 int leg_walk_here(leg *l, json_t *to_vet, json_t *to_expand);
 
+/* The canonical codes of a body's member arr (NULL: none) into *out (the
+ * caller's, even on ERR); ERR after answering 400 for one that is not a
+ * code. */
+int leg_codes_of(request *req, json_t *arr, const char *member, json_t **out);
+
 /* "up" or "down" as UP or DOWN; -1 after answering 400. */
 int leg_direction(request *req, const char *d);
 

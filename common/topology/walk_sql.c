@@ -65,7 +65,6 @@ static void trace_node_expr(sbuf *b, const collection_def *cd, const char *x)
  * way: a trace's rows are told apart (UNION), and json has no equality. */
 static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only, tmask describe)
 {
-    const char *type = "text";
     sb_appendf(b, "CASE left(%s, 2)", x);
     int branches = 0;
     for (int i = 0; i < sd->ncollections; i++) {
@@ -74,8 +73,8 @@ static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only,
         if (!(only & bit)) continue;
         branches++;
         if (!(describe & bit)) {
-            sb_appendf(b, " WHEN '%s' THEN (SELECT 'true'::%s FROM %s WHERE code = %s "
-                          "AND status = ANY ($3::text[]))", cd->prefix, type, cd->table, x);
+            sb_appendf(b, " WHEN '%s' THEN (SELECT 'true'::text FROM %s WHERE code = %s "
+                          "AND status = ANY ($3::text[]))", cd->prefix, cd->table, x);
             continue;
         }
         sb_appendf(b, " WHEN '%s' THEN ", cd->prefix);
@@ -84,7 +83,7 @@ static void node_expr(sbuf *b, const service_def *sd, const char *x, tmask only,
         else
             impact_line_expr(b, cd, x);
     }
-    if (!branches) sb_appendf(b, " WHEN NULL THEN NULL::%s", type);
+    if (!branches) sb_append(b, " WHEN NULL THEN NULL::text");
     sb_append(b, " END");
 }
 

@@ -207,35 +207,9 @@ CREATE TABLE line_feeds (
 );
 CREATE INDEX line_feeds_substation ON line_feeds (substation);
 
--- What feeds every line now.
-CREATE FUNCTION line_feeds_now() RETURNS TABLE (line text, substation text)
-    LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE ties (line, other) AS (
-        SELECT e.line, e.other
-          FROM rel_line_line ll
-          JOIN switches s ON s.code = ll.switch AND NOT s.current_open
-         CROSS JOIN LATERAL (VALUES (ll.from_code, ll.to_code), (ll.to_code, ll.from_code))
-               e (line, other)
-         WHERE ll.valid_to IS NULL AND ll.status <> 'retired'
-    ), fed (line, substation) AS (
-        SELECT sl.to_code, sl.from_code
-          FROM rel_substation_line sl
-          JOIN substations ss ON ss.code = sl.from_code AND ss.status <> 'retired'
-          JOIN lines l ON l.code = sl.to_code AND l.status <> 'retired'
-          LEFT JOIN switches s ON s.code = sl.switch
-         WHERE sl.valid_to IS NULL AND sl.status <> 'retired'
-           AND CASE WHEN sl.switch IS NULL THEN sl.role <> 'tie' ELSE NOT s.current_open END
-        UNION
-        SELECT t.other, f.substation
-          FROM fed f
-          JOIN ties t ON t.line = f.line
-          JOIN lines l ON l.code = t.other AND l.status <> 'retired'
-    ) SELECT line, substation FROM fed
-$$;
-
--- The same for the lines of region only, found by index. region must hold
--- every line a current tie joins to one of it, so that what feeds them is
--- found within it.
+-- Which substations feed the lines of region now, found by index. region
+-- must hold every line a current tie joins to one of it, so that what
+-- feeds them is found within it.
 CREATE FUNCTION line_feeds_of(region text[]) RETURNS TABLE (line text, substation text)
     LANGUAGE sql STABLE AS $$
     WITH RECURSIVE ties (line, other) AS (
@@ -260,6 +234,10 @@ CREATE FUNCTION line_feeds_of(region text[]) RETURNS TABLE (line text, substatio
           JOIN lines l ON l.code = t.other AND l.status <> 'retired'
     ) SELECT line, substation FROM fed
 $$;
+
+-- The same for every line: what line_feeds must hold.
+CREATE FUNCTION line_feeds_now() RETURNS TABLE (line text, substation text)
+    LANGUAGE sql STABLE AS $$ SELECT * FROM line_feeds_of(ARRAY(SELECT code FROM lines)) $$;
 
 -- Brings line_feeds up to date for the lines a change touched: what feeds
 -- a line can change only when a line joined to it by a current tie, open or
