@@ -20,6 +20,7 @@
 #include "engine/openapi.h"
 #include "engine/proxy.h"
 #include "engine/events.h"
+#include "topology/areas.h"
 #include "topology/trace.h"
 
 /* ---- configuration -------------------------------------------------------- */
@@ -78,6 +79,9 @@ static int load_config(const service_def *def, service_config *c)
         env_int("SHUTDOWN_TIMEOUT_MS", 10000, 0, 600000, &c->shutdown_timeout_ms) != OK ||
         env_int("SHUTDOWN_GRACE_MS", 0, 0, 600000, &c->shutdown_grace_ms) != OK ||
         env_int("EVENTS_KEEP_HOURS", 168, 0, 87600, &c->events_keep_hours) != OK ||
+        env_int("PLANNED_NOTICE_HOURS", 168, 0, 8760, &c->planned_notice_hours) != OK ||
+        env_int("PREDICT_MIN_CALLS", 3, 1, 10000, &c->predict_min_calls) != OK ||
+        env_int("PREDICT_WINDOW_HOURS", 24, 1, 8760, &c->predict_window_hours) != OK ||
         env_int("EVENTS_PRUNE_S", 60, 1, 86400, &c->events_prune_s) != OK ||
         env_int("EVENTS_HEARTBEAT_S", 15, 1, 3600, &c->events_heartbeat_s) != OK ||
         env_int("DB_WAIT_S", 30, 0, 3600, &c->db_wait_s) != OK ||
@@ -183,6 +187,7 @@ void service_routes(service *svc)
     resource_routes(svc, r);
     relation_routes(svc, r);
     trace_routes(svc, r);
+    areas_routes(svc, r);
     events_routes(svc, r);
     if (svc->def->routes) svc->def->routes(svc, r);
     proxy_routes(svc, r);

@@ -200,6 +200,65 @@ static const field_def work_order_fields[] = {
     FIELDS_END,
 };
 
+/* Outages, their notices and trouble calls (DESIGN §10): written by their
+ * own routes (outages.c, notices.c, calls.c); FF_SERVER marks what those
+ * routes set, never the client. */
+static const char *const outage_kinds[] = {"planned", "fault", NULL};
+static const char *const outage_states[] = {"announced", "started", "restored", "cancelled", NULL};
+static const char *const notice_messages[] = {"announced", "rescheduled", "restored",
+                                              "cancelled", NULL};
+static const char *const notice_states[] = {"pending", "sent", "failed", NULL};
+static const char *const grid_elements[] = {"SS", "LN", "TR", "SR", "PL", "AP", "MR", "SW", NULL};
+static const char *const wo[] = {"WO", NULL};
+static const char *const og[] = {"OG", NULL};
+
+static const field_def outage_fields[] = {
+    {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = outage_kinds,
+     .doc = "planned 计划停电 or fault 故障停电"},
+    {.name = "elements", .type = FT_CODES, .flags = FF_REQUIRED, .refs = grid_elements,
+     .doc = "the grid objects taken out (kept by grid-svc)"},
+    {.name = "starts_at", .type = FT_TIME, .flags = FF_REQUIRED, .doc = "when supply goes"},
+    {.name = "ends_at", .type = FT_TIME, .doc = "expected restoration"},
+    {.name = "reason", .type = FT_TEXT, .max_len = 500, .doc = "why, as customers are told"},
+    {.name = "work_order", .type = FT_CODE, .refs = wo,
+     .doc = "the work order whose power-on work it is (WO)"},
+    {.name = "state", .type = FT_ENUM, .flags = FF_SERVER, .values = outage_states,
+     .dflt = "announced", .doc = "announced, started, restored or cancelled; moved by its "
+                                 "transitions"},
+    {.name = "customers", .type = FT_INT, .flags = FF_SERVER,
+     .doc = "customers on the list frozen when it was announced"},
+    {.name = "started_at", .type = FT_TIME, .flags = FF_SERVER, .doc = "when it started"},
+    {.name = "restored_at", .type = FT_TIME, .flags = FF_SERVER, .doc = "when supply came back"},
+    FIELDS_END,
+};
+
+static const field_def notice_fields[] = {
+    {.name = "outage", .type = FT_CODE, .flags = FF_SERVER, .refs = og, .doc = "outage (OG)"},
+    {.name = "customer", .type = FT_CODE, .flags = FF_SERVER, .refs = cu,
+     .doc = "customer told (CU)"},
+    {.name = "phone", .type = FT_TEXT, .flags = FF_SERVER, .max_len = 40,
+     .doc = "where to send it, as the customer's record had it"},
+    {.name = "message", .type = FT_ENUM, .flags = FF_SERVER, .values = notice_messages,
+     .doc = "announced, rescheduled, restored or cancelled"},
+    {.name = "state", .type = FT_ENUM, .flags = FF_SERVER, .values = notice_states,
+     .dflt = "pending", .doc = "pending until the notifier reports it sent or failed"},
+    {.name = "detail", .type = FT_TEXT, .flags = FF_SERVER, .max_len = 500,
+     .doc = "why it failed, or the notifier's receipt"},
+    {.name = "sent_at", .type = FT_TIME, .flags = FF_SERVER, .doc = "when it was reported"},
+    FIELDS_END,
+};
+
+static const field_def trouble_call_fields[] = {
+    CUSTOMER(FF_REQUIRED),
+    {.name = "phone", .type = FT_TEXT, .max_len = 40, .doc = "the number called from"},
+    {.name = "text", .type = FT_TEXT, .flags = FF_REQUIRED, .max_len = 500,
+     .doc = "what the caller said"},
+    {.name = "at", .type = FT_TIME, .doc = "when the call came in (default: now)"},
+    {.name = "outage", .type = FT_CODE, .flags = FF_SERVER, .refs = og,
+     .doc = "the announced or started outage the customer is in, when known"},
+    FIELDS_END,
+};
+
 const collection_def cust_collections[] = {
     {.prefix = "CU", .table = "customers", .fields = customer_fields, .statuses = &cust_statuses,
      .doc = "Customer 用户"},
@@ -227,6 +286,12 @@ const collection_def cust_collections[] = {
      .statuses = &cust_statuses, .doc = "EV charging pile 充电桩"},
     {.prefix = "WO", .table = "work_orders", .fields = work_order_fields,
      .statuses = &cust_statuses, .doc = "Work order 工单"},
+    {.prefix = "OG", .table = "outages", .fields = outage_fields, .statuses = &cust_statuses,
+     .own_writes = 1, .doc = "Outage 停电事件, planned or fault, with its frozen customer list"},
+    {.prefix = "NT", .table = "notices", .fields = notice_fields, .statuses = &cust_statuses,
+     .own_writes = 1, .doc = "Notice 停电通知 of an outage to one customer"},
+    {.prefix = "TC", .table = "trouble_calls", .fields = trouble_call_fields,
+     .statuses = &cust_statuses, .own_writes = 1, .doc = "Trouble call 故障报修"},
 };
 const int cust_ncollections = (int)ARRAY_LEN(cust_collections);
 

@@ -1,12 +1,17 @@
 /* def.c -- cust-svc as service_main runs it: its declarations and its own
  * routes. Apart from main() so that tests build the same service. */
 #include "cust.h"
+#include "outages.h"
 #include "service.h"
 
-/* cust-svc's own routes: work orders, and the report read from datahub. */
+/* cust-svc's own routes: work orders, outages and their notices and calls,
+ * and the report read from datahub. */
 static void cust_routes(service *svc, router *r)
 {
     workorder_routes(svc, r);
+    outage_routes(svc, r);
+    notice_routes(svc, r);
+    call_routes(svc, r);
     report_routes(svc, r);
 }
 

@@ -22,6 +22,7 @@ const service_def *grid_service(void)
         .statuses = &grid_statuses,
         .title = "grid-svc: grid resource platform 电网资源业务中台",
         .outage_cut = "outage_cut",
+        .transformer_areas = "transformer_areas",
         .routes = grid_routes,
     };
     return &def;

@@ -53,8 +53,9 @@ static int operation_of(request *req, int *open, const char **reason)
 /* A switch already in the position asked is not operated again: dispatch's
  * order of operations went wrong somewhere, and saying so beats a silent
  * success. A retired switch is refused by the change itself (409). */
-static int not_there_yet(request *req, const json_t *current, const json_t *patch)
+static int not_there_yet(request *req, const json_t *current, const json_t *patch, void *ctx)
 {
+    (void)ctx;
     json_t *now = json_object_get(current, "current_open");
     if (!json_equal(now, json_object_get(patch, "current_open"))) return OK;
     http_problem_extra(req, 409, json_pack("{s:O}", "current_open", now),
@@ -73,7 +74,8 @@ static void operate(request *req, void *ctx)
         !service_command_allowed(req, svc, "switches/operate", "operating a switch"))
         return;
     json_t *patch = json_pack("{s:b}", "current_open", open);
-    resource_command(svc, req, code, patch, "switch.operated", reason, not_there_yet);
+    resource_command(svc, req, code, patch, "switch.operated", reason, not_there_yet, NULL,
+                     NULL);
     json_decref(patch);
 }
 

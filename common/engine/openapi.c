@@ -7,6 +7,18 @@
 #include "model/fields.h"
 #include "engine/context.h"
 
+/* The codes of refs' prefixes, as a JSON Schema pattern. */
+static json_t *code_pattern(const char *const *refs)
+{
+    sbuf b = {0};
+    sb_append(&b, "^(");
+    for (const char *const *p = refs; *p; p++) sb_appendf(&b, "%s%s", *p, p[1] ? "|" : "");
+    sb_append(&b, ")-[0-7][0-9A-Za-z]{26}$");
+    json_t *s = json_string(b.s);
+    sb_free(&b);
+    return s;
+}
+
 static json_t *field_schema(const field_def *f)
 {
     json_t *s;
@@ -20,16 +32,15 @@ static json_t *field_schema(const field_def *f)
         s = json_pack("{s:s, s:o}", "type", "string", "enum", vals);
         break;
     }
-    case FT_CODE: {
-        char pattern[128] = "^(";
-        for (const char *const *p = f->refs; *p; p++) {
-            strcat(pattern, *p);
-            if (p[1]) strcat(pattern, "|");
-        }
-        strcat(pattern, ")-[0-7][0-9A-Za-z]{26}$");
-        s = json_pack("{s:s, s:s}", "type", "string", "pattern", pattern);
+    case FT_CODE:
+        s = json_pack("{s:s, s:o}", "type", "string", "pattern", code_pattern(f->refs));
         break;
-    }
+    case FT_CODES:
+        s = json_pack("{s:s, s:i, s:i, s:b, s:{s:s, s:o}}", "type", "array", "minItems", 1,
+                      "maxItems", f->max_len ? f->max_len : 100, "uniqueItems", 1, "items",
+                      "type", "string", "pattern", code_pattern(f->refs));
+        break;
+    case FT_TIME: s = json_pack("{s:s, s:s}", "type", "string", "format", "date-time"); break;
     case FT_LOCATION:
         s = json_pack("{s:s, s:[s,s], s:b, s:{s:{s:s, s:i, s:i}, s:{s:s, s:i, s:i}}}", "type",
                       "object", "required", "lon", "lat", "additionalProperties", 0,

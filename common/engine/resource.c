@@ -180,16 +180,19 @@ void resource_routes(service *svc, router *r)
         rt->bulk.check = coll_import_check;
         rt->bulk.ctx = rt;
         router_add(r, "GET", coll, coll_list, rt, 0, "List, filtered and paged");
-        router_add(r, "POST", coll, coll_create, rt, ROUTE_BODY_JSON | waits, "Create");
         router_add(r, "GET", one, get_one, rt, 0, "Get one by code");
-        router_add(r, "PATCH", one, coll_patch, rt, ROUTE_BODY_JSON | patch_waits,
-                   "Change by JSON merge patch");
-        router_add(r, "DELETE", one, coll_retire, rt, retire_waits, "Retire (kept for history)");
         router_add(r, "GET", hist, history, rt, 0, "Every change, oldest first");
-        /* Imports run long: off the I/O threads, as peer waits do. */
-        router_add(r, "POST", imp, coll_import, rt, ROUTE_BODY_BULK | ROUTE_PEER,
-                   "Import NDJSON (one object per line), in batches through COPY");
         router_add(r, "GET", exp, coll_export, rt, 0, "Export as a stream of NDJSON");
+        if (!rt->def->own_writes) {
+            router_add(r, "POST", coll, coll_create, rt, ROUTE_BODY_JSON | waits, "Create");
+            router_add(r, "PATCH", one, coll_patch, rt, ROUTE_BODY_JSON | patch_waits,
+                       "Change by JSON merge patch");
+            router_add(r, "DELETE", one, coll_retire, rt, retire_waits,
+                       "Retire (kept for history)");
+            /* Imports run long: off the I/O threads, as peer waits do. */
+            router_add(r, "POST", imp, coll_import, rt, ROUTE_BODY_BULK | ROUTE_PEER,
+                       "Import NDJSON (one object per line), in batches through COPY");
+        }
         free(imp);
         free(exp);
         free(coll);

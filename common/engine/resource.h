@@ -59,9 +59,16 @@ json_t *relation_add_in(service *svc, struct request *req, struct db_conn *c, co
  * which it may refuse (answering: ERR), then changed by patch (fields only
  * the platform sets allowed), recorded as `change` with reason, and answered
  * 200 with its ETag. The caller checked who may give the command. */
-typedef int (*resource_check)(struct request *req, const json_t *current, const json_t *patch);
+typedef int (*resource_check)(struct request *req, const json_t *current, const json_t *patch,
+                              void *ctx);
+/* Then (NULL: nothing) does the command's other writes in its transaction,
+ * shown the object before and after; ERR after answering undoes it all.
+ * Both are given ctx. */
+typedef int (*resource_then)(struct request *req, struct db_conn *c, const json_t *before,
+                             const json_t *after, void *ctx);
 void resource_command(service *svc, struct request *req, const char *code, const json_t *patch,
-                      const char *change, const char *reason, resource_check check);
+                      const char *change, const char *reason, resource_check check,
+                      resource_then then, void *ctx);
 /* The codes the peer keeps that obj (of the collection of prefix) names, or
  * that a link of kind from -> to names at its ends (NULL: not known yet,
  * one of ours), confirmed with the peer: OK, or ERR after answering. */

@@ -121,7 +121,10 @@ static int list_arg(void *ctx, const char *key, const char *value)
         return ERR;
     }
     add_param(q, v);
-    sb_appendf(&q->where, " AND %s = $%d", f ? f->name : "updated_by", q->n);
+    if (f && f->type == FT_CODES)
+        sb_appendf(&q->where, " AND $%d = ANY(%s)", q->n, f->name);
+    else
+        sb_appendf(&q->where, " AND %s = $%d", f ? f->name : "updated_by", q->n);
     return OK;
 }
 

@@ -509,7 +509,8 @@ json_t *resource_retire_in(service *svc, request *req, db_conn *c, const char *c
 /* ---- commands (resource.h) ------------------------------------------------------ */
 
 void resource_command(service *svc, request *req, const char *code, const json_t *patch_doc,
-                      const char *change, const char *reason, resource_check check)
+                      const char *change, const char *reason, resource_check check,
+                      resource_then then, void *ctx)
 {
     coll_rt *rt = coll_named(req, svc, code);
     db_conn *c = rt ? service_db(svc, req) : NULL;
@@ -519,8 +520,12 @@ void resource_command(service *svc, request *req, const char *code, const json_t
         service_db_down(req, "nothing was changed");
     } else if ((cur = lock_for_change(req, rt, c, code))) {
         json_t *current = row_json(&rt->shape, cur, 0), *now = NULL;
-        if (!check || check(req, current, patch_doc) == OK)
+        if (!check || check(req, current, patch_doc, ctx) == OK)
             now = change_locked(req, rt, c, cur, patch_doc, change, reason, 0);
+        if (now && then && then(req, c, current, now, ctx) != OK) {
+            json_decref(now);
+            now = NULL;
+        }
         json_decref(current);
         if (now) {
             answer_json(req, rt, now, 200);

@@ -33,6 +33,9 @@ const biz_type biz_types[] = {
     {"GU", "generating_unit", "generating-units", "机组", SVC_CUST},
     {"CP", "charging_pile", "charging-piles", "充电桩", SVC_CUST},
     {"WO", "work_order", "work-orders", "工单", SVC_CUST},
+    {"OG", "outage", "outages", "停电事件", SVC_CUST},
+    {"NT", "notice", "notices", "停电通知", SVC_CUST},
+    {"TC", "trouble_call", "trouble-calls", "故障报修", SVC_CUST},
 };
 const int biz_ntypes = (int)ARRAY_LEN(biz_types);
 _Static_assert(ARRAY_LEN(biz_types) <= BIZ_TYPES_MAX, "a set of types must fit in BIZ_TYPES_MAX bits");

@@ -21,6 +21,9 @@ typedef enum {
     FT_ENUM,     /* one string of values[] */
     FT_CODE,     /* business code of one of the prefixes in refs[] */
     FT_LOCATION, /* {"lon", "lat"} in WGS-84 degrees; columns <name>_lon, <name>_lat */
+    FT_TIME,     /* an RFC 3339 instant, "2026-12-14T08:00:00Z"; column timestamptz */
+    FT_CODES,    /* an array of distinct codes of the prefixes in refs[], at most max_len
+                    (0: 100); column text[]; a filter names one of them */
 } field_type;
 
 enum {
@@ -55,7 +58,7 @@ typedef struct field_def {
     const char *const *refs;   /* FT_CODE: NULL-terminated prefixes */
     const end_rule *rule;      /* FT_CODE: optional condition on the object named */
     double min, max;           /* FT_INT, FT_NUM: inclusive range, when min < max */
-    int max_len;               /* FT_TEXT: bytes; 0 means 200 */
+    int max_len;               /* FT_TEXT: bytes; 0 means 200. FT_CODES: codes; 0 means 100 */
     const char *dflt;          /* value used when absent on create (text form) */
     const char *doc;           /* one line for the OpenAPI document */
 } field_def;
@@ -83,6 +86,10 @@ typedef struct collection_def {
     /* Commands a hand-written route takes (POST .../{code}/<command>, a
      * switch's operate): each is a policy target <collection>/<command>. */
     const char *const *commands;
+    /* Written only by the platform's own routes (an outage, whose create
+     * freezes its customer list): the generic code serves its reads (list,
+     * get, history, export) and no write. */
+    int own_writes;
 } collection_def;
 
 enum {
@@ -153,6 +160,10 @@ typedef struct service_def {
      * restore it (schema/grid, outage_cut); NULL: the peer keeps the grid
      * and is asked. */
     const char *outage_cut;
+    /* The SQL function (codes text[]) giving, for customer-side objects, the
+     * grid object feeding each and its transformer area 台区
+     * (schema/grid/011_transformer_areas.sql); NULL: the peer is asked. */
+    const char *transformer_areas;
     /* Hand-written routes for what really differs (work orders, drawings). */
     void (*routes)(struct service *svc, struct router *r);
     /* Frees what those routes keep (NULL: nothing), from service_routes_free. */

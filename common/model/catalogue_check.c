@@ -162,7 +162,7 @@ static void check_fields(problems *p, const service_def *def, const char *table,
             problem(p, "%s: an enum without values", where);
         if (f->type == FT_ENUM && f->dflt && !in_list(f->values, f->dflt))
             problem(p, "%s: default '%s' is not among its values", where, f->dflt);
-        if (f->type == FT_CODE) {
+        if (f->type == FT_CODE || f->type == FT_CODES) {
             check_prefixes(p, where, "the code", f->refs);
             check_rule(p, def, where, f->refs, f->rule);
         }

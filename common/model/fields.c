@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/core.h"
 #include "base/jsonutil.h"
+#include "store/pgarray.h"
 
 #define DEFAULT_MAX_LEN 200
 
@@ -86,6 +88,72 @@ static int code_check(const field_def *f, const char *s, char canon[BIZCODE_LEN 
     return OK;
 }
 
+/* RFC 3339: YYYY-MM-DDTHH:MM:SS, optional fraction, Z or an offset; a real
+ * day and time of the calendar. PostgreSQL reads it as it is. */
+static int is_instant(const char *s)
+{
+    int y, mo, d, h, mi, sec, n = 0;
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+        n != 19 || strspn(s, "0123456789") != 4 || s[4] != '-' || s[7] != '-' || s[10] != 'T')
+        return 0;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = 12};
+    struct tm back;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1 || !gmtime_r(&t, &back) || back.tm_mon != mo - 1 || back.tm_mday != d ||
+        h > 23 || mi > 59 || sec > 59)
+        return 0;
+    const char *p = s + 19;
+    if (*p == '.') {
+        size_t digits = strspn(p + 1, "0123456789");
+        if (digits < 1 || digits > 6) return 0;
+        p += 1 + digits;
+    }
+    if (strcmp(p, "Z") == 0) return 1;
+    int oh, om;
+    return (p[0] == '+' || p[0] == '-') && strlen(p) == 6 && p[3] == ':' &&
+           strspn(p + 1, "0123456789") == 2 && strspn(p + 4, "0123456789") == 2 &&
+           sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 && oh <= 23 && om <= 59;
+}
+
+/* A JSON array of distinct codes of f's prefixes, as a text[] literal. */
+static int codes_check(const field_def *f, const json_t *v, json_t *errors, char **out)
+{
+    size_t max = f->max_len ? (size_t)f->max_len : 100;
+    if (json_array_size(v) == 0 || json_array_size(v) > max) {
+        json_add_error(errors, f->name, "must name between 1 and %zu codes", max);
+        return ERR;
+    }
+    pg_array a = {0};
+    json_t *seen = json_object();
+    size_t i;
+    json_t *c;
+    char canon[BIZCODE_LEN + 1], err[256];
+    int rc = OK;
+    json_array_foreach(v, i, c) {
+        if (!json_is_string(c)) {
+            json_add_error(errors, f->name, "[%zu] must be a code string", i);
+            rc = ERR;
+        } else if (code_check(f, json_string_value(c), canon, err, sizeof err) != OK) {
+            json_add_error(errors, f->name, "[%zu] %s", i, err);
+            rc = ERR;
+        } else if (json_object_get(seen, canon)) {
+            json_add_error(errors, f->name, "[%zu] %s is named twice", i, canon);
+            rc = ERR;
+        } else {
+            json_object_set_new(seen, canon, json_true());
+            pg_array_add(&a, canon);
+        }
+        if (rc != OK) break;
+    }
+    json_decref(seen);
+    char *text = pg_array_steal(&a);
+    if (rc == OK)
+        *out = text;
+    else
+        free(text);
+    return rc;
+}
+
 static char *num_text(double v)
 {
     return xasprintf("%.17g", v);
@@ -162,11 +230,38 @@ int field_check(const field_def *f, const json_t *v, json_t *errors, char *out[2
         out[1] = num_text(y);
         return OK;
     }
+    case FT_TIME:
+        if (!json_is_string(v)) break;
+        if (!is_instant(json_string_value(v))) {
+            json_add_error(errors, f->name, "must be an RFC 3339 time, e.g. 2026-12-14T08:00:00Z "
+                                            "or 2026-12-14T16:00:00+08:00");
+            return ERR;
+        }
+        out[0] = xstrdup(json_string_value(v));
+        return OK;
+    case FT_CODES:
+        if (!json_is_array(v)) break;
+        return codes_check(f, v, errors, &out[0]);
     }
-    static const char *const expected[] = {"a string",  "an integer", "a number", "a boolean",
-                                           "a string",  "a code string", "an object"};
+    static const char *const expected[] = {"a string",  "an integer",    "a number",
+                                           "a boolean", "a string",      "a code string",
+                                           "an object", "a time string", "an array of codes"};
     json_add_error(errors, f->name, "must be %s, not %s", expected[f->type], json_type_name(v));
     return ERR;
+}
+
+/* "{A,B}", a text[] of codes as PostgreSQL writes it (codes need no
+ * quotes), as a JSON array. */
+static json_t *codes_json(const char *pg)
+{
+    json_t *list = json_array();
+    const char *p = pg + (*pg == '{');
+    while (*p && *p != '}') {
+        size_t n = strcspn(p, ",}");
+        json_array_append_new(list, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    return list;
 }
 
 void field_to_json(const field_def *f, const PGresult *r, int row, int col, json_t *obj)
@@ -187,6 +282,8 @@ void field_to_json(const field_def *f, const PGresult *r, int row, int col, json
                 : json_pack("{s:f, s:f}", "lon", strtod(s, NULL), "lat",
                             strtod(PQgetvalue(r, row, col + 1), NULL));
         break;
+    case FT_TIME: v = pg_time_json(s); break;
+    case FT_CODES: v = codes_json(s); break;
     default: v = json_string(s); break;
     }
     json_object_set_new(obj, f->name, v);
@@ -212,6 +309,15 @@ void field_to_text(const field_def *f, const PGresult *r, int row, int col, sbuf
         sb_json_real(out, strtod(PQgetvalue(r, row, col + 1), NULL));
         sb_append(out, "}");
         break;
+    case FT_TIME: pg_time_text(s, out); break;
+    case FT_CODES: {
+        json_t *codes = codes_json(s);
+        char *text = json_text(codes);
+        sb_append(out, text);
+        free(text);
+        json_decref(codes);
+        break;
+    }
     default: sb_json_string(out, s); break;
     }
 }
@@ -256,6 +362,19 @@ int field_parse_filter(const field_def *f, const char *text, char **out, char *e
         *out = xstrdup(canon);
         return OK;
     }
+    case FT_CODES: {
+        char canon[BIZCODE_LEN + 1], why[200];
+        if (code_check(f, text, canon, why, sizeof why) != OK) {
+            snprintf(err, errlen, "filter %s: %s", f->name, why);
+            return ERR;
+        }
+        *out = xstrdup(canon);
+        return OK;
+    }
+    case FT_TIME:
+        if (!is_instant(text)) break;
+        *out = xstrdup(text);
+        return OK;
     case FT_LOCATION:
         snprintf(err, errlen, "%s cannot be used as a filter", f->name);
         return ERR;

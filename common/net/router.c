@@ -137,7 +137,10 @@ match_result router_match(const router *r, const char *method, const char *path,
     memset(m, 0, sizeof *m);
     path_segs ps;
     if (split_path(path, &ps) != OK) return MATCH_NOT_FOUND;
-    int shape_seen = 0, too_long = 0;
+    int shape_seen = 0, too_long = 0, best_params = ROUTE_MAX_SEGS + 1;
+    const route *best = NULL;
+    /* Of the routes that fit, the one with the fewest parameters: a literal
+     * segment (/v1/outages/predicted) wins over a parameter (/v1/outages/{code}). */
     for (int i = 0; i < r->n; i++) {
         const route *rt = r->routes[i];
         int long_here = 0;
@@ -145,11 +148,22 @@ match_result router_match(const router *r, const char *method, const char *path,
         shape_seen = 1;
         too_long |= long_here;
         if (strcmp(rt->method, method) == 0 && !long_here) {
-            shape_matches(rt, &ps, &long_here, m);
-            m->route = rt;
-            return MATCH_OK;
+            int params = 0;
+            for (int s = 0; s < rt->nsegs; s++) params += is_param(rt->segs[s]);
+            if (params < best_params) {
+                best = rt;
+                best_params = params;
+            }
+            continue;
         }
         add_allow(m, rt->method);
+    }
+    if (best) {
+        int long_here = 0;
+        memset(m, 0, sizeof *m);
+        shape_matches(best, &ps, &long_here, m);
+        m->route = best;
+        return MATCH_OK;
     }
     if (too_long) return MATCH_PARAM_TOO_LONG;
     return shape_seen ? MATCH_BAD_METHOD : MATCH_NOT_FOUND;

@@ -316,6 +316,66 @@ static void outage_impact(request *req, void *ctx)
     json_decref(ask.named);
 }
 
+/* ---- for the platform's own processes ------------------------------------------ */
+
+int trace_impact_nodes(service *svc, request *req, json_t *named, int normal, json_t *nodes)
+{
+    impact_ask ask = {.named = named, .normal = normal};
+    outage_cut oc = {0};
+    int rc = outage_cut_of(svc, req, named, normal, &oc);
+    if (rc == OK) rc = impact_walks(req, svc, &ask, &oc, nodes, NULL);
+    outage_cut_free(&oc);
+    return rc;
+}
+
+int trace_up_graph(service *svc, request *req, json_t *roots, json_t *nodes, json_t *edges)
+{
+    walk w = {.req = req};
+    leg_init(&w.l, svc, NULL, UP, 0, ALL_TYPES);
+    int rc = walk_from(&w, roots, NULL);
+    if (rc == OK) {
+        json_object_update(nodes, w.l.nodes);
+        json_t *shown = walk_shown_edges(&w.l);
+        json_array_extend(edges, shown);
+        json_decref(shown);
+    }
+    leg_free(&w.l);
+    return rc;
+}
+
+/* Which end of a relation's links, or of a code field's, is upstream: 0
+ * from, 1 to, -1 neither. */
+static int upstream_in(const relation_def *rels, int nrels, const collection_def *colls,
+                       int ncolls, const char *kind)
+{
+    for (int i = 0; i < nrels; i++) {
+        if (strcmp(rels[i].kind, kind)) continue;
+        if (rels[i].rules & REL_UPSTREAM_FROM) return 0;
+        return rels[i].rules & REL_UPSTREAM_TO ? 1 : -1;
+    }
+    const char *dot = strchr(kind, '.');
+    for (int i = 0; dot && i < ncolls; i++) {
+        const biz_type *t = biz_type_by_prefix(colls[i].prefix);
+        if (!t || strncmp(t->type, kind, (size_t)(dot - kind)) || t->type[dot - kind]) continue;
+        for (const field_def *f = colls[i].fields; f->name; f++)
+            if (strcmp(f->name, dot + 1) == 0)
+                return f->flags & FF_FEEDS ? 0 : f->flags & FF_FED_BY ? 1 : -1;
+    }
+    return -2;
+}
+
+const char *trace_edge_upstream(const service *svc, const json_t *edge)
+{
+    const service_def *d = svc->def;
+    const char *kind = json_str(edge, "kind");
+    if (!kind) return NULL;
+    int end = upstream_in(d->relations, d->nrelations, d->collections, d->ncollections, kind);
+    if (end == -2)
+        end = upstream_in(d->peer_relations, d->peer_nrelations, d->peer_collections,
+                          d->peer_ncollections, kind);
+    return end == 0 ? json_str(edge, "from") : end == 1 ? json_str(edge, "to") : NULL;
+}
+
 /* ---- routes ------------------------------------------------------------------- */
 
 void trace_routes(service *svc, router *r)

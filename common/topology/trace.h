@@ -16,9 +16,29 @@
 
 typedef struct service service;
 typedef struct router router;
+struct request;
 
 void trace_routes(service *svc, router *r);
 void trace_cleanup(service *svc);
+
+/* For the platform's own processes (an outage's frozen list, a fault's
+ * prediction, DESIGN §10); each answers req when it fails (ERR).
+ *
+ * The objects an outage of named (canonical codes) leaves without supply in
+ * the state asked, into nodes: code -> its impact line ("code TAB group TAB
+ * item", a string) for a customer, true for the rest of what was walked. */
+int trace_impact_nodes(service *svc, struct request *req, json_t *named, int normal,
+                       json_t *nodes);
+/* The chain up from roots (canonical codes) as it is now: nodes (code ->
+ * node) and edges ({"from", "to", "kind", ...}) appended to the arrays and
+ * object given. */
+int trace_up_graph(service *svc, struct request *req, json_t *roots, json_t *nodes,
+                   json_t *edges);
+
+/* The upstream end of an edge of such a walk, as the declarations of both
+ * platforms say (a link's relation, or a code field that feeds); NULL for
+ * a tie, which feeds neither way. */
+const char *trace_edge_upstream(const service *svc, const json_t *edge);
 
 /* A leg asked of us (POST /v1/graph/walk), as its body says. */
 typedef struct walk_ask {

@@ -35,6 +35,8 @@ static json_t *value_for(const field_def *f)
     case FT_ENUM: return json_string(f->values[0]);
     case FT_CODE: bizcode_format(f->refs[0], some, code); return json_string(code);
     case FT_LOCATION: return json_pack("{s:f, s:f}", "lon", 116.397, "lat", 39.909);
+    case FT_TIME: return json_string("2026-12-14T08:00:00Z");
+    case FT_CODES: bizcode_format(f->refs[0], some, code); return json_pack("[s]", code);
     }
     return json_null();
 }

@@ -31,6 +31,7 @@
 #define KEY_MARKETING "dev-marketing-key"   /* app "marketing", role marketing */
 #define KEY_DISPATCH "dev-dispatch-key"     /* app "dispatch": reads, operates switches */
 #define KEY_ADMIN "dev-admin-key"           /* app "admin" */
+#define KEY_NOTIFIER "dev-notifier-key"     /* app "notifier": pulls and reports notices */
 
 /* ---- environment (tests/run.sh) ------------------------------------------ */
 
