@@ -210,7 +210,8 @@ static void read_primary_header_on_reads_only(void **state)
         json_t *op = operation_of(b, rt);
         if (!op) continue;
         int read = strcmp(rt->method, "GET") == 0 || strcmp(rt->pattern, "/v1/graph/walk") == 0 ||
-                   strcmp(rt->pattern, "/v1/graph/outage-cut") == 0;
+                   strcmp(rt->pattern, "/v1/graph/outage-cut") == 0 ||
+                   strcmp(rt->pattern, "/v1/graph/areas") == 0;
         int want = read && strcmp(rt->pattern, "/v1/events/stream") != 0;
         reads += want;
         if (has_header(op, "X-Read-Primary") != want)

@@ -262,7 +262,9 @@ static void test_segment_limit(void **state)
     router_free(r);
 }
 
-static void test_first_registered_wins(void **state)
+/* A literal segment beats a parameter, whichever came first (a collection's
+ * /v1/outages/{code} and /v1/outages/predicted); of equals, the first. */
+static void test_literal_beats_parameter(void **state)
 {
     (void)state;
     route_match m;
@@ -275,9 +277,12 @@ static void test_first_registered_wins(void **state)
     router_add(r, "GET", "/v1/dup", h_b, NULL, 0, "dup two");
 
     assert_int_equal(router_match(r, "GET", "/v1/things/special", &m), MATCH_OK);
+    assert_int_equal(m.route->index, 1);
+    assert_string_equal(m.route->summary, "literal second");
+    assert_int_equal(m.nparams, 0);
+    assert_int_equal(router_match(r, "GET", "/v1/things/else", &m), MATCH_OK);
     assert_int_equal(m.route->index, 0);
-    assert_string_equal(m.route->summary, "param first");
-    assert_string_equal(m.params[0], "special");
+    assert_string_equal(m.params[0], "else");
 
     assert_int_equal(router_match(r, "GET", "/v1/other/special", &m), MATCH_OK);
     assert_int_equal(m.route->index, 2);
@@ -348,7 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_param_length_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_segment_and_trailing_slash, setup, teardown),
         cmocka_unit_test(test_segment_limit),
-        cmocka_unit_test(test_first_registered_wins),
+        cmocka_unit_test(test_literal_beats_parameter),
         cmocka_unit_test_setup_teardown(test_route_index, setup, teardown),
         cmocka_unit_test(test_router_copies_strings),
     };
