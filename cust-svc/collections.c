@@ -169,6 +169,7 @@ static const char *const order_steps[] = {"applied", "surveyed", "planned", "des
                                           "scheduled", "accepted", "published", "powered",
                                           "archived", "cancelled", NULL};
 static const char *const tb[] = {"TB", NULL};
+static const char *const og_ref[] = {"OG", NULL};
 
 /* What the applicant asks for, then what the steps decide and create
  * (FF_SERVER: set by POST /v1/work-orders/{code}/transitions only). */
@@ -189,6 +190,7 @@ static const field_def work_order_fields[] = {
     STEP_SET("metering_plan", FT_TEXT, NULL, "planned: metering plan"),
     STEP_SET("billing_plan", FT_TEXT, NULL, "planned: billing plan"),
     STEP_SET("power_on_date", FT_TEXT, NULL, "planned, scheduled: intended power-on date"),
+    STEP_SET("outage", FT_CODE, og_ref, "scheduled: the planned outage of the power-on work (OG)"),
     STEP_SET("customer", FT_CODE, cu, "planned: the customer created, pending until powered"),
     STEP_SET("supply_point", FT_CODE, sp, "planned: its supply point (SP)"),
     STEP_SET("transformer", FT_CODE, tr, "designed: the dedicated transformer drawn (TR)"),

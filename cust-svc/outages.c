@@ -87,17 +87,29 @@ static int times_hold(service *svc, request *req, const json_t *o, int start_ann
 
 /* ---- POST /v1/outages ------------------------------------------------------------ */
 
-/* The client's outage, checked as the collection declares it and for its
- * times and who may announce it; a copy (owned), or NULL after answering. */
-static json_t *outage_asked(service *svc, request *req)
+int outage_check(service *svc, request *req, json_t *obj)
 {
-    json_t *obj = json_deep_copy(req->json), *errors = NULL;
+    json_t *errors = NULL;
     if (resource_check_create(svc, "OG", obj, &errors) != OK) {
         http_problem_errors(req, 400, errors, "the outage is not valid; nothing was stored");
-    } else if (times_hold(svc, req, obj, 1) == OK && declared_allowed(req, svc, "outages", obj)) {
-        return obj;
+        return ERR;
     }
-    json_decref(obj);
+    return times_hold(svc, req, obj, 1);
+}
+
+json_t *outage_announce_in(service *svc, request *req, db_conn *c, json_t *obj,
+                           const frozen_list *fl)
+{
+    json_object_set_new(obj, "customers", json_integer((json_int_t)json_array_size(fl->customers)));
+    json_t *made = resource_create_in(svc, req, c, "OG", obj);
+    if (!made) return NULL;
+    const char *code = json_str(made, "code");
+    long n = 0;
+    if (outage_list_store(req, c, code, fl, &n) == OK &&
+        notices_make(req, c, code, "announced") == OK &&
+        calls_attach(req, c, code, svc->cfg.predict_window_hours) == OK)
+        return made;
+    json_decref(made);
     return NULL;
 }
 
@@ -112,34 +124,29 @@ static void announce(service *svc, request *req, db_conn *c, json_t *obj, const 
         service_answer_idem(req, &replay, &why);
         return;
     }
-    json_object_set_new(obj, "customers", json_integer((json_int_t)json_array_size(fl->customers)));
-    json_t *made = resource_create_in(svc, req, c, "OG", obj);
+    json_t *made = outage_announce_in(svc, req, c, obj, fl);
     if (!made) return;
-    const char *code = json_str(made, "code");
-    long n = 0;
-    if (outage_list_store(req, c, code, fl, &n) == OK && notices_make(req, c, code, "announced") == OK &&
-        calls_attach(req, c, code, svc->cfg.predict_window_hours) == OK) {
-        char location[64], etag[32];
-        snprintf(location, sizeof location, "/v1/outages/%s", code);
-        snprintf(etag, sizeof etag, "\"%lld\"", (long long)json_integer_value(json_object_get(made, "version")));
-        http_header(req, "Location", location);
-        http_header(req, "ETag", etag);
-        http_json(req, 201, json_incref(made));
-        if (idem == IDEM_FRESH && idem_save(req, c, &why) != OK)
-            service_answer_outcome(req, &why);
-        else if (db_commit(c) != OK)
-            service_commit_failed(req, c, "nothing was stored");
-    }
-    json_decref(made);
+    char location[64], etag[32];
+    snprintf(location, sizeof location, "/v1/outages/%s", json_str(made, "code"));
+    snprintf(etag, sizeof etag, "\"%lld\"",
+             (long long)json_integer_value(json_object_get(made, "version")));
+    http_header(req, "Location", location);
+    http_header(req, "ETag", etag);
+    http_json(req, 201, made);
+    if (idem == IDEM_FRESH && idem_save(req, c, &why) != OK)
+        service_answer_outcome(req, &why);
+    else if (db_commit(c) != OK)
+        service_commit_failed(req, c, "nothing was stored");
 }
 
 static void create(request *req, void *ctx)
 {
     service *svc = ctx;
-    json_t *obj = outage_asked(svc, req);
-    if (!obj) return;
+    json_t *obj = json_deep_copy(req->json);
     frozen_list fl = {0};
     db_conn *c = NULL;
+    if (outage_check(svc, req, obj) != OK || !declared_allowed(req, svc, "outages", obj))
+        goto done;
     /* Taken with nothing held: it asks grid-svc (waits.h). */
     if (outage_list_take(svc, req, json_object_get(obj, "elements"), &fl) != OK ||
         !(c = service_db(svc, req)))
@@ -295,6 +302,33 @@ static void transition(request *req, void *ctx)
     change_ctx cc = {svc, to};
     resource_command(svc, req, code, patch, change, reason, may_move, tell, &cc);
     json_decref(patch);
+}
+
+/* A cancelled work order's planned outage, still to come, is cancelled
+ * too, and its customers told. */
+static const char SQL_OF_ORDER[] =
+    "SELECT code FROM outages WHERE work_order = $1 AND state = 'announced' FOR UPDATE";
+
+int outage_cancel_in(service *svc, request *req, db_conn *c, const char *work_order)
+{
+    const char *params[] = {work_order};
+    PGresult *r = db_exec(c, SQL_OF_ORDER, 1, params);
+    if (!db_ok(r)) {
+        service_db_error(req, c, r, "outages");
+        PQclear(r);
+        return ERR;
+    }
+    int rc = OK;
+    json_t *patch = json_pack("{s:s}", "state", "cancelled");
+    for (int row = 0; rc == OK && row < PQntuples(r); row++) {
+        json_t *gone = resource_change_in(svc, req, c, PQgetvalue(r, row, 0), patch,
+                                          "outage.cancelled");
+        rc = gone ? notices_make(req, c, PQgetvalue(r, row, 0), "cancelled") : ERR;
+        json_decref(gone);
+    }
+    json_decref(patch);
+    PQclear(r);
+    return rc;
 }
 
 void outage_routes(service *svc, router *r)

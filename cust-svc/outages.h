@@ -29,6 +29,19 @@ void outage_list_free(frozen_list *fl);
 /* GET /v1/outages/{code}/customers. */
 void outage_list_page(request *req, void *ctx);
 
+/* An outage as a client or a step gives it, checked (canonicalised in
+ * place): its fields, its times, the notice a planned one gives. ERR after
+ * answering 400 / 422. */
+int outage_check(service *svc, request *req, json_t *obj);
+/* Announces obj (checked) with its list fl in the caller's transaction:
+ * the outage, its list, its announced notices, the open calls it explains.
+ * The outage as stored (owned), or NULL after answering. */
+json_t *outage_announce_in(service *svc, request *req, db_conn *c, json_t *obj,
+                           const frozen_list *fl);
+/* Cancels the outages of a work order that are still to come, telling
+ * their customers, in the caller's transaction. ERR after answering. */
+int outage_cancel_in(service *svc, request *req, db_conn *c, const char *work_order);
+
 /* One notice of message to each customer of the outage's list, in the
  * caller's transaction; a customer with no phone gets it failed at once. A
  * message is made once per round (a reschedule is a round of its own).

@@ -43,8 +43,16 @@ static const field_def design_data[] = {
     NOTE,
     FIELDS_END,
 };
-static const field_def schedule_data[] = {DATE(FF_REQUIRED, "power-on date, YYYY-MM-DD"), NOTE,
-                                          FIELDS_END};
+static const field_def schedule_data[] = {
+    DATE(FF_REQUIRED, "power-on date, YYYY-MM-DD"),
+    {.name = "outage_starts_at", .type = FT_TIME,
+     .doc = "when the planned outage of the power-on work starts (default: the power-on date, "
+            "08:00 China Standard Time)"},
+    {.name = "outage_ends_at", .type = FT_TIME,
+     .doc = "when it is expected to end (default: 12:00 that day)"},
+    NOTE,
+    FIELDS_END,
+};
 static const field_def power_data[] = {
     {.name = "meter_asset_no", .type = FT_TEXT, .flags = FF_REQUIRED, .max_len = 40,
      .doc = "asset number of the meter installed"},
@@ -58,6 +66,7 @@ static const field_def power_data[] = {
 static int plan(step_ctx *s);
 static int draw(step_ctx *s);
 static int drawn(step_ctx *s);
+static int outage_of_work(step_ctx *s);
 static int schedule(step_ctx *s);
 static int publish(step_ctx *s);
 static int published(step_ctx *s);
@@ -73,7 +82,7 @@ const wo_step wo_steps[] = {
     {"surveyed", note_only, NULL, NULL},
     {"planned", plan_data, confirm_line, plan},
     {"designed", design_data, draw, drawn},
-    {"scheduled", schedule_data, NULL, schedule},
+    {"scheduled", schedule_data, outage_of_work, schedule},
     {"accepted", note_only, NULL, NULL},
     {"published", note_only, publish, published},
     {"powered", power_data, confirm_billed, power_on},
@@ -265,10 +274,38 @@ static int drawn(step_ctx *s)
     return OK;
 }
 
+/* scheduled, before our transaction: the planned outage of the power-on
+ * work 停电计划 on the line that will supply, checked (a planned outage gives
+ * PLANNED_NOTICE_HOURS' notice: 422 otherwise), and its customer list taken
+ * from the grid as it is (which asks grid-svc, so nothing of ours is held). */
+static int outage_of_work(step_ctx *s)
+{
+    const char *date = json_str(s->data, "power_on_date");
+    const char *starts = json_str(s->data, "outage_starts_at");
+    const char *ends = json_str(s->data, "outage_ends_at");
+    char *dflt_start = xasprintf("%.10sT08:00:00+08:00", date);
+    char *dflt_end = xasprintf("%.10sT12:00:00+08:00", date);
+    char *reason = xasprintf("power-on work of work order %s 业扩送电", s->code);
+    s->outage = json_pack("{s:s, s:[s], s:s, s:s, s:s, s:s}", "kind", "planned", "elements",
+                          json_str(s->order, "line"), "starts_at", starts ? starts : dflt_start,
+                          "ends_at", ends ? ends : dflt_end, "reason", reason, "work_order",
+                          s->code);
+    free(dflt_start);
+    free(dflt_end);
+    free(reason);
+    if (outage_check(s->svc, s->req, s->outage) != OK) return ERR;
+    return outage_list_take(s->svc, s->req, json_object_get(s->outage, "elements"), &s->list);
+}
+
+/* scheduled, ours: the date on the work order, and its outage announced. */
 static int schedule(step_ctx *s)
 {
     static const char *const fields[] = {"power_on_date", NULL};
     take(s, fields);
+    json_t *made = outage_announce_in(s->svc, s->req, s->c, s->outage, &s->list);
+    if (!made) return ERR;
+    json_object_set(s->set, "outage", json_object_get(made, "code"));
+    json_decref(made);
     return OK;
 }
 
@@ -391,9 +428,11 @@ static int withdraw(step_ctx *s)
     return rc;
 }
 
-/* cancelled, ours: the pending customer and its supply point are retired. */
+/* cancelled, ours: the pending customer and its supply point are retired,
+ * and the planned outage of the power-on work, still to come, cancelled. */
 static int cancel(step_ctx *s)
 {
+    if (outage_cancel_in(s->svc, s->req, s->c, s->code) != OK) return ERR;
     static const char *const made[] = {"supply_point", "customer", NULL};
     for (const char *const *m = made; *m; m++) {
         if (!json_str(s->order, *m)) continue;

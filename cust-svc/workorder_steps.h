@@ -4,6 +4,7 @@
 #define WORKORDER_STEPS_H
 
 #include "engine/context.h"
+#include "outages.h"
 
 typedef struct step_ctx {
     service *svc;
@@ -14,6 +15,8 @@ typedef struct step_ctx {
     json_t *data;     /* the step's data, checked */
     json_t *remote;   /* grid-svc's answer to its half, if the step has one */
     json_t *set;      /* what the step sets on the work order */
+    json_t *outage;   /* scheduled: the planned outage of the power-on work, checked */
+    frozen_list list; /* and its customer list, taken before our transaction */
 } step_ctx;
 
 typedef struct wo_step {

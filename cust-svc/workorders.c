@@ -231,6 +231,8 @@ done:
     json_decref(s.data);
     json_decref(s.remote);
     json_decref(s.set);
+    json_decref(s.outage);
+    outage_list_free(&s.list);
 }
 
 static void transitions_taken(request *req, void *ctx)

@@ -17,7 +17,8 @@ CREATE TABLE outages (
     restored_at timestamptz
 );
 CREATE INDEX outages_state ON outages (state) WHERE state IN ('announced', 'started');
--- A work order's power-on work has one planned outage.
+-- A work order's power-on work has one planned outage (its scheduled step).
+ALTER TABLE work_orders ADD COLUMN outage text REFERENCES outages (code);
 CREATE UNIQUE INDEX outages_work_order ON outages (work_order)
     WHERE work_order IS NOT NULL AND state <> 'cancelled';
 

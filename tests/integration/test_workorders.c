@@ -69,6 +69,11 @@ static void open_order(process *p, const char *cust, const char *grid)
     p->order = it_strdup(jstr(r->json, "code"));
 }
 
+static char *jstr_dup(const json_t *o, const char *key)
+{
+    return it_strdup(jstr(o, key));
+}
+
 static api_resp *take_as(const process *p, const char *step, const char *key, const char *data)
 {
     return api_post(p->cust, strf("/v1/work-orders/%s/transitions", p->order), key,
@@ -600,6 +605,61 @@ static void grid_svc_down_mid_process(void **state)
                         "retired");
 }
 
+/* The scheduled step announces the planned outage of the power-on work on
+ * the line that will supply, with the notice a planned outage gives; a
+ * cancelled work order cancels it and tells its customers. */
+static void scheduling_announces_the_power_on_outage(void **state)
+{
+    (void)state;
+    process p;
+    open_order(&p, cust_url(), grid_url());
+    /* a customer already on the line */
+    char *tr = jstr_dup(create_ok(grid_url(), "transformers", KEY_MARKETING,
+                                  jdump(json_pack("{s:s, s:s, s:f, s:f}", "name",
+                                                  strf("TR %s", uniq()), "kind", "dedicated",
+                                                  "capacity_kva", 400.0, "voltage_kv", 10.0)))
+                           ->json, "code");
+    char *cu = jstr_dup(create_ok(cust_url(), "customers", KEY_MARKETING,
+                                  jdump(json_pack("{s:s, s:s, s:s}", "name", strf("on line %s", uniq()),
+                                                  "category", "hv", "phone", "0571-1234")))
+                           ->json, "code");
+    assert_status(api_post(grid_url(), "/v1/relations/line-transformer", KEY_ADMIN,
+                           jdump(json_pack("{s:s, s:s}", "from", p.line, "to", tr))), 201);
+    assert_status(api_post(grid_url(), "/v1/relations/transformer-customer", KEY_ADMIN,
+                           jdump(json_pack("{s:s, s:s}", "from", tr, "to", cu))), 201);
+    take_until(&p, "designed");
+    /* too little notice: refused, nothing changes */
+    time_t t = time(NULL) + 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char tomorrow[16];
+    strftime(tomorrow, sizeof tomorrow, "%Y-%m-%d", &tm);
+    api_resp *r = take_as(&p, "scheduled", KEY_PRODUCTION, strf(",\"power_on_date\": \"%s\"", tomorrow));
+    assert_problem(r, 422);
+    assert_string_equal(order_member(&p, "step"), "designed");
+    assert_int_equal(count_where(cust_url(), "outages", strf("work_order=%s", p.order)), 0);
+    /* scheduled: the outage, and the customer told */
+    json_t *wo = take(&p, "scheduled");
+    const char *og = jstr(wo, "outage");
+    assert_non_null(og);
+    json_t *o = get_json(cust_url(), strf("/v1/outages/%s", og), 200);
+    assert_string_equal(jstr(o, "kind"), "planned");
+    assert_string_equal(jstr(o, "work_order"), p.order);
+    assert_string_equal(jstr(o, "starts_at"), "2027-03-15T00:00:00Z");
+    assert_string_equal(jstr(o, "ends_at"), "2027-03-15T04:00:00Z");
+    assert_string_equal(jdump(json_incref(json_object_get(o, "elements"))), strf("[\"%s\"]", p.line));
+    assert_int_equal(jint(o, "customers"), 1);
+    json_t *list = list_items(api_get(cust_url(), strf("/v1/outages/%s/customers", og), KEY_DISPATCH));
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(jstr(json_array_get(list, 0), "code"), cu);
+    assert_string_equal(jstr(json_array_get(list, 0), "transformer"), tr);
+    /* cancelled with the work order */
+    take(&p, "cancelled");
+    assert_string_equal(jstr(get_json(cust_url(), strf("/v1/outages/%s", og), 200), "state"), "cancelled");
+    assert_int_equal(count_where(cust_url(), "notices",
+                                 strf("outage=%s&customer=%s&message=cancelled", og, cu)), 1);
+}
+
 int main(void)
 {
     it_filter();
@@ -613,6 +673,7 @@ int main(void)
         IT(drawings_follow_the_work_order),
         IT(a_long_applicant_name),
         IT(bad_requests_change_nothing),
+        IT(scheduling_announces_the_power_on_outage),
         cmocka_unit_test_teardown(grid_svc_down_mid_process, it_stop_extras),
     };
     return cmocka_run_group_tests(tests, it_group_setup, it_group_teardown);
