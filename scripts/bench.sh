@@ -273,6 +273,66 @@ timed_operations switch_op "$GRID_URL" "$tie" 50
 op_p50=$(ms_of switch_op p50)
 op_max=$(ms_of switch_op max)
 
+say "trouble calls: 1,000 spread over the city, then the outages they predict, one client"
+# One call each from 1,000 low-voltage customers drawn evenly from the sample;
+# calls from the same transformer area or line add up to predictions.
+: >"$results/calls.txt"
+awk -v n="$(wc -l <"$city/sample/customers_lv.txt")" 'NR % int(n / 1000 > 1 ? n / 1000 : 1) == 0' \
+    "$city/sample/customers_lv.txt" | head -n 1000 | while read -r cu; do
+    curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' -X POST \
+        -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+        -d "{\"customer\": \"$cu\", \"text\": \"bench: no supply\"}" \
+        "$CUST_URL/v1/trouble-calls" >>"$results/calls.txt"
+done
+if grep -qv '^201 ' "$results/calls.txt"; then
+    failed "calls: answers other than 201: $(grep -cv '^201 ' "$results/calls.txt")"
+fi
+calls_n=$(wc -l <"$results/calls.txt")
+calls_p50=$(ms_of calls p50)
+timed_gets predicted "$CUST_URL/v1/outages/predicted" 3
+predicted_p50=$(ms_of predicted p50)
+predicted_groups=$(jq '.items | length' "$RUN_DIR/predicted.json")
+predicted_calls=$(jq '[.items[].calls | length] | add // 0' "$RUN_DIR/predicted.json")
+
+say "a whole substation's outage announced (list frozen, notices made), then its notices pulled"
+# A fault, so that it may start now; each announcement freezes its own list.
+: >"$results/announce.txt"
+for i in 1 2 3; do
+    curl -sS -o "$RUN_DIR/announce.json" -w '%{http_code} %{time_total}\n' -X POST \
+        -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+        -d "{\"kind\": \"fault\", \"elements\": [\"$sub\"], \"starts_at\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}" \
+        "$CUST_URL/v1/outages" >>"$results/announce.txt"
+done
+if grep -qv '^201 ' "$results/announce.txt"; then
+    failed "announce: answers other than 201: $(tr "\\n" " " <"$results/announce.txt")"
+fi
+announce_p50=$(ms_of announce p50)
+announce_max=$(ms_of announce max)
+outage=$(jq -r .code "$RUN_DIR/announce.json")
+outage_customers=$(jq -r .customers "$RUN_DIR/announce.json")
+# The notifier's loop on the last one: a page of pending notices, then their report.
+: >"$results/pull.txt"
+: >"$results/ack.txt"
+for ((page = 0; page < 100; page++)); do
+    curl -sS -o "$RUN_DIR/pull.json" -w '%{http_code} %{time_total}\n' \
+        -H "Authorization: Bearer $key" \
+        "$CUST_URL/v1/notices?state=pending&outage=$outage&limit=1000" >>"$results/pull.txt"
+    [[ $(jq '.items | length' "$RUN_DIR/pull.json") == 0 ]] && break
+    jq -c '{items: [.items[] | {code, state: "sent", detail: "bench"}]}' "$RUN_DIR/pull.json" |
+        curl -sS -o /dev/null -w '%{http_code} %{time_total}\n' -X POST \
+            -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data-binary @- \
+            "$CUST_URL/v1/notices:ack" >>"$results/ack.txt"
+done
+if grep -qv '^200 ' "$results/pull.txt" "$results/ack.txt"; then
+    failed "notices: answers other than 200"
+fi
+pull_pages=$(($(wc -l <"$results/pull.txt") - 1))
+pull_p50=$(ms_of pull p50)
+pull_max=$(ms_of pull max)
+ack_p50=$(ms_of ack p50)
+notices_sent=$(curl -sS -H "Authorization: Bearer $key" \
+    "$CUST_URL/v1/outages/$outage/customers?limit=1000" | jq '[.items[].notices[] | select(.state == "sent")] | length')
+
 say "integration report from datahub"
 subscriptions ENABLE
 # A marker on each platform: once datahub has both, it has everything written before them.
@@ -378,6 +438,10 @@ row() { # name description
     echo "| a substation's list ($sub_total customers), one client | $sub_p50 ms (p50 of 10) | ≤ 300 ms |"
     echo "| ... with restorable ($plan_switches switches, each restoring up to $plan_most) | $plan_p50 ms (p50 of 10) | ≤ 500 ms |"
     echo "| a switch operation, one client | $op_p50 ms p50, $op_max ms max of 50 | p99 ≤ 50 ms |"
+    echo "| a substation's outage announced: $outage_customers customers frozen, as many notices made | $announce_p50 ms p50, $announce_max ms max of 3 | < 2 s |"
+    echo "| its notices pulled in pages of 1,000 ($pull_pages pages, each reported sent; $notices_sent of the first page's customers read back sent) | pull $pull_p50 ms p50 ($pull_max max), report $ack_p50 ms p50 | |"
+    echo "| a trouble call taken ($calls_n spread over the city), one client | $calls_p50 ms p50 | |"
+    echo "| outages predicted from those calls ($predicted_groups groups holding $predicted_calls calls) | $predicted_p50 ms (p50 of 3) | |"
     echo "| import / plain COPY, customers | $(ratio "$import_rate" "$copy_rate") ($import_rate / $copy_rate rows/s) | ≥ 0.5 |"
     echo "| whole city through the import API | $load_s s ($load_rate rows/s) | < 180 s |"
     echo "| datahub catches up with the whole city (subscriptions paused during the load) | $catch_up_s s | |"
