@@ -3,14 +3,15 @@
  *   POST /v1/trouble-calls     {"customer" | "account_no" | "phone", "text", "at"?}
  *   GET  /v1/outages/predicted  the unexplained calls, grouped up the supply chain
  *
- * A call from a customer inside an outage that has started, or is announced
- * to have started by the time of the call, is attached to it, and the
- * answer says so: the caller is told it is known, and when supply is
+ * A call from a customer inside an outage that has started, a fault
+ * announced, or a planned one due by the time of the call, is attached to
+ * it, and the answer says so: the caller is told it is known, and when supply is
  * expected back. The other calls of the last PREDICT_WINDOW_HOURS are
  * grouped up the chain as it is now: each group is the lowest grid element
  * above at least PREDICT_MIN_CALLS of the calls not claimed by a group
  * below it. Dispatch confirms one by announcing a fault outage on it, which
- * attaches the calls of its customers. */
+ * attaches the open calls of its customers (a planned outage, those made
+ * once it is due). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@
 static const char SQL_KNOWN[] =
     "SELECT o.code, o.kind, o.state, o.starts_at, o.ends_at, o.reason FROM outage_customers l "
     "JOIN outages o ON o.code = l.outage WHERE l.customer = $1 AND (o.state = 'started' OR "
-    "(o.state = 'announced' AND o.starts_at <= $2::timestamptz)) "
+    "(o.state = 'announced' AND (o.kind = 'fault' OR o.starts_at <= $2::timestamptz))) "
     "ORDER BY o.state = 'started' DESC, o.starts_at DESC, o.code LIMIT 1";
 static const char SQL_BY_ACCOUNT[] =
     "SELECT code FROM customers WHERE account_no = $1 AND status <> 'retired'";
@@ -35,15 +36,19 @@ static const char SQL_BY_PHONE[] =
     "SELECT code FROM customers WHERE phone = $1 AND status <> 'retired' ORDER BY code LIMIT 6";
 static const char SQL_ATTACH[] =
     "WITH attached AS (UPDATE trouble_calls t SET outage = $1, version = t.version + 1, "
-    "updated_at = now(), updated_by = $3 FROM outage_customers l WHERE l.outage = $1 AND "
-    "l.customer = t.customer AND t.outage IS NULL AND t.status <> 'retired' AND "
-    "t.at > now() - make_interval(hours => $2::integer) RETURNING t.code) "
+    "updated_at = now(), updated_by = $3 FROM outage_customers l JOIN outages o ON o.code = "
+    "l.outage WHERE l.outage = $1 AND l.customer = t.customer AND t.outage IS NULL AND "
+    "t.status <> 'retired' AND t.at > now() - make_interval(hours => $2::integer) AND "
+    "(o.kind = 'fault' OR t.at >= o.starts_at) RETURNING t.code) "
     "INSERT INTO changes (app, type, code, other_code) "
     "SELECT $3, 'trouble_call.attached', code, $1 FROM attached";
+/* Of customers still supplied on our books: a retired one is no longer
+ * on the chain to be grouped. */
 static const char SQL_OPEN[] =
-    "SELECT code, customer, phone, text, at, status, version, created_at, updated_at, updated_by "
-    "FROM trouble_calls WHERE outage IS NULL AND status <> 'retired' AND "
-    "at > now() - make_interval(hours => $1::integer) ORDER BY at DESC, code LIMIT $2";
+    "SELECT t.code, t.customer, t.phone, t.text, t.at, t.status, t.version, t.created_at, "
+    "t.updated_at, t.updated_by FROM trouble_calls t JOIN customers c ON c.code = t.customer "
+    "AND c.status = 'active' WHERE t.outage IS NULL AND t.status <> 'retired' AND "
+    "t.at > now() - make_interval(hours => $1::integer) ORDER BY t.at DESC, t.code LIMIT $2";
 
 int calls_attach(request *req, db_conn *c, const char *outage, int window_hours)
 {

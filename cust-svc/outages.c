@@ -180,6 +180,12 @@ static int reschedulable(request *req, const json_t *current, const json_t *patc
     const char *state = json_str(current, "state");
     int moved = json_object_get(patch, "starts_at") != NULL;
     if (!declared_allowed(req, svc, "outages", current)) return ERR;
+    json_t *errors = NULL, *checked = resource_check_patch(svc, "OG", current, patch, &errors);
+    if (!checked) {
+        http_problem_errors(req, 400, errors, "the change is not valid; nothing was changed");
+        return ERR;
+    }
+    json_decref(checked);
     if (strcmp(state, "announced") && (strcmp(state, "started") || moved)) {
         http_problem_extra(req, 409, json_pack("{s:s}", "state", state),
                            "outage %s is %s: %s", json_str(current, "code"), state,

@@ -415,6 +415,11 @@ static void an_outage_moves_and_tells(void **state)
     expect_notices(g, og, "rescheduled", 2);
     assert_problem_field(api_patch(cust_url(), strf("/v1/outages/%s", og), KEY_PRODUCTION,
                                    jdump(json_pack("{s:s}", "state", "restored"))), 400, "state");
+    assert_problem_field(api_patch(cust_url(), strf("/v1/outages/%s", og), KEY_PRODUCTION,
+                                   jdump(json_pack("{s:s}", "ends_at", "tomorrow noon"))), 400,
+                         "ends_at");
+    assert_problem(api_patch(cust_url(), strf("/v1/outages/%s", og), KEY_MARKETING,
+                             jdump(json_pack("{s:s}", "reason", "x"))), 403);
     assert_problem(api_patch(cust_url(), strf("/v1/outages/%s", og), KEY_PRODUCTION,
                              jdump(json_pack("{s:s}", "starts_at", in_hours(2)))), 422);
     /* started, then restored: restored notices, and the history */
@@ -583,15 +588,20 @@ static void calls_predict_then_learn_of_an_outage(void **state)
     assert_true(json_is_null(json_object_get(r->json, "outage")));
 }
 
-/* A planned outage explains only calls made once it is due. */
+/* A planned outage explains only calls made once it is due: neither one
+ * made before it was announced nor one made before it starts. */
 static void an_outage_to_come_explains_no_call_yet(void **state)
 {
     (void)state;
     grid *g = new_grid();
+    api_resp *before = call_in(KEY_MARKETING, json_pack("{s:s, s:s}", "customer", g->cu[0][2], "text", "停电"));
+    assert_status(before, 201);
     planned_on(g->tr);
     api_resp *r = call_in(KEY_MARKETING, json_pack("{s:s, s:s}", "customer", g->cu[0][1], "text", "停电"));
     assert_status(r, 201);
     assert_true(json_is_null(json_object_get(r->json, "known")));
+    api_resp *again = api_get(cust_url(), strf("/v1/trouble-calls/%s", jstr(before->json, "code")), KEY_DISPATCH);
+    assert_true(json_is_null(json_object_get(again->json, "outage")));
 }
 
 static void refused_calls_store_nothing(void **state)
