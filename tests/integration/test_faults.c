@@ -12,7 +12,9 @@
  *      partial 200, and complete answers are back soon after its restart;
  *   4. the peer stopped (SIGSTOP) for 5 s: requests that do not need it are
  *      not slowed, those that do answer within the peer timeout;
- *   5. 500 slow clients (slowloris) do not stop others being served.
+ *   5. 500 slow clients (slowloris) do not stop others being served;
+ *   6. an outage announced while grid-svc is down: refused naming it, with
+ *      nothing stored, and whole once it is back.
  *
  * Each test starts daemons of its own (and test 2 its own PostgreSQL), so the
  * run's stack is never disturbed; the teardowns resume stopped processes,
@@ -1787,6 +1789,34 @@ static void idle_connections_do_not_shut_others_out(void **state)
     assert_status(r, 200);
 }
 
+/* ---- 6. an outage announced without grid-svc ---------------------------------------------- */
+
+/* Its list needs the grid: 502 naming grid-svc, and no outage, list or
+ * notice stored; announced again once grid-svc is back, the list is whole. */
+static void outage_announced_without_grid_stores_nothing(void **state)
+{
+    (void)state;
+    chain *ch = build_chain();
+    pair *p = start_pair(it_env("GRID_DATABASE_URL"), it_env("CUST_DATABASE_URL"), NULL,
+                         "faults-outage");
+    const char *announce = jdump(json_pack("{s:s, s:[s], s:s}", "kind", "fault", "elements", ch->ln,
+                                       "starts_at", "2026-12-01T00:00:00Z"));
+    assert_int_equal(daemon_stop(it_extra[0], 15), 0);
+    it_extra[0] = -1;
+    api_resp *r = api_post(p->cust, "/v1/outages", KEY_DISPATCH, announce);
+    assert_problem(r, 502);
+    assert_string_equal(jstr(json_object_get(r->json, "missing"), "platform"), "grid-svc");
+    assert_int_equal(count_where(p->cust, "outages", strf("elements=%s", ch->ln)), 0);
+    assert_int_equal(count_where(p->cust, "notices", strf("customer=%s", ch->cu[0])), 0);
+    restart_one(p, 1);
+    r = api_post(p->cust, "/v1/outages", KEY_DISPATCH, announce);
+    assert_status(r, 201);
+    assert_int_equal(jint(r->json, "customers"), NBOX * PER);
+    assert_int_equal(count_where(p->cust, "notices", strf("outage=%s", jstr(r->json, "code"))),
+                     NBOX * PER);
+    stop_pair();
+}
+
 int main(void)
 {
     it_filter();
@@ -1805,6 +1835,7 @@ int main(void)
          (void *)&WALK_ON_CUST},
         cmocka_unit_test_teardown(slow_clients_do_not_stop_others, it_stop_extras),
         cmocka_unit_test_teardown(idle_connections_do_not_shut_others_out, it_stop_extras),
+        cmocka_unit_test_teardown(outage_announced_without_grid_stores_nothing, it_stop_extras),
     };
     return cmocka_run_group_tests_name("faults", tests, it_group_setup, it_group_teardown);
 }
