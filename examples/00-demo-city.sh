@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo city: a small, named piece of Hangzhou's Gongshu district that the
-# scenario scripts (05-09) ask questions of by its fixed codes
+# scenario scripts (05-11) ask questions of by its fixed codes
 # (demo-city/codes.sh). It is loaded through the bulk import, from the NDJSON
 # files under demo-city/ (written by demo-city/generate.sh), once: a later
 # run finds it there and only says so.

@@ -67,3 +67,29 @@ expect_same() {
 TRACE_JQ='def name_of($c): first(.nodes[] | select(.code == $c) | (.name // .code));
 def from_of($c; $k): [.edges[] | select(.to == $c and .kind == $k) | .from] | sort;
 def to_of($c; $k): [.edges[] | select(.from == $c and .kind == $k) | .to] | sort;'
+
+# city_customers: the demo city's low-voltage customers as its fixtures
+# (examples/demo-city) say, one JSON object each, sorted by code: code, name,
+# phone, address (the structured address as one line of text), meter_box,
+# access_point, transformer and transformer_name (台区), found through the
+# metering point, meter, box and access point links.
+city_customers() {
+    local c=$here/examples/demo-city
+    jq -nc --slurpfile cu "$c/cust/customers.ndjson" --slurpfile ad "$c/cust/addresses.ndjson" \
+        --slurpfile mp "$c/cust/metering_points.ndjson" \
+        --slurpfile mt_mp "$c/cust/rel/meter-meteringpoint.ndjson" \
+        --slurpfile mt_mb "$c/cust/rel/meter-meterbox.ndjson" \
+        --slurpfile ap_mb "$c/grid/rel/accesspoint-meterbox.ndjson" \
+        --slurpfile ap_tr "$c/grid/rel/accesspoint-transformer.ndjson" \
+        --slurpfile tr "$c/grid/transformers.ndjson" '
+        def one($rel; $side; $value; $other): first($rel[] | select(.[$side] == $value) | .[$other]);
+        ($ad | map({(.code): ([.province, .city, .district, .street, .community, .building,
+            .unit, .room, .detail] | map(select(. != null)) | join(""))}) | add) as $address |
+        ($tr | map({(.code): .name}) | add) as $tr_name |
+        $cu[] | . as $c | one($mp; "customer"; $c.code; "code") as $point |
+        one($mt_mp; "to"; $point; "from") as $meter | one($mt_mb; "from"; $meter; "to") as $box |
+        select($box != null) | one($ap_mb; "to"; $box; "from") as $ap |
+        one($ap_tr; "from"; $ap; "to") as $t |
+        {code, name, phone, address: $address[.address], meter_box: $box, access_point: $ap,
+         transformer: $t, transformer_name: $tr_name[$t]}' | jq -sc 'sort_by(.code)'
+}
