@@ -3,11 +3,19 @@
 #include "cust.h"
 #include "service.h"
 
-/* cust-svc's own routes: work orders, and the report read from datahub. */
+/* cust-svc's own routes: work orders, the report read from datahub, and
+ * webhooks (with their delivery thread). */
 static void cust_routes(service *svc, router *r)
 {
     workorder_routes(svc, r);
     report_routes(svc, r);
+    webhook_routes(svc, r);
+}
+
+static void cust_routes_free(service *svc)
+{
+    webhook_free(svc);
+    report_free(svc);
 }
 
 /* Filled when asked: the counts of the declarations are not constants here. */
@@ -29,7 +37,7 @@ const service_def *cust_service(void)
         .statuses = &cust_statuses,
         .title = "cust-svc: customer service platform 用户服务业务中台",
         .routes = cust_routes,
-        .routes_free = report_free,
+        .routes_free = cust_routes_free,
     };
     return &def;
 }
