@@ -31,6 +31,7 @@
 static char scratch_db[64];
 static int scratch_port;
 static pid_t scratch_pid = -1;
+static int second_port; /* the second daemon on the scratch database, once started */
 
 static const char *scratch_url(void)
 {
@@ -103,6 +104,8 @@ typedef struct receiver {
     arrival got[MAX_ARRIVALS];
     int n;
     int released; /* held requests may be answered */
+    int ok_delay_ms; /* how long an accepting answer takes */
+    int inflight, most_inflight; /* requests being answered at once */
 } receiver;
 
 static receiver *the_rx;
@@ -139,6 +142,8 @@ static void hold(receiver *rx)
     }
     pthread_mutex_unlock(&rx->mu);
 }
+
+static enum MHD_Result act_on(receiver *rx, struct MHD_Connection *conn, action act, int delay);
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
@@ -177,8 +182,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         u->s = NULL;
         a->did = act;
     }
+    rx->inflight++;
+    if (rx->inflight > rx->most_inflight) rx->most_inflight = rx->inflight;
+    int delay = rx->ok_delay_ms;
     pthread_cond_broadcast(&rx->cv);
     pthread_mutex_unlock(&rx->mu);
+    enum MHD_Result rc = act_on(rx, conn, act, delay);
+    pthread_mutex_lock(&rx->mu);
+    rx->inflight--;
+    pthread_mutex_unlock(&rx->mu);
+    return rc;
+}
+
+static enum MHD_Result act_on(receiver *rx, struct MHD_Connection *conn, action act, int delay)
+{
     switch (act) {
     case ANSWER_500:
         return answer(conn, 500);
@@ -189,6 +206,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         hold(rx);
         return answer(conn, 200);
     default:
+        if (delay) sleep_ms(delay);
         return answer(conn, 200);
     }
 }
@@ -355,6 +373,16 @@ static json_t *deliveries_of(const char *base, long long id)
     return list_items(r);
 }
 
+/* The attempts, once there are at least n of them (the receiver sees a
+ * request before the sender records it), waiting up to 5 s. */
+static json_t *deliveries_once(const char *base, long long id, size_t n)
+{
+    double deadline = now_s() + 5;
+    json_t *d;
+    while (json_array_size(d = deliveries_of(base, id)) < n && now_s() < deadline) sleep_ms(50);
+    return d;
+}
+
 static void delete_hook(const char *base, long long id)
 {
     assert_status(api_delete(base, strf("/v1/webhooks/%lld", id), KEY_ADMIN), 200);
@@ -497,7 +525,7 @@ static void retries_until_delivered(void **state)
         fail_msg("retry gaps %.3f, %.3f, %.3f s do not grow as 0.3, 0.6, 1.2 (+ timeout)", g1, g2,
                  g3);
 
-    json_t *d = deliveries_of(base, id);
+    json_t *d = deliveries_once(base, id, 5);
     assert_int_equal(json_array_size(d), 5);
     static const int status[] = {500, 500, 0, 200, 200};
     for (int i = 0; i < 5; i++) {
@@ -541,9 +569,7 @@ static void unreachable_receiver_is_retried(void **state)
     long long id = register_hook(base, strf("http://127.0.0.1:%d/none", free_port()),
                                  "[\"customer.created\"]");
     long long seq = created_seq(base, new_customer(base, "王五"));
-    double deadline = now_s() + 5;
-    json_t *d;
-    while (json_array_size(d = deliveries_of(base, id)) < 2 && now_s() < deadline) sleep_ms(100);
+    json_t *d = deliveries_once(base, id, 2);
     if (json_array_size(d) < 2) fail_msg("fewer than 2 attempts within 5 s");
     for (size_t i = 0; i < 2; i++) {
         json_t *x = json_array_get(d, i);
@@ -625,9 +651,126 @@ static void killed_mid_delivery_loses_nothing(void **state)
                            KEY_ADMIN);
     assert_int_equal(accepted, (int)json_array_size(list_items(ev)));
     assert_true(accepted >= 8); /* four customers and their addresses */
-    json_t *d = deliveries_of(base, id);
+    json_t *d = deliveries_once(base, id, (size_t)accepted);
     assert_int_equal(json_array_size(d), accepted);
     delete_hook(base, id);
+}
+
+/* SIGTERM while the receiver holds a request: the daemon stops at once,
+ * gives its claim back, and once started again sends the event at once
+ * (not after the claim's lease), as attempt 1: a stop is no failure. */
+static void sigterm_mid_delivery_resumes_at_once(void **state)
+{
+    (void)state;
+    const char *base = hooks_base();
+    static const action plan[] = {ANSWER_HOLD};
+    receiver *rx = rx_start(plan, 1);
+    long long id = register_hook(base, strf("http://127.0.0.1:%d/hook", rx->port),
+                                 "[\"customer.created\"]");
+    long long seq = created_seq(base, new_customer(base, "赵六"));
+    int one = 1;
+    if (!rx_wait(rx, arrived_n, &one, 5)) fail_msg("no request came within 5 s");
+    double t0 = now_s();
+    int st = daemon_stop(scratch_pid, 10);
+    scratch_pid = -1;
+    double took = now_s() - t0;
+    assert_int_equal(st, 0);
+    if (took > 3) fail_msg("cust-svc took %.1f s to stop during a delivery", took);
+    rx_release(rx);
+
+    scratch_start();
+    double t1 = now_s();
+    long long want[] = {seq, -1};
+    if (!rx_wait(rx, accepted_all, want, 10)) fail_msg("the event was not sent again");
+    pthread_mutex_lock(&rx->mu);
+    double again = rx->got[rx->n - 1].at - t1;
+    pthread_mutex_unlock(&rx->mu);
+    if (again > 2.5) fail_msg("sent again %.1f s after the restart: the claim was kept", again);
+    json_t *d = deliveries_once(base, id, 1);
+    assert_int_equal(json_array_size(d), 1);
+    assert_int_equal(jint(json_array_get(d, 0), "attempt"), 1);
+    assert_true(json_is_true(json_object_get(json_array_get(d, 0), "ok")));
+    delete_hook(base, id);
+}
+
+static int rx_and_extras_teardown(void **state)
+{
+    for (int i = 0; i < 2; i++) {
+        daemon_kill(it_extra[i]);
+        it_extra[i] = -1;
+    }
+    return rx_teardown(state);
+}
+
+/* Two cust-svc on one database: each event is sent once, in seq order,
+ * never two requests at once to the webhook. */
+static void two_daemons_send_each_event_once(void **state)
+{
+    (void)state;
+    const char *base = hooks_base();
+    static const char *const more[] = {"WEBHOOK_RETRY_BASE_MS=300", "WEBHOOK_TIMEOUT_MS=700", NULL};
+    int port2 = second_port = free_port();
+    it_extra[0] = start_daemon_env("cust", port2, scratch_url(), grid_url(),
+                                   strf("itest-webhooks-%d", port2), more);
+    assert_true(it_extra[0] > 0);
+    const char *base2 = strf("http://127.0.0.1:%d", port2);
+    receiver *rx = rx_start(NULL, 0);
+    rx->ok_delay_ms = 150;
+    long long id = register_hook(base2, strf("http://127.0.0.1:%d/hook", rx->port),
+                                 "[\"customer.created\"]");
+    enum { N = 6 };
+    long long want[N + 1];
+    for (int i = 0; i < N; i++) {
+        const char *b = i % 2 ? base2 : base;
+        want[i] = created_seq(b, new_customer(b, strf("并发%d", i)));
+    }
+    want[N] = -1;
+    if (!rx_wait(rx, accepted_all, want, 15)) fail_msg("not all %d events came within 15 s", N);
+    sleep_ms(500);
+    pthread_mutex_lock(&rx->mu);
+    int n = rx->n, most = rx->most_inflight;
+    long long last = 0;
+    for (int i = 0; i < n; i++) {
+        if (rx->got[i].seq <= last)
+            fail_msg("seq %lld came after %lld", rx->got[i].seq, last);
+        last = rx->got[i].seq;
+    }
+    pthread_mutex_unlock(&rx->mu);
+    assert_int_equal(n, N);
+    assert_int_equal(most, 1);
+    assert_int_equal(json_array_size(deliveries_once(base, id, N)), N);
+    delete_hook(base, id);
+    assert_int_equal(daemon_stop(it_extra[0], 10), 0);
+    it_extra[0] = -1;
+}
+
+/* Each log of the daemons started here holds no sanitizer report. */
+
+static void assert_clean_log(int port)
+{
+    const char *path = strf("%s/itest-webhooks-%d.log", it_env("RUN_DIR"), port);
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("cannot read %s", path);
+    char line[4096];
+    int bad = 0;
+    while (fgets(line, sizeof line, f))
+        bad |= strstr(line, "runtime error:") || strstr(line, "ERROR: AddressSanitizer") ||
+               strstr(line, "ERROR: LeakSanitizer");
+    fclose(f);
+    if (bad) fail_msg("%s holds a sanitizer report", path);
+}
+
+/* Last: the scratch daemon stops on SIGTERM with status 0 (under the
+ * sanitizers, no leak either), and no log has a report. */
+static void scratch_daemon_stops_cleanly(void **state)
+{
+    (void)state;
+    hooks_base();
+    int st = daemon_stop(scratch_pid, 15);
+    scratch_pid = -1;
+    assert_int_equal(st, 0);
+    assert_clean_log(scratch_port);
+    if (second_port) assert_clean_log(second_port);
 }
 
 int main(void)
@@ -640,6 +783,9 @@ int main(void)
         cmocka_unit_test_teardown(retries_until_delivered, rx_teardown),
         IT(unreachable_receiver_is_retried),
         cmocka_unit_test_teardown(killed_mid_delivery_loses_nothing, rx_teardown),
+        cmocka_unit_test_teardown(sigterm_mid_delivery_resumes_at_once, rx_teardown),
+        cmocka_unit_test_teardown(two_daemons_send_each_event_once, rx_and_extras_teardown),
+        IT(scratch_daemon_stops_cleanly),
     };
     return cmocka_run_group_tests(tests, it_group_setup, group_teardown);
 }
