@@ -29,6 +29,7 @@
 #include "engine/events.h"
 
 #define POLL_MS 200   /* looks for due attempts this often when idle */
+#define TROUBLE_MAX_MS 5000 /* while the database fails, looks ever less often, up to this */
 #define BATCH 50      /* attempts made before looking at the clock again */
 #define LEASE_EXTRA_MS 1000 /* a claim outlives its attempt by the pool's wait and this */
 
@@ -109,11 +110,16 @@ static int stopping(webhook_sender *s)
 
 /* ---- the database's part ------------------------------------------------------- */
 
-static void skip_idle(db_conn *c)
+/* What a look for work found. */
+enum { NONE_DUE = 0, MADE = 1, TROUBLE = -1 };
+
+static int skip_idle(db_conn *c)
 {
     PGresult *r = db_exec(c, SQL_SKIP_IDLE, 0, NULL);
-    if (!db_ok(r)) log_warn("webhooks: moving idle cursors: %s", PQresultErrorMessage(r));
+    int ok = db_ok(r);
+    if (!ok) log_warn("webhooks: moving idle cursors: %s", PQresultErrorMessage(r));
     PQclear(r);
+    return ok ? OK : ERR;
 }
 
 static void unclaim(db_conn *c, const attempt *a)
@@ -145,7 +151,8 @@ static int read_event(db_conn *c, attempt *a, const char *events)
     return rc;
 }
 
-/* Claims the next due attempt into a. ERR when there is none. */
+/* Claims the next due attempt into a: MADE, NONE_DUE, or TROUBLE when a
+ * statement failed. */
 static int claim(webhook_sender *s, db_conn *c, attempt *a)
 {
     char lease[24];
@@ -153,10 +160,11 @@ static int claim(webhook_sender *s, db_conn *c, attempt *a)
              s->cfg.timeout_ms + s->svc->cfg.db_acquire_timeout_ms + LEASE_EXTRA_MS);
     const char *params[] = {lease};
     PGresult *r = db_exec(c, SQL_CLAIM, 1, params);
-    if (!db_ok(r)) log_warn("webhooks: claiming an attempt: %s", PQresultErrorMessage(r));
     if (!db_ok(r) || PQntuples(r) != 1) {
+        int failed = !db_ok(r);
+        if (failed) log_warn("webhooks: claiming an attempt: %s", PQresultErrorMessage(r));
         PQclear(r);
-        return ERR;
+        return failed ? TROUBLE : NONE_DUE;
     }
     snprintf(a->id, sizeof a->id, "%s", PQgetvalue(r, 0, 0));
     a->url = xstrdup(PQgetvalue(r, 0, 1));
@@ -168,8 +176,9 @@ static int claim(webhook_sender *s, db_conn *c, attempt *a)
     PQclear(r);
     int rc = read_event(c, a, events);
     free(events);
-    if (rc != OK) unclaim(c, a);
-    return rc;
+    if (rc == OK) return MADE;
+    unclaim(c, a);
+    return TROUBLE;
 }
 
 /* The wait before the next attempt after this one failed: the base,
@@ -283,13 +292,15 @@ static void post(webhook_sender *s, attempt *a)
 
 /* One attempt, if one is due: claimed on c, sent with c given back, then
  * recorded on a connection taken again (*c, NULL when none was free: the
- * lease then runs out and the attempt is made again). 0: none was due. */
+ * lease then runs out and the attempt is made again). MADE, NONE_DUE or
+ * TROUBLE. */
 static int one_attempt(webhook_sender *s, db_conn **c)
 {
     attempt a = {0};
-    if (claim(s, *c, &a) != OK) {
+    int found = claim(s, *c, &a);
+    if (found != MADE) {
         attempt_free(&a);
-        return 0;
+        return found;
     }
     db_release(s->svc->db, *c);
     *c = NULL;
@@ -305,30 +316,38 @@ static int one_attempt(webhook_sender *s, db_conn **c)
         log_info("webhooks: event %s to webhook %s, attempt %d: %s", a.seq, a.id,
                  a.failed_before + 1, a.error);
     attempt_free(&a);
-    return 1;
+    return MADE;
 }
 
-/* What is due now. 1 when an attempt was made (look again at once). */
+/* What is due now: MADE when an attempt was made (look again at once),
+ * NONE_DUE, or TROUBLE (the database is down, busy or failing). */
 static int deliver_due(webhook_sender *s)
 {
     db_acquire_status st;
     db_conn *c = db_acquire(s->svc->db, &st);
-    if (!c) return 0; /* the database is down or busy: next time */
-    skip_idle(c);
-    int made = 0;
-    while (c && made < BATCH && !stopping(s) && one_attempt(s, &c)) made++;
+    if (!c) return TROUBLE;
+    int made = 0, found = skip_idle(c) == OK ? MADE : TROUBLE;
+    while (found == MADE && c && made < BATCH && !stopping(s))
+        if ((found = one_attempt(s, &c)) == MADE) made++;
     if (c) db_release(s->svc->db, c);
-    return made > 0;
+    return made > 0 ? MADE : found;
 }
 
 static void *deliver_loop(void *arg)
 {
     webhook_sender *s = arg;
+    long pause_ms = POLL_MS;
     while (!stopping(s)) {
-        if (deliver_due(s)) continue;
+        int found = deliver_due(s);
+        if (found == MADE) continue;
+        /* A database in trouble is not asked five times a second. */
+        pause_ms = found == TROUBLE ? (pause_ms * 2 < TROUBLE_MAX_MS ? pause_ms * 2
+                                                                     : TROUBLE_MAX_MS)
+                                    : POLL_MS;
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += POLL_MS * 1000000L;
+        until.tv_sec += pause_ms / 1000;
+        until.tv_nsec += (pause_ms % 1000) * 1000000L;
         until.tv_sec += until.tv_nsec / 1000000000L;
         until.tv_nsec %= 1000000000L;
         pthread_mutex_lock(&s->mu);
