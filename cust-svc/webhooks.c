@@ -153,11 +153,13 @@ static void check_events(const json_t *events, json_t *errors)
                                              "\"customer.created\" (word.word, lowercase)", i);
             continue;
         }
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(t, json_string_value(json_array_get(events, j))) == 0) {
+        for (size_t j = 0; j < i; j++) {
+            const char *earlier = json_string_value(json_array_get(events, j));
+            if (earlier && strcmp(t, earlier) == 0) {
                 json_add_error(errors, "events", "%s is listed twice", t);
                 break;
             }
+        }
     }
 }
 
