@@ -24,6 +24,11 @@ void workorder_routes(service *svc, router *r);
 void report_routes(service *svc, router *r);
 void report_free(service *svc);
 
+/* Webhooks (webhooks.c): the routes, and the delivery thread they start
+ * when the service has a pool; webhook_free stops it. */
+void webhook_routes(service *svc, router *r);
+void webhook_free(service *svc);
+
 /* The service main() runs (def.c). */
 const struct service_def *cust_service(void);
 

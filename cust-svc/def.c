@@ -5,7 +5,7 @@
 #include "service.h"
 
 /* cust-svc's own routes: work orders, outages and their notices and calls,
- * and the report read from datahub. */
+ * the report read from datahub, and webhooks (with their delivery thread). */
 static void cust_routes(service *svc, router *r)
 {
     workorder_routes(svc, r);
@@ -13,6 +13,13 @@ static void cust_routes(service *svc, router *r)
     notice_routes(svc, r);
     call_routes(svc, r);
     report_routes(svc, r);
+    webhook_routes(svc, r);
+}
+
+static void cust_routes_free(service *svc)
+{
+    webhook_free(svc);
+    report_free(svc);
 }
 
 /* Filled when asked: the counts of the declarations are not constants here. */
@@ -34,7 +41,7 @@ const service_def *cust_service(void)
         .statuses = &cust_statuses,
         .title = "cust-svc: customer service platform 用户服务业务中台",
         .routes = cust_routes,
-        .routes_free = report_free,
+        .routes_free = cust_routes_free,
     };
     return &def;
 }

@@ -13,6 +13,9 @@
 #ifndef EVENTS_H
 #define EVENTS_H
 
+#include <jansson.h>
+#include <libpq-fe.h>
+
 typedef struct service service;
 typedef struct router router;
 
@@ -35,5 +38,9 @@ int events_parse_seq(const char *s, long long *out);
 /* ?types=a,b as the text array "{a,b}" the statements take (owned, into
  * *out), or ERR when it is not a list of event types. */
 int events_parse_types(const char *t, char **out);
+
+/* An event row (seq, at, type, code, app, data) as an item of GET
+ * /v1/events: also what others that send events on (webhooks) send. */
+json_t *events_item(const void *ctx, const PGresult *r, int row);
 
 #endif

@@ -60,8 +60,6 @@ int events_still_kept(request *req, db_conn *c, long long after);
 
 /* Where "from now" starts: the newest event, or the horizon when none is left. */
 extern const char EVENTS_SQL_NEWEST[];
-/* An event row (seq, at, type, code, app, data) as a page's item. */
-json_t *events_item(const void *ctx, const PGresult *r, int row);
 /* The same row as a server-sent event's frame, appended to out. */
 void events_frame(sbuf *out, const PGresult *r, int row);
 /* The listener's part: what committed since its last read, into the tail,
