@@ -3,15 +3,17 @@
  *   POST /v1/trouble-calls     {"customer" | "account_no" | "phone", "text", "at"?}
  *   GET  /v1/outages/predicted  the unexplained calls, grouped up the supply chain
  *
- * A call from a customer inside an outage that has started, a fault
- * announced, or a planned one due by the time of the call, is attached to
- * it, and the answer says so: the caller is told it is known, and when supply is
+ * A call from a customer inside an outage announced or started is attached
+ * to it when the outage explains it: a planned one that was due when the
+ * call was made, a fault that began no more than PREDICT_WINDOW_HOURS
+ * after it (the calls that predicted it). The answer says so: the caller is told it is known, and when supply is
  * expected back. The other calls of the last PREDICT_WINDOW_HOURS are
  * grouped up the chain as it is now: each group is the lowest grid element
  * above at least PREDICT_MIN_CALLS of the calls not claimed by a group
- * below it. Dispatch confirms one by announcing a fault outage on it, which
- * attaches the open calls of its customers (a planned outage, those made
- * once it is due). */
+ * below it, reported under the highest element above that, short of the
+ * lines, which cuts the very same customers (a transformer rather than its
+ * only access point). Dispatch confirms one by announcing a fault outage on it, which
+ * attaches the open calls it explains. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +26,12 @@
 
 #define PREDICT_CALLS_MAX 10000 /* the latest, when more are open */
 
-/* The outage a customer's call at $2 is explained by. */
+/* The outage a customer's call at $2 is explained by ($3: the window). */
 static const char SQL_KNOWN[] =
     "SELECT o.code, o.kind, o.state, o.starts_at, o.ends_at, o.reason FROM outage_customers l "
-    "JOIN outages o ON o.code = l.outage WHERE l.customer = $1 AND (o.state = 'started' OR "
-    "(o.state = 'announced' AND (o.kind = 'fault' OR o.starts_at <= $2::timestamptz))) "
+    "JOIN outages o ON o.code = l.outage WHERE l.customer = $1 AND o.state IN ('announced', "
+    "'started') AND $2::timestamptz >= o.starts_at - CASE WHEN o.kind = 'fault' THEN "
+    "make_interval(hours => $3::integer) ELSE interval '0' END "
     "ORDER BY o.state = 'started' DESC, o.starts_at DESC, o.code LIMIT 1";
 static const char SQL_BY_ACCOUNT[] =
     "SELECT code FROM customers WHERE account_no = $1 AND status <> 'retired'";
@@ -39,9 +42,12 @@ static const char SQL_ATTACH[] =
     "updated_at = now(), updated_by = $3 FROM outage_customers l JOIN outages o ON o.code = "
     "l.outage WHERE l.outage = $1 AND l.customer = t.customer AND t.outage IS NULL AND "
     "t.status <> 'retired' AND t.at > now() - make_interval(hours => $2::integer) AND "
-    "(o.kind = 'fault' OR t.at >= o.starts_at) RETURNING t.code) "
-    "INSERT INTO changes (app, type, code, other_code) "
-    "SELECT $3, 'trouble_call.attached', code, $1 FROM attached";
+    "t.at >= o.starts_at - CASE WHEN o.kind = 'fault' THEN make_interval(hours => "
+    "$2::integer) ELSE interval '0' END RETURNING t.code), "
+    "history AS (INSERT INTO changes (app, type, code, other_code) "
+    "SELECT $3, 'trouble_call.attached', code, $1 FROM attached) "
+    "INSERT INTO events (type, code, app, data) SELECT 'trouble_call.attached', code, $3, "
+    "jsonb_build_object('other', $1::text, 'before', NULL, 'after', NULL) FROM attached";
 /* Of customers still supplied on our books: a retired one is no longer
  * on the chain to be grouped. */
 static const char SQL_OPEN[] =
@@ -125,10 +131,12 @@ static json_t *call_asked(service *svc, request *req, db_conn *c)
 
 /* The outage the call is explained by (known, owned) or NULL, with the
  * call's "outage" set; ERR after answering. */
-static int explained(request *req, db_conn *c, json_t *call, json_t **known)
+static int explained(service *svc, request *req, db_conn *c, json_t *call, json_t **known)
 {
-    const char *params[] = {json_str(call, "customer"), json_str(call, "at")};
-    PGresult *r = db_exec(c, SQL_KNOWN, 2, params);
+    char hours[16];
+    snprintf(hours, sizeof hours, "%d", svc->cfg.predict_window_hours);
+    const char *params[] = {json_str(call, "customer"), json_str(call, "at"), hours};
+    PGresult *r = db_exec(c, SQL_KNOWN, 3, params);
     *known = NULL;
     if (!db_ok(r)) {
         service_db_error(req, c, r, "outages");
@@ -160,7 +168,7 @@ static void take_call(request *req, void *ctx)
         service_db_down(req, "nothing was stored");
         goto done;
     }
-    if (explained(req, c, call, &known) != OK ||
+    if (explained(svc, req, c, call, &known) != OK ||
         !(made = resource_create_in(svc, req, c, "TC", call)))
         goto done;
     char location[64];
@@ -283,23 +291,72 @@ static element *elements_of(const json_t *parents, json_t *calls, json_t *index,
 /* The customers an outage of code would cut now; -1 after answering. */
 static long cut_by(service *svc, request *req, const char *code)
 {
-    json_t *named = json_pack("[s]", code), *nodes = json_object();
-    long n = -1;
-    if (trace_impact_nodes(svc, req, named, 0, nodes) == OK) {
-        n = 0;
-        const char *k;
-        json_t *v;
-        json_object_foreach(nodes, k, v) n += json_is_string(v) && strncmp(k, "CU", 2) == 0;
-    }
+    json_t *named = json_pack("[s]", code);
+    long n = trace_impact_count(svc, req, named, 0);
     json_decref(named);
-    json_decref(nodes);
     return n;
+}
+
+/* The one grid element directly above code, or NULL when there is none or
+ * more than one. */
+static const char *grid_parent(const json_t *parents, const char *code)
+{
+    const char *found = NULL;
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(parents, code), i, p) {
+        const biz_type *t = biz_type_by_prefix(json_string_value(p));
+        if (!t || t->owner != SVC_GRID) continue;
+        if (found) return NULL;
+        found = json_string_value(p);
+    }
+    return found;
+}
+
+static int lists(const char *const *prefixes, const char *code)
+{
+    for (; prefixes && *prefixes; prefixes++)
+        if (strncmp(*prefixes, code, 2) == 0) return 1;
+    return 0;
+}
+
+/* Is code of a type some link of which may close a loop (REL_MESHED: lines
+ * and substations)? Above those the grid is no longer radial. */
+static int meshed(const service *svc, const char *code)
+{
+    const service_def *d = svc->def;
+    const relation_def *sets[2] = {d->relations, d->peer_relations};
+    int counts[2] = {d->nrelations, d->peer_nrelations};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < counts[k]; i++)
+            if ((sets[k][i].rules & REL_MESHED) &&
+                (lists(sets[k][i].from, code) || lists(sets[k][i].to, code)))
+                return 1;
+    return 0;
+}
+
+/* The element a group is reported under: its own, or, in the radial part
+ * below the lines, the one above it while that cuts the very same customers
+ * (*cut): an access point that is its transformer's only one is no suspect
+ * apart from the transformer. NULL after answering. */
+static const char *suspect(service *svc, request *req, const json_t *parents, const char *code,
+                           long *cut)
+{
+    if ((*cut = cut_by(svc, req, code)) < 0) return NULL;
+    for (const char *up = grid_parent(parents, code); up && !meshed(svc, up);
+         up = grid_parent(parents, up)) {
+        long above = cut_by(svc, req, up);
+        if (above < 0) return NULL;
+        if (above != *cut) break;
+        code = up;
+    }
+    return code;
 }
 
 /* Lowest first, each element whose calls not claimed below number at least
  * min claims them. */
 static json_t *groups_of(service *svc, request *req, const element *els, size_t n,
-                         json_t *calls, const json_t *nodes)
+                         json_t *calls, const json_t *nodes, const json_t *parents)
 {
     int min = svc->cfg.predict_min_calls;
     char *claimed = xcalloc(json_array_size(calls) + 1, 1);
@@ -314,15 +371,16 @@ static json_t *groups_of(service *svc, request *req, const element *els, size_t 
         }
         if (json_array_size(mine) >= (size_t)min) {
             json_array_foreach(els[k].calls, i, v) claimed[json_integer_value(v)] = 1;
-            long cut = cut_by(svc, req, els[k].code);
-            json_t *name = json_object_get(json_object_get(nodes, els[k].code), "name");
-            if (cut < 0) {
+            long cut;
+            const char *code = suspect(svc, req, parents, els[k].code, &cut);
+            json_t *name = code ? json_object_get(json_object_get(nodes, code), "name") : NULL;
+            if (!code) {
                 json_decref(items);
                 items = NULL;
             } else {
                 json_array_append_new(
-                    items, json_pack("{s:s, s:s, s:O, s:O, s:I}", "element", els[k].code, "type",
-                                     biz_type_by_prefix(els[k].code)->type, "name",
+                    items, json_pack("{s:s, s:s, s:O, s:O, s:I}", "element", code, "type",
+                                     biz_type_by_prefix(code)->type, "name",
                                      name ? name : json_null(), "calls", mine, "customers",
                                      (json_int_t)cut));
             }
@@ -360,7 +418,7 @@ static void predicted(request *req, void *ctx)
         json_t *parents = parents_of(svc, edges), *index = json_object();
         size_t n;
         element *els = elements_of(parents, calls, index, &n);
-        json_t *items = groups_of(svc, req, els, n, calls, nodes);
+        json_t *items = groups_of(svc, req, els, n, calls, nodes, parents);
         if (items)
             http_json(req, 200, json_pack("{s:o, s:i, s:i}", "items", items, "min_calls",
                                           svc->cfg.predict_min_calls, "window_hours",

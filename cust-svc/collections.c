@@ -213,6 +213,9 @@ static const char *const notice_states[] = {"pending", "sent", "failed", NULL};
 static const char *const grid_elements[] = {"SS", "LN", "TR", "SR", "PL", "AP", "MR", "SW", NULL};
 static const char *const wo[] = {"WO", NULL};
 static const char *const og[] = {"OG", NULL};
+static const char *const outage_commands[] = {"transitions", NULL};
+static const char *const outage_views[] = {"customers", NULL};
+static const char *const notice_actions[] = {"ack", NULL};
 
 static const field_def outage_fields[] = {
     {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = outage_kinds,
@@ -289,9 +292,11 @@ const collection_def cust_collections[] = {
     {.prefix = "WO", .table = "work_orders", .fields = work_order_fields,
      .statuses = &cust_statuses, .doc = "Work order 工单"},
     {.prefix = "OG", .table = "outages", .fields = outage_fields, .statuses = &cust_statuses,
-     .own_writes = 1, .doc = "Outage 停电事件, planned or fault, with its frozen customer list"},
+     .own_writes = 1, .commands = outage_commands, .views = outage_views,
+     .doc = "Outage 停电事件, planned or fault, with its frozen customer list"},
     {.prefix = "NT", .table = "notices", .fields = notice_fields, .statuses = &cust_statuses,
-     .own_writes = 1, .doc = "Notice 停电通知 of an outage to one customer"},
+     .own_writes = 1, .actions = notice_actions,
+     .doc = "Notice 停电通知 of an outage to one customer"},
     {.prefix = "TC", .table = "trouble_calls", .fields = trouble_call_fields,
      .statuses = &cust_statuses, .own_writes = 1, .doc = "Trouble call 故障报修"},
 };

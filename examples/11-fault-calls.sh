@@ -4,11 +4,12 @@
 # (marketing's key): one by customer code, one by account number, one by the
 # phone they call from. No outage explains them, so cust-svc groups them up
 # the supply chain (GET /v1/outages/predicted): the lowest grid element above
-# all three. In the demo city each public transformer feeds its customers
-# through a single access point, so that element is the area's access point,
-# 湖墅线 5号杆接入点, one step below the transformer; the fixture
-# (demo-city/) says which, and how many customers it feeds. Dispatch confirms
-# it by announcing a fault outage on it: the three calls are attached, nothing
+# all three is the area's access point, 湖墅线 5号杆接入点; in the demo city
+# each public transformer feeds its customers through that one access point,
+# so the two cut the very same customers and the prediction names the
+# equipment, the transformer 湖墅线 1号公变. The fixture (demo-city/) says
+# which, and how many customers it feeds. Dispatch confirms it by announcing
+# a fault outage on it: the three calls are attached, nothing
 # is predicted any more, and a fourth caller is told at once that the fault is
 # known and when supply is expected back. Dispatch then restores it, so the
 # city is left as it was found and the example runs again on the same stack.
@@ -31,6 +32,10 @@ ap_name=$(jq -r --arg ap "$ap" 'select(.code == $ap) | .name' "$here/examples/de
 tr=$(fixture "$CU_ZHANG_WEI" transformer)
 expect_same "the callers' transformer area, in the fixture" "$tr" "$TR_HUSHU_1"
 area=$(jq -r --arg ap "$ap" 'map(select(.access_point == $ap) | .code) | join(" ")' <<<"$customers")
+tr_name=$(fixture "$CU_ZHANG_WEI" transformer_name)
+# the transformer's customers are the access point's: it is the one suspect
+expect_same "the transformer's customers, in the fixture" \
+    "$(jq -r --arg tr "$tr" 'map(select(.transformer == $tr) | .code) | join(" ")' <<<"$customers")" "$area"
 
 # predicted_here: the groups in $body that hold the access point, its
 # transformer, or a call of this example (other calls may be open on a
@@ -46,7 +51,7 @@ step "Before anyone calls: nothing predicted in the area (GET /v1/outages/predic
 calls=()
 call GET "$CUST/v1/outages/predicted" "$DISP"
 expect 200 .min_calls 3
-expect_same "the groups predicted at $ap_name" "$(predicted_here)" "[]"
+expect_same "the groups predicted at $tr_name" "$(predicted_here)" "[]"
 
 step "Three calls from $(fixture "$CU_ZHANG_WEI" transformer_name)'s area (POST /v1/trouble-calls, marketing)"
 # take_call WHO BODY: the call is stored for WHO and explained by no outage
@@ -63,23 +68,23 @@ take_call "$CU_LIU_YANG" "{\"account_no\": \"$(account "$CU_LIU_YANG")\", \"text
 take_call "$CU_CHEN_JING" "{\"phone\": \"$(fixture "$CU_CHEN_JING" phone)\", \"text\": \"停电了, 什么时候来电\"}"
 expect 201 .phone "$(fixture "$CU_CHEN_JING" phone)"
 
-step "The calls predict an outage: the lowest element above all three"
+step "The calls predict an outage: the transformer above all three"
 call GET "$CUST/v1/outages/predicted" "$DISP"
 expect 200
 group=$(predicted_here)
 expect_same "the groups predicted for the calls" "$(jq -r 'length' <<<"$group")" 1
 expect_same "the element predicted" "$(jq -r '.[0] | "\(.element) \(.type) \(.name)"' <<<"$group")" \
-    "$ap access_point $ap_name"
+    "$tr transformer $tr_name"
 expect_same "the calls it accounts for" "$(jq -r '[.[0].calls[].code] | sort | join(" ")' <<<"$group")" \
     "$(printf '%s\n' "${calls[@]}" | sort | paste -sd' ' -)"
 expect_same "the customers it would cut" "$(jq -r '.[0].customers' <<<"$group")" "$(wc -w <<<"$area")"
-echo "  $ap_name (台区 $(fixture "$CU_ZHANG_WEI" transformer_name)): 3 calls, $(wc -w <<<"$area") customers"
+echo "  $tr_name (its access point $ap_name): 3 calls, $(wc -w <<<"$area") customers"
 
-step "Dispatch confirms it: a fault outage on $ap_name, from now (POST /v1/outages)"
+step "Dispatch confirms it: a fault outage on $tr_name, from now (POST /v1/outages)"
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 ends=$(date -u -d '+3 hours' +%Y-%m-%dT%H:%M:%SZ)
-fault="{\"kind\": \"fault\", \"elements\": [\"$ap\"], \"starts_at\": \"$now\", \"ends_at\": \"$ends\",
-    \"reason\": \"$ap_name 低压出线故障, 抢修中\"}"
+fault="{\"kind\": \"fault\", \"elements\": [\"$tr\"], \"starts_at\": \"$now\", \"ends_at\": \"$ends\",
+    \"reason\": \"$tr_name 高压熔断器熔断, 抢修中\"}"
 # a fault is dispatch's to announce: production is refused
 call POST "$CUST/v1/outages" "$PROD" "$fault"
 expect 403
@@ -98,7 +103,7 @@ for tc in "${calls[@]}"; do
 done
 call GET "$CUST/v1/outages/predicted" "$DISP"
 expect 200
-expect_same "the groups predicted at $ap_name" "$(predicted_here)" "[]"
+expect_same "the groups predicted at $tr_name" "$(predicted_here)" "[]"
 call GET "$CUST/v1/outages/$og/customers?limit=100" "$DISP"
 expect 200 '[.items[].code] | join(" ")' "$area"
 expect 200 '[.items[].transformer] | unique | join(" ")' "$tr"

@@ -114,16 +114,29 @@ static const char *keep(proxy_table *pt, char *s)
     return s;
 }
 
-/* The peer's commands on its objects (a switch's operate): refused here,
- * as its other writes are. */
-static void commands_misdirected(service *svc, router *r, proxy_target *t, const char *prefix)
+/* The peer's hand-written routes on its collection: its commands on one
+ * object (a switch's operate) and actions on all (notices' ack) refused
+ * here, as its other writes are; its views of one object (an outage's
+ * customers) read from it. */
+static void own_routes_of_peer(service *svc, router *r, proxy_target *t, const char *prefix)
 {
     const service_def *d = svc->def;
     for (int k = 0; k < d->peer_ncollections; k++) {
-        if (strcmp(d->peer_collections[k].prefix, prefix) != 0) continue;
-        for (const char *const *cmd = d->peer_collections[k].commands; cmd && *cmd; cmd++) {
+        const collection_def *c = &d->peer_collections[k];
+        if (strcmp(c->prefix, prefix) != 0) continue;
+        for (const char *const *cmd = c->commands; cmd && *cmd; cmd++) {
             char *path = xasprintf("%s/{code}/%s", t->base, *cmd);
             router_add(r, "POST", path, misdirected, t, 0, "Refused: owned by the peer (421)");
+            free(path);
+        }
+        for (const char *const *act = c->actions; act && *act; act++) {
+            char *path = xasprintf("%s:%s", t->base, *act);
+            router_add(r, "POST", path, misdirected, t, 0, "Refused: owned by the peer (421)");
+            free(path);
+        }
+        for (const char *const *view = c->views; view && *view; view++) {
+            char *path = xasprintf("%s/{code}/%s", t->base, *view);
+            router_add(r, "GET", path, forward, t, ROUTE_PEER, "Read from the owning platform");
             free(path);
         }
     }
@@ -148,7 +161,7 @@ void proxy_routes(service *svc, router *r)
         router_add(r, "PATCH", one, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "DELETE", one, misdirected, t, 0, "Refused: owned by the peer (421)");
         router_add(r, "GET", hist, forward, t, ROUTE_PEER, "Read from the owning platform");
-        commands_misdirected(svc, r, t, bt->prefix);
+        own_routes_of_peer(svc, r, t, bt->prefix);
         bulk_misdirected(r, t);
         free(one);
         free(hist);

@@ -90,6 +90,12 @@ typedef struct collection_def {
      * freezes its customer list): the generic code serves its reads (list,
      * get, history, export) and no write. */
     int own_writes;
+    /* Hand-written reads of one object (GET .../{code}/<view>, an outage's
+     * customers), which the peer passes on as it does the object; and
+     * actions on the collection (POST /v1/<collection>:<action>, notices'
+     * ack), which the peer refuses (421) as it does the other writes. */
+    const char *const *views;
+    const char *const *actions;
 } collection_def;
 
 enum {

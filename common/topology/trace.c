@@ -100,12 +100,14 @@ static void count_in(json_t *by_group, const listed *cu)
         json_object_setn_new(by_group, group, len, json_integer(1));
 }
 
-/* An impact's question: the objects out, the page, the state, and
- * whether to say which switches would restore supply. */
+/* An impact's question: the objects out, the page, the state, whether to
+ * say which switches would restore supply, and the types its walks
+ * describe (those listed, or none when only a count is wanted). */
 typedef struct impact_ask {
     json_t *named;
     int limit, normal, restorable;
     const char *after;
+    tmask describe;
 } impact_ask;
 
 /* The answer: customers[start, end) and the counts of all n, by the
@@ -210,7 +212,7 @@ static int impact_walk(request *req, service *svc, const impact_ask *ask, json_t
 {
     walk w = {.req = req};
     /* only the listed types are described: the rest of the chain is only vetted */
-    leg_init(&w.l, svc, NULL, DOWN, 0, ((trace_state *)svc->trace)->ch.listed);
+    leg_init(&w.l, svc, NULL, DOWN, 0, ask->describe);
     w.l.normal = ask->normal;
     int rc = walk_from(&w, roots, also);
     if (rc == OK) json_object_update(nodes, w.l.nodes);
@@ -305,7 +307,9 @@ static void outage_impact(request *req, void *ctx)
     service *svc = ctx;
     impact_ask ask;
     outage_cut oc = {0};
-    if (impact_params(req, &ask) == OK && outage_cut_of(svc, req, ask.named, ask.normal, &oc) == OK) {
+    int rc = impact_params(req, &ask);
+    ask.describe = ((trace_state *)svc->trace)->ch.listed;
+    if (rc == OK && outage_cut_of(svc, req, ask.named, ask.normal, &oc) == OK) {
         json_t *nodes = json_object(), *restorable = NULL;
         if (impact_walks(req, svc, &ask, &oc, nodes, &restorable) == OK)
             impact_page(req, &((trace_state *)svc->trace)->ch, &ask, nodes, restorable);
@@ -320,12 +324,32 @@ static void outage_impact(request *req, void *ctx)
 
 int trace_impact_nodes(service *svc, request *req, json_t *named, int normal, json_t *nodes)
 {
-    impact_ask ask = {.named = named, .normal = normal};
+    impact_ask ask = {.named = named, .normal = normal,
+                      .describe = ((trace_state *)svc->trace)->ch.listed};
     outage_cut oc = {0};
     int rc = outage_cut_of(svc, req, named, normal, &oc);
     if (rc == OK) rc = impact_walks(req, svc, &ask, &oc, nodes, NULL);
     outage_cut_free(&oc);
     return rc;
+}
+
+long trace_impact_count(service *svc, request *req, json_t *named, int normal)
+{
+    /* Nothing described: the walk only vets, and takes the chain's
+     * shortcuts past what it would otherwise describe. */
+    impact_ask ask = {.named = named, .normal = normal, .describe = 0};
+    tmask counted = ((trace_state *)svc->trace)->ch.listed;
+    outage_cut oc = {0};
+    json_t *nodes = json_object();
+    int rc = outage_cut_of(svc, req, named, normal, &oc);
+    if (rc == OK) rc = impact_walks(req, svc, &ask, &oc, nodes, NULL);
+    long n = rc == OK ? 0 : -1;
+    const char *k;
+    json_t *v;
+    json_object_foreach(nodes, k, v) n += rc == OK && (type_bit(k) & counted) != 0;
+    json_decref(nodes);
+    outage_cut_free(&oc);
+    return n;
 }
 
 int trace_up_graph(service *svc, request *req, json_t *roots, json_t *nodes, json_t *edges)

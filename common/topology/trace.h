@@ -29,6 +29,10 @@ void trace_cleanup(service *svc);
  * item", a string) for a customer, true for the rest of what was walked. */
 int trace_impact_nodes(service *svc, struct request *req, json_t *named, int normal,
                        json_t *nodes);
+/* How many of the objects an impact lists (customers) an outage of named
+ * leaves without supply in the state asked; -1 after answering. Cheaper
+ * than the nodes: nothing is described. */
+long trace_impact_count(service *svc, struct request *req, json_t *named, int normal);
 /* The chain up from roots (canonical codes) as it is now: nodes (code ->
  * node) and edges ({"from", "to", "kind", ...}) appended to the arrays and
  * object given. */

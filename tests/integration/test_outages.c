@@ -582,6 +582,20 @@ static void calls_predict_then_learn_of_an_outage(void **state)
     assert_string_equal(jstr(known, "outage"), og);
     assert_string_equal(jstr(known, "kind"), "fault");
     assert_true(is_rfc3339_utc(jstr(known, "ends_at")));
+    /* a call said to come in long before the fault began is not explained by it */
+    r = call_in(KEY_MARKETING, json_pack("{s:s, s:s, s:s}", "customer", g->cu[0][2], "text",
+                                         "上周停过电", "at", in_hours(-30)));
+    assert_status(r, 201);
+    assert_true(json_is_null(json_object_get(r->json, "outage")));
+    /* attached calls are in their history and in the events */
+    api_resp *h = api_get(cust_url(), strf("/v1/trouble-calls/%s/history", calls[0]), KEY_DISPATCH);
+    assert_status(h, 200);
+    json_t *last = json_array_get(list_items(h), json_array_size(list_items(h)) - 1);
+    assert_string_equal(jstr(last, "type"), "trouble_call.attached");
+    api_resp *ev = api_get(cust_url(), "/v1/events?types=trouble_call.attached&limit=1000", KEY_DISPATCH);
+    int seen = 0;
+    json_array_foreach(list_items(ev), i, it) seen += strcmp(jstr(it, "code"), calls[1]) == 0;
+    assert_int_equal(seen, 1);
     /* a customer outside it is not */
     r = call_in(KEY_MARKETING, json_pack("{s:s, s:s}", "customer", g->hv_cu, "text", "停电"));
     assert_status(r, 201);
@@ -627,6 +641,30 @@ static void refused_calls_store_nothing(void **state)
     assert_int_equal(count_where(cust_url(), "trouble-calls", strf("customer=%s", g->cu[0][1])), 0);
 }
 
+/* grid-svc passes the reads on to cust-svc and refuses the writes (421). */
+static void grid_svc_reads_and_refuses(void **state)
+{
+    (void)state;
+    grid *g = new_grid();
+    const char *og = planned_on(g->tr);
+    api_resp *mine = api_get(cust_url(), strf("/v1/outages/%s/customers?limit=3", og), KEY_DISPATCH);
+    api_resp *via = api_get(grid_url(), strf("/v1/outages/%s/customers?limit=3", og), KEY_DISPATCH);
+    assert_status(via, 200);
+    assert_string_equal(via->body, mine->body);
+    assert_status(api_get(grid_url(), "/v1/outages/predicted", KEY_DISPATCH), 200);
+    assert_status(api_get(grid_url(), strf("/v1/notices?outage=%s", og), KEY_DISPATCH), 200);
+    assert_problem(api_post(grid_url(), strf("/v1/outages/%s/transitions", og), KEY_DISPATCH,
+                            "{\"to\": \"started\"}"), 421);
+    assert_problem(api_post(grid_url(), "/v1/notices:ack", KEY_NOTIFIER, "{\"items\": []}"), 421);
+    assert_problem(api_post(grid_url(), "/v1/trouble-calls", KEY_MARKETING,
+                            jdump(json_pack("{s:s, s:s}", "customer", g->cu[0][1], "text", "x"))),
+                   421);
+    assert_problem(api_post(grid_url(), "/v1/outages", KEY_DISPATCH,
+                            jdump(outage_body("fault", g->tr, 0, 2))), 421);
+    assert_string_equal(jstr(api_get(cust_url(), strf("/v1/outages/%s", og), KEY_DISPATCH)->json, "state"),
+                        "announced");
+}
+
 int main(void)
 {
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -642,6 +680,7 @@ int main(void)
         IT(calls_predict_then_learn_of_an_outage),
         IT(an_outage_to_come_explains_no_call_yet),
         IT(refused_calls_store_nothing),
+        IT(grid_svc_reads_and_refuses),
     };
     return cmocka_run_group_tests(tests, it_group_setup, it_group_teardown);
 }
