@@ -56,8 +56,27 @@ static const char SQL_OPEN[] =
     "AND c.status = 'active' WHERE t.outage IS NULL AND t.status <> 'retired' AND "
     "t.at > now() - make_interval(hours => $1::integer) ORDER BY t.at DESC, t.code LIMIT $2";
 
+/* A call taken and an outage announced at the same moment: each reads what
+ * the other has committed only when its statement starts, so the call
+ * could miss the outage and the outage the call. Calls take this lock
+ * shared before they look for their outage, an announcement exclusively
+ * before it attaches calls; each holds it to its commit, so whichever
+ * comes second sees the first. (Migrations lock 7319001, events 7319002.) */
+static const char SQL_CALLS_SHARED[] = "SELECT pg_advisory_xact_lock_shared(7319003)";
+static const char SQL_CALLS_ALONE[] = "SELECT pg_advisory_xact_lock(7319003)";
+
+static int lock_calls(request *req, db_conn *c, const char *sql)
+{
+    PGresult *r = db_exec(c, sql, 0, NULL);
+    int ok = db_ok(r);
+    if (!ok) service_db_error(req, c, r, "trouble calls");
+    PQclear(r);
+    return ok ? OK : ERR;
+}
+
 int calls_attach(request *req, db_conn *c, const char *outage, int window_hours)
 {
+    if (lock_calls(req, c, SQL_CALLS_ALONE) != OK) return ERR;
     char hours[16];
     snprintf(hours, sizeof hours, "%d", window_hours);
     const char *params[] = {outage, hours, req->app->name};
@@ -162,13 +181,15 @@ static void take_call(request *req, void *ctx)
     db_conn *c = service_db(svc, req);
     if (!c) return;
     json_t *call = NULL, *known = NULL, *made = NULL;
-    if (!(call = call_asked(svc, req, c)) || !declared_allowed(req, svc, "trouble-calls", call))
+    /* who may take calls, before anything is looked up for the caller */
+    if (!declared_allowed(req, svc, "trouble-calls", req->json) ||
+        !(call = call_asked(svc, req, c)))
         goto done;
     if (db_begin(c) != OK) {
         service_db_down(req, "nothing was stored");
         goto done;
     }
-    if (explained(svc, req, c, call, &known) != OK ||
+    if (lock_calls(req, c, SQL_CALLS_SHARED) != OK || explained(svc, req, c, call, &known) != OK ||
         !(made = resource_create_in(svc, req, c, "TC", call)))
         goto done;
     char location[64];

@@ -69,19 +69,16 @@ int notices_make(request *req, db_conn *c, const char *outage, const char *messa
 
 /* ---- POST /v1/notices:ack --------------------------------------------------------- */
 
-/* Each report, whatever the notice's state: the notices that were pending
- * take it; `was` says the state before, so a repeat and a conflict can be
- * told apart. */
-static const char SQL_ACK[] =
-    "WITH asked AS (SELECT * FROM json_to_recordset($1::json) AS x(code text, state text, "
-    "detail text)), "
-    "before AS (SELECT n.code, n.state, n.detail FROM notices n JOIN asked a USING (code) "
-    "FOR UPDATE OF n), "
-    "done AS (UPDATE notices n SET state = a.state, detail = a.detail, sent_at = now(), "
-    "version = n.version + 1, updated_at = now(), updated_by = $2 FROM asked a "
-    "WHERE n.code = a.code AND n.state = 'pending' RETURNING n.code) "
-    "SELECT a.code, b.state, b.detail, d.code IS NOT NULL FROM asked a "
-    "LEFT JOIN before b USING (code) LEFT JOIN done d USING (code) ORDER BY a.code";
+/* The notices reported, locked in code order (so two notifiers reporting
+ * overlapping pages wait for each other rather than deadlock), as they
+ * were; then those still pending take their report. */
+static const char SQL_LOCK_REPORTED[] =
+    "SELECT code, state FROM notices WHERE code = ANY($1::text[]) ORDER BY code FOR UPDATE";
+static const char SQL_REPORT[] =
+    "UPDATE notices n SET state = x.state, detail = x.detail, sent_at = now(), "
+    "version = n.version + 1, updated_at = now(), updated_by = $2 "
+    "FROM json_to_recordset($1::json) AS x(code text, state text, detail text) "
+    "WHERE n.code = x.code AND n.state = 'pending'";
 
 /* The body's items, checked: codes canonical, states sent or failed, at
  * most ACK_MAX, each code once. NULL after answering 400. */
@@ -132,28 +129,83 @@ static json_t *reports_of(request *req)
     return out;
 }
 
-/* The outcome of each report; unknown codes and conflicts are gathered into
- * problems. */
-static json_t *outcomes(const PGresult *r, json_t *reports, json_t *unknown, json_t *conflicts)
+/* The outcome of each report against the notices as they were (was: code
+ * -> state): unknown codes and conflicting reports are gathered apart. */
+static json_t *outcomes(json_t *reports, const json_t *was, json_t *unknown, json_t *conflicts)
 {
     json_t *items = json_array();
-    for (int row = 0; row < PQntuples(r); row++) {
-        const char *code = PQgetvalue(r, row, 0);
-        json_t *asked = NULL;
-        size_t i;
-        json_t *v;
-        json_array_foreach(reports, i, v) if (strcmp(json_str(v, "code"), code) == 0) asked = v;
-        const char *state = json_str(asked, "state");
-        int changed = PQgetvalue(r, row, 3)[0] == 't';
-        if (PQgetisnull(r, row, 1))
+    size_t i;
+    json_t *v;
+    json_array_foreach(reports, i, v) {
+        const char *code = json_str(v, "code"), *state = json_str(v, "state");
+        const char *before = json_string_value(json_object_get(was, code));
+        if (!before)
             json_array_append_new(unknown, json_string(code));
-        else if (!changed && strcmp(PQgetvalue(r, row, 1), state) != 0)
-            json_array_append_new(conflicts, json_pack("{s:s, s:s}", "code", code, "state",
-                                                       PQgetvalue(r, row, 1)));
+        else if (strcmp(before, "pending") && strcmp(before, state))
+            json_array_append_new(conflicts, json_pack("{s:s, s:s}", "code", code, "state", before));
         json_array_append_new(items, json_pack("{s:s, s:s, s:b}", "code", code, "state", state,
-                                               "changed", changed));
+                                               "changed", before && !strcmp(before, "pending")));
     }
     return items;
+}
+
+/* The reported notices as they are, locked: code -> state, or NULL after
+ * answering. */
+static json_t *lock_reported(request *req, db_conn *c, json_t *reports)
+{
+    pg_array a = {0};
+    size_t i;
+    json_t *v;
+    json_array_foreach(reports, i, v) pg_array_add(&a, json_str(v, "code"));
+    char *codes = pg_array_steal(&a);
+    const char *params[] = {codes};
+    PGresult *r = db_exec(c, SQL_LOCK_REPORTED, 1, params);
+    free(codes);
+    json_t *was = NULL;
+    if (!db_ok(r)) {
+        service_db_error(req, c, r, "notices");
+    } else {
+        was = json_object();
+        for (int row = 0; row < PQntuples(r); row++)
+            json_object_set_new(was, PQgetvalue(r, row, 0), json_string(PQgetvalue(r, row, 1)));
+    }
+    PQclear(r);
+    return was;
+}
+
+/* The reports taken, in the open transaction: 200 and the commit, or a
+ * problem (422 unknown, 409 conflicts) with nothing changed. */
+static void take_reports(request *req, db_conn *c, json_t *reports)
+{
+    json_t *was = lock_reported(req, c, reports);
+    if (!was) return;
+    json_t *unknown = json_array(), *conflicts = json_array();
+    json_t *items = outcomes(reports, was, unknown, conflicts);
+    if (json_array_size(unknown)) {
+        http_problem_extra(req, 422, json_pack("{s:O}", "unknown", unknown),
+                           "%zu of the notices reported do not exist; nothing was changed",
+                           json_array_size(unknown));
+    } else if (json_array_size(conflicts)) {
+        http_problem_extra(req, 409, json_pack("{s:O}", "conflicts", conflicts),
+                           "%zu of the notices were reported otherwise before; nothing was "
+                           "changed", json_array_size(conflicts));
+    } else {
+        char *text = json_text(reports);
+        const char *params[] = {text, req->app->name};
+        PGresult *r = db_exec(c, SQL_REPORT, 2, params);
+        free(text);
+        if (!db_ok(r)) {
+            service_db_error(req, c, r, "notices");
+        } else {
+            http_json(req, 200, json_pack("{s:O}", "items", items));
+            if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was changed");
+        }
+        PQclear(r);
+    }
+    json_decref(items);
+    json_decref(unknown);
+    json_decref(conflicts);
+    json_decref(was);
 }
 
 static void ack(request *req, void *ctx)
@@ -167,32 +219,7 @@ static void ack(request *req, void *ctx)
         service_db_down(req, "nothing was changed");
         goto done;
     }
-    char *text = json_text(reports);
-    const char *params[] = {text, req->app->name};
-    PGresult *r = db_exec(c, SQL_ACK, 2, params);
-    free(text);
-    if (!db_ok(r)) {
-        service_db_error(req, c, r, "notices");
-    } else {
-        json_t *unknown = json_array(), *conflicts = json_array();
-        json_t *items = outcomes(r, reports, unknown, conflicts);
-        if (json_array_size(unknown))
-            http_problem_extra(req, 422, json_pack("{s:O}", "unknown", unknown),
-                               "%zu of the notices reported do not exist; nothing was changed",
-                               json_array_size(unknown));
-        else if (json_array_size(conflicts))
-            http_problem_extra(req, 409, json_pack("{s:O}", "conflicts", conflicts),
-                               "%zu of the notices were reported otherwise before; nothing was "
-                               "changed", json_array_size(conflicts));
-        else {
-            http_json(req, 200, json_pack("{s:O}", "items", items));
-            if (db_commit(c) != OK) service_commit_failed(req, c, "nothing was changed");
-        }
-        json_decref(items);
-        json_decref(unknown);
-        json_decref(conflicts);
-    }
-    PQclear(r);
+    take_reports(req, c, reports);
 done:
     if (c) {
         db_rollback(c);

@@ -87,6 +87,19 @@ static int times_hold(service *svc, request *req, const json_t *o, int start_ann
 
 /* ---- POST /v1/outages ------------------------------------------------------------ */
 
+/* The elements as the walk takes them: canonical codes (checked already). */
+static void canonical_elements(json_t *obj)
+{
+    json_t *elements = json_object_get(obj, "elements");
+    size_t i;
+    json_t *v;
+    json_array_foreach(elements, i, v) {
+        char canon[BIZCODE_LEN + 1];
+        if (bizcode_parse(json_string_value(v), canon, NULL) == BIZ_OK)
+            json_string_set(v, canon);
+    }
+}
+
 int outage_check(service *svc, request *req, json_t *obj)
 {
     json_t *errors = NULL;
@@ -94,6 +107,7 @@ int outage_check(service *svc, request *req, json_t *obj)
         http_problem_errors(req, 400, errors, "the outage is not valid; nothing was stored");
         return ERR;
     }
+    canonical_elements(obj);
     return times_hold(svc, req, obj, 1);
 }
 
@@ -139,13 +153,38 @@ static void announce(service *svc, request *req, db_conn *c, json_t *obj, const 
         service_commit_failed(req, c, "nothing was stored");
 }
 
+/* A retry of an announcement already made (its Idempotency-Key stored)
+ * is answered as the first was, before the grid is walked again. DONE
+ * after answering. */
+enum { GO = 0, DONE = 1 };
+static int replayed(service *svc, request *req)
+{
+    if (!http_header_in(req, "Idempotency-Key")) return GO;
+    db_conn *c = service_db(svc, req);
+    if (!c) return DONE;
+    int rc = GO;
+    idem_stored replay;
+    outcome why = {0};
+    if (db_begin(c) != OK) {
+        service_db_down(req, "nothing was stored");
+        rc = DONE;
+    } else if (idem_check(req, c, &replay, &why) == IDEM_DONE) {
+        service_answer_idem(req, &replay, &why);
+        rc = DONE;
+    }
+    db_rollback(c);
+    db_release(svc->db, c);
+    return rc;
+}
+
 static void create(request *req, void *ctx)
 {
     service *svc = ctx;
     json_t *obj = json_deep_copy(req->json);
     frozen_list fl = {0};
     db_conn *c = NULL;
-    if (outage_check(svc, req, obj) != OK || !declared_allowed(req, svc, "outages", obj))
+    if (outage_check(svc, req, obj) != OK || !declared_allowed(req, svc, "outages", obj) ||
+        replayed(svc, req) == DONE)
         goto done;
     /* Taken with nothing held: it asks grid-svc (waits.h). */
     if (outage_list_take(svc, req, json_object_get(obj, "elements"), &fl) != OK ||
@@ -169,7 +208,20 @@ done:
 typedef struct change_ctx {
     service *svc;
     const char *to; /* a transition's target state; NULL for a reschedule */
+    /* A reschedule's history entry, named by its check once the outage is
+     * locked and known (outage.rescheduled when a time moves, else
+     * outage.updated); resource_command reads it after the check. */
+    char change[32];
 } change_ctx;
+
+/* Does patch move the time named (an instant other than the current one)? */
+static int time_moved(const json_t *current, const json_t *patch, const char *name)
+{
+    time_t now, asked;
+    const char *given = json_str(patch, name), *was = json_str(current, name);
+    return given && (!was || outage_time(was, &now) != OK || outage_time(given, &asked) != OK ||
+                     now != asked);
+}
 
 /* Only the times and the reason change by PATCH, while the outage is still
  * to come or under way, by whoever may announce one of its kind; a new
@@ -178,7 +230,6 @@ static int reschedulable(request *req, const json_t *current, const json_t *patc
 {
     service *svc = ((change_ctx *)ctx)->svc;
     const char *state = json_str(current, "state");
-    int moved = json_object_get(patch, "starts_at") != NULL;
     if (!declared_allowed(req, svc, "outages", current)) return ERR;
     json_t *errors = NULL, *checked = resource_check_patch(svc, "OG", current, patch, &errors);
     if (!checked) {
@@ -186,6 +237,9 @@ static int reschedulable(request *req, const json_t *current, const json_t *patc
         return ERR;
     }
     json_decref(checked);
+    int moved = time_moved(current, patch, "starts_at");
+    snprintf(((change_ctx *)ctx)->change, sizeof ((change_ctx *)ctx)->change, "%s",
+             moved || time_moved(current, patch, "ends_at") ? "outage.rescheduled" : "outage.updated");
     if (strcmp(state, "announced") && (strcmp(state, "started") || moved)) {
         http_problem_extra(req, 409, json_pack("{s:s}", "state", state),
                            "outage %s is %s: %s", json_str(current, "code"), state,
@@ -229,11 +283,8 @@ static void reschedule(request *req, void *ctx)
         return;
     }
     json_decref(errors);
-    const char *change = json_object_get(req->json, "starts_at") ||
-                                 json_object_get(req->json, "ends_at")
-                             ? "outage.rescheduled" : "outage.updated";
-    change_ctx cc = {svc, NULL};
-    resource_command(svc, req, code, req->json, change, NULL, reschedulable, retold, &cc);
+    change_ctx cc = {svc, NULL, "outage.updated"};
+    resource_command(svc, req, code, req->json, cc.change, NULL, reschedulable, retold, &cc);
 }
 
 /* ---- POST /v1/outages/{code}/transitions ---------------------------------------- */
@@ -305,7 +356,7 @@ static void transition(request *req, void *ctx)
     if (strcmp(to, "restored") == 0) json_object_set_new(patch, "restored_at", json_string(now));
     char change[32];
     snprintf(change, sizeof change, "outage.%s", to);
-    change_ctx cc = {svc, to};
+    change_ctx cc = {svc, to, ""};
     resource_command(svc, req, code, patch, change, reason, may_move, tell, &cc);
     json_decref(patch);
 }

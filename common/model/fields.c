@@ -93,8 +93,12 @@ static int code_check(const field_def *f, const char *s, char canon[BIZCODE_LEN 
 static int is_instant(const char *s)
 {
     int y, mo, d, h, mi, sec, n = 0;
+    /* digits exactly where the form has them: sscanf alone would take signs and spaces */
+    static const char form[] = "dddd-dd-ddTdd:dd:dd";
+    for (size_t i = 0; s && i < sizeof form - 1; i++)
+        if (form[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != form[i]) return 0;
     if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-        n != 19 || strspn(s, "0123456789") != 4 || s[4] != '-' || s[7] != '-' || s[10] != 'T')
+        n != 19)
         return 0;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = 12};
     struct tm back;

@@ -52,7 +52,7 @@ static json_t *rows_here(service *svc, db_conn *c, json_t *codes)
     return rows;
 }
 
-static int areas_of_peer(service *svc, request *req, json_t *codes, json_t *areas)
+static int areas_of_peer_part(service *svc, request *req, json_t *codes, json_t *areas)
 {
     json_t *body = json_pack("{s:O}", "codes", codes);
     char *text = json_text(body);
@@ -79,6 +79,24 @@ static int areas_of_peer(service *svc, request *req, json_t *codes, json_t *area
     json_decref(answer);
     peer_response_free(&pr);
     return rc;
+}
+
+/* Codes asked of the peer in one request: a city substation's customers
+ * bring three or four codes each, more than a body takes at once. */
+#define AREAS_CHUNK 50000
+
+static int areas_of_peer(service *svc, request *req, json_t *codes, json_t *areas)
+{
+    size_t n = json_array_size(codes);
+    for (size_t from = 0; from < n; from += AREAS_CHUNK) {
+        json_t *part = json_array();
+        for (size_t i = from; i < n && i < from + AREAS_CHUNK; i++)
+            json_array_append(part, json_array_get(codes, i));
+        int rc = areas_of_peer_part(svc, req, part, areas);
+        json_decref(part);
+        if (rc != OK) return ERR;
+    }
+    return OK;
 }
 
 int areas_of(service *svc, request *req, json_t *codes, json_t **areas)

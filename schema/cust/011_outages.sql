@@ -64,4 +64,7 @@ CREATE TABLE trouble_calls (
 );
 CREATE INDEX trouble_calls_open ON trouble_calls (at) WHERE outage IS NULL;
 CREATE INDEX trouble_calls_customer ON trouble_calls (customer);
+CREATE INDEX trouble_calls_outage ON trouble_calls (outage) WHERE outage IS NOT NULL;
+-- 95598 finds a caller by the phone the call comes from.
+CREATE INDEX customers_phone ON customers (phone) WHERE status <> 'retired';
 CREATE INDEX meter_reach_customer ON meter_reach (customer);

@@ -8,6 +8,7 @@
  * platforms are asked where a read is concerned. */
 #include "client.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -374,8 +375,14 @@ static void refused_announcements_store_nothing(void **state)
     assert_problem(announce(KEY_DISPATCH, outage_body("fault", mint_code("TR"), 0, 2)), 404);
     assert_int_equal(outages_on(g->tr), 0);
     assert_int_equal(count_where(cust_url(), "notices", strf("customer=%s", g->cu[0][1])), 0);
-    /* and a fault starts now, with no notice needed */
-    assert_status(announce(KEY_DISPATCH, outage_body("fault", g->tr, 0, 2)), 201);
+    /* and a fault starts now, with no notice needed; a code in lower case names the same */
+    char *low = it_strdup(g->tr);
+    for (char *c = low + 3; *c; c++) *c = (char)tolower((unsigned char)*c);
+    api_resp *f = announce(KEY_DISPATCH, outage_body("fault", low, 0, 2));
+    assert_status(f, 201);
+    assert_string_equal(jdump(json_incref(json_object_get(f->json, "elements"))),
+                        strf("[\"%s\"]", g->tr));
+    assert_int_equal(jint(f->json, "customers"), NBOX * PER_BOX);
     assert_int_equal(outages_on(g->tr), 1);
 }
 
@@ -428,6 +435,20 @@ static void an_outage_moves_and_tells(void **state)
     assert_true(is_rfc3339_utc(jstr(r->json, "started_at")));
     assert_problem(api_patch(cust_url(), strf("/v1/outages/%s", og), KEY_PRODUCTION,
                              jdump(json_pack("{s:s}", "starts_at", in_hours(24 * 10)))), 409);
+    /* the start given again as it is, written otherwise, moves nothing: the end may change */
+    json_t *now = api_get(cust_url(), strf("/v1/outages/%s", og), KEY_DISPATCH)->json;
+    time_t start = (time_t)rfc3339_seconds(jstr(now, "starts_at"));
+    struct tm tm;
+    localtime_r(&start, &tm);
+    char same[40];
+    strftime(same, sizeof same, "%Y-%m-%dT%H:%M:%S", &tm);
+    long off = tm.tm_gmtoff;
+    snprintf(same + strlen(same), sizeof same - strlen(same), "%c%02ld:%02ld", off < 0 ? '-' : '+',
+             labs(off) / 3600, labs(off) % 3600 / 60);
+    assert_status(api_patch(cust_url(), strf("/v1/outages/%s", og), KEY_PRODUCTION,
+                            jdump(json_pack("{s:s, s:s}", "starts_at", same, "ends_at",
+                                            in_hours(24 * 8 + 7)))), 200);
+    expect_notices(g, og, "rescheduled", 3);
     assert_status(move(og, KEY_PRODUCTION, "restored", NULL), 200);
     expect_notices(g, og, "restored", 1);
     assert_problem(move(og, KEY_DISPATCH, "cancelled", NULL), 409);
@@ -438,7 +459,8 @@ static void an_outage_moves_and_tells(void **state)
     json_t *c;
     json_array_foreach(list_items(h), i, c) types = strf("%s%s ", types, jstr(c, "type"));
     assert_string_equal(types, "outage.created outage.rescheduled outage.rescheduled "
-                               "outage.updated outage.started outage.restored ");
+                               "outage.updated outage.started outage.rescheduled "
+                               "outage.restored ");
     api_resp *ev = api_get(cust_url(), "/v1/events?types=outage.restored&limit=1000", KEY_DISPATCH);
     assert_status(ev, 200);
     int seen = 0;
@@ -638,6 +660,10 @@ static void refused_calls_store_nothing(void **state)
                                                           "text", "x", "outage", mint_code("OG"))),
                          400, "outage");
     assert_problem(call_in(KEY_PRODUCTION, json_pack("{s:s, s:s}", "customer", g->cu[0][1], "text", "x")), 403);
+    /* refused before the caller is looked up: nothing of the customers is told */
+    r = call_in(KEY_PRODUCTION, json_pack("{s:s, s:s}", "phone", phone, "text", "x"));
+    assert_problem(r, 403);
+    assert_null(json_object_get(r->json, "customers"));
     assert_int_equal(count_where(cust_url(), "trouble-calls", strf("customer=%s", g->cu[0][1])), 0);
 }
 

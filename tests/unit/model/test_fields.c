@@ -24,6 +24,9 @@ static const field_def f_enum = {.name = "kind", .type = FT_ENUM, .values = kind
 static const field_def f_code = {.name = "transformer", .type = FT_CODE, .refs = tr_refs};
 static const field_def f_code3 = {.name = "equipment", .type = FT_CODE, .refs = eq_refs};
 static const field_def f_loc = {.name = "location", .type = FT_LOCATION};
+static const field_def f_time = {.name = "starts_at", .type = FT_TIME};
+static const field_def f_codes = {.name = "elements", .type = FT_CODES, .refs = eq_refs,
+                                  .max_len = 3};
 
 static json_t *J(const char *text)
 {
@@ -367,6 +370,57 @@ static void test_location(void **state)
 }
 
 /* Several fields: errors accumulate, one per refused field. */
+/* ---- FT_TIME ------------------------------------------------------------ */
+
+static void test_time(void **state)
+{
+    (void)state;
+    accepts(&f_time, "\"2026-12-14T08:00:00Z\"", "2026-12-14T08:00:00Z", NULL);
+    accepts(&f_time, "\"2026-12-14T16:00:00+08:00\"", "2026-12-14T16:00:00+08:00", NULL);
+    accepts(&f_time, "\"2028-02-29T23:59:59.123456-05:30\"", "2028-02-29T23:59:59.123456-05:30",
+            NULL);
+    static const char *const bad[] = {
+        "\"2026-12-14\"", "\"2026-12-14 08:00:00Z\"", "\"2026-12-14T08:00:00\"",
+        "\"2026-13-01T00:00:00Z\"", "\"2027-02-29T00:00:00Z\"", "\"2026-12-14T24:00:00Z\"",
+        "\"2026-12-14T-1:00:00Z\"", "\"2026-+1-05T00:00:00Z\"", "\"2026-12-14T 8:00:00Z\"",
+        "\"2026-12-14T08:00:00.Z\"", "\"2026-12-14T08:00:00+8:00\"", "\"2026-12-14T08:00:00Zx\"",
+        "\"+2026-12-14T08:00:00Z\"", "\"2026-12-14T08:60:00Z\"", "\"2026-12-14T08:00:00+24:00\"",
+        NULL};
+    for (const char *const *b = bad; *b; b++) refuses(&f_time, *b, "RFC 3339");
+    refuses(&f_time, "1765699200", "must be a time string");
+}
+
+/* ---- FT_CODES ----------------------------------------------------------- */
+
+static void test_codes(void **state)
+{
+    (void)state;
+    char ss[31], ln[31], tr[31], cu[31], v[160], want[160];
+    make_code("SS", BODY_A, ss);
+    make_code("LN", BODY_B, ln);
+    make_code("TR", BODY_C, tr);
+    make_code("CU", BODY_A, cu);
+    snprintf(v, sizeof v, "[\"%s\", \"%s\"]", ss, ln);
+    snprintf(want, sizeof want, "{%s,%s}", ss, ln);
+    accepts(&f_codes, v, want, NULL);
+    /* canonical in the column: lower case given, upper case kept */
+    char low[31];
+    strcpy(low, ln);
+    lower(low);
+    snprintf(v, sizeof v, "[\"%s\"]", low);
+    snprintf(want, sizeof want, "{%s}", ln);
+    accepts(&f_codes, v, want, NULL);
+    refuses(&f_codes, "[]", "between 1 and 3");
+    snprintf(v, sizeof v, "[\"%s\", \"%s\", \"%s\", \"%s\"]", ss, ln, tr, ss);
+    refuses(&f_codes, v, "between 1 and 3");
+    snprintf(v, sizeof v, "[\"%s\", \"%s\"]", ln, low);
+    refuses(&f_codes, v, "named twice");
+    snprintf(v, sizeof v, "[\"%s\"]", cu);
+    refuses(&f_codes, v, "[0] must be a code of type");
+    refuses(&f_codes, "[42]", "[0] must be a code string");
+    refuses(&f_codes, "\"SS-1\"", "must be an array of codes");
+}
+
 static void test_errors_accumulate(void **state)
 {
     (void)state;
@@ -621,6 +675,8 @@ int main(void)
         cmocka_unit_test(test_enum),
         cmocka_unit_test(test_code),
         cmocka_unit_test(test_location),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_codes),
         cmocka_unit_test(test_errors_accumulate),
         cmocka_unit_test(test_filters),
         cmocka_unit_test(test_pg_time_json),
