@@ -386,6 +386,29 @@ static void refused_announcements_store_nothing(void **state)
     assert_int_equal(outages_on(g->tr), 1);
 }
 
+/* The same announcement sent again with its Idempotency-Key is answered as
+ * the first was: one outage, one list, one round of notices. */
+static void a_retried_announcement_is_replayed(void **state)
+{
+    (void)state;
+    grid *g = new_grid();
+    const char *body = jdump(outage_body("planned", g->ln, 24 * 8, 24 * 8 + 4));
+    const char *key = strf("announce-%s", uniq());
+    api_opts o = {.key = KEY_PRODUCTION, .idempotency_key = key};
+    api_resp *first = api_call("POST", strf("%s/v1/outages", cust_url()), &o, body, strlen(body));
+    assert_status(first, 201);
+    api_resp *again = api_call("POST", strf("%s/v1/outages", cust_url()), &o, body, strlen(body));
+    assert_status(again, 201);
+    assert_string_equal(again->body, first->body);
+    assert_string_equal(again->replayed, "true");
+    assert_int_equal(outages_on(g->ln), 1);
+    expect_notices(g, jstr(first->json, "code"), "announced", 1);
+    /* the key with another body is refused */
+    const char *other = jdump(outage_body("planned", g->ln, 24 * 9, 24 * 9 + 4));
+    assert_problem(api_call("POST", strf("%s/v1/outages", cust_url()), &o, other, strlen(other)), 422);
+    assert_int_equal(outages_on(g->ln), 1);
+}
+
 /* ---- transitions and reschedules --------------------------------------------------------- */
 
 static api_resp *move(const char *og, const char *key, const char *to, const char *if_match)
@@ -700,6 +723,7 @@ int main(void)
         IT(a_frozen_list_stays_as_it_was),
         IT(backup_supply_is_flagged),
         IT(refused_announcements_store_nothing),
+        IT(a_retried_announcement_is_replayed),
         IT(an_outage_moves_and_tells),
         IT(a_cancelled_outage_tells_its_customers),
         IT(a_notifier_pulls_and_reports),
