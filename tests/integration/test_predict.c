@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CITY_CUSTOMERS 2000
+#define CITY_CUSTOMERS 1000
 
 static char *city_dir;
 
