@@ -48,13 +48,15 @@ static const char SQL_ATTACH[] =
     "SELECT $3, 'trouble_call.attached', code, $1 FROM attached) "
     "INSERT INTO events (type, code, app, data) SELECT 'trouble_call.attached', code, $3, "
     "jsonb_build_object('other', $1::text, 'before', NULL, 'after', NULL) FROM attached";
-/* Of customers still supplied on our books: a retired one is no longer
- * on the chain to be grouped. */
+
+/* The open calls, as the generic reads show them (%s: the select list), of
+ * customers still supplied on our books: a retired one is no longer on the
+ * chain to be grouped. */
 static const char SQL_OPEN[] =
-    "SELECT t.code, t.customer, t.phone, t.text, t.at, t.status, t.version, t.created_at, "
-    "t.updated_at, t.updated_by FROM trouble_calls t JOIN customers c ON c.code = t.customer "
-    "AND c.status = 'active' WHERE t.outage IS NULL AND t.status <> 'retired' AND "
-    "t.at > now() - make_interval(hours => $1::integer) ORDER BY t.at DESC, t.code LIMIT $2";
+    "SELECT %s FROM trouble_calls WHERE code IN (SELECT t.code FROM trouble_calls t JOIN "
+    "customers c ON c.code = t.customer AND c.status = 'active' WHERE t.outage IS NULL AND "
+    "t.status <> 'retired' AND t.at > now() - make_interval(hours => $1::integer) "
+    "ORDER BY t.at DESC, t.code LIMIT $2) ORDER BY at DESC, code";
 
 /* A call taken and an outage announced at the same moment: each reads what
  * the other has committed only when its statement starts, so the call
@@ -136,10 +138,7 @@ static json_t *call_asked(service *svc, request *req, db_conn *c)
     json_object_del(obj, "account_no");
     if (!json_object_get(obj, "at")) {
         char now[32];
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        outage_iso_time(time(NULL), now);
         json_object_set_new(obj, "at", json_string(now));
     }
     if (resource_check_create(svc, "TC", obj, &errors) == OK) return obj;
@@ -207,20 +206,6 @@ done:
 }
 
 /* ---- GET /v1/outages/predicted ------------------------------------------------------ */
-
-static json_t *call_json(const PGresult *r, int row)
-{
-    json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:o, s:n, s:s, s:I, s:o, s:o, s:s}", "code",
-                          PQgetvalue(r, row, 0), "customer", PQgetvalue(r, row, 1), "phone",
-                          PQgetisnull(r, row, 2) ? json_null() : json_string(PQgetvalue(r, row, 2)),
-                          "text", PQgetvalue(r, row, 3), "at", pg_time_json(PQgetvalue(r, row, 4)),
-                          "outage", "status", PQgetvalue(r, row, 5), "version",
-                          (json_int_t)strtoll(PQgetvalue(r, row, 6), NULL, 10), "created_at",
-                          pg_time_json(PQgetvalue(r, row, 7)), "updated_at",
-                          pg_time_json(PQgetvalue(r, row, 8)), "updated_by",
-                          PQgetvalue(r, row, 9));
-    return o;
-}
 
 /* Every grid element above code in the graph (parents: code -> [codes]),
  * into above (code -> true). */
@@ -334,28 +319,6 @@ static const char *grid_parent(const json_t *parents, const char *code)
     return found;
 }
 
-static int lists(const char *const *prefixes, const char *code)
-{
-    for (; prefixes && *prefixes; prefixes++)
-        if (strncmp(*prefixes, code, 2) == 0) return 1;
-    return 0;
-}
-
-/* Is code of a type some link of which may close a loop (REL_MESHED: lines
- * and substations)? Above those the grid is no longer radial. */
-static int meshed(const service *svc, const char *code)
-{
-    const service_def *d = svc->def;
-    const relation_def *sets[2] = {d->relations, d->peer_relations};
-    int counts[2] = {d->nrelations, d->peer_nrelations};
-    for (int k = 0; k < 2; k++)
-        for (int i = 0; i < counts[k]; i++)
-            if ((sets[k][i].rules & REL_MESHED) &&
-                (lists(sets[k][i].from, code) || lists(sets[k][i].to, code)))
-                return 1;
-    return 0;
-}
-
 /* The element a group is reported under: its own, or, in the radial part
  * below the lines, the one above it while that cuts the very same customers
  * (*cut): an access point that is its transformer's only one is no suspect
@@ -364,7 +327,7 @@ static const char *suspect(service *svc, request *req, const json_t *parents, co
                            long *cut)
 {
     if ((*cut = cut_by(svc, req, code)) < 0) return NULL;
-    for (const char *up = grid_parent(parents, code); up && !meshed(svc, up);
+    for (const char *up = grid_parent(parents, code); up && !trace_meshed(svc, up);
          up = grid_parent(parents, up)) {
         long above = cut_by(svc, req, up);
         if (above < 0) return NULL;
@@ -421,13 +384,16 @@ static void predicted(request *req, void *ctx)
     snprintf(hours, sizeof hours, "%d", svc->cfg.predict_window_hours);
     snprintf(max, sizeof max, "%d", PREDICT_CALLS_MAX);
     const char *params[] = {hours, max};
-    PGresult *r = db_exec(c, SQL_OPEN, 2, params);
+    char *sql = xasprintf(SQL_OPEN, resource_select_list(svc, "TC"));
+    PGresult *r = db_exec(c, sql, 2, params);
+    free(sql);
     json_t *calls = json_array(), *customers = json_object();
     int ok = db_ok(r);
     if (!ok) service_db_error(req, c, r, "trouble calls");
     for (int row = 0; ok && row < PQntuples(r); row++) {
-        json_array_append_new(calls, call_json(r, row));
-        json_object_set_new(customers, PQgetvalue(r, row, 1), json_true());
+        json_t *call = resource_row_json(svc, "TC", r, row);
+        json_object_set_new(customers, json_str(call, "customer"), json_true());
+        json_array_append_new(calls, call);
     }
     PQclear(r);
     db_release(svc->db, c); /* the walks ask grid-svc: nothing of ours held (waits.h) */

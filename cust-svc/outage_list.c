@@ -74,22 +74,6 @@ void outage_list_free(frozen_list *fl)
     *fl = (frozen_list){0};
 }
 
-static int has_prefix(const char *code, const char *const *prefixes)
-{
-    for (; *prefixes; prefixes++)
-        if (strncmp(code, *prefixes, 2) == 0) return 1;
-    return 0;
-}
-
-static char *codes_text(json_t *codes)
-{
-    pg_array a = {0};
-    size_t i;
-    json_t *v;
-    json_array_foreach(codes, i, v) pg_array_add(&a, json_string_value(v));
-    return pg_array_steal(&a);
-}
-
 /* The impact's nodes: customers (impact lines) into fl->customers, the
  * customer-side objects it walked through into fl->reached. */
 static void take_nodes(json_t *nodes, frozen_list *fl)
@@ -100,7 +84,7 @@ static void take_nodes(json_t *nodes, frozen_list *fl)
     json_object_foreach(nodes, code, node) {
         if (json_is_string(node) && strncmp(code, "CU", 2) == 0)
             json_array_append_new(fl->customers, json_string(code));
-        else if (has_prefix(code, objects))
+        else if (catalogue_lists(objects, code))
             json_object_set_new(fl->reached, code, json_true());
     }
 }
@@ -127,7 +111,7 @@ static json_t *objects_of(service *svc, request *req, json_t *customers)
 {
     db_conn *c = service_db(svc, req);
     if (!c) return NULL;
-    char *arr = codes_text(customers);
+    char *arr = pg_array_of_strings(customers);
     const char *params[] = {arr};
     PGresult *r = db_exec(c, SQL_OBJECTS, 1, params);
     free(arr);
@@ -163,7 +147,7 @@ int outage_list_take(service *svc, request *req, json_t *elements, frozen_list *
 int outage_list_store(request *req, db_conn *c, const char *outage, const frozen_list *fl,
                       long *n)
 {
-    char *customers = codes_text(fl->customers);
+    char *customers = pg_array_of_strings(fl->customers);
     char *reached = json_text(fl->reached), *areas = json_text(fl->areas);
     const char *params[] = {outage, customers, reached, areas};
     PGresult *r = db_exec(c, SQL_STORE, 4, params);

@@ -41,7 +41,7 @@ int outage_time(const char *s, time_t *out)
     return t == (time_t)-1 ? ERR : OK;
 }
 
-static void iso_time(time_t t, char out[32])
+void outage_iso_time(time_t t, char out[32])
 {
     struct tm tm;
     gmtime_r(&t, &tm);
@@ -74,7 +74,7 @@ static int times_hold(service *svc, request *req, const json_t *o, int start_ann
     time_t earliest = now + (time_t)svc->cfg.planned_notice_hours * 3600;
     if (planned && start_announced && start < earliest) {
         char at[32];
-        iso_time(earliest, at);
+        outage_iso_time(earliest, at);
         http_problem_extra(req, 422, json_pack("{s:s, s:i}", "earliest_start", at,
                                                "notice_hours", svc->cfg.planned_notice_hours),
                            "a planned outage is announced at least %d hours ahead: the earliest "
@@ -350,7 +350,7 @@ static void transition(request *req, void *ctx)
         return;
     }
     json_decref(errors);
-    iso_time(time(NULL), now);
+    outage_iso_time(time(NULL), now);
     json_t *patch = json_pack("{s:s}", "state", to);
     if (strcmp(to, "started") == 0) json_object_set_new(patch, "started_at", json_string(now));
     if (strcmp(to, "restored") == 0) json_object_set_new(patch, "restored_at", json_string(now));

@@ -52,8 +52,10 @@ int notices_make(request *req, db_conn *c, const char *outage, const char *messa
  * (the outage explains them). ERR after answering. */
 int calls_attach(request *req, db_conn *c, const char *outage, int window_hours);
 
-/* An RFC 3339 instant (as FT_TIME checked it) as seconds since the epoch. */
+/* An RFC 3339 instant (as FT_TIME checked it) as seconds since the epoch,
+ * and back (UTC, "2026-12-14T08:00:00Z"). */
 int outage_time(const char *s, time_t *out);
+void outage_iso_time(time_t t, char out[32]);
 
 void outage_routes(service *svc, router *r);
 void notice_routes(service *svc, router *r);

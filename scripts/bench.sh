@@ -137,6 +137,15 @@ run_wrk() {
     fi
 }
 
+# only_status NAME CODE FILE...: the runs' "status seconds" lines; any status
+# other than CODE is a failure, counted by status.
+only_status() {
+    local name=$1 code=$2 others
+    shift 2
+    others=$(awk -v c="$code" '$1 != c { print $1 }' "$@" | sort | uniq -c | tr -s ' \n' ' ')
+    [[ -z $others ]] || failed "$name: answers other than $code: $others"
+}
+
 # timed_gets NAME URL N: asks URL N times, one client at a time. NAME.txt in
 # the results gets "status seconds" per answer and $RUN_DIR/NAME.json the
 # last body; an answer other than 200 stops the bench.
@@ -147,10 +156,7 @@ timed_gets() {
         curl -sS -o "$RUN_DIR/$name.json" -w '%{http_code} %{time_total}\n' \
             -H "Authorization: Bearer $key" "$url" >>"$out"
     done
-    if grep -qv '^200 ' "$out"; then
-        failed "$name: answers other than 200: $(grep -v '^200 ' "$out" | awk '{ print $1 }' |
-            sort | uniq -c | tr -s ' \n' ' ')"
-    fi
+    only_status "$name" 200 "$out"
 }
 
 # timed_operations NAME BASE SWITCH N: N operations of SWITCH (a normally open tie),
@@ -165,10 +171,7 @@ timed_operations() {
             -d "{\"open\": $open, \"reason\": \"bench: a transfer and back\"}" \
             "$base/v1/switches/$sw/operate" >>"$out"
     done
-    if grep -qv '^200 ' "$out"; then
-        failed "$name: answers other than 200: $(grep -v '^200 ' "$out" | awk '{ print $1 }' |
-            sort | uniq -c | tr -s ' \n' ' ')"
-    fi
+    only_status "$name" 200 "$out"
 }
 
 # ms_of NAME p50|max: of the times timed_gets wrote, in milliseconds.
@@ -284,9 +287,7 @@ awk -v n="$(wc -l <"$city/sample/customers_lv.txt")" 'NR % int(n / 1000 > 1 ? n 
         -d "{\"customer\": \"$cu\", \"text\": \"bench: no supply\"}" \
         "$CUST_URL/v1/trouble-calls" >>"$results/calls.txt"
 done
-if grep -qv '^201 ' "$results/calls.txt"; then
-    failed "calls: answers other than 201: $(grep -cv '^201 ' "$results/calls.txt")"
-fi
+only_status calls 201 "$results/calls.txt"
 calls_n=$(wc -l <"$results/calls.txt")
 calls_p50=$(ms_of calls p50)
 timed_gets predicted "$CUST_URL/v1/outages/predicted" 3
@@ -303,9 +304,7 @@ for i in 1 2 3; do
         -d "{\"kind\": \"fault\", \"elements\": [\"$sub\"], \"starts_at\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}" \
         "$CUST_URL/v1/outages" >>"$results/announce.txt"
 done
-if grep -qv '^201 ' "$results/announce.txt"; then
-    failed "announce: answers other than 201: $(tr "\\n" " " <"$results/announce.txt")"
-fi
+only_status announce 201 "$results/announce.txt"
 announce_p50=$(ms_of announce p50)
 announce_max=$(ms_of announce max)
 outage=$(jq -r .code "$RUN_DIR/announce.json")
@@ -323,9 +322,7 @@ for ((page = 0; page < 100; page++)); do
             -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data-binary @- \
             "$CUST_URL/v1/notices:ack" >>"$results/ack.txt"
 done
-if grep -qv '^200 ' "$results/pull.txt" "$results/ack.txt"; then
-    failed "notices: answers other than 200"
-fi
+only_status notices 200 "$results/pull.txt" "$results/ack.txt"
 pull_pages=$(($(wc -l <"$results/pull.txt") - 1))
 pull_p50=$(ms_of pull p50)
 pull_max=$(ms_of pull max)

@@ -54,6 +54,11 @@ peer_caller service_caller(request *req)
     return (peer_caller){http_header_in(req, "Authorization"), req->id, NULL, req->hop};
 }
 
+const char *service_peer_name(const service *svc)
+{
+    return service_name(svc->def->id == SVC_GRID ? SVC_CUST : SVC_GRID);
+}
+
 int service_path_code(request *req, const char *prefix, char canon[BIZCODE_LEN + 1])
 {
     const char *raw = http_param(req, 0);

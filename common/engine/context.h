@@ -77,6 +77,9 @@ struct service {
 
 /* Who asks the peer on behalf of req: its key, request id and hop. */
 peer_caller service_caller(request *req);
+/* The other platform's name ("cust-svc" for grid-svc), as answers that
+ * miss it say. */
+const char *service_peer_name(const service *svc);
 
 /* For handlers: a pooled connection, or NULL after answering 503. A read
  * (service.c says which requests are) gets one on the replica while it

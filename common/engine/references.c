@@ -19,19 +19,6 @@
  * are in its "references"). */
 #define REF_DESCRIBED 5
 
-/* Is the prefix of prefix_or_code one of prefixes? */
-static int lists(const char *const *prefixes, const char *prefix_or_code)
-{
-    for (const char *const *p = prefixes; p && *p; p++)
-        if (strncmp(*p, prefix_or_code, 2) == 0) return 1;
-    return 0;
-}
-
-static const char *peer_name(const service *svc)
-{
-    return service_name(svc->def->id == SVC_GRID ? SVC_CUST : SVC_GRID);
-}
-
 /* Absent and null are the same: no value. */
 static int same_value(const json_t *a, const json_t *b)
 {
@@ -55,17 +42,17 @@ void references_watch(const service *svc, const char *prefix, ref_watch *out)
     const service_def *d = svc->def;
     for (int i = 0; i < d->peer_ncollections; i++)
         for (const field_def *f = d->peer_collections[i].fields; f->name; f++) {
-            if (f->type != FT_CODE || !lists(f->refs, prefix)) continue;
+            if (f->type != FT_CODE || !catalogue_lists(f->refs, prefix)) continue;
             out->named = 1;
             add_read(out, f->rule);
         }
     for (int i = 0; i < d->peer_nrelations; i++) {
         const relation_def *r = &d->peer_relations[i];
-        if (lists(r->from, prefix)) {
+        if (catalogue_lists(r->from, prefix)) {
             out->named = 1;
             add_read(out, r->from_rule);
         }
-        if (lists(r->to, prefix)) {
+        if (catalogue_lists(r->to, prefix)) {
             out->named = 1;
             add_read(out, r->to_rule);
         }
@@ -190,7 +177,7 @@ int references_confirm(service *svc, request *req, const char *const *codes, int
                        const json_t *current, const json_t *merged, const char *except,
                        const char *then)
 {
-    const char *other = peer_name(svc);
+    const char *other = service_peer_name(svc);
     sbuf path = {0}, named = {0};
     sb_append(&path, "/v1/references?codes=");
     for (int i = 0; i < n && i < REF_MAX_CODES; i++) {
@@ -251,7 +238,7 @@ static int asks_for(const question *q, const char *const *prefixes)
     const char *code;
     json_t *v;
     json_object_foreach(q->codes, code, v) {
-        if (lists(prefixes, code)) return 1;
+        if (catalogue_lists(prefixes, code)) return 1;
     }
     return 0;
 }

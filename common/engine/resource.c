@@ -102,6 +102,18 @@ static void set_shape(coll_rt *rt)
 
 /* ---- reads of one object --------------------------------------------------- */
 
+const char *resource_select_list(service *svc, const char *prefix)
+{
+    coll_rt *rt = coll_find(svc, prefix);
+    return rt ? rt->select_list : NULL;
+}
+
+json_t *resource_row_json(service *svc, const char *prefix, const PGresult *r, int row)
+{
+    coll_rt *rt = coll_find(svc, prefix);
+    return rt ? row_json(&rt->shape, r, row) : NULL;
+}
+
 static void get_one(request *req, void *ctx)
 {
     coll_rt *rt = ctx;

@@ -5,6 +5,7 @@
 #define RESOURCE_H
 
 #include <jansson.h>
+#include <libpq-fe.h>
 
 #include "model/catalogue.h"
 
@@ -84,6 +85,14 @@ json_t *relation_status_in(service *svc, struct request *req, struct db_conn *c,
 /* Ends the current link; JSON null when there is none. */
 json_t *relation_end_in(service *svc, struct request *req, struct db_conn *c, const char *kind,
                         const char *from, const char *to);
+
+/* A hand-written read of a collection's rows (the calls a predicted outage
+ * groups), shown as the generic reads show them: the select list of
+ * prefix's collection, its columns unqualified in the order
+ * resource_row_json reads them (NULL when not kept here), and one row of a
+ * statement selecting it, as the object (owned). */
+const char *resource_select_list(service *svc, const char *prefix);
+json_t *resource_row_json(service *svc, const char *prefix, const PGresult *r, int row);
 
 /* The (key, value) pairs of a query string, each given to fn in turn until
  * fn returns ERR (then ERR): http_query_foreach over a request, or any other

@@ -3,6 +3,13 @@
 
 #include <string.h>
 
+int catalogue_lists(const char *const *prefixes, const char *prefix_or_code)
+{
+    for (const char *const *p = prefixes; p && *p; p++)
+        if (strncmp(*p, prefix_or_code, 2) == 0) return 1;
+    return 0;
+}
+
 const collection_def *catalogue_collection(const service_def *def, const char *prefix_or_code)
 {
     for (int i = 0; i < def->ncollections; i++)

@@ -179,5 +179,8 @@ typedef struct service_def {
 /* The collection of a prefix (or of a code's prefix) if def keeps it, else
  * NULL. */
 const collection_def *catalogue_collection(const service_def *def, const char *prefix_or_code);
+/* Is the prefix of prefix_or_code one of prefixes (NULL-terminated; NULL:
+ * none)? */
+int catalogue_lists(const char *const *prefixes, const char *prefix_or_code);
 
 #endif

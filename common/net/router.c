@@ -50,7 +50,8 @@ route *router_add(router *r, const char *method, const char *pattern, route_hand
     while (*p && rt->nsegs < ROUTE_MAX_SEGS) {
         const char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
-        rt->segs[rt->nsegs++] = xstrndup(p, len);
+        rt->segs[rt->nsegs] = xstrndup(p, len);
+        rt->nparams += is_param(rt->segs[rt->nsegs++]);
         p += len + (slash ? 1 : 0);
     }
     if (r->n == r->cap) {
@@ -148,11 +149,9 @@ match_result router_match(const router *r, const char *method, const char *path,
         shape_seen = 1;
         too_long |= long_here;
         if (strcmp(rt->method, method) == 0 && !long_here) {
-            int params = 0;
-            for (int s = 0; s < rt->nsegs; s++) params += is_param(rt->segs[s]);
-            if (params < best_params) {
+            if (rt->nparams < best_params) {
                 best = rt;
-                best_params = params;
+                best_params = rt->nparams;
             }
             continue;
         }

@@ -35,6 +35,7 @@ typedef struct route {
     int index;           /* position in the table; metrics key on it */
     int nsegs;
     char *segs[ROUTE_MAX_SEGS]; /* "{code}" marks a parameter */
+    int nparams;                /* of segs: where several fit, the fewest wins */
 } route;
 
 typedef struct router router;

@@ -37,6 +37,15 @@ char *pg_array_steal(pg_array *a)
     return sb_steal(&a->b);
 }
 
+char *pg_array_of_strings(const json_t *strings)
+{
+    pg_array a = {0};
+    size_t i;
+    json_t *v;
+    json_array_foreach(strings, i, v) pg_array_add(&a, json_string_value(v));
+    return pg_array_steal(&a);
+}
+
 void pg_array_free(pg_array *a)
 {
     sb_free(&a->b);

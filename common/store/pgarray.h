@@ -3,6 +3,8 @@
 #ifndef PGARRAY_H
 #define PGARRAY_H
 
+#include <jansson.h>
+
 #include "base/core.h"
 
 typedef struct pg_array {
@@ -17,5 +19,7 @@ void pg_array_add(pg_array *a, const char *item);
  * empty again. */
 char *pg_array_steal(pg_array *a);
 void pg_array_free(pg_array *a);
+/* The strings of a JSON array (codes) as one literal, owned. */
+char *pg_array_of_strings(const json_t *strings);
 
 #endif

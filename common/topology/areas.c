@@ -29,11 +29,7 @@ static json_t *cell(const PGresult *r, int row, int col)
  * NULL when the database failed (not answered). */
 static json_t *rows_here(service *svc, db_conn *c, json_t *codes)
 {
-    pg_array a = {0};
-    size_t i;
-    json_t *v;
-    json_array_foreach(codes, i, v) pg_array_add(&a, json_string_value(v));
-    char *arr = pg_array_steal(&a);
+    char *arr = pg_array_of_strings(codes);
     char *sql = xasprintf("SELECT code, feeder, transformer, transformer_name FROM %s($1::text[]) "
                           "ORDER BY code, feeder",
                           svc->def->transformer_areas);
@@ -54,28 +50,17 @@ static json_t *rows_here(service *svc, db_conn *c, json_t *codes)
 
 static int areas_of_peer_part(service *svc, request *req, json_t *codes, json_t *areas)
 {
-    json_t *body = json_pack("{s:O}", "codes", codes);
-    char *text = json_text(body);
-    json_decref(body);
     peer_response pr;
-    peer_caller who = service_caller(req);
-    peer_call(svc->peer, "POST", "/v1/graph/areas", &who, text, strlen(text), &pr);
-    free(text);
-    json_t *answer = pr.error == PEER_OK && pr.status == 200 && pr.body
-                         ? json_loads(pr.body, 0, NULL) : NULL;
+    json_t *answer = leg_ask_peer(svc, req, "/v1/graph/areas", json_pack("{s:O}", "codes", codes),
+                                  &pr) == OK ? json_loads(pr.body, 0, NULL) : NULL;
     json_t *rows = json_object_get(answer, "rows");
     int rc = json_is_array(rows) ? OK : ERR;
     size_t i;
     json_t *row;
     json_array_foreach(rows, i, row) take_area(areas, row);
-    if (rc != OK) {
-        const char *name = service_name(svc->def->id == SVC_GRID ? SVC_CUST : SVC_GRID);
-        service_peer_retry_after(req, &pr);
-        http_problem_extra(req, peer_failure_status(&pr),
-                           json_pack("{s:{s:s}}", "missing", "platform", name),
-                           "%s could not say which transformer areas the customers are in (%s); "
-                           "nothing was stored", name, pr.error ? pr.detail : "unexpected answer");
-    }
+    if (rc != OK)
+        leg_peer_failed(svc, req, &pr, NULL, "which transformer areas the customers are in",
+                        "nothing was stored");
     json_decref(answer);
     peer_response_free(&pr);
     return rc;

@@ -42,11 +42,7 @@ static void take_cut_row(outage_cut *oc, const char *what, const char *code, con
  * database failed (not answered). */
 static int cut_here(service *svc, db_conn *c, json_t *named, int normal, outage_cut *oc)
 {
-    pg_array a = {0};
-    size_t i;
-    json_t *v;
-    json_array_foreach(named, i, v) pg_array_add(&a, json_string_value(v));
-    char *codes = pg_array_steal(&a);
+    char *codes = pg_array_of_strings(named);
     char *sql = xasprintf("SELECT what, code, component FROM %s($1::text[], $2::boolean)",
                           svc->def->outage_cut);
     const char *params[] = {codes, normal ? "t" : "f"};
@@ -85,25 +81,15 @@ static int take_cut_answer(outage_cut *oc, const char *body)
 
 static int cut_of_peer(service *svc, request *req, json_t *named, int normal, outage_cut *oc)
 {
-    json_t *body = json_pack("{s:O, s:s}", "codes", named, "state", normal ? "normal" : "current");
-    char *text = json_text(body);
-    json_decref(body);
     peer_response pr;
-    peer_caller who = service_caller(req);
-    peer_call(svc->peer, "POST", "/v1/graph/outage-cut", &who, text, strlen(text), &pr);
-    free(text);
-    int rc = pr.error == PEER_OK && pr.status == 200 ? take_cut_answer(oc, pr.body) : ERR;
-    if (rc != OK) {
-        /* As a walk that stops at the boundary answers (walk.c): what is
-         * missing, and where the chain goes on unknown. */
-        const char *name = service_name(svc->def->id == SVC_GRID ? SVC_CUST : SVC_GRID);
-        json_t *missing = json_pack("{s:{s:s, s:O}, s:i}", "missing", "platform", name,
-                                    "frontier", named, "reached", 0);
-        service_peer_retry_after(req, &pr);
-        http_problem_extra(req, peer_failure_status(&pr), missing,
-                           "%s could not say what the outage cuts (%s); nothing was listed", name,
-                           pr.error ? pr.detail : "unexpected answer");
-    }
+    json_t *body = json_pack("{s:O, s:s}", "codes", named, "state", normal ? "normal" : "current");
+    int rc = leg_ask_peer(svc, req, "/v1/graph/outage-cut", body, &pr) == OK
+                 ? take_cut_answer(oc, pr.body) : ERR;
+    /* as a walk that stops at the boundary answers (walk.c): where the chain goes on unknown */
+    if (rc != OK)
+        leg_peer_failed(svc, req, &pr,
+                        json_pack("{s:{s:O}, s:i}", "missing", "frontier", named, "reached", 0),
+                        "what the outage cuts", "nothing was listed");
     peer_response_free(&pr);
     return rc;
 }

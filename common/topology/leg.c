@@ -35,16 +35,6 @@ static int peer_may_expand(const leg *l, const char *code)
     return strstr(l->peer_near, prefix) != NULL;
 }
 
-/* The codes as one parameter ($1::text[]). */
-static char *codes_array(json_t *codes)
-{
-    pg_array a = {0};
-    size_t i;
-    json_t *v;
-    json_array_foreach(codes, i, v) pg_array_add(&a, json_string_value(v));
-    return pg_array_steal(&a);
-}
-
 /* One row of the walk: its edge (a trace keeps them), and the object
  * reached, as a node if shown here, or for the other platform if it keeps
  * it. as_text: the node kept as PostgreSQL wrote it, not parsed. */
@@ -88,7 +78,7 @@ int leg_walk_here(leg *l, json_t *to_vet, json_t *to_expand)
     const char *sql = walk_plans_sql(&ts->plans, l->svc->def, &ts->ch, l->dir,
                                      mask_of_codes(to_vet), mask_of_codes(to_expand), l->describe,
                                      &once);
-    char *vet = codes_array(to_vet), *grow = codes_array(to_expand);
+    char *vet = pg_array_of_strings(to_vet), *grow = pg_array_of_strings(to_expand);
     const char *params[] = {vet, grow, ts->ch.shown[l->design != 0], l->normal ? "t" : "f"};
     PGresult *r = once ? db_exec_once(l->c, sql, 4, params) : db_exec(l->c, sql, 4, params);
     free(once);
@@ -103,6 +93,31 @@ int leg_walk_here(leg *l, json_t *to_vet, json_t *to_expand)
     for (int row = 0; row < PQntuples(r); row++) take_row(l, r, row, as_text);
     PQclear(r);
     return OK;
+}
+
+/* ---- questions of the grid asked of the peer ------------------------------------ */
+
+int leg_ask_peer(service *svc, request *req, const char *path, json_t *body, peer_response *pr)
+{
+    char *text = json_text(body);
+    json_decref(body);
+    peer_caller who = service_caller(req);
+    peer_call(svc->peer, "POST", path, &who, text, strlen(text), pr);
+    free(text);
+    return pr->error == PEER_OK && pr->status == 200 && pr->body ? OK : ERR;
+}
+
+void leg_peer_failed(service *svc, request *req, peer_response *pr, json_t *extra,
+                     const char *what, const char *then)
+{
+    const char *name = service_peer_name(svc);
+    if (!extra) extra = json_object();
+    json_t *missing = json_object_get(extra, "missing");
+    if (!missing) json_object_set_new(extra, "missing", missing = json_object());
+    json_object_set_new(missing, "platform", json_string(name));
+    service_peer_retry_after(req, pr);
+    http_problem_extra(req, peer_failure_status(pr), extra, "%s could not say %s (%s); %s", name,
+                       what, pr->error ? pr->detail : "unexpected answer", then);
 }
 
 /* ---- POST /v1/graph/walk: the peer's leg ---------------------------------------- */

@@ -68,6 +68,17 @@ int leg_codes_of(request *req, json_t *arr, const char *member, json_t **out);
 /* "up" or "down" as UP or DOWN; -1 after answering 400. */
 int leg_direction(request *req, const char *d);
 
+/* A question of the grid asked of the peer (an outage's cut, transformer
+ * areas): body (stolen) POSTed to path as the request's caller, the answer
+ * in *pr (peer_response_free it). OK when it answered 200. */
+int leg_ask_peer(service *svc, request *req, const char *path, json_t *body, peer_response *pr);
+/* After such a question failed: answers req as a walk that stops at the
+ * boundary does, naming the peer as missing (extra: more members of the
+ * answer, "missing" among them or not, stolen; NULL: none), with what it
+ * could not say and what did not happen. */
+void leg_peer_failed(service *svc, request *req, peer_response *pr, json_t *extra,
+                     const char *what, const char *then);
+
 /* POST /v1/graph/walk (ctx: the service): the peer's leg, answered. */
 void leg_serve(request *req, void *ctx);
 

@@ -400,6 +400,19 @@ const char *trace_edge_upstream(const service *svc, const json_t *edge)
     return end == 0 ? json_str(edge, "from") : end == 1 ? json_str(edge, "to") : NULL;
 }
 
+int trace_meshed(const service *svc, const char *code)
+{
+    const service_def *d = svc->def;
+    const relation_def *sets[2] = {d->relations, d->peer_relations};
+    int counts[2] = {d->nrelations, d->peer_nrelations};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < counts[k]; i++)
+            if ((sets[k][i].rules & REL_MESHED) && (catalogue_lists(sets[k][i].from, code) ||
+                                                    catalogue_lists(sets[k][i].to, code)))
+                return 1;
+    return 0;
+}
+
 /* ---- routes ------------------------------------------------------------------- */
 
 void trace_routes(service *svc, router *r)

@@ -44,6 +44,10 @@ int trace_up_graph(service *svc, struct request *req, json_t *roots, json_t *nod
  * a tie, which feeds neither way. */
 const char *trace_edge_upstream(const service *svc, const json_t *edge);
 
+/* Is code of a type some link of which may close a loop (REL_MESHED: lines
+ * and substations)? Above those the grid is no longer radial. */
+int trace_meshed(const service *svc, const char *code);
+
 /* A leg asked of us (POST /v1/graph/walk), as its body says. */
 typedef struct walk_ask {
     int dir;                     /* 0: up, 1: down */

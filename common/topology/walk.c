@@ -31,11 +31,6 @@ static void learn_peer_near(trace_state *ts, json_t *answer)
     pthread_mutex_unlock(&ts->mu);
 }
 
-static const char *peer_name(const service *svc)
-{
-    return service_name(svc->def->id == SVC_GRID ? SVC_CUST : SVC_GRID);
-}
-
 /* The body of a leg asked of the peer (leg.c reads it there). */
 static char *handover_body(const walk *w)
 {
@@ -93,7 +88,7 @@ static int take_answer(walk *w, json_t *answer, json_t *back_codes, json_t *back
  * chain goes on unknown) and how many objects were found. */
 static void peer_failed(walk *w, const peer_response *pr)
 {
-    const char *name = peer_name(w->l.svc);
+    const char *name = service_peer_name(w->l.svc);
     json_t *frontier = json_copy(w->l.out_codes);
     json_array_extend(frontier, w->l.out_expand);
     json_t *missing = json_pack("{s:{s:s, s:o}}", "missing", "platform", name, "frontier",

@@ -567,6 +567,18 @@ api_resp *create_ok(const char *base, const char *collection, const char *key, c
     return r;
 }
 
+char *mk(const char *base, const char *collection, const char *key, json_t *body)
+{
+    return it_strdup(jstr(create_ok(base, collection, key, jdump(body))->json, "code"));
+}
+
+void link_admin(const char *base, const char *kind, const char *from, const char *to)
+{
+    assert_status(api_post(base, strf("/v1/relations/%s", kind), KEY_ADMIN,
+                           jdump(json_pack("{s:s, s:s}", "from", from, "to", to))),
+                  201);
+}
+
 char *create_substation(const char *name)
 {
     api_resp *r = create_ok(grid_url(), "substations", KEY_PRODUCTION,

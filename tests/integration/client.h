@@ -195,6 +195,10 @@ char *spoil_check(const char *code);
 
 /* POST body to base/v1/collection with key; asserts 201; returns the answer. */
 api_resp *create_ok(const char *base, const char *collection, const char *key, const char *body);
+/* mk: the code of a fresh object of body (stolen), created as create_ok does. */
+char *mk(const char *base, const char *collection, const char *key, json_t *body);
+/* A link of kind from -> to made on base by the admin key; asserts 201. */
+void link_admin(const char *base, const char *kind, const char *from, const char *to);
 /* Codes of fresh objects (each asserts its 201). */
 char *create_substation(const char *name);                   /* production, 110 kV */
 char *create_line(const char *key, const char *name, const char *kind, double voltage_kv);

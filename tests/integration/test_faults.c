@@ -1022,18 +1022,6 @@ static void postgres_killed_under_writes(void **state)
 
 /* ---- small grids ------------------------------------------------------------------------- */
 
-static char *mk(const char *base, const char *collection, const char *key, json_t *obj)
-{
-    return it_strdup(jstr(create_ok(base, collection, key, jdump(obj))->json, "code"));
-}
-
-static void link_on(const char *base, const char *kind, const char *from, const char *to)
-{
-    api_resp *r = api_post(base, strf("/v1/relations/%s", kind), KEY_ADMIN,
-                           jdump(json_pack("{s:s, s:s}", "from", from, "to", to)));
-    assert_status(r, 201);
-}
-
 /* A low-voltage chain SS → LN → TR ← AP → MB ← MT → MP → CU with NBOX boxes
  * of PER meters, made through the run's daemons. */
 #define NBOX 2
@@ -1056,14 +1044,14 @@ static chain *build_chain(void)
                           "public", "capacity_kva", 400.0, "voltage_kv", 10.0));
     ch->ap = mk(g, "access-points", KEY_PRODUCTION,
                 json_pack("{s:s}", "name", strf("faults AP %s", uniq())));
-    link_on(g, "substation-line", ch->ss, ch->ln);
-    link_on(g, "line-transformer", ch->ln, ch->tr);
-    link_on(g, "accesspoint-transformer", ch->ap, ch->tr);
+    link_admin(g, "substation-line", ch->ss, ch->ln);
+    link_admin(g, "line-transformer", ch->ln, ch->tr);
+    link_admin(g, "accesspoint-transformer", ch->ap, ch->tr);
     for (int b = 0; b < NBOX; b++) {
         ch->mb[b] = mk(c, "meter-boxes", KEY_MARKETING,
                        json_pack("{s:s, s:i, s:i}", "name", strf("faults MB %d %s", b, uniq()),
                                  "rows", 2, "cols", 4));
-        link_on(g, "accesspoint-meterbox", ch->ap, ch->mb[b]);
+        link_admin(g, "accesspoint-meterbox", ch->ap, ch->mb[b]);
         for (int k = 0; k < PER; k++) {
             int i = b * PER + k;
             ch->cu[i] = mk(c, "customers", KEY_MARKETING,
@@ -1076,8 +1064,8 @@ static chain *build_chain(void)
             ch->mt[i] = mk(c, "meters", KEY_MARKETING,
                            json_pack("{s:s, s:s}", "asset_no", strf("F%s", uniq()), "phase",
                                      "single"));
-            link_on(c, "meter-meterbox", ch->mt[i], ch->mb[b]);
-            link_on(c, "meter-meteringpoint", ch->mt[i], ch->mp[i]);
+            link_admin(c, "meter-meterbox", ch->mt[i], ch->mb[b]);
+            link_admin(c, "meter-meteringpoint", ch->mt[i], ch->mp[i]);
         }
     }
     return ch;

@@ -15,18 +15,6 @@
 
 /* ---- building a grid ------------------------------------------------------------------- */
 
-static char *mk(const char *base, const char *collection, const char *key, json_t *body)
-{
-    return it_strdup(jstr(create_ok(base, collection, key, jdump(body))->json, "code"));
-}
-
-static void link_ok(const char *base, const char *kind, const char *from, const char *to)
-{
-    api_resp *r = api_post(base, strf("/v1/relations/%s", kind), KEY_ADMIN,
-                           jdump(json_pack("{s:s, s:s}", "from", from, "to", to)));
-    assert_status(r, 201);
-}
-
 #define NBOX 2
 #define PER_BOX 3
 
@@ -51,8 +39,8 @@ static char *lv_customer(const grid *g, int box, int i)
                   json_pack("{s:s, s:s}", "name", "MP", "customer", cu));
     char *mt = mk(cust_url(), "meters", KEY_MARKETING,
                   json_pack("{s:s, s:s}", "asset_no", strf("M%s", uniq()), "phase", "single"));
-    link_ok(cust_url(), "meter-meterbox", mt, g->mb[box]);
-    link_ok(cust_url(), "meter-meteringpoint", mt, mp);
+    link_admin(cust_url(), "meter-meterbox", mt, g->mb[box]);
+    link_admin(cust_url(), "meter-meteringpoint", mt, mp);
     return cu;
 }
 
@@ -66,20 +54,20 @@ static grid *new_grid(void)
     g->hv_cu = mk(cust_url(), "customers", KEY_MARKETING,
                   json_pack("{s:s, s:s, s:s}", "name", strf("hv %s", uniq()), "category", "hv",
                             "phone", "0571-88880000"));
-    link_ok(grid_url(), "line-transformer", g->ln, g->hv_tr);
-    link_ok(grid_url(), "transformer-customer", g->hv_tr, g->hv_cu);
+    link_admin(grid_url(), "line-transformer", g->ln, g->hv_tr);
+    link_admin(grid_url(), "transformer-customer", g->hv_tr, g->hv_cu);
     g->tr_name = strf("lv TR %s", uniq());
     g->tr = mk(grid_url(), "transformers", KEY_PRODUCTION,
                json_pack("{s:s, s:s, s:f, s:f}", "name", g->tr_name, "kind", "public",
                          "capacity_kva", 400.0, "voltage_kv", 10.0));
-    link_ok(grid_url(), "line-transformer", g->ln, g->tr);
+    link_admin(grid_url(), "line-transformer", g->ln, g->tr);
     for (int b = 0; b < NBOX; b++) {
         g->ap[b] = mk(grid_url(), "access-points", KEY_PRODUCTION,
                       json_pack("{s:s}", "name", strf("AP %d %s", b, uniq())));
         g->mb[b] = mk(cust_url(), "meter-boxes", KEY_MARKETING,
                       json_pack("{s:s}", "name", strf("box %d %s", b, uniq())));
-        link_ok(grid_url(), "accesspoint-transformer", g->ap[b], g->tr);
-        link_ok(grid_url(), "accesspoint-meterbox", g->ap[b], g->mb[b]);
+        link_admin(grid_url(), "accesspoint-transformer", g->ap[b], g->tr);
+        link_admin(grid_url(), "accesspoint-meterbox", g->ap[b], g->mb[b]);
         for (int i = 0; i < PER_BOX; i++) g->cu[b][i] = lv_customer(g, b, i);
     }
     return g;
@@ -306,7 +294,7 @@ static void backup_supply_is_flagged(void **state)
     char *sp = mk(cust_url(), "supply-points", KEY_MARKETING,
                   json_pack("{s:s, s:s, s:s}", "name", "备供", "customer", g->hv_cu, "mode",
                             "backup"));
-    link_ok(grid_url(), "equipment-supplypoint", other, sp);
+    link_admin(grid_url(), "equipment-supplypoint", other, sp);
     mk(cust_url(), "backup-generators", KEY_MARKETING,
        json_pack("{s:s, s:s, s:s}", "name", "diesel", "customer", g->cu[1][2], "kind", "diesel"));
     const char *og = planned_on(g->ln);

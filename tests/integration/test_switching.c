@@ -97,11 +97,6 @@ static strset *set_union(const strset *first, ...)
 
 /* ---- building grids ---------------------------------------------------------------------- */
 
-static char *mk(const char *base, const char *collection, const char *key, json_t *body)
-{
-    return it_strdup(jstr(create_ok(base, collection, key, jdump(body))->json, "code"));
-}
-
 static const char *rel_base(const char *kind)
 {
     static const char *const cust_kinds[] = {"supplypoint-meteringpoint", "meter-meterbox",
