@@ -20,6 +20,7 @@
 #include "base/jsonutil.h"
 #include "engine/declared.h"
 #include "engine/idempotency.h"
+#include "model/fields.h"
 #include "outages.h"
 
 /* ---- times ---------------------------------------------------------------------- */
@@ -297,6 +298,14 @@ static const struct {
     {"started", "restored", "restored"},
 };
 
+static const char *const targets[] = {"started", "restored", "cancelled", NULL};
+static const field_def transition_body[] = {
+    {.name = "to", .type = FT_ENUM, .flags = FF_REQUIRED, .values = targets,
+     .doc = "the state the outage moves to"},
+    {.name = "reason", .type = FT_TEXT, .max_len = 500, .doc = "why, kept in its history"},
+    FIELDS_END,
+};
+
 static json_t *legal_after(const char *state)
 {
     json_t *legal = json_array();
@@ -333,23 +342,13 @@ static void transition(request *req, void *ctx)
     service *svc = ctx;
     char code[BIZCODE_LEN + 1], now[32];
     if (service_path_code(req, "OG", code) != OK) return;
-    const char *to = json_str(req->json, "to"), *reason = json_str(req->json, "reason");
-    const char *key;
-    json_t *v;
     json_t *errors = json_array();
-    json_object_foreach(req->json, key, v) {
-        if (strcmp(key, "to") && strcmp(key, "reason")) json_add_error(errors, key, "unknown field");
-    }
-    if (!to || (strcmp(to, "started") && strcmp(to, "restored") && strcmp(to, "cancelled")))
-        json_add_error(errors, "to", "must be started, restored or cancelled");
-    json_t *r = json_object_get(req->json, "reason");
-    if (r && (!json_is_string(r) || json_string_length(r) > 500))
-        json_add_error(errors, "reason", "must be a text of at most 500 bytes");
-    if (json_array_size(errors)) {
+    if (fields_check_members(transition_body, req->json, NULL, errors) != OK) {
         http_problem_errors(req, 400, errors, "the transition is not valid; nothing was changed");
         return;
     }
     json_decref(errors);
+    const char *to = json_str(req->json, "to"), *reason = json_str(req->json, "reason");
     outage_iso_time(time(NULL), now);
     json_t *patch = json_pack("{s:s}", "state", to);
     if (strcmp(to, "started") == 0) json_object_set_new(patch, "started_at", json_string(now));
