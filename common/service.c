@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/about.h"
 #include "engine/health.h"
 #include "engine/resource.h"
 #include "base/jsonutil.h"
@@ -184,6 +185,7 @@ void service_routes(service *svc)
     router_add(r, "GET", "/metrics", metrics_page, svc, ROUTE_PUBLIC, "Prometheus metrics");
     router_add(r, "GET", "/openapi.json", openapi_page, svc, ROUTE_PUBLIC,
                "This API as OpenAPI 3.1");
+    about_routes(svc, r);
     resource_routes(svc, r);
     relation_routes(svc, r);
     trace_routes(svc, r);

@@ -826,6 +826,51 @@ static void patch_keeps_status_and_skips_no_change(void **state)
     assert_int_equal(jint(r->json, "version"), 2);
 }
 
+/* GET /v1/me names the caller as its key does, on either daemon; no key is
+ * 401. GET /v1/catalogue is the one table of types and relation kinds with
+ * their platform, the same from both daemons but for who answers. */
+static void me_and_the_catalogue(void **state)
+{
+    static const struct {
+        const char *key, *app, *role;
+    } keys[] = {{KEY_PRODUCTION, "pms", "production"},
+                {KEY_MARKETING, "marketing", "marketing"},
+                {KEY_DISPATCH, "dispatch", "dispatch"},
+                {KEY_NOTIFIER, "notifier", "notifier"}};
+    const char *bases[] = {grid_url(), cust_url()}, *names[] = {"grid-svc", "cust-svc"};
+    json_t *cat[2];
+    for (int b = 0; b < 2; b++) {
+        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+            api_resp *r = api_get(bases[b], "/v1/me", keys[k].key);
+            assert_status(r, 200);
+            assert_string_equal(jstr(r->json, "app"), keys[k].app);
+            assert_string_equal(jstr(r->json, "platform"), names[b]);
+            json_t *roles = json_object_get(r->json, "roles");
+            assert_int_equal(json_array_size(roles), 1);
+            assert_string_equal(json_string_value(json_array_get(roles, 0)), keys[k].role);
+            assert_null(strstr(r->body, keys[k].key));
+        }
+        assert_problem(api_get(bases[b], "/v1/me", NULL), 401);
+        assert_problem(api_get(bases[b], "/v1/me", "not-a-key"), 401);
+        api_resp *r = api_get(bases[b], "/v1/catalogue", KEY_DISPATCH);
+        assert_status(r, 200);
+        assert_string_equal(jstr(r->json, "platform"), names[b]);
+        assert_string_equal(jstr(r->json, "peer"), names[1 - b]);
+        json_t *types = json_object_get(r->json, "types");
+        assert_int_equal(json_array_size(types), biz_ntypes);
+        for (int i = 0; i < biz_ntypes; i++) {
+            json_t *t = json_array_get(types, (size_t)i);
+            assert_string_equal(jstr(t, "prefix"), biz_types[i].prefix);
+            assert_string_equal(jstr(t, "collection"), biz_types[i].collection);
+            assert_string_equal(jstr(t, "platform"), service_name(biz_types[i].owner));
+        }
+        assert_int_equal(json_array_size(json_object_get(r->json, "relations")), biz_nrelations);
+        cat[b] = json_object_get(r->json, "types");
+    }
+    assert_true(json_equal(cat[0], cat[1]));
+    (void)state;
+}
+
 int main(void)
 {
     it_filter();
@@ -872,6 +917,7 @@ int main(void)
         IT(concurrent_unique_account_no),
         IT(concurrent_relation_creates),
         IT(switch_created_read_listed),
+        IT(me_and_the_catalogue),
         IT(customer_with_address),
         IT(unique_account_no),
         IT(unknown_address_is_unprocessable),
