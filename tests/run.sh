@@ -12,7 +12,9 @@
 #      cust-svc from BIN_DIR, on free random ports) started with scripts/stack.sh, then
 #      tests/openapi-check.sh (each daemon's /openapi.json is valid OpenAPI 3.1) and every
 #      BIN_DIR/tests/integration/test_* against it, one after another (300 s each at most),
-#      then (first BIN_DIR only) tests/examples-check.sh: the examples make demo runs;
+#      then (first BIN_DIR only) tests/examples-check.sh: the examples make demo runs, and
+#      tests/browser-check.sh: the console in headless chromium, on the demo city they loaded
+#      (screenshots in BIN_DIR/console-screens);
 #   3. then, as one test each: each daemon exits 0 on SIGTERM, and each daemon log holds no
 #      sanitizer report;
 #   4. (first BIN_DIR only) tests/failover-check.sh: both daemons through the loss of their
@@ -254,6 +256,9 @@ run_integration() {
     # The examples make demo runs, once: what they check does not depend on the build.
     if [[ $label == "${bin_dirs[0]}" && -z $only ]]; then
         run_test_binary "$repo_root/tests/examples-check.sh" "tests/examples-check.sh"
+        # The console in chromium, on the demo city the examples loaded; screenshots in the build.
+        run_test_binary "$repo_root/tests/browser-check.sh" "tests/browser-check.sh" \
+            "$GRID_URL" "$CUST_URL" "$bin_dir/console-screens"
     fi
 
     for var in "${test_vars[@]}"; do
