@@ -1027,8 +1027,10 @@ static void bad_input_is_400(void **state)
     assert_problem(report(strf("line=%s", ln)), 404);
     /* Reading needs a key, as everywhere. */
     assert_problem(api_get(cust_url(), "/v1/reports/integration", NULL), 401);
-    /* grid-svc has no such report: it is cust-svc's. */
-    assert_status(api_get(grid_url(), "/v1/reports/integration", KEY_DISPATCH), 404);
+    /* grid-svc passes it on to cust-svc, whose it is, answer and all. */
+    r = api_get(grid_url(), "/v1/reports/integration?what=1", KEY_DISPATCH);
+    assert_problem(r, 400);
+    assert_string_equal(r->served_by, "cust-svc");
 }
 
 /* ---- without datahub ---------------------------------------------------------------------- */
