@@ -2,7 +2,10 @@
  * and how the two platforms work together: proxied reads that answer
  * exactly what the owner answers, 421 for writes sent to the wrong
  * platform, identity and request ids passed on, and the built-in routes
- * (/healthz, /readyz, /metrics, /openapi.json). */
+ * (/healthz, /readyz, /metrics, /openapi.json).
+ *
+ * One file, though over 600 lines: each part is short and they share the
+ * bodies and checks of its first part on one stack. */
 #include "client.h"
 
 #include <stdlib.h>
