@@ -322,3 +322,13 @@ const relation_def cust_relations[] = {
      .doc = "One active meter per metering point"},
 };
 const int cust_nrelations = (int)ARRAY_LEN(cust_relations);
+
+/* Reads answered by cust-svc's own routes that grid-svc passes on: the
+ * integration report (report.c, report_rates.c) and the outages trouble
+ * calls predict (calls.c). */
+const read_def cust_reads[] = {
+    {.path = "/v1/reports/integration", .what = "the integration report"},
+    {.path = "/v1/reports/integration/rates", .what = "the integration rates"},
+    {.path = "/v1/outages/predicted", .what = "the predicted outages"},
+};
+const int cust_nreads = (int)ARRAY_LEN(cust_reads);

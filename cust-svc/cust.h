@@ -9,6 +9,8 @@ extern const collection_def cust_collections[];
 extern const int cust_ncollections;
 extern const relation_def cust_relations[];
 extern const int cust_nrelations;
+extern const read_def cust_reads[];
+extern const int cust_nreads;
 
 /* grid-svc's declarations, as cust-svc reads them (peer_decls.c). */
 extern const collection_def cust_peer_collections[];

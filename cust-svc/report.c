@@ -22,20 +22,14 @@
 #include "base/jsonutil.h"
 #include "base/log.h"
 #include "engine/paging.h"
+#include "report.h"
 #include "service.h"
 
 #define LIMIT_DEFAULT PAGE_LIMIT_DEFAULT_FEED
 #define LIMIT_MAX PAGE_LIMIT_MAX
 #define CURSOR_MAX 400 /* characters of ?after= */
 
-typedef enum { SCOPE_CITY, SCOPE_SUBSTATION, SCOPE_LINE, SCOPE_TRANSFORMER, N_SCOPES } scope_id;
-
-/* A scope: its query parameter, which is also the column of the views that
- * places things under it and its level in report.scopes, and the code
- * prefix it takes. */
-static const struct {
-    const char *param, *prefix;
-} scopes[N_SCOPES] = {
+const report_scope report_scopes[N_SCOPES] = {
     [SCOPE_CITY] = {NULL, NULL},
     [SCOPE_SUBSTATION] = {"substation", "SS"},
     [SCOPE_LINE] = {"line", "LN"},
@@ -104,17 +98,10 @@ static const char SQL_FRESHNESS[] =
     " latest_end_at, tables_copying, CASE WHEN bool_and(streaming AND tables_copying = 0) OVER ()"
     " THEN min(last_message_sent_at) OVER () END FROM report.freshness ORDER BY subscription";
 
-typedef struct {
-    service *svc;
-    db_pool *pool; /* NULL without DATAHUB_URL */
-    char *sql[N_SCOPES];
-} report_state;
-
 static report_state *the_report; /* one cust-svc per process */
 
-/* text with every mark replaced by with (owned). The statements are SQL,
- * which may hold a %: they are not printf formats. */
-static char *replaced(const char *text, const char *mark, const char *with)
+/* The statements are SQL, which may hold a %: they are not printf formats. */
+char *report_replaced(const char *text, const char *mark, const char *with)
 {
     sbuf b = {0};
     size_t n = strlen(mark);
@@ -132,12 +119,12 @@ static void build_statements(report_state *st)
         char *head, *tail;
         if (s == SCOPE_CITY) {
             head = xstrdup(SQL_CITY);
-            tail = replaced(SQL_TAIL, SCOPE_EXISTS, "true");
+            tail = report_replaced(SQL_TAIL, SCOPE_EXISTS, "true");
         } else {
-            head = replaced(SQL_SCOPED, SCOPE_COL, scopes[s].param);
+            head = report_replaced(SQL_SCOPED, SCOPE_COL, report_scopes[s].param);
             char *exists = xasprintf("EXISTS (SELECT 1 FROM report.scopes WHERE code = $6 AND "
-                                     "level = '%s')", scopes[s].param);
-            tail = replaced(SQL_TAIL, SCOPE_EXISTS, exists);
+                                     "level = '%s')", report_scopes[s].param);
+            tail = report_replaced(SQL_TAIL, SCOPE_EXISTS, exists);
             free(exists);
         }
         st->sql[s] = xasprintf("%s%s", head, tail);
@@ -233,6 +220,22 @@ typedef struct {
 
 static const char *const params[] = {"substation", "line", "transformer", "kind", "limit", "after"};
 
+int report_code_arg(request *req, scope_id s, const char *value, char code[BIZCODE_LEN + 1])
+{
+    const report_scope *sc = &report_scopes[s];
+    biz_status st = bizcode_parse(value, code, NULL);
+    if (st != BIZ_OK) {
+        http_problem(req, 400, "%s: '%.40s' is not a valid code: %s", sc->param, value,
+                     bizcode_strerror(st));
+        return ERR;
+    }
+    if (strncmp(code, sc->prefix, 2) != 0) {
+        http_problem(req, 400, "%s takes a %s code, not %s", sc->param, sc->prefix, code);
+        return ERR;
+    }
+    return OK;
+}
+
 static int scope_arg(report_args *a, scope_id s, const char *value)
 {
     if (a->scope != SCOPE_CITY) {
@@ -240,18 +243,7 @@ static int scope_arg(report_args *a, scope_id s, const char *value)
         return ERR;
     }
     a->scope = s;
-    biz_status st = bizcode_parse(value, a->code, NULL);
-    if (st != BIZ_OK) {
-        http_problem(a->req, 400, "%s: '%.40s' is not a valid code: %s", scopes[s].param, value,
-                     bizcode_strerror(st));
-        return ERR;
-    }
-    if (strncmp(a->code, scopes[s].prefix, 2) != 0) {
-        http_problem(a->req, 400, "%s takes a %s code, not %s", scopes[s].param, scopes[s].prefix,
-                     a->code);
-        return ERR;
-    }
-    return OK;
+    return report_code_arg(a->req, s, value, a->code);
 }
 
 static int after_arg(report_args *a, const char *value)
@@ -300,9 +292,8 @@ static json_t *pg_time_or_null(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? json_null() : pg_time_json(PQgetvalue(r, row, col));
 }
 
-/* {"as_of", "subscriptions": [...]}: how far behind the platforms the
- * figures may be. NULL when datahub could not say. */
-static json_t *freshness(db_conn *c)
+/* How far behind the platforms the figures may be. */
+json_t *datahub_freshness(db_conn *c)
 {
     PGresult *r = db_exec(c, SQL_FRESHNESS, 0, NULL);
     if (!db_ok(r)) {
@@ -366,7 +357,7 @@ static json_t *page_items(const char *page_json, int limit, json_t **next)
 static json_t *scope_json(const report_args *a)
 {
     return a->scope == SCOPE_CITY ? json_object()
-                                  : json_pack("{s:s}", scopes[a->scope].param, a->code);
+                                  : json_pack("{s:s}", report_scopes[a->scope].param, a->code);
 }
 
 /* The answer from the report's one row (columns as SQL_TAIL says). */
@@ -384,9 +375,9 @@ static json_t *answer(const report_args *a, const PGresult *r)
                      "items", items, "next", next);
 }
 
-/* A failed statement on datahub: down or too slow is 503, like our own
- * database; missing views mean it was never set up. */
-static void datahub_error(request *req, db_conn *c, const PGresult *r)
+/* Down or too slow is 503, like our own database; missing views mean it was
+ * never set up. */
+void datahub_error(request *req, db_conn *c, const PGresult *r)
 {
     const char *state = db_sqlstate(r);
     if (strcmp(state, "42P01") == 0 || strcmp(state, "3F000") == 0) {
@@ -401,8 +392,7 @@ static void datahub_error(request *req, db_conn *c, const PGresult *r)
     }
 }
 
-/* A datahub connection, or NULL after answering 503 with why. */
-static db_conn *datahub_conn(request *req, report_state *st)
+db_conn *datahub_conn(request *req, report_state *st)
 {
     if (!st->pool) {
         http_problem(req, 503, "the integration report is read from the data middle platform "
@@ -429,10 +419,10 @@ static db_conn *datahub_conn(request *req, report_state *st)
  * statistics a bulk load has just left stale may suggest, so that its time
  * follows the city's size. In a transaction of its own, which the setting
  * ends with. */
-static PGresult *city_rows(db_conn *c, const char *sql, const char *const *p)
+PGresult *datahub_city_rows(db_conn *c, const char *sql, int n, const char *const *p)
 {
     if (db_begin(c) == OK) PQclear(db_exec_once(c, "SET LOCAL enable_nestloop = off", 0, NULL));
-    return db_exec(c, sql, 5, p);
+    return db_exec(c, sql, n, p);
 }
 
 static void run_report(request *req, report_state *st, const report_args *a, db_conn *c)
@@ -440,15 +430,15 @@ static void run_report(request *req, report_state *st, const report_args *a, db_
     char limit[16];
     snprintf(limit, sizeof limit, "%d", a->limit + 1);
     const char *p[] = {a->kind, a->parts[0], a->parts[1], a->parts[2], limit, a->code};
-    PGresult *r = a->scope == SCOPE_CITY ? city_rows(c, st->sql[a->scope], p)
+    PGresult *r = a->scope == SCOPE_CITY ? datahub_city_rows(c, st->sql[a->scope], 5, p)
                                          : db_exec(c, st->sql[a->scope], 6, p);
     if (!db_ok(r)) {
         datahub_error(req, c, r);
     } else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
         http_problem(req, 404, "no %s %s in the data middle platform (datahub)",
-                     scopes[a->scope].param, a->code);
+                     report_scopes[a->scope].param, a->code);
     } else {
-        json_t *body = answer(a, r), *fresh = freshness(c);
+        json_t *body = answer(a, r), *fresh = datahub_freshness(c);
         json_object_set_new(body, "freshness", fresh ? fresh : json_null());
         http_json(req, 200, body);
     }
@@ -475,6 +465,7 @@ void report_routes(service *svc, router *r)
     the_report = xcalloc(1, sizeof *the_report);
     the_report->svc = svc;
     build_statements(the_report);
+    rates_build(the_report);
     /* Connections open lazily: the route answers 503 while datahub is down. */
     if (svc->cfg.datahub_url) {
         db_config dc = {.url = svc->cfg.datahub_url,
@@ -493,6 +484,7 @@ void report_routes(service *svc, router *r)
                "active customers and the share whose chain is complete, broken links by kind, "
                "a page of them (kind, code, other), and how fresh the data is; scope with "
                "?substation=, ?line= or ?transformer=; ?kind= pages one kind; ?limit=&after=");
+    rates_route(r, the_report);
 }
 
 void report_free(service *svc)
@@ -500,6 +492,7 @@ void report_free(service *svc)
     if (!the_report) return;
     db_pool_free(the_report->pool);
     for (int s = 0; s < N_SCOPES; s++) free(the_report->sql[s]);
+    rates_free(the_report);
     free(the_report);
     the_report = NULL;
 }

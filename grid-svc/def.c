@@ -19,6 +19,8 @@ const service_def *grid_service(void)
         .peer_ncollections = grid_peer_ncollections,
         .peer_relations = grid_peer_relations,
         .peer_nrelations = grid_peer_nrelations,
+        .peer_reads = grid_peer_reads,
+        .peer_nreads = grid_peer_nreads,
         .statuses = &grid_statuses,
         .title = "grid-svc: grid resource platform 电网资源业务中台",
         .outage_cut = "outage_cut",

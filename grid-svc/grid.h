@@ -15,6 +15,8 @@ extern const collection_def grid_peer_collections[];
 extern const int grid_peer_ncollections;
 extern const relation_def grid_peer_relations[];
 extern const int grid_peer_nrelations;
+extern const read_def grid_peer_reads[];
+extern const int grid_peer_nreads;
 
 /* The drawings of work orders (drawings.c). */
 void drawing_routes(service *svc, router *r);

@@ -8,11 +8,12 @@
 
 #include "engine/context.h"
 
-/* What a proxied route stands for: a peer collection or relation kind. */
+/* What a proxied route stands for: a peer collection or relation kind, or
+ * one of the peer's own reads. */
 typedef struct {
     service *svc;
-    const char *base; /* "/v1/customers" or "/v1/relations/meter-meterbox" */
-    const char *what; /* "customers" or "meter-meterbox relations" */
+    const char *base; /* "/v1/customers", "/v1/relations/meter-meterbox", a peer read's path */
+    const char *what; /* "customers", "meter-meterbox relations", "the predicted outages" */
     service_id owner;
 } proxy_target;
 
@@ -142,11 +143,27 @@ static void own_routes_of_peer(service *svc, router *r, proxy_target *t, const c
     }
 }
 
+/* The peer's own reads (service_def.peer_reads), passed on as its
+ * collections' are: a literal path wins over a collection's {code}, so
+ * /v1/outages/predicted is not taken for an outage's code. */
+static void peer_reads(service *svc, router *r, proxy_table *pt)
+{
+    const service_def *d = svc->def;
+    for (int i = 0; i < d->peer_nreads; i++) {
+        proxy_target *t = &pt->items[pt->n++];
+        *t = (proxy_target){svc, d->peer_reads[i].path, d->peer_reads[i].what,
+                            d->id == SVC_GRID ? SVC_CUST : SVC_GRID};
+        router_add(r, "GET", t->base, forward, t, ROUTE_PEER, "Read from the owning platform");
+    }
+}
+
 void proxy_routes(service *svc, router *r)
 {
     proxy_table *pt = xcalloc(1, sizeof *pt);
-    pt->items = xcalloc((size_t)(biz_ntypes + biz_nrelations), sizeof *pt->items);
+    pt->items = xcalloc((size_t)(biz_ntypes + biz_nrelations + svc->def->peer_nreads),
+                        sizeof *pt->items);
     svc->proxies = pt;
+    peer_reads(svc, r, pt);
     for (int i = 0; i < biz_ntypes; i++) {
         const biz_type *bt = &biz_types[i];
         if (bt->owner == svc->def->id) continue;

@@ -140,6 +140,14 @@ typedef struct relation_def {
     const char *doc;
 } relation_def;
 
+/* A read a platform answers with a hand-written route of its own, on no
+ * collection's path (the integration report, the predicted outages): the
+ * peer passes GETs of it on as it does the collections' reads. */
+typedef struct read_def {
+    const char *path; /* "/v1/reports/integration", literal segments only */
+    const char *what; /* "the integration report": what the peer's problems name */
+} read_def;
+
 /* Everything a daemon declares: its collections and relations, and the
  * peer's, compiled in as well. */
 typedef struct service service;
@@ -160,6 +168,9 @@ typedef struct service_def {
     int peer_ncollections;
     const relation_def *peer_relations;
     int peer_nrelations;
+    /* The peer's reads of that kind (read_def), passed on to it. */
+    const read_def *peer_reads;
+    int peer_nreads;
     const char *title;          /* for the OpenAPI document */
     /* The SQL function (named objects text[], normal boolean) that says what
      * an outage cuts of the meshed part of the grid and which switches would

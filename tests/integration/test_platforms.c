@@ -2,11 +2,17 @@
  * and how the two platforms work together: proxied reads that answer
  * exactly what the owner answers, 421 for writes sent to the wrong
  * platform, identity and request ids passed on, and the built-in routes
- * (/healthz, /readyz, /metrics, /openapi.json). */
+ * (/healthz, /readyz, /metrics, /openapi.json).
+ *
+ * One file, though over 600 lines: each part is short and they share the
+ * bodies and checks of its first part on one stack. */
 #include "client.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
+
+#include "cust.h"
 
 /* ---- bodies ---------------------------------------------------------------------- */
 
@@ -353,6 +359,67 @@ static void proxied_errors_pass_through(void **state)
     assert_same_answer(api_get(cust_url(), "/v1/customers?limit=0", KEY_DISPATCH), bad);
 }
 
+/* A read of cust-svc's own, asked of grid-svc: cust-svc's answer, passed
+ * on. The report's freshness moves by the second, and datahub may still be
+ * applying what the tests before wrote: the rest is compared, until both
+ * ask the same data (bounded). */
+static void assert_passed_on(const char *path_query, long want_status)
+{
+    for (int tries = 0;; tries++) {
+        api_resp *g = api_get(grid_url(), path_query, KEY_DISPATCH);
+        api_resp *c = api_get(cust_url(), path_query, KEY_DISPATCH);
+        if (c->status != want_status) {
+            api_dump(c);
+            fail_msg("%s on cust-svc answered %ld, not %ld", path_query, c->status, want_status);
+        }
+        assert_string_equal(g->served_by, "cust-svc");
+        json_t *gj = jkeep(json_deep_copy(g->json)), *cj = jkeep(json_deep_copy(c->json));
+        json_object_del(gj, "freshness");
+        json_object_del(cj, "freshness");
+        if (g->status == c->status && json_equal(gj, cj)) return;
+        if (tries == 50) {
+            api_dump(g);
+            api_dump(c);
+            fail_msg("%s: grid-svc passed on another answer than cust-svc's", path_query);
+        }
+        sleep_ms(100);
+    }
+}
+
+/* cust-svc's own reads that no collection serves (cust_reads), asked of
+ * grid-svc, whose console calls only its own origin: each is passed on with
+ * its query, answers and problems alike; /v1/outages/predicted is not taken
+ * for an outage's code. */
+static void peer_reads_through_grid_are_identical(void **state)
+{
+    static const struct {
+        const char *path_query;
+        long status;
+    } asks[] = {
+        {"/v1/reports/integration?limit=2", 200},
+        {"/v1/reports/integration?what=1", 400},
+        {"/v1/reports/integration/rates?level=line&limit=2", 200},
+        {"/v1/reports/integration/rates?level=substation&line=LN-0", 400},
+        {"/v1/outages/predicted", 200},
+    };
+    /* Every declared read is asked here. */
+    for (int i = 0; i < cust_nreads; i++) {
+        size_t k = 0;
+        while (k < ARRAY_LEN(asks) &&
+               strcmp(strf("%.*s", (int)strcspn(asks[k].path_query, "?"), asks[k].path_query),
+                      cust_reads[i].path) != 0)
+            k++;
+        if (k == ARRAY_LEN(asks)) fail_msg("%s is declared and never asked", cust_reads[i].path);
+    }
+    for (size_t k = 0; k < ARRAY_LEN(asks); k++)
+        assert_passed_on(asks[k].path_query, asks[k].status);
+    api_resp *p = api_get(grid_url(), "/v1/outages/predicted", KEY_DISPATCH);
+    assert_non_null(json_object_get(p->json, "min_calls"));
+    /* grid-svc still asks who is calling, as for every read. */
+    assert_problem(api_get(grid_url(), "/v1/outages/predicted", NULL), 401);
+    assert_problem(api_get(grid_url(), "/v1/reports/integration", "no-such-key"), 401);
+}
+
 /* ---- writes to the wrong platform ----------------------------------------------------------- */
 
 static void assert_misdirected(const api_resp *r, const char *owner)
@@ -601,6 +668,7 @@ int main(void)
         IT(customer_read_through_grid_is_identical),
         IT(proxied_lists_with_filters),
         IT(proxied_errors_pass_through),
+        IT(peer_reads_through_grid_are_identical),
         IT(writes_to_the_peer_are_misdirected),
         IT(caller_identity_is_passed_on),
         IT(request_id_is_echoed),

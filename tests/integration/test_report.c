@@ -14,12 +14,18 @@
  *     the city's own files walked here, independently of the views;
  *   - scoped lists hold the faults placed in the scope, pages follow each
  *     other without loss or repetition, bad input is 400 (404 for a scope
- *     that names nothing), and without datahub the route answers 503.
+ *     that names nothing), and without datahub the route answers 503;
+ *   - the rates by level (/v1/reports/integration/rates), for the whole
+ *     city and within a substation or a line, agree with the city's files
+ *     object by object and with each sampled object's own report.
  *
  * The city has REPORT_CUSTOMERS customers (default 100,000) and
  * REPORT_FAULTS faults of each kind (default 10). The databases hold what
  * the other suites wrote too: only what concerns the city's codes is
- * compared, and whole-city figures as differences. */
+ * compared, and whole-city figures as differences.
+ *
+ * One file, though long: the city takes most of a minute to load and
+ * nearly every test here reads it. */
 #include "client.h"
 
 #include <math.h>
@@ -734,6 +740,258 @@ static void pages_follow_each_other(void **state)
                      faults_where(NULL, NULL, "retired_but_linked"), "city, two at a time");
 }
 
+/* ---- the rates by level -------------------------------------------------------------------- */
+
+static api_resp *rates(const char *query)
+{
+    api_opts o = {.key = KEY_DISPATCH, .timeout_s = 120};
+    return api_call("GET", strf("%s/v1/reports/integration/rates%s%s", cust_url(),
+                                query ? "?" : "", query ? query : ""),
+                    &o, NULL, 0);
+}
+
+/* Every item of the rates asked by query, page after page (limit per page),
+ * as code -> [customers, complete]; only the city's codes when city_only.
+ * The seconds the first page took in *first_s (if not NULL). */
+static json_t *all_rates(const char *query, int limit, int city_only, double *first_s)
+{
+    json_t *got = jkeep(json_object());
+    const char *after = NULL;
+    for (int page = 0; page < 100000; page++) {
+        char *q = strf("%s&limit=%d%s%s", query, limit, after ? "&after=" : "", after ? after : "");
+        api_resp *r = rates(q);
+        assert_status(r, 200);
+        if (page == 0 && first_s) *first_s = r->seconds;
+        size_t i;
+        json_t *item, *prev = NULL;
+        json_array_foreach(json_object_get(r->json, "items"), i, item) {
+            const char *code = jstr(item, "code");
+            if (prev && strcmp(jstr(prev, "code"), code) >= 0)
+                fail_msg("%s: %s listed after %s", q, code, jstr(prev, "code"));
+            prev = item;
+            long long cu = jint(item, "customers"), ok = jint(item, "complete");
+            assert_true(cu > 0 && ok >= 0 && ok <= cu);
+            double rate = json_real_value(json_object_get(item, "rate"));
+            assert_true(fabs(rate - (double)ok / (double)cu) < 1e-9);
+            if (city_only && !json_object_get(city.codes, code)) continue;
+            if (json_object_get(got, code)) fail_msg("%s: %s listed twice", q, code);
+            json_object_set_new(got, code, json_pack("[I, I]", (json_int_t)cu, (json_int_t)ok));
+        }
+        after = json_string_value(json_object_get(r->json, "next"));
+        if (!after) return got;
+        assert_int_equal(json_array_size(json_object_get(r->json, "items")), (size_t)limit);
+        assert_string_equal(after, jstr(prev, "code"));
+    }
+    fail_msg("%s: pages never end", query);
+    return NULL;
+}
+
+/* What a reach holds at a level (substation, line, transformer). */
+static const char *reach_at(const reach *r, const char *level)
+{
+    return level[0] == 's' ? r->ss : level[0] == 'l' ? r->ln : r->tr;
+}
+
+/* The rates at level of the city's active customers, walked up the city's
+ * files, as code -> [customers, complete]: a customer counts under every
+ * object of the level its chains reach (those through scope=code only,
+ * when scope is not NULL), complete when every one of its chains is. */
+static json_t *expected_rates(const char *level, const char *scope, const char *code)
+{
+    json_t *want = jkeep(json_object());
+    const char *cu;
+    json_t *category;
+    json_object_foreach(city.cat, cu, category) {
+        if (json_object_get(city.retired, cu)) continue;
+        json_t *starts = starts_of(cu), *under = json_object(), *s;
+        int whole = json_array_size(starts) > 0;
+        size_t i;
+        json_array_foreach(starts, i, s) {
+            reach r = walk(json_string_value(s));
+            whole = whole && r.ss;
+            const char *at = reach_at(&r, level), *in = scope ? reach_at(&r, scope) : NULL;
+            if (at && (!scope || (in && strcmp(in, code) == 0)))
+                json_object_set_new(under, at, json_true());
+        }
+        const char *at;
+        json_t *yes;
+        json_object_foreach(under, at, yes) {
+            json_t *n = json_object_get(want, at);
+            if (!n) json_object_set_new(want, at, n = json_pack("[i, i]", 0, 0));
+            json_int_t cus = json_integer_value(json_array_get(n, 0));
+            json_int_t ok = json_integer_value(json_array_get(n, 1));
+            json_array_set_new(n, 0, json_integer(cus + 1));
+            json_array_set_new(n, 1, json_integer(ok + whole));
+        }
+        json_decref(under);
+    }
+    return want;
+}
+
+static void assert_same_rates(json_t *got, json_t *want, const char *what)
+{
+    int bad = 0;
+    const char *code;
+    json_t *n;
+    json_object_foreach(want, code, n) {
+        json_t *g = json_object_get(got, code);
+        if (!g || !json_equal(g, n)) {
+            fprintf(stderr, "# %s: %s has %s, the city's files say %s\n", what, code,
+                    g ? jdump(json_incref(g)) : "nothing", jdump(json_incref(n)));
+            bad++;
+        }
+    }
+    json_object_foreach(got, code, n) {
+        if (!json_object_get(want, code)) {
+            fprintf(stderr, "# %s: %s is listed, the city's files place no customer there\n",
+                    what, code);
+            bad++;
+        }
+    }
+    if (bad) fail_msg("%s: %d objects differ from the city's files", what, bad);
+}
+
+/* The one-scope report of code agrees with its item. */
+static void assert_item_is_the_report(const char *level, const char *code, json_t *item)
+{
+    api_resp *r = report(strf("%s=%s&limit=1", level, code));
+    assert_status(r, 200);
+    json_t *cu = json_object_get(r->json, "customers");
+    if (jint(cu, "active") != json_integer_value(json_array_get(item, 0)) ||
+        jint(cu, "complete") != json_integer_value(json_array_get(item, 1)))
+        fail_msg("%s %s: the rates say %s, its report %lld active, %lld complete", level, code,
+                 jdump(json_incref(item)), jint(cu, "active"), jint(cu, "complete"));
+}
+
+static const char *const levels[] = {"substation", "line", "transformer"};
+
+/* Each level of the whole city: the city's objects exactly as its files
+ * say, and a sample of them as their own report says. */
+static void rates_by_level_agree_with_the_city_and_the_report(void **state)
+{
+    the_city();
+    for (size_t l = 0; l < 3; l++) {
+        double first_s = 0, t0 = now_s();
+        json_t *got = all_rates(strf("level=%s", levels[l]), PAGE_MAX, 1, &first_s);
+        double all_s = now_s() - t0;
+        assert_same_rates(got, expected_rates(levels[l], NULL, NULL), levels[l]);
+        /* The busiest place of faults, and the first and last objects. */
+        const char *sample[3] = {busiest(levels[l]), NULL, NULL};
+        const char *code;
+        json_t *n;
+        json_object_foreach(got, code, n) {
+            if (!sample[1]) sample[1] = code;
+            sample[2] = code;
+        }
+        for (int i = 0; i < 3; i++)
+            if (sample[i])
+                assert_item_is_the_report(levels[l], sample[i], json_object_get(got, sample[i]));
+        fprintf(stderr, "# rates by %s: %zu of the city's, the first page in %.2f s, all in "
+                        "%.2f s\n",
+                levels[l], json_object_size(got), first_s, all_s);
+    }
+}
+
+/* Within a substation, its lines and transformer areas; within a line, its
+ * transformer areas: as the files say, each as in the whole city's (every
+ * line of the city is fed by one substation), and the lines of a
+ * substation hold its customers among them. */
+static void rates_within_a_scope(const char *level, const char *scope, const char *code,
+                                 json_t *city_level)
+{
+    double first_s = 0;
+    char *q = strf("level=%s&%s=%s", level, scope, code);
+    json_t *got = all_rates(q, PAGE_MAX, 0, &first_s);
+    assert_same_rates(got, expected_rates(level, scope, code), q);
+    assert_true(json_object_size(got) > 0);
+    const char *at;
+    json_t *n;
+    json_object_foreach(got, at, n) {
+        if (!json_equal(n, json_object_get(city_level, at)))
+            fail_msg("%s: %s has %s, in the whole city's %s", q, at, jdump(json_incref(n)),
+                     jdump(json_incref(json_object_get(city_level, at))));
+    }
+    fprintf(stderr, "# rates %s: %zu objects in %.2f s\n", q, json_object_size(got), first_s);
+}
+
+static void rates_within_a_substation_and_a_line(void **state)
+{
+    the_city();
+    const char *ss = busiest("substation"), *ln = busiest("line");
+    json_t *lines = all_rates("level=line", PAGE_MAX, 1, NULL);
+    json_t *areas = all_rates("level=transformer", PAGE_MAX, 1, NULL);
+    rates_within_a_scope("line", "substation", ss, lines);
+    rates_within_a_scope("transformer", "substation", ss, areas);
+    rates_within_a_scope("transformer", "line", ln, areas);
+
+    /* Every customer under the substation reaches it through a line. */
+    json_t *of_ss = all_rates(strf("level=line&substation=%s", ss), PAGE_MAX, 0, NULL);
+    long long sum = 0, sum_ok = 0;
+    const char *at;
+    json_t *n;
+    json_object_foreach(of_ss, at, n) {
+        sum += json_integer_value(json_array_get(n, 0));
+        sum_ok += json_integer_value(json_array_get(n, 1));
+    }
+    json_t *cu = json_object_get(report(strf("substation=%s&limit=1", ss))->json, "customers");
+    assert_true(sum >= jint(cu, "active") && sum_ok >= jint(cu, "complete"));
+
+    /* Pages of 1 follow each other as one page does. */
+    json_t *one = all_rates(strf("level=transformer&line=%s", ln), PAGE_MAX, 0, NULL);
+    json_t *ones = all_rates(strf("level=transformer&line=%s", ln), 1, 0, NULL);
+    assert_true(json_equal(one, ones));
+}
+
+static void rates_bad_input_is_400(void **state)
+{
+    char *ss = mint_code("SS"), *ln = mint_code("LN"), *tr = mint_code("TR");
+    const char *bad[] = {
+        "",
+        "level=",
+        "level=city",
+        "level=substation&level=line",
+        "level=line&what=1",
+        strf("level=substation&substation=%s", ss),
+        strf("level=line&line=%s", ln),
+        strf("level=line&transformer=%s", tr),
+        strf("level=transformer&transformer=%s", tr),
+        strf("level=transformer&substation=%s&line=%s", ss, ln),
+        strf("level=line&substation=%s&substation=%s", ss, ss),
+        strf("level=line&substation=%s", ln),
+        strf("level=line&substation=%s", spoil_check(ss)),
+        "level=line&substation=SS-123",
+        "level=line&limit=0",
+        "level=line&limit=1001",
+        "level=line&limit=ten",
+        strf("level=line&after=%s", ss),
+        "level=line&after=LN-1",
+        "level=line&after=",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        api_resp *r = rates(bad[i]);
+        if (r->status != 400) fail_msg("?%s answered %ld, not 400", bad[i], r->status);
+        assert_problem(r, 400);
+    }
+    assert_str_contains(jstr(rates("level=line&what=1")->json, "detail"), "what");
+    assert_str_contains(jstr(rates(strf("level=line&line=%s", ln))->json, "detail"), "above");
+    /* A scope datahub does not know. */
+    api_resp *r = rates(strf("level=line&substation=%s", ss));
+    assert_problem(r, 404);
+    assert_str_contains(jstr(r->json, "detail"), ss);
+    assert_problem(rates(strf("level=transformer&line=%s", ln)), 404);
+    /* An empty level of a known scope: a line with nothing under it. */
+    char *bare = create_line(KEY_PRODUCTION, strf("10kV %s", uniq()), "public", 10);
+    catch_up(CATCH_UP_S);
+    r = rates(strf("level=transformer&line=%s", bare));
+    assert_status(r, 200);
+    assert_int_equal(json_array_size(json_object_get(r->json, "items")), 0);
+    assert_true(json_is_null(json_object_get(r->json, "next")));
+    assert_string_equal(jstr(r->json, "level"), "transformer");
+    assert_string_equal(jstr(json_object_get(r->json, "scope"), "line"), bare);
+    assert_non_null(json_object_get(json_object_get(r->json, "freshness"), "subscriptions"));
+    assert_problem(api_get(cust_url(), "/v1/reports/integration/rates?level=line", NULL), 401);
+}
+
 /* ---- bad input ---------------------------------------------------------------------------- */
 
 static void bad_input_is_400(void **state)
@@ -769,8 +1027,10 @@ static void bad_input_is_400(void **state)
     assert_problem(report(strf("line=%s", ln)), 404);
     /* Reading needs a key, as everywhere. */
     assert_problem(api_get(cust_url(), "/v1/reports/integration", NULL), 401);
-    /* grid-svc has no such report: it is cust-svc's. */
-    assert_status(api_get(grid_url(), "/v1/reports/integration", KEY_DISPATCH), 404);
+    /* grid-svc passes it on to cust-svc, whose it is, answer and all. */
+    r = api_get(grid_url(), "/v1/reports/integration?what=1", KEY_DISPATCH);
+    assert_problem(r, 400);
+    assert_string_equal(r->served_by, "cust-svc");
 }
 
 /* ---- without datahub ---------------------------------------------------------------------- */
@@ -798,6 +1058,10 @@ static void without_datahub_the_report_is_503(void **state)
     it_extra[0] = spawn_cust(port, "", "cust-no-datahub");
     api_resp *r = api_get(strf("http://127.0.0.1:%d", port), "/v1/reports/integration",
                           KEY_DISPATCH);
+    assert_problem(r, 503);
+    assert_str_contains(jstr(r->json, "detail"), "DATAHUB_URL");
+    r = api_get(strf("http://127.0.0.1:%d", port), "/v1/reports/integration/rates?level=line",
+                KEY_DISPATCH);
     assert_problem(r, 503);
     assert_str_contains(jstr(r->json, "detail"), "DATAHUB_URL");
     /* The rest of the platform does not mind. */
@@ -969,6 +1233,9 @@ int main(void)
         IT(whole_city_totals_and_rate),
         IT(scoped_by_substation_line_and_transformer),
         IT(pages_follow_each_other),
+        IT(rates_bad_input_is_400),
+        IT(rates_by_level_agree_with_the_city_and_the_report),
+        IT(rates_within_a_substation_and_a_line),
         /* Last: it changes the city. */
         IT(changes_on_either_platform_follow_within_seconds),
         IT(a_line_is_joined_up_through_its_energising_source),

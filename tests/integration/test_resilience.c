@@ -22,6 +22,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cust.h"
+
 /* ---- (a) PostgreSQL restart ------------------------------------------------------- */
 
 static int pg_stopped;
@@ -308,6 +310,12 @@ static void unreachable_peer_is_bad_gateway(void **state)
     assert_problem(r, 502);
     assert_true(r->seconds < 5);
     assert_problem(api_get(base, "/v1/customers?limit=5", KEY_DISPATCH), 502);
+    /* and so are cust-svc's own reads it passes on */
+    for (int i = 0; i < cust_nreads; i++) {
+        api_resp *own = api_get(base, cust_reads[i].path, KEY_DISPATCH);
+        assert_problem(own, 502);
+        assert_str_contains(jstr(own->json, "detail"), cust_reads[i].what);
+    }
 
     char *ss = create_substation(strf("no peer %s", uniq()));
     assert_status(api_get(base, strf("/v1/substations/%s", ss), KEY_DISPATCH), 200);

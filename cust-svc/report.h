@@ -1,0 +1,51 @@
+/* report.h -- what the integration report (report.c) and its rates by
+ * level (report_rates.c) share: datahub's pool and the way it is asked. */
+#ifndef REPORT_H
+#define REPORT_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "service.h"
+
+typedef enum { SCOPE_CITY, SCOPE_SUBSTATION, SCOPE_LINE, SCOPE_TRANSFORMER, N_SCOPES } scope_id;
+
+/* A scope: its query parameter, which is also the column of the views that
+ * places things under it and its level in report.scopes, and the code
+ * prefix it takes. In order: each level lies under those before it. */
+typedef struct {
+    const char *param, *prefix;
+} report_scope;
+
+extern const report_scope report_scopes[N_SCOPES];
+
+typedef struct report_state {
+    service *svc;
+    db_pool *pool; /* NULL without DATAHUB_URL */
+    char *sql[N_SCOPES];       /* the report's, by scope (report.c) */
+    char *rates[N_SCOPES][N_SCOPES]; /* the rates', by level and scope (report_rates.c) */
+} report_state;
+
+/* text with every mark replaced by with (owned). */
+char *report_replaced(const char *text, const char *mark, const char *with);
+
+/* A code of the scope's prefix into code, or ERR after answering 400 (the
+ * parameter named as the scope's). */
+int report_code_arg(request *req, scope_id s, const char *value, char code[BIZCODE_LEN + 1]);
+
+/* A datahub connection, or NULL after answering 503 with why. */
+db_conn *datahub_conn(request *req, report_state *st);
+/* Answers a failed statement on datahub. */
+void datahub_error(request *req, db_conn *c, const PGresult *r);
+/* The rows of a statement that reads the whole city (see report.c). */
+PGresult *datahub_city_rows(db_conn *c, const char *sql, int n, const char *const *p);
+/* {"as_of", "subscriptions": [...]}: how fresh the figures are; NULL when
+ * datahub could not say. */
+json_t *datahub_freshness(db_conn *c);
+
+/* The rates by level (report_rates.c): statements built once, the route. */
+void rates_build(report_state *st);
+void rates_free(report_state *st);
+void rates_route(router *r, report_state *st);
+
+#endif
