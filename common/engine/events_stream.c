@@ -225,7 +225,8 @@ static int catch_up(request *req, db_conn *c, follower *f, const char *types_sql
             if (PQgetisnull(r, i, 0)) continue;
             events++;
             f->last_seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-            if (!PQgetisnull(r, i, 5)) events_frame(&f->pending, r, i, f->named); /* of the asked types */
+            if (!PQgetisnull(r, i, 5)) /* of the asked types */
+                events_frame(&f->pending, r, i, f->named);
         }
         PQclear(r);
         if (events < FOLLOW_BATCH) return OK;
