@@ -22,6 +22,8 @@ RUN apt-get update \
     && useradd --system --no-create-home yingpei
 WORKDIR /app
 COPY --from=build /src/build/grid-svc /src/build/cust-svc /src/build/bizcode /usr/local/bin/
+# Where the daemons look for the console beside their own folder (CONSOLE_DIR).
+COPY console /usr/local/share/yingpei/console
 COPY schema schema
 COPY config config
 USER yingpei

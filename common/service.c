@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "engine/resource.h"
 #include "base/jsonutil.h"
 #include "base/log.h"
+#include "net/statics.h"
 #include "store/migrate.h"
 #include "model/catalogue_check.h"
 #include "engine/openapi.h"
@@ -63,6 +65,7 @@ static int load_config(const service_def *def, service_config *c)
     c->policy_file = env_or("POLICY_FILE", "config/policy.json");
     c->schema_dir = env_or("SCHEMA_DIR", def->default_schema_dir);
     c->log_level = env_or("LOG_LEVEL", "info");
+    c->console_dir = env_or("CONSOLE_DIR", NULL);
     int body_kib, import_mib, answer_mib;
     if (env_int("PORT", def->default_port, 0, 65535, &c->port) != OK ||
         env_int("HTTP_THREADS", 4, 1, 256, &c->http_threads) != OK ||
@@ -176,6 +179,20 @@ static void openapi_page(request *req, void *ctx)
     http_json(req, 200, openapi_document(ctx));
 }
 
+/* The console (DESIGN §12): public, for its files hold no data; the key a
+ * person types is sent by the console to the API, never in a URL. One
+ * route for all its files, so /metrics has one line for them. */
+static void console_file(request *req, void *ctx)
+{
+    service *svc = ctx;
+    statics_answer(req, svc->console, http_param(req, 0));
+}
+
+static void console_root(request *req, void *ctx)
+{
+    statics_redirect(req, "/console/");
+}
+
 void service_routes(service *svc)
 {
     router *r = svc->router = router_new();
@@ -185,6 +202,10 @@ void service_routes(service *svc)
     router_add(r, "GET", "/metrics", metrics_page, svc, ROUTE_PUBLIC, "Prometheus metrics");
     router_add(r, "GET", "/openapi.json", openapi_page, svc, ROUTE_PUBLIC,
                "This API as OpenAPI 3.1");
+    router_add(r, "GET", "/console", console_root, svc, ROUTE_PUBLIC | ROUTE_UNLISTED,
+               "The console: redirects to /console/");
+    router_add(r, "GET", "/console/{path*}", console_file, svc, ROUTE_PUBLIC | ROUTE_UNLISTED,
+               "The console's files");
     about_routes(svc, r);
     resource_routes(svc, r);
     relation_routes(svc, r);
@@ -207,6 +228,36 @@ void service_routes_free(service *svc)
 }
 
 /* ---- start-up and shutdown --------------------------------------------------- */
+
+/* The console's files, read once: CONSOLE_DIR, else console/ where a
+ * checkout (build/grid-svc, build-san/...) or the image (/usr/local/bin, with the files
+ * in /usr/local/share/yingpei) has it, else ./console. Without them the
+ * daemon serves all the rest. */
+static void load_console(service *svc)
+{
+    char exe[PATH_MAX], beside[PATH_MAX + 32], shared[PATH_MAX + 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash) *slash = '\0';
+    snprintf(beside, sizeof beside, "%s/../console", exe);
+    snprintf(shared, sizeof shared, "%s/../share/yingpei/console", exe);
+    const char *given[] = {svc->cfg.console_dir};
+    const char *looked[] = {beside, shared, "console"};
+    const char **dirs = svc->cfg.console_dir ? given : looked;
+    size_t ndirs = svc->cfg.console_dir ? 1 : ARRAY_LEN(looked);
+    char why[PATH_MAX + 128] = "";
+    for (size_t i = 0; i < ndirs && !svc->console; i++) {
+        if (!svc->cfg.console_dir && access(dirs[i], F_OK) != 0) continue;
+        svc->console = statics_load(dirs[i], why, sizeof why);
+        if (svc->console)
+            log_info("console: %d files from %s, served at /console/",
+                     statics_count(svc->console), dirs[i]);
+    }
+    if (!svc->console)
+        log_warn("console: not installed (%s): /console/ answers 404",
+                 why[0] ? why : "no console/ beside the executable nor here; set CONSOLE_DIR");
+}
 
 static int migrate(service *svc)
 {
@@ -252,6 +303,7 @@ static void cleanup(service *svc)
 {
     health_stop(svc->health);
     events_cleanup(svc);
+    statics_free(svc->console);
     metrics_free(svc->metrics);
     service_routes_free(svc);
     peer_free(svc->peer);
@@ -302,6 +354,7 @@ int service_main(const service_def *def, int argc, char **argv)
                   decl_err);
         goto out;
     }
+    load_console(svc);
     if (migrate(svc) != OK) goto out;
     open_pools(svc);
     events_start(svc);

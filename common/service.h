@@ -1,6 +1,7 @@
 /* service.h -- one daemon assembled: configuration, start-up, the built-in
- * routes (/healthz, /readyz, /metrics, /openapi.json), every route of its
- * declarations and its own, and a clean stop on SIGTERM. */
+ * routes (/healthz, /readyz, /metrics, /openapi.json, the console's files
+ * at /console/), every route of its declarations and its own, and a clean
+ * stop on SIGTERM. */
 #ifndef SERVICE_H
 #define SERVICE_H
 

@@ -125,6 +125,13 @@ image_holds_schemas_and_config() {
 check "the image holds the schemas and configuration the daemons are pointed at" \
     image_holds_schemas_and_config
 
+# The daemons look for the console in ../share/yingpei/console from their own folder (/usr/local/bin).
+image_holds_console() {
+    grep -Eq '^COPY console /usr/local/share/yingpei/console$' Dockerfile &&
+        grep -q '/../share/yingpei/console' common/service.c && [[ -f console/index.html ]]
+}
+check "the image holds the console where the daemons look for it" image_holds_console
+
 init_makes_the_databases() {
     local db
     for db in "ROLE grid_svc" "ROLE cust_svc" "DATABASE grid OWNER grid_svc" "DATABASE cust OWNER cust_svc"; do

@@ -52,6 +52,7 @@ typedef struct service_config {
     int planned_notice_hours; /* a planned outage is announced at least this long ahead */
     int predict_min_calls;    /* trouble calls that make a predicted outage */
     int predict_window_hours; /* calls older than this predict nothing */
+    const char *console_dir;  /* CONSOLE_DIR; NULL: looked for (service.c) */
 } service_config;
 
 struct service {
@@ -73,6 +74,7 @@ struct service {
     void *trace;     /* topology/: the chain steps and kept walk plans */
     void *events;    /* events.c's pruning and listening threads */
     struct health *health; /* what /readyz reports (health.h) */
+    struct statics *console; /* the console's files (statics.h); NULL: not installed */
 };
 
 /* Who asks the peer on behalf of req: its key, request id and hop. */

@@ -25,6 +25,8 @@ typedef struct {
     char *type;
     char *frame; /* "id: ...\nevent: ...\ndata: {...}\n\n" */
     size_t len;
+    size_t event_at, event_len; /* where its "event: ...\n" line is: left out for
+                                   streams that ask ?named=false */
 } tail_event;
 
 /* svc->events: the pruning thread, the listener and the tail it reads. */
@@ -60,8 +62,12 @@ int events_still_kept(request *req, db_conn *c, long long after);
 
 /* Where "from now" starts: the newest event, or the horizon when none is left. */
 extern const char EVENTS_SQL_NEWEST[];
-/* The same row as a server-sent event's frame, appended to out. */
-void events_frame(sbuf *out, const PGresult *r, int row);
+/* The same row as a server-sent event's frame, appended to out; without
+ * its "event:" line unless named (a browser's EventSource then hands every
+ * frame to onmessage). */
+void events_frame(sbuf *out, const PGresult *r, int row, int named);
+/* A frame of the tail appended to out, named or not (events_frame). */
+void events_tail_copy(sbuf *out, const tail_event *t, int named);
 /* The listener's part: what committed since its last read, into the tail,
  * on its own connection. ERR when the connection failed. */
 int events_tail_read(events_state *ev, PGconn *pg);

@@ -30,8 +30,9 @@ static const char SQL_FOLLOW[] =
 
 static int stream_arg(void *ctx, const char *key, const char *value)
 {
-    if (strcmp(key, "after") == 0 || strcmp(key, "types") == 0) return OK;
-    http_problem(ctx, 400, "unknown query parameter '%s'; use after, types", key);
+    if (strcmp(key, "after") == 0 || strcmp(key, "types") == 0 || strcmp(key, "named") == 0)
+        return OK;
+    http_problem(ctx, 400, "unknown query parameter '%s'; use after, types, named", key);
     return ERR;
 }
 
@@ -43,6 +44,7 @@ typedef struct {
     events_state *ev;
     long long last_seq; /* the newest event passed: written, or not of the asked types */
     char **types;       /* NULL-terminated; NULL for all */
+    int named;          /* frames carry their "event:" line (?named=, default true) */
     double last_sent;   /* for heartbeats */
     int ending;         /* send what is pending, then end (behind the tail, or the catch-up
                            stopped at CATCH_UP_MAX) */
@@ -71,9 +73,10 @@ static int wanted(const follower *f, const char *type)
     return 0;
 }
 
-static follower *follower_new(service *svc, long long after, const char *types_csv)
+static follower *follower_new(service *svc, long long after, const char *types_csv, int named)
 {
     follower *f = xcalloc(1, sizeof *f);
+    f->named = named;
     f->svc = svc;
     f->ev = svc->events;
     f->last_seq = after;
@@ -129,7 +132,7 @@ static void take_from_tail(follower *f, size_t max)
             log_info("events stream fell behind the pruning horizon at %lld; ended", f->last_seq);
             break;
         }
-        if (wanted(f, t->type)) sb_appendn(&f->pending, t->frame, t->len);
+        if (wanted(f, t->type)) events_tail_copy(&f->pending, t, f->named);
         f->last_seq = t->seq;
     }
     pthread_mutex_unlock(&ev->tail_mu);
@@ -173,6 +176,20 @@ static int resume_point(request *req, long long *after, int *given)
     return OK;
 }
 
+/* ?named=true|false into *named (default true); ERR after answering 400. */
+static int named_param(request *req, int *named)
+{
+    const char *v = http_query(req, "named");
+    *named = 1;
+    if (!v || strcmp(v, "true") == 0) return OK;
+    if (strcmp(v, "false") == 0) {
+        *named = 0;
+        return OK;
+    }
+    http_problem(req, 400, "named must be true or false, not '%s'", v);
+    return ERR;
+}
+
 /* The newest event now (or the horizon when none is kept). */
 static int newest_seq(request *req, db_conn *c, long long *out)
 {
@@ -208,7 +225,8 @@ static int catch_up(request *req, db_conn *c, follower *f, const char *types_sql
             if (PQgetisnull(r, i, 0)) continue;
             events++;
             f->last_seq = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-            if (!PQgetisnull(r, i, 5)) events_frame(&f->pending, r, i); /* of the asked types */
+            if (!PQgetisnull(r, i, 5)) /* of the asked types */
+                events_frame(&f->pending, r, i, f->named);
         }
         PQclear(r);
         if (events < FOLLOW_BATCH) return OK;
@@ -221,10 +239,11 @@ void events_stream(request *req, void *ctx)
 {
     service *svc = ctx;
     long long after;
-    int given;
+    int given, named;
     char *types = NULL;
     if (http_query_foreach(req, stream_arg, req) != OK ||
-        resume_point(req, &after, &given) != OK || events_types_param(req, &types) != OK)
+        resume_point(req, &after, &given) != OK || named_param(req, &named) != OK ||
+        events_types_param(req, &types) != OK)
         return;
     db_conn *c = service_db(svc, req);
     int rc = ERR;
@@ -233,7 +252,7 @@ void events_stream(request *req, void *ctx)
         rc = given ? events_still_kept(req, c, after) : newest_seq(req, c, &after);
         if (rc == OK) {
             const char *csv = http_query(req, "types");
-            f = follower_new(svc, after, csv);
+            f = follower_new(svc, after, csv, named);
             rc = catch_up(req, c, f, types);
         }
         db_release(svc->db, c);

@@ -32,14 +32,28 @@ json_t *events_item(const void *ctx, const PGresult *r, int row)
                      data ? data : json_null());
 }
 
-void events_frame(sbuf *out, const PGresult *r, int row)
+void events_frame(sbuf *out, const PGresult *r, int row, int named)
 {
     json_t *o = events_item(NULL, r, row);
     char *data = json_text(o); /* one line: JSON text escapes its newlines */
-    sb_appendf(out, "id: %s\nevent: %s\ndata: %s\n\n", PQgetvalue(r, row, 0),
-               PQgetvalue(r, row, 2), data);
+    sb_appendf(out, "id: %s\n", PQgetvalue(r, row, 0));
+    if (named) sb_appendf(out, "event: %s\n", PQgetvalue(r, row, 2));
+    sb_appendf(out, "data: %s\n\n", data);
     free(data);
     json_decref(o);
+}
+
+/* The tail holds each frame once, named; a stream that wants it unnamed
+ * copies it around its event line rather than having it formatted again. */
+void events_tail_copy(sbuf *out, const tail_event *t, int named)
+{
+    if (named) {
+        sb_appendn(out, t->frame, t->len);
+        return;
+    }
+    sb_appendn(out, t->frame, t->event_at);
+    size_t rest = t->event_at + t->event_len;
+    sb_appendn(out, t->frame + rest, t->len - rest);
 }
 
 static void tail_drop_oldest(events_state *ev)
@@ -58,7 +72,7 @@ static void tail_drop_oldest(events_state *ev)
 static void tail_append(events_state *ev, const PGresult *r, int row, long long pruned)
 {
     sbuf f = {0};
-    events_frame(&f, r, row);
+    events_frame(&f, r, row, 1);
     while (ev->n > 0 && (ev->n == TAIL_EVENTS || ev->bytes + f.len > TAIL_BYTES))
         tail_drop_oldest(ev);
     tail_event *t = &ev->ring[(ev->start + ev->n) % TAIL_EVENTS];
@@ -66,6 +80,8 @@ static void tail_append(events_state *ev, const PGresult *r, int row, long long 
     t->pruned = pruned;
     t->type = xstrdup(PQgetvalue(r, row, 2));
     t->len = f.len;
+    t->event_at = strlen("id: \n") + strlen(PQgetvalue(r, row, 0));
+    t->event_len = strlen("event: \n") + strlen(t->type);
     t->frame = sb_steal(&f);
     ev->bytes += t->len;
     ev->n++;

@@ -221,6 +221,7 @@ json_t *openapi_document(service *svc)
     json_t *paths = json_object();
     for (int i = 0; i < router_count(svc->router); i++) {
         const route *rt = router_at(svc->router, i);
+        if (rt->flags & ROUTE_UNLISTED) continue;
         json_t *item = json_object_get(paths, rt->pattern);
         if (!item) {
             item = json_object();

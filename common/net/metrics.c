@@ -5,8 +5,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-static const int status_codes[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 410, 412,
-                                   413, 415, 421, 422, 428, 499, 500, 502, 503, 504, 508};
+static const int status_codes[] = {200, 201, 204, 304, 308, 400, 401, 403, 404, 405, 409, 410,
+                                   412, 413, 415, 421, 422, 428, 499, 500, 502, 503, 504, 508};
 #define NSTATUS ((int)ARRAY_LEN(status_codes) + 1) /* last slot: any other status */
 
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

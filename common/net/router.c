@@ -36,6 +36,12 @@ static int is_param(const char *seg)
     return seg[0] == '{';
 }
 
+static int is_rest(const char *seg)
+{
+    size_t n = strlen(seg);
+    return n > 3 && seg[0] == '{' && seg[n - 2] == '*' && seg[n - 1] == '}';
+}
+
 route *router_add(router *r, const char *method, const char *pattern, route_handler fn, void *ctx,
                   unsigned flags, const char *summary)
 {
@@ -54,6 +60,7 @@ route *router_add(router *r, const char *method, const char *pattern, route_hand
         rt->nparams += is_param(rt->segs[rt->nsegs++]);
         p += len + (slash ? 1 : 0);
     }
+    rt->rest = rt->nsegs > 0 && is_rest(rt->segs[rt->nsegs - 1]);
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 32;
         r->routes = xrealloc(r->routes, (size_t)r->cap * sizeof *r->routes);
@@ -110,19 +117,23 @@ static void add_allow(route_match *m, const char *method)
  * parameter, and fills params when capture is set. */
 static int shape_matches(const route *rt, const path_segs *ps, int *too_long, route_match *capture)
 {
-    if (rt->nsegs != ps->n) return 0;
+    if (rt->rest ? ps->n < rt->nsegs : rt->nsegs != ps->n) return 0;
     int np = 0;
-    for (int i = 0; i < ps->n; i++) {
+    for (int i = 0; i < rt->nsegs; i++) {
         const char *seg = rt->segs[i];
+        size_t len = ps->len[i];
+        if (rt->rest && i == rt->nsegs - 1) /* to the end of the path */
+            len = (size_t)(ps->start[ps->n - 1] + ps->len[ps->n - 1] - ps->start[i]);
+        else if (is_param(seg) && len == 0)
+            return 0;
         if (is_param(seg)) {
-            if (ps->len[i] == 0) return 0;
-            if (ps->len[i] > ROUTE_PARAM_MAX) {
+            if (len > ROUTE_PARAM_MAX) {
                 *too_long = 1;
                 continue;
             }
             if (capture && np < ROUTE_MAX_PARAMS) {
-                memcpy(capture->params[np], ps->start[i], ps->len[i]);
-                capture->params[np][ps->len[i]] = '\0';
+                memcpy(capture->params[np], ps->start[i], len);
+                capture->params[np][len] = '\0';
             }
             np++;
         } else if (strlen(seg) != ps->len[i] || memcmp(seg, ps->start[i], ps->len[i]) != 0) {

@@ -22,8 +22,12 @@ enum {
     ROUTE_PRIMARY = 1u << 5,   /* reads only the primary, even as a GET */
     ROUTE_SLOW = 1u << 6,      /* may take long but never waits on the peer: runs on the local
                                   workers, off the I/O threads (a walk's leg, a report) */
+    ROUTE_UNLISTED = 1u << 7,  /* not in /openapi.json: served, but not the API (the console) */
 };
 
+/* A pattern's last segment may be "{name*}": it takes the rest of the path,
+ * slashes and all, possibly empty ("/console/{path*}" fits "/console/" and
+ * "/console/vendor/x.js", not "/console"). */
 typedef struct route {
     char *method;
     char *pattern; /* "/v1/substations/{code}" */
@@ -36,6 +40,7 @@ typedef struct route {
     int nsegs;
     char *segs[ROUTE_MAX_SEGS]; /* "{code}" marks a parameter */
     int nparams;                /* of segs: where several fit, the fewest wins */
+    int rest;                   /* the last segment is "{name*}" */
 } route;
 
 typedef struct router router;

@@ -5,7 +5,8 @@
  * the path (each a C string: a NUL ends it). Both tables are asked, and
  * each answer is held to the table, read here a second way:
  *   - a match is the first route of the method whose pattern fits the path,
- *     and the pattern with the captured parameters put back is the path;
+ *     and the pattern with the captured parameters put back is the path (a
+ *     last "{name*}" takes the rest of it);
  *   - no route of the method after it that is more literal (fewer
  *     parameters) fits the path too: such a route could never be reached;
  *   - 405 when routes of other methods fit, their methods in Allow and not
@@ -49,10 +50,14 @@ static int nparams(const route *rt)
 static int fits(const route *rt, const segs *s, int *too_long)
 {
     *too_long = 0;
-    if (rt->nsegs != s->n) return 0;
-    for (int i = 0; i < s->n; i++) {
+    const char *last = rt->nsegs ? rt->segs[rt->nsegs - 1] : "";
+    int rest = strlen(last) > 3 && strcmp(last + strlen(last) - 2, "*}") == 0;
+    if (rest ? s->n < rt->nsegs : rt->nsegs != s->n) return 0;
+    for (int i = 0; i < rt->nsegs; i++) {
         const char *seg = rt->segs[i];
-        if (seg[0] == '{') {
+        if (rest && i == rt->nsegs - 1) { /* "{name*}": the rest of the path, maybe empty */
+            *too_long |= strlen(s->start[i]) > ROUTE_PARAM_MAX;
+        } else if (seg[0] == '{') {
             if (s->len[i] == 0) return 0;
             *too_long |= s->len[i] > ROUTE_PARAM_MAX;
         } else if (strlen(seg) != s->len[i] || memcmp(seg, s->start[i], s->len[i]) != 0) {

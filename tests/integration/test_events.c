@@ -618,6 +618,62 @@ static void stream_types_filter(void **state)
     if (strstr(sse_text(s), ad)) fail_msg("the address.created of %s came through", ad);
 }
 
+/* The frames of sse_frames have no "event" and carry their type in the data. */
+static void assert_frames_unnamed(sse *s)
+{
+    char *text = sse_text(s);
+    if (strstr(text, "event:")) fail_msg("named=false sent an event line: %s", text);
+    json_t *frames = sse_frames(s);
+    size_t i;
+    json_t *f;
+    json_array_foreach(frames, i, f) {
+        json_t *data = json_object_get(f, "data");
+        if (!json_is_object(data) || !json_is_string(json_object_get(data, "type")) ||
+            jint(f, "id") != jint(data, "seq"))
+            fail_msg("an unnamed frame without its type and seq: %s", jdump(json_incref(f)));
+    }
+}
+
+/* ?named=false: frames without an "event:" line, so that a browser's
+ * EventSource hands every one to onmessage; the type is in the data. Both
+ * from the tail (a new event) and from the table (a resumed stream). */
+static void stream_unnamed_frames(void **state)
+{
+    (void)state;
+    long long c0 = newest(cust_url());
+    sse *s = sse_open_ok(cust_url(), "named=false&types=customer.created,address.created",
+                         KEY_DISPATCH, NULL);
+    char *ad = create_address();
+    char *cu = create_customer(strf("stream unnamed %s", uniq()), NULL);
+    if (!sse_wait_for(s, cu, 5)) fail_msg("%s did not arrive: %s", cu, sse_text(s));
+    sse_wait_for(s, "}}\n\n", 1);
+    assert_frames_unnamed(s);
+    json_t *frames = sse_frames(s);
+    int seen_ad = 0, seen_cu = 0;
+    size_t i;
+    json_t *f;
+    json_array_foreach(frames, i, f) {
+        json_t *data = json_object_get(f, "data");
+        seen_ad |= strcmp(jstr(data, "type"), "address.created") == 0 &&
+                   strcmp(jstr(data, "code"), ad) == 0;
+        seen_cu |= strcmp(jstr(data, "type"), "customer.created") == 0 &&
+                   strcmp(jstr(data, "code"), cu) == 0;
+    }
+    if (!seen_ad || !seen_cu) fail_msg("both types were asked for: %s", sse_text(s));
+    /* resumed from before them: the catch-up read from the table, unnamed too */
+    sse *r = sse_open_ok(cust_url(), strf("named=false&after=%lld", c0), KEY_DISPATCH, NULL);
+    if (!sse_wait_for(r, cu, 5)) fail_msg("resumed: %s did not arrive: %s", cu, sse_text(r));
+    sse_wait_for(r, "}}\n\n", 1);
+    assert_frames_unnamed(r);
+    /* named=true is the default: an event line in each frame */
+    sse *n = sse_open_ok(cust_url(), strf("named=true&after=%lld", c0), KEY_DISPATCH, NULL);
+    if (!sse_wait_for(n, cu, 5)) fail_msg("named=true: %s did not arrive: %s", cu, sse_text(n));
+    sse_wait_for(n, "}}\n\n", 1);
+    json_t *named = sse_frames(n);
+    assert_frames_well_formed(named);
+    assert_non_null(frame_of(named, "customer.created", cu));
+}
+
 /* An idle stream gets ': heartbeat' every EVENTS_HEARTBEAT_S, not more often. */
 static void stream_heartbeat(void **state)
 {
@@ -649,7 +705,8 @@ static void stream_bad_requests(void **state)
         api_opts o = {.key = KEY_DISPATCH, .headers = h, .timeout_s = 5};
         assert_problem(api_call("GET", strf("%s/v1/events/stream", grid_url()), &o, NULL, 0), 400);
     }
-    const char *bad[] = {"after=x", "after=-1", "types=", "types=A.B", "foo=1", "limit=10"};
+    const char *bad[] = {"after=x", "after=-1", "types=", "types=A.B", "foo=1", "limit=10",
+                         "named=", "named=yes", "named=FALSE", "named=0"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         api_opts o = {.key = KEY_DISPATCH, .timeout_s = 5};
         assert_problem(api_call("GET", strf("%s/v1/events/stream?%s", grid_url(), bad[i]), &o,
@@ -950,6 +1007,7 @@ int main(void)
         IT(stream_delivers_new_events),
         IT(stream_resumes_after_last_event_id),
         IT(stream_types_filter),
+        IT(stream_unnamed_frames),
         cmocka_unit_test_teardown(stream_heartbeat, it_stop_extras),
         IT(stream_bad_requests),
         IT(stream_behind_horizon),

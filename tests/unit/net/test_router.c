@@ -327,6 +327,63 @@ static void test_route_index(void **state)
     router_free(big);
 }
 
+/* A last "{name*}" takes the rest of the path, slashes and all, possibly
+ * empty; the bare prefix, other methods and literal routes beside it are
+ * as for any route. */
+static void test_rest_segment(void **state)
+{
+    (void)state;
+    router *r = router_new();
+    router_add(r, "GET", "/console", h_b, NULL, ROUTE_PUBLIC, "redirect");         /* 0 */
+    router_add(r, "GET", "/console/{path*}", h_a, &ctx_one, ROUTE_PUBLIC, "files"); /* 1 */
+    router_add(r, "GET", "/console/about", h_b, NULL, ROUTE_PUBLIC, "literal");     /* 2 */
+    route_match m;
+    assert_int_equal(router_match(r, "GET", "/console/", &m), MATCH_OK);
+    assert_int_equal(m.route->index, 1);
+    assert_true(m.route->rest);
+    assert_int_equal(m.nparams, 1);
+    assert_string_equal(m.params[0], "");
+    assert_int_equal(router_match(r, "GET", "/console/app.js", &m), MATCH_OK);
+    assert_string_equal(m.params[0], "app.js");
+    assert_int_equal(router_match(r, "GET", "/console/vendor/lib/x.min.js", &m), MATCH_OK);
+    assert_int_equal(m.route->index, 1);
+    assert_string_equal(m.params[0], "vendor/lib/x.min.js");
+    assert_int_equal(router_match(r, "GET", "/console/a//b/", &m), MATCH_OK);
+    assert_string_equal(m.params[0], "a//b/");
+    assert_int_equal(router_match(r, "GET", "/console/../openapi.json", &m), MATCH_OK);
+    assert_string_equal(m.params[0], "../openapi.json"); /* the handler refuses it */
+    assert_int_equal(router_match(r, "GET", "/console", &m), MATCH_OK);
+    assert_int_equal(m.route->index, 0);
+    assert_false(m.route->rest);
+    /* a literal route wins, as over any parameter */
+    assert_int_equal(router_match(r, "GET", "/console/about", &m), MATCH_OK);
+    assert_int_equal(m.route->index, 2);
+    assert_int_equal(router_match(r, "GET", "/console/about/x", &m), MATCH_OK);
+    assert_int_equal(m.route->index, 1);
+    assert_string_equal(m.params[0], "about/x");
+    assert_int_equal(router_match(r, "GET", "/consoles/x", &m), MATCH_NOT_FOUND);
+    assert_int_equal(router_match(r, "POST", "/console/x/y", &m), MATCH_BAD_METHOD);
+    assert_string_equal(m.allow, "GET");
+    /* the rest is a parameter: no longer than the others */
+    char *longer = repeat('a', ROUTE_PARAM_MAX - 1);
+    char path[ROUTE_PARAM_MAX + 64];
+    snprintf(path, sizeof path, "/console/b/%s", longer);
+    assert_int_equal(router_match(r, "GET", path, &m), MATCH_PARAM_TOO_LONG);
+    snprintf(path, sizeof path, "/console/%s", longer);
+    assert_int_equal(router_match(r, "GET", path, &m), MATCH_OK);
+    free(longer);
+    /* no more segments than any path may have */
+    assert_int_equal(router_match(r, "GET", "/console/1/2/3/4/5/6/7/8/9/10/11", &m), MATCH_OK);
+    assert_int_equal(router_match(r, "GET", "/console/1/2/3/4/5/6/7/8/9/10/11/12", &m),
+                     MATCH_NOT_FOUND);
+    /* "{name*}" elsewhere than last is an ordinary parameter */
+    router_add(r, "GET", "/x/{a*}/y", h_a, NULL, 0, "not rest");
+    assert_int_equal(router_match(r, "GET", "/x/1/y", &m), MATCH_OK);
+    assert_false(m.route->rest);
+    assert_int_equal(router_match(r, "GET", "/x/1/2/y", &m), MATCH_NOT_FOUND);
+    router_free(r);
+}
+
 static void test_router_copies_strings(void **state)
 {
     (void)state;
@@ -356,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_literal_beats_parameter),
         cmocka_unit_test_setup_teardown(test_route_index, setup, teardown),
         cmocka_unit_test(test_router_copies_strings),
+        cmocka_unit_test(test_rest_segment),
     };
     return cmocka_run_group_tests_name("router", tests, NULL, NULL);
 }
