@@ -10,6 +10,9 @@
  * numbers, so that what a search finds is exactly what the test made. */
 #include "client.h"
 
+#include "cust.h"
+#include "grid.h"
+
 #include <ctype.h>
 #include <stdlib.h>
 #include <sys/random.h>
@@ -332,6 +335,39 @@ static void a_missing_peer_leaves_a_partial_answer(void **state)
     assert_string_equal(codes_of(hits(search(base, cu, NULL))), cu);
 }
 
+/* ---- the indexes ------------------------------------------------------------------- */
+
+/* Every field searched as a substring (FF_SEARCH, not FF_UNIQUE) has a
+ * trigram index, so that a q of three characters or more reads no table
+ * whole: declaring one without its index fails here. */
+static void searched_names_have_trigram_indexes(void **state)
+{
+    (void)state;
+    const struct {
+        const char *db_url;
+        const collection_def *c;
+        int n;
+    } platforms[] = {{"GRID_DATABASE_URL", grid_collections, grid_ncollections},
+                     {"CUST_DATABASE_URL", cust_collections, cust_ncollections}};
+    int checked = 0;
+    for (int p = 0; p < 2; p++) {
+        PGconn *db = pg_admin(db_name_of(platforms[p].db_url));
+        for (int i = 0; i < platforms[p].n; i++) {
+            const collection_def *c = &platforms[p].c[i];
+            for (const field_def *f = c->fields; f->name; f++) {
+                if (!(f->flags & FF_SEARCH) || (f->flags & FF_UNIQUE)) continue;
+                PGresult *r = pg_ok(db, strf("SELECT 1 FROM pg_indexes WHERE schemaname = 'public' "
+                                             "AND tablename = '%s' AND indexdef LIKE "
+                                             "'%%USING gin (%s gin_trgm_ops)%%'",
+                                             c->table, f->name));
+                if (PQntuples(r) != 1) fail_msg("%s.%s is searched but has no trigram index", c->table, f->name);
+                checked++;
+            }
+        }
+    }
+    assert_true(checked >= 10);
+}
+
 int main(void)
 {
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -345,6 +381,7 @@ int main(void)
         IT(limit_bounds_and_truncated_tells),
         IT(bad_searches_are_refused),
         IT(the_peers_half_does_not_ask_back),
+        IT(searched_names_have_trigram_indexes),
         cmocka_unit_test_teardown(a_missing_peer_leaves_a_partial_answer, it_stop_extras),
     };
     return cmocka_run_group_tests(tests, it_group_setup, it_group_teardown);
