@@ -149,9 +149,9 @@ static int status_param(search_state *st, const collection_def *c)
 }
 
 /* One searched field of c: its matches, best first, at most $3. A number
- * is found by equality (its unique index); a name by ILIKE, which a
- * trigram index serves where there is one. Columns: code, status, name,
- * matched, exact, rank (the order of search_rank). */
+ * is found by equality (its unique index); a name by ILIKE (LIKE when q has
+ * no case), which its trigram index serves once q has three characters.
+ * Columns: code, status, name, matched, exact, rank (search_rank's order). */
 static void field_branch(sbuf *b, const collection_def *c, const field_def *f, int statuses,
                          int caseless)
 {
@@ -285,8 +285,8 @@ static void add_rows(found *f, service *svc, const PGresult *r, int limit)
 
 /* Our objects: the one a code names, or those whose searched fields match.
  * ERR after answering (503, a database error). */
-static int search_here(service *svc, request *req, const char *q, size_t qlen, int limit,
-                       const char *canon, found *f)
+static int search_here(service *svc, request *req, const char *q, int limit, const char *canon,
+                       found *f)
 {
     search_state *st = svc->search;
     const char *sql = NULL;
@@ -294,15 +294,15 @@ static int search_here(service *svc, request *req, const char *q, size_t qlen, i
         for (int i = 0; i < svc->def->ncollections; i++)
             if (strncmp(svc->def->collections[i].prefix, canon, 2) == 0) sql = st->sql_code[i];
     } else {
-        sql = st->sql_fields[search_caseless(q, qlen)];
+        sql = st->sql_fields[search_caseless(q, strlen(q))];
     }
     if (!sql) return OK;
     db_conn *c = service_db(svc, req);
     if (!c) return ERR;
-    char *text = xasprintf("%.*s", (int)qlen, q), *pattern = search_like_pattern(q, qlen);
+    char *pattern = search_like_pattern(q, strlen(q));
     char rows[16];
     snprintf(rows, sizeof rows, "%d", limit + 1);
-    const char *params[4 + ARRAY_LEN(st->listed)] = {canon ? canon : text, pattern, rows};
+    const char *params[4 + ARRAY_LEN(st->listed)] = {canon ? canon : q, pattern, rows};
     for (int i = 0; i < st->nsets; i++) params[3 + i] = st->listed[i];
     /* A code is one indexed read, prepared once. The field search is
      * planned for its q: a prepared plan made for any pattern would read
@@ -318,7 +318,6 @@ static int search_here(service *svc, request *req, const char *q, size_t qlen, i
     }
     PQclear(r);
     db_release(svc->db, c);
-    free(text);
     free(pattern);
     return rc;
 }
@@ -401,12 +400,12 @@ static void search(request *req, void *ctx)
     if (http_query_foreach(req, search_arg, &a) != OK) return;
     size_t start = 0, len = 0;
     int chars = a.q ? search_trim(a.q, &start, &len) : 0;
-    if (chars < 0 || chars == 0 || chars > SEARCH_Q_MAX) {
+    if (chars < 1 || chars > SEARCH_Q_MAX) {
         http_problem(req, 400, "q must be text of 1 to %d characters (white space around it "
                                "aside)%s", SEARCH_Q_MAX, chars < 0 ? ", in UTF-8" : "");
         return;
     }
-    char *q = xasprintf("%.*s", (int)len, a.q + start);
+    char *q = xstrndup(a.q + start, len);
     char canon[BIZCODE_LEN + 1];
     int is_code = bizcode_parse(q, canon, NULL) == BIZ_OK;
     int ours = !is_code || catalogue_collection(svc->def, canon);
@@ -414,7 +413,7 @@ static void search(request *req, void *ctx)
     int ask_peer = !http_header_in(req, "X-Peer-Platform") && !(is_code && ours);
     found f = {json_array(), NULL, 0, 0};
     char *missed = NULL;
-    if (ours && search_here(svc, req, q, len, a.limit, is_code ? canon : NULL, &f) != OK)
+    if (ours && search_here(svc, req, q, a.limit, is_code ? canon : NULL, &f) != OK)
         goto out;
     if (ask_peer) missed = search_peer(svc, req, is_code ? canon : q, a.limit, &f);
     answer(req, svc, q, a.limit, &f, missed);
