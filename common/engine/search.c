@@ -74,7 +74,8 @@ int search_caseless(const char *q, size_t len)
     for (size_t i = 0; i < len;) {
         size_t n = utf8_char(s + i, len - i);
         if (!n) return 0;
-        uint32_t cp = n == 1 ? s[i] : n == 2 ? (s[i] & 0x1Fu) : n == 3 ? (s[i] & 0x0Fu) : (s[i] & 0x07u);
+        static const unsigned lead_bits[] = {0, 0x7Fu, 0x1Fu, 0x0Fu, 0x07u};
+        uint32_t cp = s[i] & lead_bits[n];
         for (size_t k = 1; k < n; k++) cp = cp << 6 | (s[i + k] & 0x3Fu);
         int uncased = n == 1 ? !((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z')
                              : (cp >= 0x3000 && cp <= 0x9FFF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
@@ -345,7 +346,8 @@ static int add_peer_items(found *f, service *svc, const peer_response *pr)
         const char *matched = json_string_value(json_object_get(it, "matched"));
         const collection_def *c = code ? peer_collection(svc->def, code) : NULL;
         if (!c || !matched || bizcode_parse(code, NULL, NULL) != BIZ_OK) continue;
-        found_add(f, json_incref(it), search_rank(c, matched, json_is_true(json_object_get(it, "exact"))));
+        int exact = json_is_true(json_object_get(it, "exact"));
+        found_add(f, json_incref(it), search_rank(c, matched, exact));
     }
     if (json_is_true(json_object_get(body, "truncated"))) f->truncated = 1;
     json_decref(body);
