@@ -22,6 +22,7 @@
 #include "model/catalogue_check.h"
 #include "engine/openapi.h"
 #include "engine/proxy.h"
+#include "engine/search.h"
 #include "engine/events.h"
 #include "topology/areas.h"
 #include "topology/trace.h"
@@ -212,6 +213,7 @@ void service_routes(service *svc)
     trace_routes(svc, r);
     areas_routes(svc, r);
     events_routes(svc, r);
+    search_routes(svc, r);
     if (svc->def->routes) svc->def->routes(svc, r);
     proxy_routes(svc, r);
 }
@@ -222,6 +224,7 @@ void service_routes_free(service *svc)
     relation_cleanup(svc);
     proxy_cleanup(svc);
     trace_cleanup(svc);
+    search_cleanup(svc);
     if (svc->def->routes_free) svc->def->routes_free(svc);
     router_free(svc->router);
     svc->router = NULL;

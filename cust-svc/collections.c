@@ -26,7 +26,8 @@ static const char *const pp[] = {"PP", NULL};
 static const char *const ln[] = {"LN", NULL};
 static const char *const tr[] = {"TR", NULL};
 
-#define NAME(fl, what) {.name = "name", .type = FT_TEXT, .flags = (fl), .doc = what}
+/* Names are what people search by (GET /v1/search). */
+#define NAME(fl, what) {.name = "name", .type = FT_TEXT, .flags = (fl) | FF_SEARCH, .doc = what}
 #define CUSTOMER(fl) \
     {.name = "customer", .type = FT_CODE, .flags = (fl), .refs = cu, .doc = "customer (CU)"}
 /* A supply or metering point feeds its customer in the supply chain. */
@@ -51,7 +52,7 @@ static const field_def customer_fields[] = {
     {.name = "phone", .type = FT_TEXT, .flags = FF_SUMMARY, .max_len = 40, .doc = "contact phone"},
     {.name = "address", .type = FT_CODE, .flags = FF_SUMMARY, .refs = ad,
      .doc = "structured address (AD)"},
-    {.name = "account_no", .type = FT_TEXT, .flags = FF_UNIQUE, .max_len = 40,
+    {.name = "account_no", .type = FT_TEXT, .flags = FF_UNIQUE | FF_SEARCH, .max_len = 40,
      .doc = "legacy account number 户号, unique when present"},
     {.name = "contract_capacity_kva", .type = FT_NUM, .min = 0, .max = 10000000,
      .doc = "contracted capacity, kVA"},
@@ -93,7 +94,7 @@ static const field_def metering_point_fields[] = {
 
 static const field_def meter_box_fields[] = {
     NAME(0, "meter box label"),
-    {.name = "asset_no", .type = FT_TEXT, .flags = FF_UNIQUE, .max_len = 40,
+    {.name = "asset_no", .type = FT_TEXT, .flags = FF_UNIQUE | FF_SEARCH, .max_len = 40,
      .doc = "asset number, unique when present"},
     {.name = "rows", .type = FT_INT, .min = 1, .max = 20, .doc = "rows of meter positions"},
     {.name = "cols", .type = FT_INT, .min = 1, .max = 20, .doc = "columns of meter positions"},
@@ -102,7 +103,8 @@ static const field_def meter_box_fields[] = {
 };
 
 static const field_def meter_fields[] = {
-    {.name = "asset_no", .type = FT_TEXT, .flags = FF_REQUIRED | FF_UNIQUE, .max_len = 40,
+    {.name = "asset_no", .type = FT_TEXT, .flags = FF_REQUIRED | FF_UNIQUE | FF_SEARCH,
+     .max_len = 40,
      .doc = "asset number 资产编号, unique"},
     {.name = "model", .type = FT_TEXT, .max_len = 60, .doc = "model, e.g. DDZY1980"},
     {.name = "phase", .type = FT_ENUM, .values = phases, .doc = "single or three phase"},

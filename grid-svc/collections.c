@@ -26,7 +26,8 @@ static const char *const cu[] = {"CU", NULL};
 static const char *const sw[] = {"SW", NULL};
 static const char *const equipment[] = {"SS", "LN", "TR", NULL};
 
-#define NAME_REQUIRED(what) {.name = "name", .type = FT_TEXT, .flags = FF_REQUIRED, .doc = what}
+#define NAME_REQUIRED(what) \
+    {.name = "name", .type = FT_TEXT, .flags = FF_REQUIRED | FF_SEARCH, .doc = what}
 #define LOCATION {.name = "location", .type = FT_LOCATION, .doc = "position, WGS-84 degrees"}
 #define KV(req, what) \
     {.name = "voltage_kv", .type = FT_NUM, .flags = (req), .min = 0.1, .max = 1000, .doc = what}
@@ -91,7 +92,7 @@ static const field_def access_point_fields[] = {
 };
 
 static const field_def meter_box_resource_fields[] = {
-    {.name = "name", .type = FT_TEXT, .doc = "label on the drawing"},
+    {.name = "name", .type = FT_TEXT, .flags = FF_SEARCH, .doc = "label on the drawing"},
     {.name = "symbol", .type = FT_TEXT, .max_len = 60, .doc = "graphic symbol on the drawing"},
     {.name = "rotation_deg", .type = FT_NUM, .min = 0, .max = 360, .doc = "symbol rotation"},
     LOCATION,
@@ -99,7 +100,7 @@ static const field_def meter_box_resource_fields[] = {
 };
 
 static const field_def switch_fields[] = {
-    {.name = "name", .type = FT_TEXT, .doc = "dispatch name or number"},
+    {.name = "name", .type = FT_TEXT, .flags = FF_SEARCH, .doc = "dispatch name or number"},
     {.name = "kind", .type = FT_ENUM, .flags = FF_REQUIRED, .values = switch_kinds,
      .doc = "breaker 断路器, load_switch 负荷开关, disconnector 隔离开关 or fuse 熔断器"},
     {.name = "normal_open", .type = FT_BOOL, .flags = FF_REQUIRED,

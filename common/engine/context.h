@@ -73,6 +73,7 @@ struct service {
     void *proxies;   /* proxy.c's routes to the peer */
     void *trace;     /* topology/: the chain steps and kept walk plans */
     void *events;    /* events.c's pruning and listening threads */
+    void *search;    /* search.c's statements, built from the declarations */
     struct health *health; /* what /readyz reports (health.h) */
     struct statics *console; /* the console's files (statics.h); NULL: not installed */
 };

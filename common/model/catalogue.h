@@ -42,6 +42,9 @@ enum {
     FF_SWITCH = 1u << 7,   /* FT_CODE, a relation's attribute: the switch that makes or breaks
                               the link (DESIGN §9); walks follow the link only while that
                               switch is closed in the state asked */
+    FF_SEARCH = 1u << 8,   /* FT_TEXT: GET /v1/search finds the object by it: exactly when it
+                              is FF_UNIQUE too (an account or asset number, found through its
+                              unique index), else as a case-insensitive substring (a name) */
 };
 
 /* A condition on the object a code names, e.g. kind = dedicated. */

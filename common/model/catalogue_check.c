@@ -158,6 +158,8 @@ static void check_fields(problems *p, const service_def *def, const char *table,
         if ((f->flags & FF_UNIQUE) && strlen(table) + strlen(f->name) + 5 > SQL_NAME_MAX)
             problem(p, "%s: its constraint %s_%s_key is over %d bytes", where, table, f->name,
                     SQL_NAME_MAX);
+        if ((f->flags & FF_SEARCH) && f->type != FT_TEXT)
+            problem(p, "%s: only text fields are searched (FF_SEARCH)", where);
         if (f->type == FT_ENUM && (!f->values || !f->values[0]))
             problem(p, "%s: an enum without values", where);
         if (f->type == FT_ENUM && f->dflt && !in_list(f->values, f->dflt))

@@ -63,6 +63,7 @@ static const field_def bad_fields[] = {
     {.name = "mode", .type = FT_ENUM, .values = two, .dflt = "c"},
     {.name = "owner", .type = FT_CODE, .refs = zz},
     {.name = "a_name_that_runs_on_and_on_and_on_past_what_postgres_keeps_of_a_name", .type = FT_TEXT},
+    {.name = "size", .type = FT_NUM, .flags = FF_SEARCH},
     FIELDS_END,
 };
 
@@ -112,6 +113,7 @@ static void bad_declarations_fail(void **state)
     expect(err, "default 'c' is not among its values");
     expect(err, "the code names 'ZZ', no type of bizcode.c");
     expect(err, "field 'a_name_that_runs_on_and_on_and_on_past_what_postgres_keeps_of_a_name'");
+    expect(err, "substations; drop.size: only text fields are searched (FF_SEARCH)");
     expect(err, "relation thing-thing: no relation kind of bizcode.c's registry");
     expect(err, "relation meter-meterbox: belongs to cust-svc in bizcode.c, not grid-svc");
     expect(err, "to names 'ZZ'");
@@ -124,7 +126,7 @@ static void bad_declarations_fail(void **state)
     for (int i = 0; i < biz_ntypes; i++)
         undeclared += biz_types[i].owner == SVC_GRID && strcmp(biz_types[i].prefix, "SS") != 0;
     for (int i = 0; i < biz_nrelations; i++) undeclared += biz_relations[i].owner == SVC_GRID;
-    assert_int_equal(n, 13 + undeclared);
+    assert_int_equal(n, 14 + undeclared);
 
     /* A short buffer holds what fits, and the count stays whole. */
     char small[40];
