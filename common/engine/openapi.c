@@ -1,4 +1,5 @@
-/* openapi.c -- see openapi.h. */
+/* openapi.c -- see openapi.h: the document, its schemas, each operation's
+ * operationId, parameters, security and answers. */
 #include "engine/openapi.h"
 
 #include <stdio.h>
@@ -106,6 +107,8 @@ static json_t *relation_schema(const relation_def *rd)
     json_t *required = json_pack("[s,s]", "from", "to");
     static const field_def no_attrs[] = {FIELDS_END};
     json_t *props = fields_schema(rd->attrs ? rd->attrs : no_attrs, required);
+    json_object_set_new(props, "kind", json_pack("{s:s, s:b}", "type", "string", "readOnly", 1));
+    json_object_set_new(props, "created_by", json_pack("{s:s, s:b}", "type", "string", "readOnly", 1));
     json_object_set_new(props, "from", json_pack("{s:s}", "type", "string"));
     json_object_set_new(props, "to", json_pack("{s:s}", "type", "string"));
     json_object_set_new(props, "valid_from", json_pack("{s:s, s:s, s:b}", "type", "string", "format",
@@ -116,35 +119,387 @@ static json_t *relation_schema(const relation_def *rd)
                      "object", "properties", props, "required", required);
 }
 
-/* The schema a route's body and answer use, when it serves a declaration. */
-static const char *route_schema(service *svc, const route *rt, char *buf, size_t len)
+/* A page of a list, as every paged route answers: next is the cursor to
+ * pass as ?after= for the page after, null on the last. */
+static json_t *page_schema(json_t *item)
 {
-    for (int i = 0; i < svc->def->ncollections; i++) {
-        const biz_type *bt = biz_type_by_prefix(svc->def->collections[i].prefix);
-        size_t n = strlen(bt->collection);
-        if (strncmp(rt->pattern + 4, bt->collection, n) == 0 &&
-            strchr("/:", rt->pattern[4 + n])) {
-            snprintf(buf, len, "#/components/schemas/%s", bt->type);
-            return buf;
-        }
-    }
-    for (int i = 0; i < svc->def->nrelations; i++) {
-        if (strncmp(rt->pattern, "/v1/relations/", 14) == 0 &&
-            strncmp(rt->pattern + 14, svc->def->relations[i].kind,
-                    strlen(svc->def->relations[i].kind)) == 0 &&
-            strchr(":", rt->pattern[14 + strlen(svc->def->relations[i].kind)])) {
-            snprintf(buf, len, "#/components/schemas/%s-link", svc->def->relations[i].kind);
-            return buf;
-        }
-    }
-    return NULL;
+    return json_pack("{s:s, s:[s,s], s:{s:{s:s, s:o}, s:{s:[s,s], s:s}}}", "type", "object",
+                     "required", "items", "next", "properties", "items", "type", "array", "items",
+                     item, "next", "type", "string", "null", "description",
+                     "give as ?after= for the next page; null on the last");
 }
 
+static json_t *ref(const char *schema)
+{
+    return json_pack("{s:s}", "$ref", schema);
+}
+
+/* An item of an object's history (resource.c, history). */
+static json_t *change_schema(void)
+{
+    return json_pack("{s:s, s:[s,s,s,s,s], s:{s:{s:s}, s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
+                     "s:{s:[s,s]}, s:{s:[s,s]}}}",
+                     "type", "object", "required", "seq", "at", "type", "code", "after",
+                     "properties", "seq", "type", "integer", "at", "type", "string", "format",
+                     "date-time", "app", "type", "string", "type", "type", "string", "code", "type",
+                     "string", "before", "type", "object", "null", "after", "type", "object",
+                     "null");
+}
+
+/* The answer of GET /v1/trace/{code} (topology/trace.c): the walk's nodes,
+ * each with the fields its type shows, and the links between them. */
+static json_t *trace_schema(void)
+{
+    json_t *node = json_pack(
+        "{s:s, s:[s,s], s:{s:{s:s}, s:{s:s}, s:{s:[s,s]}, s:{s:s}}}", "type", "object",
+        "required", "code", "type", "properties", "code", "type", "string", "type", "type",
+        "string", "name", "type", "string", "null", "status", "type", "string");
+    json_t *edge = json_pack(
+        "{s:s, s:[s,s,s], s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:s}}}", "type",
+        "object", "required", "from", "to", "kind", "properties", "from", "type", "string", "to",
+        "type", "string", "kind", "type", "string", "switch", "type", "string", "open", "type",
+        "boolean", "description", "the switch on the link is open now (or normally, ?state=normal)");
+    return json_pack("{s:s, s:[s,s,s,s,s], s:{s:{s:s}, s:{s:s, s:[s,s]}, s:{s:s, s:[s,s]}, "
+                     "s:{s:s, s:o}, s:{s:s, s:o}}}",
+                     "type", "object", "required", "root", "direction", "state", "nodes", "edges",
+                     "properties", "root", "type", "string", "direction", "type", "string", "enum",
+                     "up", "down", "state", "type", "string", "enum", "current", "normal", "nodes",
+                     "type", "array", "items", node, "edges", "type", "array", "items", edge);
+}
+
+/* problem.c's members, and the extension members more than one route
+ * sends; a route may add its own (a walk's frontier, an import's lines). */
+static json_t *problem_schema(void)
+{
+    json_t *error = json_pack("{s:s, s:[s], s:{s:{s:s}, s:{s:s}, s:{s:s, s:s}}}", "type",
+                              "object", "required", "message", "properties", "field", "type",
+                              "string", "message", "type", "string", "line", "type", "integer",
+                              "description", "the NDJSON line, on an import");
+    return json_pack(
+        "{s:s, s:s, s:[s,s,s,s], s:{s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:s}, "
+        "s:{s:s, s:o}, s:{s:s, s:[s,s], s:s}, s:{s:s, s:s}, s:{s:s, s:s}}}",
+        "type", "object", "description", "RFC 9457 problem details", "required", "type", "title",
+        "status", "detail", "properties", "type", "type", "string", "description",
+        "urn:yingpei:problem: and a name for the status", "title", "type", "string", "status",
+        "type", "integer", "detail", "type", "string", "instance", "type", "string",
+        "description", "the request's path", "errors", "type", "array", "items", error, "owner",
+        "type", "string", "enum", "grid-svc", "cust-svc", "description",
+        "421: the platform that keeps the object", "current_version", "type", "integer",
+        "description", "412: the object's version now", "resume_after", "type", "integer",
+        "description", "410: the oldest cursor still kept");
+}
+
+/* ---- what a route serves -------------------------------------------------------- */
+
+typedef enum {
+    SERVES_OTHER,   /* a hand-written route, or an action or view of a collection */
+    SERVES_LIST,    /* /v1/{collection} */
+    SERVES_ONE,     /* /v1/{collection}/{code} */
+    SERVES_HISTORY, /* /v1/{collection}/{code}/history */
+    SERVES_LINKS,   /* /v1/relations/{kind} */
+    SERVES_IMPORT,  /* ...:import */
+    SERVES_EXPORT,  /* ...:export */
+} serves_kind;
+
+typedef struct {
+    serves_kind kind;
+    char schema[96];   /* "#/components/schemas/customer"; "" when none is declared */
+    int peer_keeps;    /* the peer keeps what the path names: reads relayed, writes 421 */
+    int misdirected;   /* refused here with 421: a write, or an export, of the peer's */
+} served;
+
+static serves_kind shape(const char *rest)
+{
+    if (!*rest) return SERVES_LIST;
+    if (strcmp(rest, "/{code}") == 0) return SERVES_ONE;
+    if (strcmp(rest, "/{code}/history") == 0) return SERVES_HISTORY;
+    if (strcmp(rest, ":import") == 0) return SERVES_IMPORT;
+    if (strcmp(rest, ":export") == 0) return SERVES_EXPORT;
+    return SERVES_OTHER;
+}
+
+static int declares(const collection_def *cds, int n, const char *prefix)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(cds[i].prefix, prefix) == 0) return 1;
+    return 0;
+}
+
+static int declares_relation(const relation_def *rds, int n, const char *kind)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(rds[i].kind, kind) == 0) return 1;
+    return 0;
+}
+
+/* Under which collection or relation a pattern is, read off the catalogue
+ * (biz_types, biz_relations) and the declarations compiled in. */
+static served route_served(service *svc, const route *rt)
+{
+    served sv = {SERVES_OTHER, "", 0, 0};
+    const service_def *d = svc->def;
+    int found = 0;
+    for (int i = 0; i < biz_ntypes && !found; i++) {
+        const biz_type *bt = &biz_types[i];
+        char base[96];
+        snprintf(base, sizeof base, "/v1/%s", bt->collection);
+        size_t n = strlen(base);
+        if (strncmp(rt->pattern, base, n) != 0 || !strchr("/:", rt->pattern[n])) continue;
+        found = 1;
+        sv.kind = shape(rt->pattern + n);
+        sv.peer_keeps = bt->owner != d->id;
+        if (declares(d->collections, d->ncollections, bt->prefix) ||
+            declares(d->peer_collections, d->peer_ncollections, bt->prefix))
+            snprintf(sv.schema, sizeof sv.schema, "#/components/schemas/%s", bt->type);
+    }
+    for (int i = 0; i < biz_nrelations && !found; i++) {
+        const biz_relation *br = &biz_relations[i];
+        char base[96];
+        snprintf(base, sizeof base, "/v1/relations/%s", br->kind);
+        size_t n = strlen(base);
+        if (strncmp(rt->pattern, base, n) != 0 || !strchr("/:", rt->pattern[n])) continue;
+        found = 1;
+        sv.kind = rt->pattern[n] ? shape(rt->pattern + n) : SERVES_LINKS;
+        sv.peer_keeps = br->owner != d->id;
+        if (declares_relation(d->relations, d->nrelations, br->kind) ||
+            declares_relation(d->peer_relations, d->peer_nrelations, br->kind))
+            snprintf(sv.schema, sizeof sv.schema, "#/components/schemas/%s-link", br->kind);
+    }
+    /* proxy.c relays the peer's reads and refuses the rest, and exports:
+     * relaying a whole export would hold the stream in memory. */
+    sv.misdirected = sv.peer_keeps && (strcmp(rt->method, "GET") != 0 || sv.kind == SERVES_EXPORT);
+    return sv;
+}
+
+/* ---- operationId ---------------------------------------------------------------- */
+
+#define ID_WORDS 24
+#define WORD_MAX 40
+
+typedef struct {
+    char w[ID_WORDS][WORD_MAX];
+    int n;
+} words;
+
+static int is_param(const char *seg)
+{
+    return seg[0] == '{';
+}
+
+/* Of the last word: ends in s, not in ss or us (address, status). */
+static int plural(const char *w)
+{
+    size_t n = strlen(w);
+    return n > 2 && w[n - 1] == 's' && w[n - 2] != 's' && w[n - 2] != 'u';
+}
+
+static void singular(char *w)
+{
+    size_t n = strlen(w);
+    if (!plural(w)) return;
+    if (n > 3 && strcmp(w + n - 3, "ies") == 0) strcpy(w + n - 3, "y");
+    else if ((n > 4 && (strcmp(w + n - 4, "sses") == 0 || strcmp(w + n - 4, "ches") == 0 ||
+                        strcmp(w + n - 4, "shes") == 0)) ||
+             (n > 3 && strcmp(w + n - 3, "xes") == 0))
+        w[n - 2] = '\0';
+    else w[n - 1] = '\0';
+}
+
+/* The words of a segment (cut at its ':'), split at '-', '.' and '_'. */
+static void add_words(words *ws, const char *seg)
+{
+    const char *p = seg;
+    while (*p && *p != ':' && ws->n < ID_WORDS) {
+        size_t len = strcspn(p, "-._:");
+        if (len) snprintf(ws->w[ws->n++], WORD_MAX, "%.*s", (int)len, p);
+        p += len;
+        if (*p && *p != ':') p++;
+    }
+}
+
+static void append_camel(char *out, size_t len, const char *w, int upper)
+{
+    size_t at = strlen(out);
+    for (; *w && at + 1 < len; w++) {
+        if (!((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') || (*w >= '0' && *w <= '9')))
+            continue;
+        out[at++] = upper && *w >= 'a' && *w <= 'z' ? (char)(*w - 32) : *w;
+        upper = 0;
+    }
+    out[at] = '\0';
+}
+
+/* The verb of openapi.h's rule; *one: the last noun names one object. */
+static void id_verb(const route *rt, int versioned, const words *nouns, const char *action,
+                    char *verb, size_t len, int *one)
+{
+    const char *suffix = strchr(rt->segs[rt->nsegs - 1], ':');
+    const char *m = rt->method;
+    int ends_literal = !is_param(rt->segs[rt->nsegs - 1]);
+    const char *last = nouns->n ? nouns->w[nouns->n - 1] : "";
+    *one = 0;
+    if (suffix) snprintf(verb, len, "%s", suffix + 1);
+    else if (action) snprintf(verb, len, "%s", action);
+    else if (strcmp(m, "GET") == 0)
+        snprintf(verb, len, "%s", versioned && ends_literal && plural(last) ? "list" : "get");
+    else if (strcmp(m, "POST") == 0 && (rt->flags & ROUTE_READ_ONLY)) snprintf(verb, len, "query");
+    else if (strcmp(m, "POST") == 0) {
+        snprintf(verb, len, "create");
+        *one = ends_literal;
+    } else if (strcmp(m, "DELETE") == 0) {
+        snprintf(verb, len, "delete");
+        *one = ends_literal;
+    } else if (strcmp(m, "PATCH") == 0) snprintf(verb, len, "update");
+    else if (strcmp(m, "PUT") == 0) snprintf(verb, len, "replace");
+    else {
+        size_t i = 0;
+        for (; m[i] && i + 1 < len; i++) verb[i] = (char)(m[i] >= 'A' && m[i] <= 'Z' ? m[i] + 32 : m[i]);
+        verb[i] = '\0';
+    }
+}
+
+void openapi_operation_id(const route *rt, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (rt->nsegs == 0) {
+        append_camel(out, len, rt->method, 0);
+        return;
+    }
+    int from = strcmp(rt->segs[0], "v1") == 0;
+    int last = rt->nsegs - 1;
+    /* POST /x/{code}/operate: a word after an object's code is what is done to it. */
+    const char *action = strcmp(rt->method, "POST") == 0 && last > 0 && !is_param(rt->segs[last]) &&
+                                 is_param(rt->segs[last - 1]) && !strchr(rt->segs[last], ':') &&
+                                 !plural(rt->segs[last])
+                             ? rt->segs[last]
+                             : NULL;
+    words nouns = {.n = 0};
+    int relation = from && rt->nsegs == 3 && strcmp(rt->segs[1], "relations") == 0;
+    for (int s = from; s < rt->nsegs; s++) {
+        if (is_param(rt->segs[s]) || (action && s == last)) continue;
+        if (relation && s == 1) continue; /* /v1/relations/substation-line: SubstationLineLinks */
+        add_words(&nouns, rt->segs[s]);
+        if (relation && nouns.n < ID_WORDS) snprintf(nouns.w[nouns.n++], WORD_MAX, "links");
+        if (s < last && is_param(rt->segs[s + 1]) && nouns.n) singular(nouns.w[nouns.n - 1]);
+    }
+    char verb[WORD_MAX];
+    int one;
+    id_verb(rt, from, &nouns, action, verb, sizeof verb, &one);
+    if (one && nouns.n) singular(nouns.w[nouns.n - 1]);
+    append_camel(out, len, verb, 0);
+    for (int i = 0; i < nouns.n; i++) append_camel(out, len, nouns.w[i], 1);
+}
+
+/* ---- errors --------------------------------------------------------------------- */
+
+static const struct {
+    int status;
+    const char *name; /* under #/components/responses */
+    const char *why;
+} errors[] = {
+    {400, "BadRequest", "Malformed: a path parameter, query, header or body the route does not "
+                        "take (errors lists the fields)"},
+    {401, "Unauthorized", "No key, or a key not known: send Authorization: Bearer KEY"},
+    {403, "Forbidden", "The app's roles do not allow it; detail names the role that may"},
+    {404, "NotFound", "Nothing here under that code"},
+    {409, "Conflict", "Conflicts with what is stored: a value that must be unique, a link that "
+                      "exists, a step out of order, an object still named by others"},
+    {412, "PreconditionFailed", "If-Match named a version that is not the current one "
+                                "(current_version)"},
+    {413, "ContentTooLarge", "The body is over the route's limit"},
+    {415, "UnsupportedMediaType", "The body's Content-Type is not one the route takes"},
+    {421, "MisdirectedRequest", "The other platform keeps the object: send the request there "
+                                "(owner names it)"},
+    {422, "UnprocessableContent", "Well-formed but refused: it names objects that do not exist, "
+                                  "or reuses an Idempotency-Key with another request"},
+    {500, "InternalServerError", "An internal error; detail names the request"},
+    {502, "BadGateway", "The other platform could not be reached, or answered wrongly"},
+    {503, "ServiceUnavailable", "Not now: the database or the other platform is unavailable, "
+                                "the service busy or stopping; retry (after Retry-After, when "
+                                "sent)"},
+    {504, "GatewayTimeout", "The other platform did not answer in time"},
+};
+
+static int takes_body(const route *rt)
+{
+    return (rt->flags & (ROUTE_BODY_JSON | ROUTE_BODY_BULK)) != 0;
+}
+
+/* The statuses of openapi.h's rule. */
+static int can_answer(const route *rt, const served *sv, int status)
+{
+    int is_public = (rt->flags & ROUTE_PUBLIC) != 0;
+    int versioned = strncmp(rt->pattern, "/v1/", 4) == 0;
+    int write = strcmp(rt->method, "GET") != 0 && strcmp(rt->method, "HEAD") != 0 &&
+                !(rt->flags & ROUTE_READ_ONLY);
+    int asks_peer = (rt->flags & ROUTE_PEER) != 0;
+    switch (status) {
+    case 400: return rt->nparams > 0 || takes_body(rt) || (versioned && !write);
+    case 401: return !is_public;
+    case 403: return !is_public && !sv->misdirected;
+    case 404: return rt->nparams > 0 && !sv->misdirected;
+    case 409:
+    case 412:
+    case 422: return write && !sv->misdirected;
+    case 413: return takes_body(rt);
+    case 415: return (rt->flags & ROUTE_BODY_JSON) || (rt->flags & ROUTE_BODY_BULK);
+    case 421: return sv->misdirected;
+    case 500: return 1;
+    case 502:
+    case 504: return asks_peer;
+    case 503: return !is_public;
+    }
+    return 0;
+}
+
+static void add_errors(json_t *responses, const route *rt, const served *sv, unsigned *used)
+{
+    for (size_t i = 0; i < ARRAY_LEN(errors); i++) {
+        if (!can_answer(rt, sv, errors[i].status)) continue;
+        char key[8], target[96];
+        snprintf(key, sizeof key, "%d", errors[i].status);
+        snprintf(target, sizeof target, "#/components/responses/%s", errors[i].name);
+        json_object_set_new(responses, key, ref(target));
+        *used |= 1u << i;
+    }
+    /* Statuses only some requests meet (405, 410, 414, 431, 508). */
+    json_object_set_new(responses, "default", ref("#/components/responses/Problem"));
+}
+
+static json_t *problem_response(const char *why, int status)
+{
+    json_t *r = json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", why, "content",
+                          "application/problem+json", "schema", "$ref",
+                          "#/components/schemas/problem");
+    const char *header = status == 401 ? "WWW-Authenticate" : status == 503 ? "Retry-After" : NULL;
+    if (header)
+        json_object_set_new(r, "headers",
+                            json_pack("{s:{s:s, s:{s:s}}}", header, "description",
+                                      status == 401 ? "Bearer realm=\"yingpei\""
+                                                    : "seconds to wait, when known",
+                                      "schema", "type", status == 401 ? "string" : "integer"));
+    return r;
+}
+
+static json_t *error_responses(unsigned used)
+{
+    json_t *all = json_object();
+    for (size_t i = 0; i < ARRAY_LEN(errors); i++)
+        if (used & (1u << i))
+            json_object_set_new(all, errors[i].name, problem_response(errors[i].why, errors[i].status));
+    json_object_set_new(all, "Problem",
+                        problem_response("Another error (RFC 9457 problem details): 405, 410, "
+                                         "414, 431, 508", 0));
+    return all;
+}
+
+/* ---- operations ----------------------------------------------------------------- */
+
 /* :import takes NDJSON of the schema and answers counts; :export streams it. */
-static json_t *bulk_operation(json_t *op, json_t *responses, const char *verb, const char *schema)
+static void bulk_operation(json_t *op, json_t *responses, serves_kind kind, const char *schema)
 {
     json_t *ndjson = json_pack("{s:{s:{s:s}}}", "application/x-ndjson", "schema", "$ref", schema);
-    if (strcmp(verb, "import") == 0) {
+    if (kind == SERVES_IMPORT) {
         json_object_set_new(op, "requestBody", json_pack("{s:b, s:o}", "required", 1, "content",
                                                          ndjson));
         json_object_set_new(responses, "200",
@@ -154,22 +509,58 @@ static json_t *bulk_operation(json_t *op, json_t *responses, const char *verb, c
         json_object_set_new(responses, "200", json_pack("{s:s, s:o}", "description",
                                                         "one object per line", "content", ndjson));
     }
-    json_object_set_new(responses, "default",
-                        json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
-                                  "an error (RFC 9457 problem details); a rejected import names "
-                                  "its batches and lines", "content", "application/problem+json",
-                                  "schema", "$ref", "#/components/schemas/problem"));
-    return op;
 }
 
-static json_t *operation(service *svc, const route *rt)
+static json_t *json_answer(const char *description, json_t *schema)
 {
-    char ref[128];
-    const char *schema = route_schema(svc, rt, ref, sizeof ref);
-    json_t *op = json_pack("{s:s, s:{}}", "summary", rt->summary ? rt->summary : "", "responses");
+    return json_pack("{s:s, s:{s:{s:o}}}", "description", description, "content",
+                     "application/json", "schema", schema);
+}
+
+/* The success answer, where the code's answer is known; else described only. */
+static void success(json_t *op, json_t *responses, const route *rt, const served *sv)
+{
+    const char *m = rt->method, *schema = sv->schema;
+    if (sv->misdirected) return; /* refused here, whatever is asked */
+    if (*schema && (sv->kind == SERVES_IMPORT || sv->kind == SERVES_EXPORT)) {
+        bulk_operation(op, responses, sv->kind, schema);
+        return;
+    }
+    json_t *ok = NULL;
+    const char *status = "200";
+    if (*schema && (sv->kind == SERVES_LIST || sv->kind == SERVES_LINKS)) {
+        if (strcmp(m, "GET") == 0) ok = json_answer("a page", page_schema(ref(schema)));
+        else if (strcmp(m, "POST") == 0) {
+            ok = json_answer("created", ref(schema));
+            status = "201";
+        } else ok = json_answer("success", ref(schema));
+    } else if (*schema && sv->kind == SERVES_ONE) ok = json_answer("success", ref(schema));
+    else if (sv->kind == SERVES_HISTORY && strcmp(m, "GET") == 0)
+        ok = json_answer("a page of changes, oldest first", page_schema(ref("#/components/schemas/change")));
+    else if (strcmp(m, "GET") == 0 && strcmp(rt->pattern, "/v1/trace/{code}") == 0)
+        ok = json_answer("the chain", ref("#/components/schemas/trace"));
+    else ok = json_pack("{s:s}", "description", "success");
+    json_object_set_new(responses, status, ok);
+    int own_body = sv->kind == SERVES_LIST || sv->kind == SERVES_ONE || sv->kind == SERVES_LINKS;
+    if ((rt->flags & ROUTE_BODY_JSON) && *schema && own_body) {
+        const char *type = strcmp(m, "PATCH") == 0 ? "application/merge-patch+json"
+                                                   : "application/json";
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content", type,
+                                      "schema", "$ref", schema));
+    } else if (rt->flags & ROUTE_BODY_JSON) {
+        /* Its members are in the summary: a client may send one all the same. */
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content",
+                                      "application/json", "schema", "type", "object"));
+    }
+}
+
+static json_t *parameters(const route *rt)
+{
     json_t *params = json_array();
     for (int s = 0; s < rt->nsegs; s++) {
-        if (rt->segs[s][0] != '{') continue;
+        if (!is_param(rt->segs[s])) continue;
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int)strlen(rt->segs[s]) - 2, rt->segs[s] + 1);
         json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s, s:i}}", "name", name, "in",
@@ -183,28 +574,33 @@ static json_t *operation(service *svc, const route *rt)
                               "Any value: read the primary even when the service reads a "
                               "replica (DATABASE_READ_URL), to see a write made a moment ago",
                               "schema", "type", "string"));
+    if (rt->flags & ROUTE_IDEMPOTENT)
+        json_array_append_new(
+            params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:s}}", "name", "Idempotency-Key",
+                              "in", "header", "required", 0, "description",
+                              "Retry-safe: the first answer is stored with the write and given "
+                              "again for the same key and request; the key with another request "
+                              "is a 422",
+                              "schema", "type", "string", "pattern", "^[!-~]{1,200}$"));
+    return params;
+}
+
+static json_t *operation(service *svc, const route *rt, unsigned *used)
+{
+    served sv = route_served(svc, rt);
+    char id[128];
+    openapi_operation_id(rt, id, sizeof id);
+    json_t *op = json_pack("{s:s, s:s, s:{}}", "operationId", id, "summary",
+                           rt->summary ? rt->summary : "", "responses");
+    json_t *params = parameters(rt);
     if (json_array_size(params)) json_object_set_new(op, "parameters", params);
     else json_decref(params);
-    if (!(rt->flags & ROUTE_PUBLIC)) json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
+    json_object_set_new(op, "security", rt->flags & ROUTE_PUBLIC
+                                            ? json_array()
+                                            : json_pack("[{s:[]}]", "bearer"));
     json_t *responses = json_object_get(op, "responses");
-    const char *colon = strrchr(rt->pattern, ':');
-    if (colon && schema) return bulk_operation(op, responses, colon + 1, schema);
-    json_t *ok = schema ? json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "success", "content",
-                                    "application/json", "schema", "$ref", schema)
-                        : json_pack("{s:s}", "description", "success");
-    json_object_set_new(responses, strcmp(rt->method, "POST") == 0 && schema ? "201" : "200", ok);
-    json_object_set_new(responses, "default",
-                        json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
-                                  "an error (RFC 9457 problem details)", "content",
-                                  "application/problem+json", "schema", "$ref",
-                                  "#/components/schemas/problem"));
-    if ((rt->flags & ROUTE_BODY_JSON) && schema) {
-        const char *type = strcmp(rt->method, "PATCH") == 0 ? "application/merge-patch+json"
-                                                            : "application/json";
-        json_object_set_new(op, "requestBody",
-                            json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content", type,
-                                      "schema", "$ref", schema));
-    }
+    success(op, responses, rt, &sv);
+    add_errors(responses, rt, &sv, used);
     return op;
 }
 
@@ -216,9 +612,35 @@ static char *lower(const char *s, char *buf, size_t len)
     return buf;
 }
 
+static json_t *schemas(const service_def *d)
+{
+    json_t *all = json_object();
+    /* The peer's too: its objects' reads are relayed here as it answers them. */
+    for (int pass = 0; pass < 2; pass++) {
+        const collection_def *cds = pass ? d->peer_collections : d->collections;
+        const relation_def *rds = pass ? d->peer_relations : d->relations;
+        int nc = pass ? d->peer_ncollections : d->ncollections;
+        int nr = pass ? d->peer_nrelations : d->nrelations;
+        for (int i = 0; i < nc; i++) {
+            const biz_type *bt = biz_type_by_prefix(cds[i].prefix);
+            json_object_set_new(all, bt->type, collection_schema(&cds[i], bt));
+        }
+        for (int i = 0; i < nr; i++) {
+            char name[96];
+            snprintf(name, sizeof name, "%s-link", rds[i].kind);
+            json_object_set_new(all, name, relation_schema(&rds[i]));
+        }
+    }
+    json_object_set_new(all, "change", change_schema());
+    json_object_set_new(all, "trace", trace_schema());
+    json_object_set_new(all, "problem", problem_schema());
+    return all;
+}
+
 json_t *openapi_document(service *svc)
 {
     json_t *paths = json_object();
+    unsigned used = 0;
     for (int i = 0; i < router_count(svc->router); i++) {
         const route *rt = router_at(svc->router, i);
         json_t *item = json_object_get(paths, rt->pattern);
@@ -227,27 +649,16 @@ json_t *openapi_document(service *svc)
             json_object_set_new(paths, rt->pattern, item);
         }
         char m[16];
-        json_object_set_new(item, lower(rt->method, m, sizeof m), operation(svc, rt));
+        json_object_set_new(item, lower(rt->method, m, sizeof m), operation(svc, rt, &used));
     }
-    json_t *schemas = json_object();
-    for (int i = 0; i < svc->def->ncollections; i++) {
-        const collection_def *cd = &svc->def->collections[i];
-        const biz_type *bt = biz_type_by_prefix(cd->prefix);
-        json_object_set_new(schemas, bt->type, collection_schema(cd, bt));
-    }
-    for (int i = 0; i < svc->def->nrelations; i++) {
-        char name[96];
-        snprintf(name, sizeof name, "%s-link", svc->def->relations[i].kind);
-        json_object_set_new(schemas, name, relation_schema(&svc->def->relations[i]));
-    }
-    json_object_set_new(
-        schemas, "problem",
-        json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}}", "type",
-                  "object", "properties", "type", "type", "string", "title", "type", "string",
-                  "status", "type", "integer", "detail", "type", "string", "errors", "type",
-                  "array", "items", "type", "object"));
-    return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s}}}}", "openapi", "3.1.0",
-                     "info", "title", svc->def->title, "version", "1.0.0", "paths", paths,
-                     "components", "schemas", schemas, "securitySchemes", "bearer", "type", "http",
-                     "scheme", "bearer");
+    /* "/": the URL the document was fetched from, whichever platform, port or proxy. */
+    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s, s:s}], s:o, s:{s:o, s:o, s:{s:{s:s, s:s}}}}",
+                     "openapi", "3.1.0", "info", "title", svc->def->title, "version", "1.0.0",
+                     "description", "Either platform answers a read of any object; writes go to "
+                     "the platform that keeps the object (421 elsewhere). DESIGN.md is the "
+                     "contract.",
+                     "servers", "url", "/", "description", "where this document was fetched from",
+                     "paths", paths, "components", "schemas", schemas(svc->def), "responses",
+                     error_responses(used), "securitySchemes", "bearer", "type", "http", "scheme",
+                     "bearer");
 }

@@ -22,6 +22,8 @@ enum {
     ROUTE_PRIMARY = 1u << 5,   /* reads only the primary, even as a GET */
     ROUTE_SLOW = 1u << 6,      /* may take long but never waits on the peer: runs on the local
                                   workers, off the I/O threads (a walk's leg, a report) */
+    ROUTE_IDEMPOTENT = 1u << 7, /* honours Idempotency-Key (engine/idempotency.h); read only
+                                   by /openapi.json, which documents the header */
 };
 
 typedef struct route {
