@@ -7,6 +7,7 @@
 
 #include "model/fields.h"
 #include "engine/context.h"
+#include "engine/paging.h"
 
 /* The codes of refs' prefixes, as a JSON Schema pattern. */
 static json_t *code_pattern(const char *const *refs)
@@ -206,6 +207,7 @@ typedef struct {
     char schema[96];   /* "#/components/schemas/customer"; "" when none is declared */
     int peer_keeps;    /* the peer keeps what the path names: reads relayed, writes 421 */
     int misdirected;   /* refused here with 421: a write, or an export, of the peer's */
+    const collection_def *cd; /* the collection's declaration, when compiled in */
 } served;
 
 static serves_kind shape(const char *rest)
@@ -218,11 +220,13 @@ static serves_kind shape(const char *rest)
     return SERVES_OTHER;
 }
 
-static int declares(const collection_def *cds, int n, const char *prefix)
+static const collection_def *declared(const service_def *d, const char *prefix)
 {
-    for (int i = 0; i < n; i++)
-        if (strcmp(cds[i].prefix, prefix) == 0) return 1;
-    return 0;
+    for (int i = 0; i < d->ncollections; i++)
+        if (strcmp(d->collections[i].prefix, prefix) == 0) return &d->collections[i];
+    for (int i = 0; i < d->peer_ncollections; i++)
+        if (strcmp(d->peer_collections[i].prefix, prefix) == 0) return &d->peer_collections[i];
+    return NULL;
 }
 
 static int declares_relation(const relation_def *rds, int n, const char *kind)
@@ -236,7 +240,7 @@ static int declares_relation(const relation_def *rds, int n, const char *kind)
  * (biz_types, biz_relations) and the declarations compiled in. */
 static served route_served(service *svc, const route *rt)
 {
-    served sv = {SERVES_OTHER, "", 0, 0};
+    served sv = {SERVES_OTHER, "", 0, 0, NULL};
     const service_def *d = svc->def;
     int found = 0;
     for (int i = 0; i < biz_ntypes && !found; i++) {
@@ -248,8 +252,7 @@ static served route_served(service *svc, const route *rt)
         found = 1;
         sv.kind = shape(rt->pattern + n);
         sv.peer_keeps = bt->owner != d->id;
-        if (declares(d->collections, d->ncollections, bt->prefix) ||
-            declares(d->peer_collections, d->peer_ncollections, bt->prefix))
+        if ((sv.cd = declared(d, bt->prefix)))
             snprintf(sv.schema, sizeof sv.schema, "#/components/schemas/%s", bt->type);
     }
     for (int i = 0; i < biz_nrelations && !found; i++) {
@@ -517,6 +520,15 @@ static json_t *json_answer(const char *description, json_t *schema)
                      "application/json", "schema", schema);
 }
 
+/* An object as the platform answers it: what a body may leave out (its
+ * code, to be minted) or may not set (its version, its times) is there. */
+static json_t *stored(const served *sv)
+{
+    if (sv->kind == SERVES_LINKS) return ref(sv->schema);
+    return json_pack("{s:[o], s:[s,s,s,s,s,s]}", "allOf", ref(sv->schema), "required", "code",
+                     "status", "version", "created_at", "updated_at", "updated_by");
+}
+
 /* The success answer, where the code's answer is known; else described only. */
 static void success(json_t *op, json_t *responses, const route *rt, const served *sv)
 {
@@ -529,12 +541,12 @@ static void success(json_t *op, json_t *responses, const route *rt, const served
     json_t *ok = NULL;
     const char *status = "200";
     if (*schema && (sv->kind == SERVES_LIST || sv->kind == SERVES_LINKS)) {
-        if (strcmp(m, "GET") == 0) ok = json_answer("a page", page_schema(ref(schema)));
+        if (strcmp(m, "GET") == 0) ok = json_answer("a page", page_schema(stored(sv)));
         else if (strcmp(m, "POST") == 0) {
-            ok = json_answer("created", ref(schema));
+            ok = json_answer("created", stored(sv));
             status = "201";
-        } else ok = json_answer("success", ref(schema));
-    } else if (*schema && sv->kind == SERVES_ONE) ok = json_answer("success", ref(schema));
+        } else ok = json_answer("success", stored(sv));
+    } else if (*schema && sv->kind == SERVES_ONE) ok = json_answer("success", stored(sv));
     else if (sv->kind == SERVES_HISTORY && strcmp(m, "GET") == 0)
         ok = json_answer("a page of changes, oldest first", page_schema(ref("#/components/schemas/change")));
     else if (strcmp(m, "GET") == 0 && strcmp(rt->pattern, "/v1/trace/{code}") == 0)
@@ -556,7 +568,71 @@ static void success(json_t *op, json_t *responses, const route *rt, const served
     }
 }
 
-static json_t *parameters(const route *rt)
+static json_t *query_param(const char *name, json_t *schema, const char *description)
+{
+    json_t *p = json_pack("{s:s, s:s, s:b, s:o}", "name", name, "in", "query", "required", 0,
+                          "schema", schema);
+    if (description) json_object_set_new(p, "description", json_string(description));
+    return p;
+}
+
+/* resource_list.c's list_arg: paging, codes, statuses, and a filter per field. */
+static void list_params(json_t *params, const collection_def *cd)
+{
+    json_array_append_new(params, query_param("limit", json_pack("{s:s, s:i, s:i}", "type",
+                                                                 "integer", "minimum", 1,
+                                                                 "maximum", PAGE_LIMIT_MAX),
+                                              "items per page (default 50)"));
+    json_array_append_new(params, query_param("after", json_pack("{s:s}", "type", "string"),
+                                              "the next of the page before"));
+    json_array_append_new(params, query_param("code", json_pack("{s:s}", "type", "string"),
+                                              "codes, comma-separated"));
+    json_array_append_new(params, query_param("status", json_pack("{s:s}", "type", "string"),
+                                              "statuses, comma-separated, or all (default: the "
+                                              "listed ones)"));
+    json_array_append_new(params, query_param("updated_by", json_pack("{s:s}", "type", "string"),
+                                              NULL));
+    for (const field_def *f = cd->fields; f->name; f++) {
+        json_t *schema;
+        switch (f->type) {
+        case FT_LOCATION: continue; /* not a filter */
+        case FT_INT: schema = json_pack("{s:s}", "type", "integer"); break;
+        case FT_NUM: schema = json_pack("{s:s}", "type", "number"); break;
+        case FT_BOOL: schema = json_pack("{s:s}", "type", "boolean"); break;
+        case FT_ENUM: {
+            json_t *vals = json_array();
+            for (const char *const *v = f->values; *v; v++) json_array_append_new(vals, json_string(*v));
+            schema = json_pack("{s:s, s:o}", "type", "string", "enum", vals);
+            break;
+        }
+        default: schema = json_pack("{s:s}", "type", "string"); break;
+        }
+        char why[160];
+        snprintf(why, sizeof why, "the objects whose %s %s this", f->name,
+                 f->type == FT_CODES ? "holds" : "is");
+        json_array_append_new(params, query_param(f->name, schema, why));
+    }
+}
+
+/* topology/trace.c's trace: which way, which switch positions, which drawing. */
+static void trace_params(json_t *params)
+{
+    json_array_append_new(params, query_param("direction", json_pack("{s:s, s:[s,s]}", "type",
+                                                                     "string", "enum", "up", "down"),
+                                              "up to the substation (the default) or down to "
+                                              "the customers"));
+    json_array_append_new(params, query_param("state", json_pack("{s:s, s:[s,s]}", "type",
+                                                                 "string", "enum", "current",
+                                                                 "normal"),
+                                              "switches as they are now (the default) or in "
+                                              "their normal position"));
+    json_array_append_new(params, query_param("status", json_pack("{s:s, s:[s,s]}", "type",
+                                                                  "string", "enum", "operational",
+                                                                  "design"),
+                                              "design: walk the red drawing's objects too"));
+}
+
+static json_t *parameters(const route *rt, const served *sv)
 {
     json_t *params = json_array();
     for (int s = 0; s < rt->nsegs; s++) {
@@ -567,6 +643,9 @@ static json_t *parameters(const route *rt)
                                                 "path", "required", 1, "schema", "type", "string",
                                                 "maxLength", ROUTE_PARAM_MAX));
     }
+    if (sv->kind == SERVES_LIST && sv->cd && strcmp(rt->method, "GET") == 0) list_params(params, sv->cd);
+    if (strcmp(rt->method, "GET") == 0 && strcmp(rt->pattern, "/v1/trace/{code}") == 0)
+        trace_params(params);
     if (service_reads_replica(rt->method, rt))
         json_array_append_new(
             params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "X-Read-Primary", "in",
@@ -592,7 +671,7 @@ static json_t *operation(service *svc, const route *rt, unsigned *used)
     openapi_operation_id(rt, id, sizeof id);
     json_t *op = json_pack("{s:s, s:s, s:{}}", "operationId", id, "summary",
                            rt->summary ? rt->summary : "", "responses");
-    json_t *params = parameters(rt);
+    json_t *params = parameters(rt, &sv);
     if (json_array_size(params)) json_object_set_new(op, "parameters", params);
     else json_decref(params);
     json_object_set_new(op, "security", rt->flags & ROUTE_PUBLIC
