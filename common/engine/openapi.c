@@ -1,5 +1,5 @@
-/* openapi.c -- see openapi.h: the document, its schemas, each operation's
- * operationId, parameters, security and answers. */
+/* openapi.c -- see openapi.h: the document and its operations: their
+ * parameters, security and answers, success and errors. */
 #include "engine/openapi.h"
 
 #include <stdio.h>
@@ -7,187 +7,12 @@
 
 #include "model/fields.h"
 #include "engine/context.h"
+#include "engine/openapi_schemas.h"
 #include "engine/paging.h"
-
-/* The codes of refs' prefixes, as a JSON Schema pattern. */
-static json_t *code_pattern(const char *const *refs)
-{
-    sbuf b = {0};
-    sb_append(&b, "^(");
-    for (const char *const *p = refs; *p; p++) sb_appendf(&b, "%s%s", *p, p[1] ? "|" : "");
-    sb_append(&b, ")-[0-7][0-9A-Za-z]{26}$");
-    json_t *s = json_string(b.s);
-    sb_free(&b);
-    return s;
-}
-
-static json_t *field_schema(const field_def *f)
-{
-    json_t *s;
-    switch (f->type) {
-    case FT_INT: s = json_pack("{s:s}", "type", "integer"); break;
-    case FT_NUM: s = json_pack("{s:s}", "type", "number"); break;
-    case FT_BOOL: s = json_pack("{s:s}", "type", "boolean"); break;
-    case FT_ENUM: {
-        json_t *vals = json_array();
-        for (const char *const *v = f->values; *v; v++) json_array_append_new(vals, json_string(*v));
-        s = json_pack("{s:s, s:o}", "type", "string", "enum", vals);
-        break;
-    }
-    case FT_CODE:
-        s = json_pack("{s:s, s:o}", "type", "string", "pattern", code_pattern(f->refs));
-        break;
-    case FT_CODES:
-        s = json_pack("{s:s, s:i, s:i, s:b, s:{s:s, s:o}}", "type", "array", "minItems", 1,
-                      "maxItems", f->max_len ? f->max_len : 100, "uniqueItems", 1, "items",
-                      "type", "string", "pattern", code_pattern(f->refs));
-        break;
-    case FT_TIME: s = json_pack("{s:s, s:s}", "type", "string", "format", "date-time"); break;
-    case FT_LOCATION:
-        s = json_pack("{s:s, s:[s,s], s:b, s:{s:{s:s, s:i, s:i}, s:{s:s, s:i, s:i}}}", "type",
-                      "object", "required", "lon", "lat", "additionalProperties", 0,
-                      "properties", "lon", "type", "number", "minimum", -180, "maximum", 180,
-                      "lat", "type", "number", "minimum", -90, "maximum", 90);
-        break;
-    default:
-        s = json_pack("{s:s, s:i}", "type", "string", "maxLength", f->max_len ? f->max_len : 200);
-        break;
-    }
-    if ((f->type == FT_INT || f->type == FT_NUM) && f->min < f->max) {
-        json_object_set_new(s, "minimum", json_real(f->min));
-        json_object_set_new(s, "maximum", json_real(f->max));
-    }
-    if (f->doc) json_object_set_new(s, "description", json_string(f->doc));
-    if (!(f->flags & FF_REQUIRED)) {
-        /* OpenAPI 3.1 is JSON Schema: an optional field may also be null. */
-        json_t *type = json_object_get(s, "type");
-        json_object_set_new(s, "type", json_pack("[O,s]", type, "null"));
-        /* An enum is every value allowed, whatever the type says: without
-         * null in it, an unset field as it reads back would not match. */
-        json_t *values = json_object_get(s, "enum");
-        if (values) json_array_append_new(values, json_null());
-    }
-    return s;
-}
-
-static json_t *fields_schema(const field_def *fields, json_t *required)
-{
-    json_t *props = json_object();
-    for (const field_def *f = fields; f->name; f++) {
-        json_object_set_new(props, f->name, field_schema(f));
-        if (required && (f->flags & FF_REQUIRED)) json_array_append_new(required, json_string(f->name));
-    }
-    return props;
-}
-
-static json_t *collection_schema(const collection_def *cd, const biz_type *bt)
-{
-    json_t *required = json_array();
-    json_t *props = fields_schema(cd->fields, required);
-    json_t *statuses = json_array();
-    for (const char *const *s = cd->statuses->values; *s; s++)
-        json_array_append_new(statuses, json_string(*s));
-    json_object_set_new(props, "code", json_pack("{s:s, s:s}", "type", "string", "description",
-                                                 "business code; given on create or minted"));
-    json_object_set_new(props, "status", json_pack("{s:s, s:o}", "type", "string", "enum", statuses));
-    json_object_set_new(props, "version", json_pack("{s:s, s:b}", "type", "integer", "readOnly", 1));
-    json_object_set_new(props, "created_at",
-                        json_pack("{s:s, s:s, s:b}", "type", "string", "format", "date-time", "readOnly", 1));
-    json_object_set_new(props, "updated_at",
-                        json_pack("{s:s, s:s, s:b}", "type", "string", "format", "date-time", "readOnly", 1));
-    json_object_set_new(props, "updated_by", json_pack("{s:s, s:b}", "type", "string", "readOnly", 1));
-    char title[160];
-    snprintf(title, sizeof title, "%s %s (%s)", bt->type, bt->zh, bt->prefix);
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "title", title, "description",
-                     cd->doc ? cd->doc : "", "type", "object", "properties", props, "required",
-                     required, "additionalProperties", 0);
-}
-
-static json_t *relation_schema(const relation_def *rd)
-{
-    json_t *required = json_pack("[s,s]", "from", "to");
-    static const field_def no_attrs[] = {FIELDS_END};
-    json_t *props = fields_schema(rd->attrs ? rd->attrs : no_attrs, required);
-    json_object_set_new(props, "kind", json_pack("{s:s, s:b}", "type", "string", "readOnly", 1));
-    json_object_set_new(props, "created_by", json_pack("{s:s, s:b}", "type", "string", "readOnly", 1));
-    json_object_set_new(props, "from", json_pack("{s:s}", "type", "string"));
-    json_object_set_new(props, "to", json_pack("{s:s}", "type", "string"));
-    json_object_set_new(props, "valid_from", json_pack("{s:s, s:s, s:b}", "type", "string", "format",
-                                                       "date-time", "readOnly", 1));
-    json_object_set_new(props, "valid_to", json_pack("{s:[s,s], s:s, s:b}", "type", "string", "null",
-                                                     "format", "date-time", "readOnly", 1));
-    return json_pack("{s:s, s:s, s:o, s:o}", "description", rd->doc ? rd->doc : "", "type",
-                     "object", "properties", props, "required", required);
-}
-
-/* A page of a list, as every paged route answers: next is the cursor to
- * pass as ?after= for the page after, null on the last. */
-static json_t *page_schema(json_t *item)
-{
-    return json_pack("{s:s, s:[s,s], s:{s:{s:s, s:o}, s:{s:[s,s], s:s}}}", "type", "object",
-                     "required", "items", "next", "properties", "items", "type", "array", "items",
-                     item, "next", "type", "string", "null", "description",
-                     "give as ?after= for the next page; null on the last");
-}
 
 static json_t *ref(const char *schema)
 {
     return json_pack("{s:s}", "$ref", schema);
-}
-
-/* An item of an object's history (resource.c, history). */
-static json_t *change_schema(void)
-{
-    return json_pack("{s:s, s:[s,s,s,s,s], s:{s:{s:s}, s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
-                     "s:{s:[s,s]}, s:{s:[s,s]}}}",
-                     "type", "object", "required", "seq", "at", "type", "code", "after",
-                     "properties", "seq", "type", "integer", "at", "type", "string", "format",
-                     "date-time", "app", "type", "string", "type", "type", "string", "code", "type",
-                     "string", "before", "type", "object", "null", "after", "type", "object",
-                     "null");
-}
-
-/* The answer of GET /v1/trace/{code} (topology/trace.c): the walk's nodes,
- * each with the fields its type shows, and the links between them. */
-static json_t *trace_schema(void)
-{
-    json_t *node = json_pack(
-        "{s:s, s:[s,s], s:{s:{s:s}, s:{s:s}, s:{s:[s,s]}, s:{s:s}}}", "type", "object",
-        "required", "code", "type", "properties", "code", "type", "string", "type", "type",
-        "string", "name", "type", "string", "null", "status", "type", "string");
-    json_t *edge = json_pack(
-        "{s:s, s:[s,s,s], s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:s}}}", "type",
-        "object", "required", "from", "to", "kind", "properties", "from", "type", "string", "to",
-        "type", "string", "kind", "type", "string", "switch", "type", "string", "open", "type",
-        "boolean", "description", "the switch on the link is open now (or normally, ?state=normal)");
-    return json_pack("{s:s, s:[s,s,s,s,s], s:{s:{s:s}, s:{s:s, s:[s,s]}, s:{s:s, s:[s,s]}, "
-                     "s:{s:s, s:o}, s:{s:s, s:o}}}",
-                     "type", "object", "required", "root", "direction", "state", "nodes", "edges",
-                     "properties", "root", "type", "string", "direction", "type", "string", "enum",
-                     "up", "down", "state", "type", "string", "enum", "current", "normal", "nodes",
-                     "type", "array", "items", node, "edges", "type", "array", "items", edge);
-}
-
-/* problem.c's members, and the extension members more than one route
- * sends; a route may add its own (a walk's frontier, an import's lines). */
-static json_t *problem_schema(void)
-{
-    json_t *error = json_pack("{s:s, s:[s], s:{s:{s:s}, s:{s:s}, s:{s:s, s:s}}}", "type",
-                              "object", "required", "message", "properties", "field", "type",
-                              "string", "message", "type", "string", "line", "type", "integer",
-                              "description", "the NDJSON line, on an import");
-    return json_pack(
-        "{s:s, s:s, s:[s,s,s,s], s:{s:{s:s, s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:s}, "
-        "s:{s:s, s:o}, s:{s:s, s:[s,s], s:s}, s:{s:s, s:s}, s:{s:s, s:s}}}",
-        "type", "object", "description", "RFC 9457 problem details", "required", "type", "title",
-        "status", "detail", "properties", "type", "type", "string", "description",
-        "urn:yingpei:problem: and a name for the status", "title", "type", "string", "status",
-        "type", "integer", "detail", "type", "string", "instance", "type", "string",
-        "description", "the request's path", "errors", "type", "array", "items", error, "owner",
-        "type", "string", "enum", "grid-svc", "cust-svc", "description",
-        "421: the platform that keeps the object", "current_version", "type", "integer",
-        "description", "412: the object's version now", "resume_after", "type", "integer",
-        "description", "410: the oldest cursor still kept");
 }
 
 /* ---- what a route serves -------------------------------------------------------- */
@@ -272,125 +97,6 @@ static served route_served(service *svc, const route *rt)
      * relaying a whole export would hold the stream in memory. */
     sv.misdirected = sv.peer_keeps && (strcmp(rt->method, "GET") != 0 || sv.kind == SERVES_EXPORT);
     return sv;
-}
-
-/* ---- operationId ---------------------------------------------------------------- */
-
-#define ID_WORDS 24
-#define WORD_MAX 40
-
-typedef struct {
-    char w[ID_WORDS][WORD_MAX];
-    int n;
-} words;
-
-static int is_param(const char *seg)
-{
-    return seg[0] == '{';
-}
-
-/* Of the last word: ends in s, not in ss or us (address, status). */
-static int plural(const char *w)
-{
-    size_t n = strlen(w);
-    return n > 2 && w[n - 1] == 's' && w[n - 2] != 's' && w[n - 2] != 'u';
-}
-
-static void singular(char *w)
-{
-    size_t n = strlen(w);
-    if (!plural(w)) return;
-    if (n > 3 && strcmp(w + n - 3, "ies") == 0) strcpy(w + n - 3, "y");
-    else if ((n > 4 && (strcmp(w + n - 4, "sses") == 0 || strcmp(w + n - 4, "ches") == 0 ||
-                        strcmp(w + n - 4, "shes") == 0)) ||
-             (n > 3 && strcmp(w + n - 3, "xes") == 0))
-        w[n - 2] = '\0';
-    else w[n - 1] = '\0';
-}
-
-/* The words of a segment (cut at its ':'), split at '-', '.' and '_'. */
-static void add_words(words *ws, const char *seg)
-{
-    const char *p = seg;
-    while (*p && *p != ':' && ws->n < ID_WORDS) {
-        size_t len = strcspn(p, "-._:");
-        if (len) snprintf(ws->w[ws->n++], WORD_MAX, "%.*s", (int)len, p);
-        p += len;
-        if (*p && *p != ':') p++;
-    }
-}
-
-static void append_camel(char *out, size_t len, const char *w, int upper)
-{
-    size_t at = strlen(out);
-    for (; *w && at + 1 < len; w++) {
-        if (!((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') || (*w >= '0' && *w <= '9')))
-            continue;
-        out[at++] = upper && *w >= 'a' && *w <= 'z' ? (char)(*w - 32) : *w;
-        upper = 0;
-    }
-    out[at] = '\0';
-}
-
-/* The verb of openapi.h's rule; *one: the last noun names one object. */
-static void id_verb(const route *rt, int versioned, const words *nouns, const char *action,
-                    char *verb, size_t len, int *one)
-{
-    const char *suffix = strchr(rt->segs[rt->nsegs - 1], ':');
-    const char *m = rt->method;
-    int ends_literal = !is_param(rt->segs[rt->nsegs - 1]);
-    const char *last = nouns->n ? nouns->w[nouns->n - 1] : "";
-    *one = 0;
-    if (suffix) snprintf(verb, len, "%s", suffix + 1);
-    else if (action) snprintf(verb, len, "%s", action);
-    else if (strcmp(m, "GET") == 0)
-        snprintf(verb, len, "%s", versioned && ends_literal && plural(last) ? "list" : "get");
-    else if (strcmp(m, "POST") == 0 && (rt->flags & ROUTE_READ_ONLY)) snprintf(verb, len, "query");
-    else if (strcmp(m, "POST") == 0) {
-        snprintf(verb, len, "create");
-        *one = ends_literal;
-    } else if (strcmp(m, "DELETE") == 0) {
-        snprintf(verb, len, "delete");
-        *one = ends_literal;
-    } else if (strcmp(m, "PATCH") == 0) snprintf(verb, len, "update");
-    else if (strcmp(m, "PUT") == 0) snprintf(verb, len, "replace");
-    else {
-        size_t i = 0;
-        for (; m[i] && i + 1 < len; i++) verb[i] = (char)(m[i] >= 'A' && m[i] <= 'Z' ? m[i] + 32 : m[i]);
-        verb[i] = '\0';
-    }
-}
-
-void openapi_operation_id(const route *rt, char *out, size_t len)
-{
-    out[0] = '\0';
-    if (rt->nsegs == 0) {
-        append_camel(out, len, rt->method, 0);
-        return;
-    }
-    int from = strcmp(rt->segs[0], "v1") == 0;
-    int last = rt->nsegs - 1;
-    /* POST /x/{code}/operate: a word after an object's code is what is done to it. */
-    const char *action = strcmp(rt->method, "POST") == 0 && last > 0 && !is_param(rt->segs[last]) &&
-                                 is_param(rt->segs[last - 1]) && !strchr(rt->segs[last], ':') &&
-                                 !plural(rt->segs[last])
-                             ? rt->segs[last]
-                             : NULL;
-    words nouns = {.n = 0};
-    int relation = from && rt->nsegs == 3 && strcmp(rt->segs[1], "relations") == 0;
-    for (int s = from; s < rt->nsegs; s++) {
-        if (is_param(rt->segs[s]) || (action && s == last)) continue;
-        if (relation && s == 1) continue; /* /v1/relations/substation-line: SubstationLineLinks */
-        add_words(&nouns, rt->segs[s]);
-        if (relation && nouns.n < ID_WORDS) snprintf(nouns.w[nouns.n++], WORD_MAX, "links");
-        if (s < last && is_param(rt->segs[s + 1]) && nouns.n) singular(nouns.w[nouns.n - 1]);
-    }
-    char verb[WORD_MAX];
-    int one;
-    id_verb(rt, from, &nouns, action, verb, sizeof verb, &one);
-    if (one && nouns.n) singular(nouns.w[nouns.n - 1]);
-    append_camel(out, len, verb, 0);
-    for (int i = 0; i < nouns.n; i++) append_camel(out, len, nouns.w[i], 1);
 }
 
 /* ---- errors --------------------------------------------------------------------- */
@@ -541,14 +247,14 @@ static void success(json_t *op, json_t *responses, const route *rt, const served
     json_t *ok = NULL;
     const char *status = "200";
     if (*schema && (sv->kind == SERVES_LIST || sv->kind == SERVES_LINKS)) {
-        if (strcmp(m, "GET") == 0) ok = json_answer("a page", page_schema(stored(sv)));
+        if (strcmp(m, "GET") == 0) ok = json_answer("a page", openapi_page_schema(stored(sv)));
         else if (strcmp(m, "POST") == 0) {
             ok = json_answer("created", stored(sv));
             status = "201";
         } else ok = json_answer("success", stored(sv));
     } else if (*schema && sv->kind == SERVES_ONE) ok = json_answer("success", stored(sv));
     else if (sv->kind == SERVES_HISTORY && strcmp(m, "GET") == 0)
-        ok = json_answer("a page of changes, oldest first", page_schema(ref("#/components/schemas/change")));
+        ok = json_answer("a page of changes, oldest first", openapi_page_schema(ref("#/components/schemas/change")));
     else if (strcmp(m, "GET") == 0 && strcmp(rt->pattern, "/v1/trace/{code}") == 0)
         ok = json_answer("the chain", ref("#/components/schemas/trace"));
     else ok = json_pack("{s:s}", "description", "success");
@@ -636,7 +342,7 @@ static json_t *parameters(const route *rt, const served *sv)
 {
     json_t *params = json_array();
     for (int s = 0; s < rt->nsegs; s++) {
-        if (!is_param(rt->segs[s])) continue;
+        if (rt->segs[s][0] != '{') continue; /* not a {parameter} */
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int)strlen(rt->segs[s]) - 2, rt->segs[s] + 1);
         json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s, s:i}}", "name", name, "in",
@@ -691,31 +397,6 @@ static char *lower(const char *s, char *buf, size_t len)
     return buf;
 }
 
-static json_t *schemas(const service_def *d)
-{
-    json_t *all = json_object();
-    /* The peer's too: its objects' reads are relayed here as it answers them. */
-    for (int pass = 0; pass < 2; pass++) {
-        const collection_def *cds = pass ? d->peer_collections : d->collections;
-        const relation_def *rds = pass ? d->peer_relations : d->relations;
-        int nc = pass ? d->peer_ncollections : d->ncollections;
-        int nr = pass ? d->peer_nrelations : d->nrelations;
-        for (int i = 0; i < nc; i++) {
-            const biz_type *bt = biz_type_by_prefix(cds[i].prefix);
-            json_object_set_new(all, bt->type, collection_schema(&cds[i], bt));
-        }
-        for (int i = 0; i < nr; i++) {
-            char name[96];
-            snprintf(name, sizeof name, "%s-link", rds[i].kind);
-            json_object_set_new(all, name, relation_schema(&rds[i]));
-        }
-    }
-    json_object_set_new(all, "change", change_schema());
-    json_object_set_new(all, "trace", trace_schema());
-    json_object_set_new(all, "problem", problem_schema());
-    return all;
-}
-
 json_t *openapi_document(service *svc)
 {
     json_t *paths = json_object();
@@ -737,7 +418,8 @@ json_t *openapi_document(service *svc)
                      "the platform that keeps the object (421 elsewhere). DESIGN.md is the "
                      "contract.",
                      "servers", "url", "/", "description", "where this document was fetched from",
-                     "paths", paths, "components", "schemas", schemas(svc->def), "responses",
+                     "paths", paths, "components", "schemas", openapi_schemas(svc->def), "responses",
                      error_responses(used), "securitySchemes", "bearer", "type", "http", "scheme",
                      "bearer");
 }
+
