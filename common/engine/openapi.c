@@ -151,7 +151,7 @@ static int can_answer(const route *rt, const served *sv, int status)
     case 412:
     case 422: return write && !sv->misdirected;
     case 413: return takes_body(rt);
-    case 415: return (rt->flags & ROUTE_BODY_JSON) || (rt->flags & ROUTE_BODY_BULK);
+    case 415: return takes_body(rt);
     case 421: return sv->misdirected;
     case 500: return 1;
     case 502:
