@@ -390,7 +390,8 @@ int outage_cancel_in(service *svc, request *req, db_conn *c, const char *work_or
 void outage_routes(service *svc, router *r)
 {
     /* A create walks the outage across both platforms: a peer route. */
-    router_add(r, "POST", "/v1/outages", create, svc, ROUTE_BODY_JSON | ROUTE_PEER,
+    router_add(r, "POST", "/v1/outages", create, svc,
+               ROUTE_BODY_JSON | ROUTE_PEER | ROUTE_IDEMPOTENT,
                "Announce an outage: its customer list frozen and a notice made for each "
                "(Idempotency-Key honoured)");
     router_add(r, "PATCH", "/v1/outages/{code}", reschedule, svc, ROUTE_BODY_JSON,

@@ -6,7 +6,11 @@
 #     parameters not required, empty responses, and every schema in the document as JSON
 #     Schema 2020-12 (a misspelt type, a minimum that is no number);
 #   - Redocly CLI's spec ruleset (`redocly lint --extends=spec`): every $ref resolves, every
-#     {name} of a path is declared as a parameter, and its own model of each object.
+#     {name} of a path is declared as a parameter, and its own model of each object;
+#   - Redocly CLI's recommended ruleset, as a new user would lint it (`redocly lint
+#     --extends=recommended`): no errors (every operation has a security entry, servers is not
+#     empty, operationIds are unique...); the warnings left are counted, by rule, in a TAP
+#     comment ("# NAME: redocly recommended: N warnings (rule n, ...)").
 # That every route is in the document is tests/unit/test_openapi.c's.
 #
 #   tests/openapi-check.sh BASE_URL [BASE_URL...]      e.g. tests/openapi-check.sh "$GRID_URL" "$CUST_URL"
@@ -66,6 +70,32 @@ redocly_spec() {
     return "$rc"
 }
 
+# Fails on any error; leaves the report in $1.recommended.json for the count of warnings.
+redocly_recommended() {
+    local doc=$1 report=$1.recommended.json rc=0 errors
+    "$bin/redocly" lint --extends=recommended --format=json --max-problems=100000 "$doc" \
+        >"$report" 2>/dev/null || rc=$?
+    jq -e '.problems | type == "array"' "$report" >/dev/null 2>&1 ||
+        { echo "redocly gave no report (exit $rc)"; return 1; }
+    errors=$(jq '[.problems[] | select(.severity == "error")] | length' "$report")
+    if ((errors > 0)); then
+        echo "$errors errors:"
+        jq -r '.problems[] | select(.severity == "error")
+               | "\(.ruleId): \(.message) at \(.location[0].pointer // "?")"' "$report" | head -n 30
+        return 1
+    fi
+    ((rc == 0)) || { echo "redocly lint exited $rc with no errors reported"; return 1; }
+}
+
+# "N warnings (rule n, rule n)" from the report redocly_recommended left.
+warnings_by_rule() {
+    jq -r '[.problems[] | select(.severity != "error")] as $w
+           | "\($w | length) warnings"
+             + (if ($w | length) > 0 then " ("
+                 + ($w | group_by(.ruleId) | map("\(.[0].ruleId) \(length)") | join(", ")) + ")"
+                else "" end)' "$1"
+}
+
 i=0
 for url in "$@"; do
     url=${url%/}
@@ -78,6 +108,9 @@ for url in "$@"; do
     check "$name /openapi.json is valid against the OpenAPI 3.1 schema and dialect" \
         schema_base "$doc"
     check "$name /openapi.json passes redocly lint --extends=spec" redocly_spec "$doc"
+    check "$name /openapi.json has no errors by redocly lint --extends=recommended" \
+        redocly_recommended "$doc" &&
+        echo "# $name: redocly recommended: $(warnings_by_rule "$doc.recommended.json")"
 done
 
 tap_end

@@ -10,7 +10,9 @@
 #      first BIN_DIR only) tests/container-check.sh;
 #   2. unless --unit-only: a throw-away stack (PostgreSQL on a temporary cluster, grid-svc and
 #      cust-svc from BIN_DIR, on free random ports) started with scripts/stack.sh, then
-#      tests/openapi-check.sh (each daemon's /openapi.json is valid OpenAPI 3.1) and every
+#      tests/openapi-check.sh (each daemon's /openapi.json is valid OpenAPI 3.1),
+#      (first BIN_DIR only) tests/client-check.sh (a TypeScript client generated from it
+#      type-checks), and every
 #      BIN_DIR/tests/integration/test_* against it, one after another (300 s each at most),
 #      then (first BIN_DIR only) tests/examples-check.sh: the examples make demo runs, and
 #      tests/browser-check.sh: the console in headless chromium, on the demo city they loaded
@@ -244,6 +246,10 @@ run_integration() {
     # Each daemon's /openapi.json as OpenAPI 3.1 validators see it (TAP, like a test binary).
     [[ -n $only ]] || run_test_binary "$repo_root/tests/openapi-check.sh" \
         "$label/tests/openapi-check.sh" "$GRID_URL" "$CUST_URL"
+    # A TypeScript client generated from each document type-checks a program (TAP); once: the
+    # document does not depend on the build.
+    [[ -n $only || $label != "${bin_dirs[0]}" ]] || run_test_binary "$repo_root/tests/client-check.sh" \
+        "tests/client-check.sh" "$GRID_URL" "$CUST_URL"
 
     local found=0
     for bin in "$bin_dir"/tests/integration/test_*; do

@@ -1,4 +1,5 @@
-/* openapi.c -- see openapi.h. */
+/* openapi.c -- see openapi.h: the document and its operations: their
+ * parameters, security and answers, success and errors. */
 #include "engine/openapi.h"
 
 #include <stdio.h>
@@ -6,145 +7,208 @@
 
 #include "model/fields.h"
 #include "engine/context.h"
+#include "engine/openapi_schemas.h"
+#include "engine/paging.h"
 
-/* The codes of refs' prefixes, as a JSON Schema pattern. */
-static json_t *code_pattern(const char *const *refs)
+static json_t *ref(const char *schema)
 {
-    sbuf b = {0};
-    sb_append(&b, "^(");
-    for (const char *const *p = refs; *p; p++) sb_appendf(&b, "%s%s", *p, p[1] ? "|" : "");
-    sb_append(&b, ")-[0-7][0-9A-Za-z]{26}$");
-    json_t *s = json_string(b.s);
-    sb_free(&b);
-    return s;
+    return json_pack("{s:s}", "$ref", schema);
 }
 
-static json_t *field_schema(const field_def *f)
+/* ---- what a route serves -------------------------------------------------------- */
+
+typedef enum {
+    SERVES_OTHER,   /* a hand-written route, or an action or view of a collection */
+    SERVES_LIST,    /* /v1/{collection} */
+    SERVES_ONE,     /* /v1/{collection}/{code} */
+    SERVES_HISTORY, /* /v1/{collection}/{code}/history */
+    SERVES_LINKS,   /* /v1/relations/{kind} */
+    SERVES_IMPORT,  /* ...:import */
+    SERVES_EXPORT,  /* ...:export */
+} serves_kind;
+
+typedef struct {
+    serves_kind kind;
+    char schema[96];   /* "#/components/schemas/customer"; "" when none is declared */
+    int peer_keeps;    /* the peer keeps what the path names: reads relayed, writes 421 */
+    int misdirected;   /* refused here with 421: a write, or an export, of the peer's */
+    const collection_def *cd; /* the collection's declaration, when compiled in */
+} served;
+
+static serves_kind shape(const char *rest)
 {
-    json_t *s;
-    switch (f->type) {
-    case FT_INT: s = json_pack("{s:s}", "type", "integer"); break;
-    case FT_NUM: s = json_pack("{s:s}", "type", "number"); break;
-    case FT_BOOL: s = json_pack("{s:s}", "type", "boolean"); break;
-    case FT_ENUM: {
-        json_t *vals = json_array();
-        for (const char *const *v = f->values; *v; v++) json_array_append_new(vals, json_string(*v));
-        s = json_pack("{s:s, s:o}", "type", "string", "enum", vals);
-        break;
-    }
-    case FT_CODE:
-        s = json_pack("{s:s, s:o}", "type", "string", "pattern", code_pattern(f->refs));
-        break;
-    case FT_CODES:
-        s = json_pack("{s:s, s:i, s:i, s:b, s:{s:s, s:o}}", "type", "array", "minItems", 1,
-                      "maxItems", f->max_len ? f->max_len : 100, "uniqueItems", 1, "items",
-                      "type", "string", "pattern", code_pattern(f->refs));
-        break;
-    case FT_TIME: s = json_pack("{s:s, s:s}", "type", "string", "format", "date-time"); break;
-    case FT_LOCATION:
-        s = json_pack("{s:s, s:[s,s], s:b, s:{s:{s:s, s:i, s:i}, s:{s:s, s:i, s:i}}}", "type",
-                      "object", "required", "lon", "lat", "additionalProperties", 0,
-                      "properties", "lon", "type", "number", "minimum", -180, "maximum", 180,
-                      "lat", "type", "number", "minimum", -90, "maximum", 90);
-        break;
-    default:
-        s = json_pack("{s:s, s:i}", "type", "string", "maxLength", f->max_len ? f->max_len : 200);
-        break;
-    }
-    if ((f->type == FT_INT || f->type == FT_NUM) && f->min < f->max) {
-        json_object_set_new(s, "minimum", json_real(f->min));
-        json_object_set_new(s, "maximum", json_real(f->max));
-    }
-    if (f->doc) json_object_set_new(s, "description", json_string(f->doc));
-    if (!(f->flags & FF_REQUIRED)) {
-        /* OpenAPI 3.1 is JSON Schema: an optional field may also be null. */
-        json_t *type = json_object_get(s, "type");
-        json_object_set_new(s, "type", json_pack("[O,s]", type, "null"));
-        /* An enum is every value allowed, whatever the type says: without
-         * null in it, an unset field as it reads back would not match. */
-        json_t *values = json_object_get(s, "enum");
-        if (values) json_array_append_new(values, json_null());
-    }
-    return s;
+    if (!*rest) return SERVES_LIST;
+    if (strcmp(rest, "/{code}") == 0) return SERVES_ONE;
+    if (strcmp(rest, "/{code}/history") == 0) return SERVES_HISTORY;
+    if (strcmp(rest, ":import") == 0) return SERVES_IMPORT;
+    if (strcmp(rest, ":export") == 0) return SERVES_EXPORT;
+    return SERVES_OTHER;
 }
 
-static json_t *fields_schema(const field_def *fields, json_t *required)
+static const collection_def *declared(const service_def *d, const char *prefix)
 {
-    json_t *props = json_object();
-    for (const field_def *f = fields; f->name; f++) {
-        json_object_set_new(props, f->name, field_schema(f));
-        if (required && (f->flags & FF_REQUIRED)) json_array_append_new(required, json_string(f->name));
-    }
-    return props;
-}
-
-static json_t *collection_schema(const collection_def *cd, const biz_type *bt)
-{
-    json_t *required = json_array();
-    json_t *props = fields_schema(cd->fields, required);
-    json_t *statuses = json_array();
-    for (const char *const *s = cd->statuses->values; *s; s++)
-        json_array_append_new(statuses, json_string(*s));
-    json_object_set_new(props, "code", json_pack("{s:s, s:s}", "type", "string", "description",
-                                                 "business code; given on create or minted"));
-    json_object_set_new(props, "status", json_pack("{s:s, s:o}", "type", "string", "enum", statuses));
-    json_object_set_new(props, "version", json_pack("{s:s, s:b}", "type", "integer", "readOnly", 1));
-    json_object_set_new(props, "created_at",
-                        json_pack("{s:s, s:s, s:b}", "type", "string", "format", "date-time", "readOnly", 1));
-    json_object_set_new(props, "updated_at",
-                        json_pack("{s:s, s:s, s:b}", "type", "string", "format", "date-time", "readOnly", 1));
-    json_object_set_new(props, "updated_by", json_pack("{s:s, s:b}", "type", "string", "readOnly", 1));
-    char title[160];
-    snprintf(title, sizeof title, "%s %s (%s)", bt->type, bt->zh, bt->prefix);
-    return json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "title", title, "description",
-                     cd->doc ? cd->doc : "", "type", "object", "properties", props, "required",
-                     required, "additionalProperties", 0);
-}
-
-static json_t *relation_schema(const relation_def *rd)
-{
-    json_t *required = json_pack("[s,s]", "from", "to");
-    static const field_def no_attrs[] = {FIELDS_END};
-    json_t *props = fields_schema(rd->attrs ? rd->attrs : no_attrs, required);
-    json_object_set_new(props, "from", json_pack("{s:s}", "type", "string"));
-    json_object_set_new(props, "to", json_pack("{s:s}", "type", "string"));
-    json_object_set_new(props, "valid_from", json_pack("{s:s, s:s, s:b}", "type", "string", "format",
-                                                       "date-time", "readOnly", 1));
-    json_object_set_new(props, "valid_to", json_pack("{s:[s,s], s:s, s:b}", "type", "string", "null",
-                                                     "format", "date-time", "readOnly", 1));
-    return json_pack("{s:s, s:s, s:o, s:o}", "description", rd->doc ? rd->doc : "", "type",
-                     "object", "properties", props, "required", required);
-}
-
-/* The schema a route's body and answer use, when it serves a declaration. */
-static const char *route_schema(service *svc, const route *rt, char *buf, size_t len)
-{
-    for (int i = 0; i < svc->def->ncollections; i++) {
-        const biz_type *bt = biz_type_by_prefix(svc->def->collections[i].prefix);
-        size_t n = strlen(bt->collection);
-        if (strncmp(rt->pattern + 4, bt->collection, n) == 0 &&
-            strchr("/:", rt->pattern[4 + n])) {
-            snprintf(buf, len, "#/components/schemas/%s", bt->type);
-            return buf;
-        }
-    }
-    for (int i = 0; i < svc->def->nrelations; i++) {
-        if (strncmp(rt->pattern, "/v1/relations/", 14) == 0 &&
-            strncmp(rt->pattern + 14, svc->def->relations[i].kind,
-                    strlen(svc->def->relations[i].kind)) == 0 &&
-            strchr(":", rt->pattern[14 + strlen(svc->def->relations[i].kind)])) {
-            snprintf(buf, len, "#/components/schemas/%s-link", svc->def->relations[i].kind);
-            return buf;
-        }
-    }
+    for (int i = 0; i < d->ncollections; i++)
+        if (strcmp(d->collections[i].prefix, prefix) == 0) return &d->collections[i];
+    for (int i = 0; i < d->peer_ncollections; i++)
+        if (strcmp(d->peer_collections[i].prefix, prefix) == 0) return &d->peer_collections[i];
     return NULL;
 }
 
+static int declares_relation(const relation_def *rds, int n, const char *kind)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(rds[i].kind, kind) == 0) return 1;
+    return 0;
+}
+
+/* Under which collection or relation a pattern is, read off the catalogue
+ * (biz_types, biz_relations) and the declarations compiled in. */
+static served route_served(service *svc, const route *rt)
+{
+    served sv = {SERVES_OTHER, "", 0, 0, NULL};
+    const service_def *d = svc->def;
+    int found = 0;
+    for (int i = 0; i < biz_ntypes && !found; i++) {
+        const biz_type *bt = &biz_types[i];
+        char base[96];
+        snprintf(base, sizeof base, "/v1/%s", bt->collection);
+        size_t n = strlen(base);
+        if (strncmp(rt->pattern, base, n) != 0 || !strchr("/:", rt->pattern[n])) continue;
+        found = 1;
+        sv.kind = shape(rt->pattern + n);
+        sv.peer_keeps = bt->owner != d->id;
+        if ((sv.cd = declared(d, bt->prefix)))
+            snprintf(sv.schema, sizeof sv.schema, "#/components/schemas/%s", bt->type);
+    }
+    for (int i = 0; i < biz_nrelations && !found; i++) {
+        const biz_relation *br = &biz_relations[i];
+        char base[96];
+        snprintf(base, sizeof base, "/v1/relations/%s", br->kind);
+        size_t n = strlen(base);
+        if (strncmp(rt->pattern, base, n) != 0 || !strchr("/:", rt->pattern[n])) continue;
+        found = 1;
+        sv.kind = rt->pattern[n] ? shape(rt->pattern + n) : SERVES_LINKS;
+        sv.peer_keeps = br->owner != d->id;
+        if (declares_relation(d->relations, d->nrelations, br->kind) ||
+            declares_relation(d->peer_relations, d->peer_nrelations, br->kind))
+            snprintf(sv.schema, sizeof sv.schema, "#/components/schemas/%s-link", br->kind);
+    }
+    /* proxy.c relays the peer's reads and refuses the rest, and exports:
+     * relaying a whole export would hold the stream in memory. */
+    sv.misdirected = sv.peer_keeps && (strcmp(rt->method, "GET") != 0 || sv.kind == SERVES_EXPORT);
+    return sv;
+}
+
+/* ---- errors --------------------------------------------------------------------- */
+
+static const struct {
+    int status;
+    const char *name; /* under #/components/responses */
+    const char *why;
+} errors[] = {
+    {400, "BadRequest", "Malformed: a path parameter, query, header or body the route does not "
+                        "take (errors lists the fields)"},
+    {401, "Unauthorized", "No key, or a key not known: send Authorization: Bearer KEY"},
+    {403, "Forbidden", "The app's roles do not allow it; detail names the role that may"},
+    {404, "NotFound", "Nothing here under that code"},
+    {409, "Conflict", "Conflicts with what is stored: a value that must be unique, a link that "
+                      "exists, a step out of order, an object still named by others"},
+    {412, "PreconditionFailed", "If-Match named a version that is not the current one "
+                                "(current_version)"},
+    {413, "ContentTooLarge", "The body is over the route's limit"},
+    {415, "UnsupportedMediaType", "The body's Content-Type is not one the route takes"},
+    {421, "MisdirectedRequest", "The other platform keeps the object: send the request there "
+                                "(owner names it)"},
+    {422, "UnprocessableContent", "Well-formed but refused: it names objects that do not exist, "
+                                  "or reuses an Idempotency-Key with another request"},
+    {500, "InternalServerError", "An internal error; detail names the request"},
+    {502, "BadGateway", "The other platform could not be reached, or answered wrongly"},
+    {503, "ServiceUnavailable", "Not now: the database or the other platform is unavailable, "
+                                "the service busy or stopping; retry (after Retry-After, when "
+                                "sent)"},
+    {504, "GatewayTimeout", "The other platform did not answer in time"},
+};
+
+static int takes_body(const route *rt)
+{
+    return (rt->flags & (ROUTE_BODY_JSON | ROUTE_BODY_BULK)) != 0;
+}
+
+/* The statuses of openapi.h's rule. */
+static int can_answer(const route *rt, const served *sv, int status)
+{
+    int is_public = (rt->flags & ROUTE_PUBLIC) != 0;
+    int versioned = strncmp(rt->pattern, "/v1/", 4) == 0;
+    int write = strcmp(rt->method, "GET") != 0 && strcmp(rt->method, "HEAD") != 0 &&
+                !(rt->flags & ROUTE_READ_ONLY);
+    int asks_peer = (rt->flags & ROUTE_PEER) != 0;
+    switch (status) {
+    case 400: return rt->nparams > 0 || takes_body(rt) || (versioned && !write);
+    case 401: return !is_public;
+    case 403: return !is_public && !sv->misdirected;
+    case 404: return rt->nparams > 0 && !sv->misdirected;
+    case 409:
+    case 412:
+    case 422: return write && !sv->misdirected;
+    case 413: return takes_body(rt);
+    case 415: return takes_body(rt);
+    case 421: return sv->misdirected;
+    case 500: return 1;
+    case 502:
+    case 504: return asks_peer;
+    case 503: return !is_public;
+    }
+    return 0;
+}
+
+static void add_errors(json_t *responses, const route *rt, const served *sv, unsigned *used)
+{
+    for (size_t i = 0; i < ARRAY_LEN(errors); i++) {
+        if (!can_answer(rt, sv, errors[i].status)) continue;
+        char key[8], target[96];
+        snprintf(key, sizeof key, "%d", errors[i].status);
+        snprintf(target, sizeof target, "#/components/responses/%s", errors[i].name);
+        json_object_set_new(responses, key, ref(target));
+        *used |= 1u << i;
+    }
+    /* Statuses only some requests meet (405, 410, 414, 431, 508). */
+    json_object_set_new(responses, "default", ref("#/components/responses/Problem"));
+}
+
+static json_t *problem_response(const char *why, int status)
+{
+    json_t *r = json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", why, "content",
+                          "application/problem+json", "schema", "$ref",
+                          "#/components/schemas/problem");
+    const char *header = status == 401 ? "WWW-Authenticate" : status == 503 ? "Retry-After" : NULL;
+    if (header)
+        json_object_set_new(r, "headers",
+                            json_pack("{s:{s:s, s:{s:s}}}", header, "description",
+                                      status == 401 ? "Bearer realm=\"yingpei\""
+                                                    : "seconds to wait, when known",
+                                      "schema", "type", status == 401 ? "string" : "integer"));
+    return r;
+}
+
+static json_t *error_responses(unsigned used)
+{
+    json_t *all = json_object();
+    for (size_t i = 0; i < ARRAY_LEN(errors); i++)
+        if (used & (1u << i))
+            json_object_set_new(all, errors[i].name, problem_response(errors[i].why, errors[i].status));
+    json_object_set_new(all, "Problem",
+                        problem_response("Another error (RFC 9457 problem details): 405, 410, "
+                                         "414, 431, 508", 0));
+    return all;
+}
+
+/* ---- operations ----------------------------------------------------------------- */
+
 /* :import takes NDJSON of the schema and answers counts; :export streams it. */
-static json_t *bulk_operation(json_t *op, json_t *responses, const char *verb, const char *schema)
+static void bulk_operation(json_t *op, json_t *responses, serves_kind kind, const char *schema)
 {
     json_t *ndjson = json_pack("{s:{s:{s:s}}}", "application/x-ndjson", "schema", "$ref", schema);
-    if (strcmp(verb, "import") == 0) {
+    if (kind == SERVES_IMPORT) {
         json_object_set_new(op, "requestBody", json_pack("{s:b, s:o}", "required", 1, "content",
                                                          ndjson));
         json_object_set_new(responses, "200",
@@ -154,28 +218,140 @@ static json_t *bulk_operation(json_t *op, json_t *responses, const char *verb, c
         json_object_set_new(responses, "200", json_pack("{s:s, s:o}", "description",
                                                         "one object per line", "content", ndjson));
     }
-    json_object_set_new(responses, "default",
-                        json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
-                                  "an error (RFC 9457 problem details); a rejected import names "
-                                  "its batches and lines", "content", "application/problem+json",
-                                  "schema", "$ref", "#/components/schemas/problem"));
-    return op;
 }
 
-static json_t *operation(service *svc, const route *rt)
+static json_t *json_answer(const char *description, json_t *schema)
 {
-    char ref[128];
-    const char *schema = route_schema(svc, rt, ref, sizeof ref);
-    json_t *op = json_pack("{s:s, s:{}}", "summary", rt->summary ? rt->summary : "", "responses");
+    return json_pack("{s:s, s:{s:{s:o}}}", "description", description, "content",
+                     "application/json", "schema", schema);
+}
+
+/* An object as the platform answers it: what a body may leave out (its
+ * code, to be minted) or may not set (its version, its times) is there. */
+static json_t *stored(const served *sv)
+{
+    if (sv->kind == SERVES_LINKS) return ref(sv->schema);
+    return json_pack("{s:[o], s:[s,s,s,s,s,s]}", "allOf", ref(sv->schema), "required", "code",
+                     "status", "version", "created_at", "updated_at", "updated_by");
+}
+
+/* The success answer, where the code's answer is known; else described only. */
+static void success(json_t *op, json_t *responses, const route *rt, const served *sv)
+{
+    const char *m = rt->method, *schema = sv->schema;
+    if (sv->misdirected) return; /* refused here, whatever is asked */
+    if (*schema && (sv->kind == SERVES_IMPORT || sv->kind == SERVES_EXPORT)) {
+        bulk_operation(op, responses, sv->kind, schema);
+        return;
+    }
+    json_t *ok = NULL;
+    const char *status = "200";
+    if (*schema && (sv->kind == SERVES_LIST || sv->kind == SERVES_LINKS)) {
+        if (strcmp(m, "GET") == 0) ok = json_answer("a page", openapi_page_schema(stored(sv)));
+        else if (strcmp(m, "POST") == 0) {
+            ok = json_answer("created", stored(sv));
+            status = "201";
+        } else ok = json_answer("success", stored(sv));
+    } else if (*schema && sv->kind == SERVES_ONE) ok = json_answer("success", stored(sv));
+    else if (sv->kind == SERVES_HISTORY && strcmp(m, "GET") == 0)
+        ok = json_answer("a page of changes, oldest first", openapi_page_schema(ref("#/components/schemas/change")));
+    else if (strcmp(m, "GET") == 0 && strcmp(rt->pattern, "/v1/trace/{code}") == 0)
+        ok = json_answer("the chain", ref("#/components/schemas/trace"));
+    else ok = json_pack("{s:s}", "description", "success");
+    json_object_set_new(responses, status, ok);
+    int own_body = sv->kind == SERVES_LIST || sv->kind == SERVES_ONE || sv->kind == SERVES_LINKS;
+    if ((rt->flags & ROUTE_BODY_JSON) && *schema && own_body) {
+        const char *type = strcmp(m, "PATCH") == 0 ? "application/merge-patch+json"
+                                                   : "application/json";
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content", type,
+                                      "schema", "$ref", schema));
+    } else if (rt->flags & ROUTE_BODY_JSON) {
+        /* Its members are in the summary: a client may send one all the same. */
+        json_object_set_new(op, "requestBody",
+                            json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content",
+                                      "application/json", "schema", "type", "object"));
+    }
+}
+
+static json_t *query_param(const char *name, json_t *schema, const char *description)
+{
+    json_t *p = json_pack("{s:s, s:s, s:b, s:o}", "name", name, "in", "query", "required", 0,
+                          "schema", schema);
+    if (description) json_object_set_new(p, "description", json_string(description));
+    return p;
+}
+
+/* resource_list.c's list_arg: paging, codes, statuses, and a filter per field. */
+static void list_params(json_t *params, const collection_def *cd)
+{
+    json_array_append_new(params, query_param("limit", json_pack("{s:s, s:i, s:i}", "type",
+                                                                 "integer", "minimum", 1,
+                                                                 "maximum", PAGE_LIMIT_MAX),
+                                              "items per page (default 50)"));
+    json_array_append_new(params, query_param("after", json_pack("{s:s}", "type", "string"),
+                                              "the next of the page before"));
+    json_array_append_new(params, query_param("code", json_pack("{s:s}", "type", "string"),
+                                              "codes, comma-separated"));
+    json_array_append_new(params, query_param("status", json_pack("{s:s}", "type", "string"),
+                                              "statuses, comma-separated, or all (default: the "
+                                              "listed ones)"));
+    json_array_append_new(params, query_param("updated_by", json_pack("{s:s}", "type", "string"),
+                                              NULL));
+    for (const field_def *f = cd->fields; f->name; f++) {
+        json_t *schema;
+        switch (f->type) {
+        case FT_LOCATION: continue; /* not a filter */
+        case FT_INT: schema = json_pack("{s:s}", "type", "integer"); break;
+        case FT_NUM: schema = json_pack("{s:s}", "type", "number"); break;
+        case FT_BOOL: schema = json_pack("{s:s}", "type", "boolean"); break;
+        case FT_ENUM: {
+            json_t *vals = json_array();
+            for (const char *const *v = f->values; *v; v++) json_array_append_new(vals, json_string(*v));
+            schema = json_pack("{s:s, s:o}", "type", "string", "enum", vals);
+            break;
+        }
+        default: schema = json_pack("{s:s}", "type", "string"); break;
+        }
+        char why[160];
+        snprintf(why, sizeof why, "the objects whose %s %s this", f->name,
+                 f->type == FT_CODES ? "holds" : "is");
+        json_array_append_new(params, query_param(f->name, schema, why));
+    }
+}
+
+/* topology/trace.c's trace: which way, which switch positions, which drawing. */
+static void trace_params(json_t *params)
+{
+    json_array_append_new(params, query_param("direction", json_pack("{s:s, s:[s,s]}", "type",
+                                                                     "string", "enum", "up", "down"),
+                                              "up to the substation (the default) or down to "
+                                              "the customers"));
+    json_array_append_new(params, query_param("state", json_pack("{s:s, s:[s,s]}", "type",
+                                                                 "string", "enum", "current",
+                                                                 "normal"),
+                                              "switches as they are now (the default) or in "
+                                              "their normal position"));
+    json_array_append_new(params, query_param("status", json_pack("{s:s, s:[s,s]}", "type",
+                                                                  "string", "enum", "operational",
+                                                                  "design"),
+                                              "design: walk the red drawing's objects too"));
+}
+
+static json_t *parameters(const route *rt, const served *sv)
+{
     json_t *params = json_array();
     for (int s = 0; s < rt->nsegs; s++) {
-        if (rt->segs[s][0] != '{') continue;
+        if (rt->segs[s][0] != '{') continue; /* not a {parameter} */
         char name[32];
         snprintf(name, sizeof name, "%.*s", (int)strlen(rt->segs[s]) - 2, rt->segs[s] + 1);
         json_array_append_new(params, json_pack("{s:s, s:s, s:b, s:{s:s, s:i}}", "name", name, "in",
                                                 "path", "required", 1, "schema", "type", "string",
                                                 "maxLength", ROUTE_PARAM_MAX));
     }
+    if (sv->kind == SERVES_LIST && sv->cd && strcmp(rt->method, "GET") == 0) list_params(params, sv->cd);
+    if (strcmp(rt->method, "GET") == 0 && strcmp(rt->pattern, "/v1/trace/{code}") == 0)
+        trace_params(params);
     if (service_reads_replica(rt->method, rt))
         json_array_append_new(
             params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "X-Read-Primary", "in",
@@ -183,28 +359,33 @@ static json_t *operation(service *svc, const route *rt)
                               "Any value: read the primary even when the service reads a "
                               "replica (DATABASE_READ_URL), to see a write made a moment ago",
                               "schema", "type", "string"));
+    if (rt->flags & ROUTE_IDEMPOTENT)
+        json_array_append_new(
+            params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s, s:s}}", "name", "Idempotency-Key",
+                              "in", "header", "required", 0, "description",
+                              "Retry-safe: the first answer is stored with the write and given "
+                              "again for the same key and request; the key with another request "
+                              "is a 422",
+                              "schema", "type", "string", "pattern", "^[!-~]{1,200}$"));
+    return params;
+}
+
+static json_t *operation(service *svc, const route *rt, unsigned *used)
+{
+    served sv = route_served(svc, rt);
+    char id[128];
+    openapi_operation_id(rt, id, sizeof id);
+    json_t *op = json_pack("{s:s, s:s, s:{}}", "operationId", id, "summary",
+                           rt->summary ? rt->summary : "", "responses");
+    json_t *params = parameters(rt, &sv);
     if (json_array_size(params)) json_object_set_new(op, "parameters", params);
     else json_decref(params);
-    if (!(rt->flags & ROUTE_PUBLIC)) json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearer"));
+    json_object_set_new(op, "security", rt->flags & ROUTE_PUBLIC
+                                            ? json_array()
+                                            : json_pack("[{s:[]}]", "bearer"));
     json_t *responses = json_object_get(op, "responses");
-    const char *colon = strrchr(rt->pattern, ':');
-    if (colon && schema) return bulk_operation(op, responses, colon + 1, schema);
-    json_t *ok = schema ? json_pack("{s:s, s:{s:{s:{s:s}}}}", "description", "success", "content",
-                                    "application/json", "schema", "$ref", schema)
-                        : json_pack("{s:s}", "description", "success");
-    json_object_set_new(responses, strcmp(rt->method, "POST") == 0 && schema ? "201" : "200", ok);
-    json_object_set_new(responses, "default",
-                        json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
-                                  "an error (RFC 9457 problem details)", "content",
-                                  "application/problem+json", "schema", "$ref",
-                                  "#/components/schemas/problem"));
-    if ((rt->flags & ROUTE_BODY_JSON) && schema) {
-        const char *type = strcmp(rt->method, "PATCH") == 0 ? "application/merge-patch+json"
-                                                            : "application/json";
-        json_object_set_new(op, "requestBody",
-                            json_pack("{s:b, s:{s:{s:{s:s}}}}", "required", 1, "content", type,
-                                      "schema", "$ref", schema));
-    }
+    success(op, responses, rt, &sv);
+    add_errors(responses, rt, &sv, used);
     return op;
 }
 
@@ -219,6 +400,7 @@ static char *lower(const char *s, char *buf, size_t len)
 json_t *openapi_document(service *svc)
 {
     json_t *paths = json_object();
+    unsigned used = 0;
     for (int i = 0; i < router_count(svc->router); i++) {
         const route *rt = router_at(svc->router, i);
         if (rt->flags & ROUTE_UNLISTED) continue;
@@ -228,27 +410,17 @@ json_t *openapi_document(service *svc)
             json_object_set_new(paths, rt->pattern, item);
         }
         char m[16];
-        json_object_set_new(item, lower(rt->method, m, sizeof m), operation(svc, rt));
+        json_object_set_new(item, lower(rt->method, m, sizeof m), operation(svc, rt, &used));
     }
-    json_t *schemas = json_object();
-    for (int i = 0; i < svc->def->ncollections; i++) {
-        const collection_def *cd = &svc->def->collections[i];
-        const biz_type *bt = biz_type_by_prefix(cd->prefix);
-        json_object_set_new(schemas, bt->type, collection_schema(cd, bt));
-    }
-    for (int i = 0; i < svc->def->nrelations; i++) {
-        char name[96];
-        snprintf(name, sizeof name, "%s-link", svc->def->relations[i].kind);
-        json_object_set_new(schemas, name, relation_schema(&svc->def->relations[i]));
-    }
-    json_object_set_new(
-        schemas, "problem",
-        json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:{s:s}}}}", "type",
-                  "object", "properties", "type", "type", "string", "title", "type", "string",
-                  "status", "type", "integer", "detail", "type", "string", "errors", "type",
-                  "array", "items", "type", "object"));
-    return json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o, s:{s:{s:s, s:s}}}}", "openapi", "3.1.0",
-                     "info", "title", svc->def->title, "version", "1.0.0", "paths", paths,
-                     "components", "schemas", schemas, "securitySchemes", "bearer", "type", "http",
-                     "scheme", "bearer");
+    /* "/": the URL the document was fetched from, whichever platform, port or proxy. */
+    return json_pack("{s:s, s:{s:s, s:s, s:s}, s:[{s:s, s:s}], s:o, s:{s:o, s:o, s:{s:{s:s, s:s}}}}",
+                     "openapi", "3.1.0", "info", "title", svc->def->title, "version", "1.0.0",
+                     "description", "Either platform answers a read of any object; writes go to "
+                     "the platform that keeps the object (421 elsewhere). DESIGN.md is the "
+                     "contract.",
+                     "servers", "url", "/", "description", "where this document was fetched from",
+                     "paths", paths, "components", "schemas", openapi_schemas(svc->def), "responses",
+                     error_responses(used), "securitySchemes", "bearer", "type", "http", "scheme",
+                     "bearer");
 }
+

@@ -504,7 +504,8 @@ void relation_routes(service *svc, router *r)
         for (const char *const *p = rt->def->to; *p; p++) rt->peer_end |= !is_ours(rt, *p);
         char *path = xasprintf("/v1/relations/%s", rt->def->kind);
         router_add(r, "GET", path, link_list, rt, 0, "Links by either end, current or ?at=");
-        router_add(r, "POST", path, link_add, rt, ROUTE_BODY_JSON | (rt->peer_end ? ROUTE_PEER : 0),
+        router_add(r, "POST", path, link_add, rt,
+                   ROUTE_BODY_JSON | ROUTE_IDEMPOTENT | (rt->peer_end ? ROUTE_PEER : 0),
                    "Link two objects");
         router_add(r, "DELETE", path, link_end, rt, 0, "End the current link");
         char *imp = xasprintf("%s:import", path), *exp = xasprintf("%s:export", path);

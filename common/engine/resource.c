@@ -196,7 +196,8 @@ void resource_routes(service *svc, router *r)
         router_add(r, "GET", hist, history, rt, 0, "Every change, oldest first");
         router_add(r, "GET", exp, coll_export, rt, 0, "Export as a stream of NDJSON");
         if (!rt->def->own_writes) {
-            router_add(r, "POST", coll, coll_create, rt, ROUTE_BODY_JSON | waits, "Create");
+            router_add(r, "POST", coll, coll_create, rt, ROUTE_BODY_JSON | ROUTE_IDEMPOTENT | waits,
+                       "Create");
             router_add(r, "PATCH", one, coll_patch, rt, ROUTE_BODY_JSON | patch_waits,
                        "Change by JSON merge patch");
             router_add(r, "DELETE", one, coll_retire, rt, retire_waits,

@@ -23,6 +23,8 @@ enum {
     ROUTE_SLOW = 1u << 6,      /* may take long but never waits on the peer: runs on the local
                                   workers, off the I/O threads (a walk's leg, a report) */
     ROUTE_UNLISTED = 1u << 7,  /* not in /openapi.json: served, but not the API (the console) */
+    ROUTE_IDEMPOTENT = 1u << 8, /* honours Idempotency-Key (engine/idempotency.h); read only
+                                   by /openapi.json, which documents the header */
 };
 
 /* A pattern's last segment may be "{name*}": it takes the rest of the path,

@@ -5,8 +5,14 @@
  * summary and its path parameters; the document holds nothing else. The
  * routes come from the router itself, so a route added without a summary or
  * left out of the document fails here. Also: a field that may be null lists
- * null among its values, and reads offer X-Read-Primary. Validity as OpenAPI
- * 3.1 is checked on the running daemons by tests/openapi-check.sh. */
+ * null among its values, and reads offer X-Read-Primary. Each operation has
+ * an operationId by openapi.h's rule, unique over both daemons' routes (and
+ * the rule is pinned on routes of its own), its security, and the error
+ * answers the rule gives it, each a shared response that exists; the writes
+ * that honour it offer Idempotency-Key; the customer list and the trace are
+ * typed. Validity as OpenAPI 3.1, and Redocly's recommended rules, are
+ * checked on the running daemons by tests/openapi-check.sh; a client
+ * generated from the document, by tests/client-check.sh. */
 #include "../unit_helpers.h"
 
 #include <ctype.h>
@@ -228,6 +234,257 @@ static void read_primary_header_on_reads_only(void **state)
     assert_true(reads > 10);
 }
 
+static json_t *op_get(json_t *op, const char *key)
+{
+    return json_object_get(op, key);
+}
+
+/* The operationId of each operation is the rule's, and readable: a
+ * lowercase verb, then camelCase words, nothing else. */
+static void operation_ids_follow_the_rule(void **state)
+{
+    built *b = *state;
+    for (int i = 0; i < router_count(b->svc.router); i++) {
+        const route *rt = router_at(b->svc.router, i);
+        char want[128];
+        openapi_operation_id(rt, want, sizeof want);
+        const char *id = json_string_value(op_get(operation_of(b, rt), "operationId"));
+        if (!id || strcmp(id, want) != 0)
+            fail_msg("%s: %s %s has operationId %s, the rule gives %s", b->svc.name, rt->method,
+                     rt->pattern, id ? id : "(none)", want);
+        int ok = islower((unsigned char)id[0]) && strlen(id) > 3;
+        for (const char *c = id; *c; c++) ok &= isalnum((unsigned char)*c) != 0;
+        if (!ok) fail_msg("%s: %s %s: operationId \"%s\" is not camelCase", b->svc.name,
+                          rt->method, rt->pattern, id);
+    }
+}
+
+/* Over both daemons' tables: one id, one method and pattern. A route both
+ * serve (a read of either's objects) has the same id on each. */
+static void operation_ids_are_unique_over_both(void **state)
+{
+    (void)state;
+    service svcs[2] = {{.def = grid_service()}, {.def = cust_service()}};
+    json_t *seen = json_object(); /* id -> "METHOD pattern" */
+    int clashes = 0;
+    for (int s = 0; s < 2; s++) {
+        svcs[s].name = service_name(svcs[s].def->id);
+        service_routes(&svcs[s]);
+        for (int i = 0; i < router_count(svcs[s].router); i++) {
+            const route *rt = router_at(svcs[s].router, i);
+            char id[128], what[300];
+            openapi_operation_id(rt, id, sizeof id);
+            snprintf(what, sizeof what, "%s %s", rt->method, rt->pattern);
+            const char *before = json_string_value(json_object_get(seen, id));
+            if (before && strcmp(before, what) != 0) {
+                print_error("%s: operationId %s of %s is also %s's\n", svcs[s].name, id, what,
+                            before);
+                clashes++;
+            }
+            json_object_set_new(seen, id, json_string(what));
+        }
+    }
+    size_t ids = json_object_size(seen);
+    json_decref(seen);
+    for (int s = 0; s < 2; s++) service_routes_free(&svcs[s]);
+    if (clashes) fail_msg("%d operationIds name two routes", clashes);
+    assert_true(ids > 200);
+}
+
+/* The rule itself, on routes of its own: ids must not change under clients
+ * when the code around them does. */
+static void operation_id_rule_is_pinned(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *method, *pattern;
+        unsigned flags;
+        const char *id;
+    } cases[] = {
+        {"GET", "/v1/customers", 0, "listCustomers"},
+        {"POST", "/v1/customers", ROUTE_BODY_JSON, "createCustomer"},
+        {"GET", "/v1/customers/{code}", 0, "getCustomer"},
+        {"PATCH", "/v1/customers/{code}", ROUTE_BODY_JSON, "updateCustomer"},
+        {"DELETE", "/v1/customers/{code}", 0, "deleteCustomer"},
+        {"GET", "/v1/customers/{code}/history", 0, "getCustomerHistory"},
+        {"POST", "/v1/customers:import", ROUTE_BODY_BULK, "importCustomers"},
+        {"GET", "/v1/customers:export", 0, "exportCustomers"},
+        {"GET", "/v1/addresses/{code}", 0, "getAddress"},
+        {"GET", "/v1/meter-boxes/{code}", 0, "getMeterBox"},
+        {"GET", "/v1/switches/{code}", 0, "getSwitch"},
+        {"GET", "/v1/webhooks/{id}/deliveries", 0, "listWebhookDeliveries"},
+        {"POST", "/v1/switches/{code}/operate", ROUTE_BODY_JSON, "operateSwitch"},
+        {"POST", "/v1/outages/{code}/transitions", ROUTE_BODY_JSON, "createOutageTransition"},
+        {"GET", "/v1/relations/substation-line", 0, "listSubstationLineLinks"},
+        {"POST", "/v1/relations/substation-line", ROUTE_BODY_JSON, "createSubstationLineLink"},
+        {"DELETE", "/v1/relations/substation-line", 0, "deleteSubstationLineLink"},
+        {"POST", "/v1/relations/substation-line:import", ROUTE_BODY_BULK,
+         "importSubstationLineLinks"},
+        {"GET", "/v1/trace/{code}", ROUTE_PEER, "getTrace"},
+        {"GET", "/v1/outage-impact", ROUTE_PEER, "getOutageImpact"},
+        {"POST", "/v1/graph/walk", ROUTE_BODY_JSON | ROUTE_READ_ONLY, "queryGraphWalk"},
+        {"POST", "/v1/notices:ack", ROUTE_BODY_JSON, "ackNotices"},
+        {"GET", "/healthz", ROUTE_PUBLIC, "getHealthz"},
+        {"GET", "/metrics", ROUTE_PUBLIC, "getMetrics"},
+        {"GET", "/openapi.json", ROUTE_PUBLIC, "getOpenapiJson"},
+    };
+    router *r = router_new();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const route *rt = router_add(r, cases[i].method, cases[i].pattern, NULL, NULL,
+                                     cases[i].flags, "a route");
+        char id[128];
+        openapi_operation_id(rt, id, sizeof id);
+        if (strcmp(id, cases[i].id) != 0)
+            fail_msg("%s %s: operationId %s, not %s", cases[i].method, cases[i].pattern, id,
+                     cases[i].id);
+    }
+    router_free(r);
+}
+
+static int answers(json_t *op, const char *status)
+{
+    return json_object_get(json_object_get(op, "responses"), status) != NULL;
+}
+
+/* Security as the route is served; and the error answers of openapi.h's
+ * rule that the route table alone decides, each a components/responses
+ * entry of the document. */
+static void security_and_errors(void **state)
+{
+    built *b = *state;
+    json_t *shared = json_object_get(json_object_get(b->doc, "components"), "responses");
+    for (int i = 0; i < router_count(b->svc.router); i++) {
+        const route *rt = router_at(b->svc.router, i);
+        json_t *op = operation_of(b, rt);
+        if (!op) continue;
+        json_t *sec = op_get(op, "security");
+        int is_public = (rt->flags & ROUTE_PUBLIC) != 0;
+        if (!json_is_array(sec) || (json_array_size(sec) == 0) != is_public ||
+            (!is_public && !json_object_get(json_array_get(sec, 0), "bearer")))
+            fail_msg("%s: %s %s: security is not %s", b->svc.name, rt->method, rt->pattern,
+                     is_public ? "[]" : "[{bearer: []}]");
+        int misdirected = answers(op, "421");
+        int read = strcmp(rt->method, "GET") == 0 || (rt->flags & ROUTE_READ_ONLY);
+        struct {
+            const char *status;
+            int want;
+        } rules[] = {
+            {"500", 1},
+            {"default", 1},
+            {"401", !is_public},
+            {"404", rt->nparams > 0 && !misdirected},
+            {"502", (rt->flags & ROUTE_PEER) != 0},
+            {"504", (rt->flags & ROUTE_PEER) != 0},
+            {"413", (rt->flags & (ROUTE_BODY_JSON | ROUTE_BODY_BULK)) != 0},
+            {"400", rt->nparams > 0 || (rt->flags & (ROUTE_BODY_JSON | ROUTE_BODY_BULK)) ||
+                        (read && strncmp(rt->pattern, "/v1/", 4) == 0)},
+        };
+        for (size_t k = 0; k < sizeof rules / sizeof rules[0]; k++)
+            if (answers(op, rules[k].status) != rules[k].want)
+                fail_msg("%s: %s %s %s %s", b->svc.name, rt->method, rt->pattern,
+                         rules[k].want ? "does not list" : "should not list", rules[k].status);
+        if (misdirected && (answers(op, "200") || answers(op, "201")))
+            fail_msg("%s: %s %s is refused with 421 but documents a success", b->svc.name,
+                     rt->method, rt->pattern);
+        const char *status;
+        json_t *resp;
+        json_object_foreach(json_object_get(op, "responses"), status, resp) {
+            const char *target = json_string_value(json_object_get(resp, "$ref"));
+            if (target && (strncmp(target, "#/components/responses/", 23) != 0 ||
+                           !json_object_get(shared, target + 23)))
+                fail_msg("%s: %s %s: %s answers %s, which is not in the document", b->svc.name,
+                         rt->method, rt->pattern, status, target);
+        }
+    }
+    json_t *problem = json_object_get(json_object_get(shared, "NotFound"), "content");
+    assert_non_null(json_object_get(problem, "application/problem+json"));
+}
+
+/* The reads of the peer's objects are relayed: grid-svc refuses a
+ * customer's create with 421, and relays its list. */
+static void peer_objects_are_misdirected_or_relayed(void **state)
+{
+    built *b = *state;
+    int grid = b->svc.def->id == grid_service()->id;
+    json_t *create = json_object_get(json_object_get(b->paths, "/v1/customers"), "post");
+    json_t *list = json_object_get(json_object_get(b->paths, "/v1/customers"), "get");
+    assert_int_equal(answers(create, "421"), grid);
+    assert_int_equal(answers(create, "201"), !grid);
+    assert_int_equal(answers(list, "502"), grid);
+    assert_int_equal(answers(list, "421"), 0);
+}
+
+/* Idempotency-Key where idem_check runs: creates and links, and on
+ * cust-svc an outage's announcement; never on a PATCH or a read. */
+static void idempotency_key_on_creates(void **state)
+{
+    built *b = *state;
+    int offered = 0;
+    for (int i = 0; i < router_count(b->svc.router); i++) {
+        const route *rt = router_at(b->svc.router, i);
+        json_t *op = operation_of(b, rt);
+        int has = has_header(op, "Idempotency-Key");
+        if (has != ((rt->flags & ROUTE_IDEMPOTENT) != 0))
+            fail_msg("%s: %s %s: Idempotency-Key %s", b->svc.name, rt->method, rt->pattern,
+                     has ? "offered, not honoured" : "honoured, not offered");
+        if (has && strcmp(rt->method, "POST") != 0)
+            fail_msg("%s: %s %s offers Idempotency-Key", b->svc.name, rt->method, rt->pattern);
+        offered += has;
+    }
+    const char *own = b->svc.def->id == grid_service()->id ? "/v1/substations" : "/v1/customers";
+    assert_true(has_header(json_object_get(json_object_get(b->paths, own), "post"),
+                           "Idempotency-Key"));
+    if (b->svc.def->id == cust_service()->id)
+        assert_true(has_header(json_object_get(json_object_get(b->paths, "/v1/outages"), "post"),
+                               "Idempotency-Key"));
+    assert_true(offered > 5);
+}
+
+/* "/": where the document was fetched from (Redocly errs on none). */
+static void servers_is_relative(void **state)
+{
+    built *b = *state;
+    json_t *servers = json_object_get(b->doc, "servers");
+    assert_int_equal(json_array_size(servers), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(servers, 0), "url")), "/");
+}
+
+static json_t *ok_schema(const built *b, const char *path, const char *key)
+{
+    json_t *op = json_object_get(json_object_get(b->paths, path), key);
+    return json_object_get(json_object_get(json_object_get(json_object_get(json_object_get(
+                                                                op, "responses"), "200"),
+                                                            "content"),
+                                           "application/json"),
+                           "schema");
+}
+
+/* A client reads the customer list and the trace typed, on either daemon
+ * (grid-svc relays the list, as cust-svc answers it). */
+static void customer_list_and_trace_are_typed(void **state)
+{
+    built *b = *state;
+    json_t *page = ok_schema(b, "/v1/customers", "get");
+    json_t *items = json_object_get(json_object_get(page, "properties"), "items");
+    json_t *item = json_object_get(items, "items");
+    json_t *all_of = json_object_get(item, "allOf");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(all_of, 0), "$ref")),
+                        "#/components/schemas/customer");
+    json_t *required = json_object_get(item, "required");
+    int code = 0;
+    size_t i;
+    json_t *v;
+    json_array_foreach(required, i, v) code |= strcmp(json_string_value(v), "code") == 0;
+    assert_true(code);
+    json_t *customer = json_object_get(json_object_get(json_object_get(b->doc, "components"),
+                                                       "schemas"),
+                                       "customer");
+    assert_non_null(json_object_get(json_object_get(customer, "properties"), "name"));
+    assert_string_equal(
+        json_string_value(json_object_get(ok_schema(b, "/v1/trace/{code}", "get"), "$ref")),
+        "#/components/schemas/trace");
+}
+
 /* Each test once per daemon, named after it. */
 #define FOR_BOTH(test)                                                \
     {"grid-svc: " #test, test, build, unbuild, (void *)grid_service()}, \
@@ -241,6 +498,14 @@ int main(void)
         FOR_BOTH(path_parameters_are_declared),
         FOR_BOTH(nullable_enums_list_null),
         FOR_BOTH(read_primary_header_on_reads_only),
+        FOR_BOTH(operation_ids_follow_the_rule),
+        FOR_BOTH(security_and_errors),
+        FOR_BOTH(peer_objects_are_misdirected_or_relayed),
+        FOR_BOTH(idempotency_key_on_creates),
+        FOR_BOTH(servers_is_relative),
+        FOR_BOTH(customer_list_and_trace_are_typed),
+        cmocka_unit_test(operation_ids_are_unique_over_both),
+        cmocka_unit_test(operation_id_rule_is_pinned),
     };
     return cmocka_run_group_tests_name("openapi", tests, NULL, NULL);
 }
