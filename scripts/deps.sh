@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages listed in deps/packages.txt that are not installed yet, then the
-# npm packages of deps/npm (the tests' OpenAPI validators) into deps/npm/node_modules.
+# npm packages of deps/npm (the tests' OpenAPI validators, client generator and browser driver)
+# into deps/npm/node_modules.
 # Nothing missing: prints nothing. Root: installs the Debian packages with apt-get. Otherwise:
 # prints the command to run and exits 1. The npm packages need no root: npm ci, from the lock
 # file, whenever node_modules is missing or older than it.

@@ -54,7 +54,7 @@ export function query(params) {
 
 // ---- codes, types, platforms (from GET /v1/catalogue) ----
 
-export const CODE_RE = /^[A-Za-z]{2}-[0-9A-Za-z]{26}$/;
+export const CODE_RE = /^[A-Za-z]{2}-[0-9A-Za-z]{27}$/; // BIZCODE_LEN: prefix, dash, 26 symbols and a check symbol
 
 export function typeOf(code) {
   const prefix = String(code).slice(0, 2).toUpperCase();
@@ -78,8 +78,8 @@ export function objectPath(code) {
 // A code as a link to its object page, marked when the other platform keeps it.
 export function codeLink(code, label) {
   if (!code || typeof code !== 'string' || !CODE_RE.test(code)) return code ?? '';
-  return h('a', { href: `#/object/${code}`, class: isPeer(code) ? 'code peer' : 'code', title: code },
-    label || code);
+  const cls = `${label && label !== code ? 'named' : 'code'}${isPeer(code) ? ' peer' : ''}`;
+  return h('a', { href: `#/object/${code}`, class: cls, title: code }, label || code);
 }
 
 // Names of codes, asked per collection in one request each (?code=A,B,...).

@@ -2,7 +2,7 @@
 // written at its end. Enough for counts and rates; no chart library.
 import { s } from './dom.js';
 
-const ROW = 26, LABEL_W = 190, BAR_W = 360, PAD = 6;
+const ROW = 26, LABEL_W = 280, BAR_W = 360, PAD = 6;
 
 // bars: [{key, label, value, text, onclick?}]; max: the full bar's value.
 export function barChart(bars, { max, title } = {}) {
@@ -15,7 +15,7 @@ export function barChart(bars, { max, title } = {}) {
     const w = top > 0 ? Math.max(b.value > 0 ? 2 : 0, (b.value / top) * BAR_W) : 0;
     const g = s('g', { class: `bar${b.onclick ? ' link' : ''}`, dataset: { key: b.key, value: String(b.value) }, onclick: b.onclick });
     g.append(
-      s('text', { x: LABEL_W - 8, y: y + 17, 'text-anchor': 'end', class: 'label' }, b.label.length > 22 ? `${b.label.slice(0, 21)}…` : b.label),
+      s('text', { x: LABEL_W - 8, y: y + 17, 'text-anchor': 'end', class: 'label' }, b.label.length > 36 ? `${b.label.slice(0, 35)}…` : b.label),
       s('rect', { class: 'track', x: LABEL_W, y: y + 4, width: BAR_W, height: ROW - 8, rx: 3 }),
       s('rect', { class: 'fill', x: LABEL_W, y: y + 4, width: w, height: ROW - 8, rx: 3 }),
       s('text', { x: LABEL_W + BAR_W + 8, y: y + 17, class: 'value' }, b.text ?? String(b.value)),

@@ -166,6 +166,7 @@ async function grid() {
     impact.counts.by_category, 'and the counts by category');
   same(await attrs(page, '#impact-customers tbody tr td:first-child a', 'title'), impact.customers.map(c => c.code), 'and the first page of customers');
   same(await attrs(page, '#impact-restorable button[data-switch]', 'data-switch'), impact.restorable.map(r => r.switch), 'and the restorable switches');
+  same(await page.$eval('#impact-more', b => getComputedStyle(b).display !== 'none'), !!impact.next, '"more" shows only when there is a next page');
   await shot(page, 'impact');
 
   // Dispatch closes the tie from there; the answer changes as the API's does.

@@ -2,13 +2,13 @@
 // predicted from trouble calls; one outage with its frozen customer list
 // and each customer's notices.
 import { h, table, fieldsTable, rowsInto, when } from '../dom.js';
-import { get, query, codeLink } from '../api.js';
+import { get, query, codeLink, namesOf } from '../api.js';
 import { t } from '../i18n.js';
 
 const STATES = ['announced', 'started', 'restored', 'cancelled'];
 
-function codes(list) {
-  return (list || []).flatMap((c, i) => (i ? [', ', codeLink(c)] : [codeLink(c)]));
+function codes(list, names) {
+  return (list || []).flatMap((c, i) => [i ? ', ' : '', codeLink(c, names?.get(c) || c)]);
 }
 
 export async function render(el, { arg, params, signal, navigate }) {
@@ -22,6 +22,7 @@ export async function render(el, { arg, params, signal, navigate }) {
     get(`/v1/outages${query({ state, limit: 100 })}`, { signal }),
     get('/v1/outages/predicted', { signal }),
   ]);
+  const names = await namesOf(list.items.flatMap(o => o.elements || []));
   el.append(h('h1', null, t('outages')), h('div', { class: 'bar' }, t('state'), ' ', stateSel));
   el.append(table([
     [t('code'), r => h('a', { href: `#/outages/${r.code}` }, r.code)],
@@ -29,7 +30,7 @@ export async function render(el, { arg, params, signal, navigate }) {
     [t('state'), r => h('span', { class: `tag ${r.state}` }, r.state)],
     [t('starts_at'), r => when(r.starts_at)],
     [t('ends_at'), r => when(r.ends_at)],
-    [t('elements'), r => codes(r.elements)],
+    [t('elements'), r => codes(r.elements, names)],
     [t('customers'), r => String(r.customers ?? '')],
     [t('reason'), r => r.reason || ''],
   ], list.items, { id: 'outages-list', class: 'list' }));
