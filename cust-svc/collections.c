@@ -327,10 +327,33 @@ const int cust_nrelations = (int)ARRAY_LEN(cust_relations);
 
 /* Reads answered by cust-svc's own routes that grid-svc passes on: the
  * integration report (report.c, report_rates.c) and the outages trouble
- * calls predict (calls.c). */
+ * calls predict (calls.c), with their query parameters, which both
+ * platforms' /openapi.json describe from here. */
+#define PAGE_DOCS                                                                            \
+    {"limit", "integer", NULL, 0, "items per page (1-1000, default 100)"},                   \
+    {"after", "string", NULL, 0, "the next of the page before"}
+
+static const query_doc report_query[] = {
+    {"substation", "string", NULL, 0, "a substation's code: its customers and broken links"},
+    {"line", "string", NULL, 0, "a line's code (one scope at most)"},
+    {"transformer", "string", NULL, 0, "a transformer's code: its transformer area"},
+    {"kind", "string", NULL, 0, "one kind of broken link to page (a name of broken_links.by_kind)"},
+    PAGE_DOCS,
+    {0}};
+
+static const char *const rate_levels[] = {"substation", "line", "transformer", NULL};
+
+static const query_doc rates_query[] = {
+    {"level", "string", rate_levels, 1, "the objects rated"},
+    {"substation", "string", NULL, 0, "only those under this substation (a level below it)"},
+    {"line", "string", NULL, 0, "only those under this line (transformer areas)"},
+    PAGE_DOCS,
+    {0}};
+
 const read_def cust_reads[] = {
-    {.path = "/v1/reports/integration", .what = "the integration report"},
-    {.path = "/v1/reports/integration/rates", .what = "the integration rates"},
+    {.path = "/v1/reports/integration", .what = "the integration report", .query = report_query},
+    {.path = "/v1/reports/integration/rates", .what = "the integration rates",
+     .query = rates_query},
     {.path = "/v1/outages/predicted", .what = "the predicted outages"},
 };
 const int cust_nreads = (int)ARRAY_LEN(cust_reads);

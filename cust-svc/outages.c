@@ -387,6 +387,11 @@ int outage_cancel_in(service *svc, request *req, db_conn *c, const char *work_or
     return rc;
 }
 
+static const query_doc frozen_list_query[] = {
+    {"limit", "integer", NULL, 0, "customers per page"},
+    {"after", "string", NULL, 0, "the next of the page before"},
+    {0}};
+
 void outage_routes(service *svc, router *r)
 {
     /* A create walks the outage across both platforms: a peer route. */
@@ -400,5 +405,6 @@ void outage_routes(service *svc, router *r)
     router_add(r, "POST", "/v1/outages/{code}/transitions", transition, svc, ROUTE_BODY_JSON,
                "Start, restore or cancel an outage: {\"to\", \"reason\"?}; If-Match honoured");
     router_add(r, "GET", "/v1/outages/{code}/customers", outage_list_page, svc, 0,
-               "The customer list frozen when the outage was announced, with their notices");
+               "The customer list frozen when the outage was announced, with their notices")
+        ->query = frozen_list_query;
 }

@@ -483,7 +483,8 @@ void report_routes(service *svc, router *r)
                "The integration report 营配贯通率 from the data middle platform (datahub): "
                "active customers and the share whose chain is complete, broken links by kind, "
                "a page of them (kind, code, other), and how fresh the data is; scope with "
-               "?substation=, ?line= or ?transformer=; ?kind= pages one kind; ?limit=&after=");
+               "?substation=, ?line= or ?transformer=; ?kind= pages one kind; ?limit=&after=")
+        ->query = catalogue_read_query(cust_reads, cust_nreads, "/v1/reports/integration");
     rates_route(r, the_report);
 }
 

@@ -14,6 +14,7 @@
 
 #include "base/jsonutil.h"
 #include "engine/paging.h"
+#include "cust.h"
 #include "report.h"
 #include "service.h"
 
@@ -257,5 +258,6 @@ void rates_route(router *r, report_state *st)
                "The integration rates 贯通率 by level from the data middle platform (datahub): "
                "?level=substation|line|transformer, each object's customers, complete ones and "
                "rate, in code order; within ?substation= or ?line= above the level; "
-               "?limit=&after=");
+               "?limit=&after=")
+        ->query = catalogue_read_query(cust_reads, cust_nreads, "/v1/reports/integration/rates");
 }

@@ -79,18 +79,39 @@ static void events_page(request *req, void *ctx)
     free(types);
 }
 
+#define TYPES_DOC "event types, comma-separated (default: all)"
+
+static const query_doc feed_query[] = {
+    {"after", "integer", NULL, 0, "the seq after which to start (default 0)"},
+    {"types", "string", NULL, 0, TYPES_DOC},
+    {"limit", "integer", NULL, 0, "events per page"},
+    {0}};
+
+static const char *const booleans[] = {"true", "false", NULL};
+
+static const query_doc stream_query[] = {
+    {"after", "integer", NULL, 0, "the seq after which to start, when there is no "
+                                  "Last-Event-ID (default: from now)"},
+    {"types", "string", NULL, 0, TYPES_DOC},
+    {"named", "string", booleans, 0, "false: frames without their event line, so that a "
+                                     "browser's EventSource hands every type to onmessage"},
+    {0}};
+
 void events_routes(service *svc, router *r)
 {
     router_add(r, "GET", "/v1/events", events_page, svc, 0,
-               "Change events, oldest first: ?after=SEQ&types=a,b&limit=N");
+               "Change events, oldest first: ?after=SEQ&types=a,b&limit=N")
+        ->query = feed_query;
     /* On the primary, whose notifications wake it: a replica may not yet
      * have what they announce, nor the newest event "from now" means. Its
      * start reads what the client missed: on the local workers. */
     router_add(r, "GET", "/v1/events/stream", events_stream, svc, ROUTE_PRIMARY | ROUTE_SLOW,
                "Change events as they commit, as server-sent events (text/event-stream; id = "
                "seq, event = type, data = an item of /v1/events): after the Last-Event-ID "
-               "header, else ?after=SEQ, else from now; ?types=a,b; a heartbeat comment every "
-               "EVENTS_HEARTBEAT_S; 410 with resume_after when the resume point was pruned");
+               "header, else ?after=SEQ, else from now; ?types=a,b; ?named=false for frames "
+               "without their event line; a heartbeat comment every EVENTS_HEARTBEAT_S; 410 "
+               "with resume_after when the resume point was pruned")
+        ->query = stream_query;
 }
 
 /* ---- pruning ------------------------------------------------------------------ */

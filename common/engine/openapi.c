@@ -320,22 +320,20 @@ static void list_params(json_t *params, const collection_def *cd)
     }
 }
 
-/* topology/trace.c's trace: which way, which switch positions, which drawing. */
-static void trace_params(json_t *params)
+/* A route's own query parameters (route.query, declared beside it). */
+static void declared_params(json_t *params, const query_doc *q)
 {
-    json_array_append_new(params, query_param("direction", json_pack("{s:s, s:[s,s]}", "type",
-                                                                     "string", "enum", "up", "down"),
-                                              "up to the substation (the default) or down to "
-                                              "the customers"));
-    json_array_append_new(params, query_param("state", json_pack("{s:s, s:[s,s]}", "type",
-                                                                 "string", "enum", "current",
-                                                                 "normal"),
-                                              "switches as they are now (the default) or in "
-                                              "their normal position"));
-    json_array_append_new(params, query_param("status", json_pack("{s:s, s:[s,s]}", "type",
-                                                                  "string", "enum", "operational",
-                                                                  "design"),
-                                              "design: walk the red drawing's objects too"));
+    for (; q && q->name; q++) {
+        json_t *schema = json_pack("{s:s}", "type", q->type);
+        if (q->values) {
+            json_t *vals = json_array();
+            for (const char *const *v = q->values; *v; v++) json_array_append_new(vals, json_string(*v));
+            json_object_set_new(schema, "enum", vals);
+        }
+        json_t *p = query_param(q->name, schema, q->doc);
+        if (q->required) json_object_set_new(p, "required", json_true());
+        json_array_append_new(params, p);
+    }
 }
 
 static json_t *parameters(const route *rt, const served *sv)
@@ -350,8 +348,7 @@ static json_t *parameters(const route *rt, const served *sv)
                                                 "maxLength", ROUTE_PARAM_MAX));
     }
     if (sv->kind == SERVES_LIST && sv->cd && strcmp(rt->method, "GET") == 0) list_params(params, sv->cd);
-    if (strcmp(rt->method, "GET") == 0 && strcmp(rt->pattern, "/v1/trace/{code}") == 0)
-        trace_params(params);
+    declared_params(params, rt->query);
     if (service_reads_replica(rt->method, rt))
         json_array_append_new(
             params, json_pack("{s:s, s:s, s:b, s:s, s:{s:s}}", "name", "X-Read-Primary", "in",

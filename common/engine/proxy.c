@@ -153,7 +153,8 @@ static void peer_reads(service *svc, router *r, proxy_table *pt)
         proxy_target *t = &pt->items[pt->n++];
         *t = (proxy_target){svc, d->peer_reads[i].path, d->peer_reads[i].what,
                             d->id == SVC_GRID ? SVC_CUST : SVC_GRID};
-        router_add(r, "GET", t->base, forward, t, ROUTE_PEER, "Read from the owning platform");
+        router_add(r, "GET", t->base, forward, t, ROUTE_PEER, "Read from the owning platform")
+            ->query = d->peer_reads[i].query;
     }
 }
 

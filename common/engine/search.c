@@ -426,6 +426,12 @@ out:
     free(q);
 }
 
+static const query_doc search_query[] = {
+    {"q", "string", NULL, 1, "a code, a name or a part of one, an account or asset number "
+                             "(1-100 characters)"},
+    {"limit", "integer", NULL, 0, "items at most (1-50, default 20)"},
+    {0}};
+
 void search_routes(service *svc, router *r)
 {
     search_state *st = xcalloc(1, sizeof *st);
@@ -433,7 +439,8 @@ void search_routes(service *svc, router *r)
     build(svc, st);
     router_add(r, "GET", "/v1/search", search, svc, ROUTE_PEER,
                "Find objects of both platforms by code, name, account number 户号 or asset "
-               "number: exact code, exact number, exact name, then names containing q");
+               "number: exact code, exact number, exact name, then names containing q")
+        ->query = search_query;
 }
 
 void search_cleanup(service *svc)

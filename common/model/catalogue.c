@@ -17,3 +17,10 @@ const collection_def *catalogue_collection(const service_def *def, const char *p
             return &def->collections[i];
     return NULL;
 }
+
+const query_doc *catalogue_read_query(const read_def *reads, int n, const char *path)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(reads[i].path, path) == 0) return reads[i].query;
+    return NULL;
+}

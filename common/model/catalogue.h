@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "model/bizcode.h"
+#include "net/router.h"
 
 typedef enum {
     FT_TEXT,     /* string */
@@ -149,6 +150,7 @@ typedef struct relation_def {
 typedef struct read_def {
     const char *path; /* "/v1/reports/integration", literal segments only */
     const char *what; /* "the integration report": what the peer's problems name */
+    const query_doc *query; /* its query parameters, documented alike on both platforms */
 } read_def;
 
 /* Everything a daemon declares: its collections and relations, and the
@@ -193,6 +195,8 @@ typedef struct service_def {
 /* The collection of a prefix (or of a code's prefix) if def keeps it, else
  * NULL. */
 const collection_def *catalogue_collection(const service_def *def, const char *prefix_or_code);
+/* The query parameters declared for path among reads; NULL when none are. */
+const query_doc *catalogue_read_query(const read_def *reads, int n, const char *path);
 /* Is the prefix of prefix_or_code one of prefixes (NULL-terminated; NULL:
  * none)? */
 int catalogue_lists(const char *const *prefixes, const char *prefix_or_code);

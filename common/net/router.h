@@ -27,6 +27,17 @@ enum {
                                    by /openapi.json, which documents the header */
 };
 
+/* A query parameter a route reads, as /openapi.json describes it
+ * (engine/openapi.c); a route's list ends with a NULL name. The route's
+ * handler still checks what it is given: this is its description. */
+typedef struct query_doc {
+    const char *name;
+    const char *type;          /* JSON Schema: "string", "integer" or "boolean" */
+    const char *const *values; /* the words it takes, NULL-terminated; NULL: any */
+    int required;
+    const char *doc;
+} query_doc;
+
 /* A pattern's last segment may be "{name*}": it takes the rest of the path,
  * slashes and all, possibly empty ("/console/{path*}" fits "/console/" and
  * "/console/vendor/x.js", not "/console"). */
@@ -37,6 +48,8 @@ typedef struct route {
     void *ctx;
     unsigned flags;
     const char *summary; /* one line for the OpenAPI document */
+    const query_doc *query; /* its query parameters, for that document; NULL: none or the
+                               collections' own (engine/openapi.c) */
     size_t body_limit;   /* bytes; 0: the server's limit for the route's kind of body */
     int index;           /* position in the table; metrics key on it */
     int nsegs;

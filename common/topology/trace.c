@@ -415,6 +415,27 @@ int trace_meshed(const service *svc, const char *code)
 
 /* ---- routes ------------------------------------------------------------------- */
 
+static const char *const directions[] = {"up", "down", NULL};
+static const char *const states[] = {"current", "normal", NULL};
+static const char *const walked[] = {"operational", "design", NULL};
+#define STATE_DOC "switches as they are now (the default) or in their normal position"
+
+static const query_doc trace_query[] = {
+    {"direction", "string", directions, 0, "up to the substation (the default) or down to the "
+                                           "customers"},
+    {"state", "string", states, 0, STATE_DOC},
+    {"status", "string", walked, 0, "design: walk the red drawing's objects too"},
+    {0}};
+
+static const query_doc impact_query[] = {
+    {"codes", "string", NULL, 1, "the objects out, comma-separated codes of either platform"},
+    {"state", "string", states, 0, STATE_DOC},
+    {"limit", "integer", NULL, 0, "customers per page"},
+    {"after", "string", NULL, 0, "the next of the page before"},
+    {"restorable", "boolean", NULL, 0, "list the open switches whose closing would bring "
+                                       "customers back (the default: true)"},
+    {0}};
+
 void trace_routes(service *svc, router *r)
 {
     trace_state *ts = xcalloc(1, sizeof *ts);
@@ -423,10 +444,12 @@ void trace_routes(service *svc, router *r)
     pthread_mutex_init(&ts->mu, NULL);
     svc->trace = ts;
     router_add(r, "GET", "/v1/trace/{code}", trace, svc, ROUTE_PEER,
-               "The supply chain up or down from any object, across both platforms");
+               "The supply chain up or down from any object, across both platforms")
+        ->query = trace_query;
     router_add(r, "GET", "/v1/outage-impact", outage_impact, svc, ROUTE_PEER,
                "Customers who lose supply when the given objects are out, and the open "
-               "switches whose closing would restore them");
+               "switches whose closing would restore them")
+        ->query = impact_query;
     if (svc->def->outage_cut)
         router_add(r, "POST", "/v1/graph/outage-cut", outage_cut_serve, svc,
                    ROUTE_BODY_JSON | ROUTE_SLOW | ROUTE_READ_ONLY,

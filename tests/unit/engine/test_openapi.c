@@ -246,6 +246,7 @@ static void operation_ids_follow_the_rule(void **state)
     built *b = *state;
     for (int i = 0; i < router_count(b->svc.router); i++) {
         const route *rt = router_at(b->svc.router, i);
+        if (rt->flags & ROUTE_UNLISTED) continue; /* no operation: not the API */
         char want[128];
         openapi_operation_id(rt, want, sizeof want);
         const char *id = json_string_value(op_get(operation_of(b, rt), "operationId"));
@@ -272,6 +273,7 @@ static void operation_ids_are_unique_over_both(void **state)
         service_routes(&svcs[s]);
         for (int i = 0; i < router_count(svcs[s].router); i++) {
             const route *rt = router_at(svcs[s].router, i);
+            if (rt->flags & ROUTE_UNLISTED) continue;
             char id[128], what[300];
             openapi_operation_id(rt, id, sizeof id);
             snprintf(what, sizeof what, "%s %s", rt->method, rt->pattern);
@@ -416,6 +418,50 @@ static void peer_objects_are_misdirected_or_relayed(void **state)
 
 /* Idempotency-Key where idem_check runs: creates and links, and on
  * cust-svc an outage's announcement; never on a PATCH or a read. */
+/* Each query parameter a route declares is in its operation, required as
+ * declared, with its words as the enum; and the hand-written reads the
+ * console and clients use declare theirs, on both platforms alike. */
+static void declared_query_parameters(void **state)
+{
+    built *b = *state;
+    int checked = 0;
+    for (int i = 0; i < router_count(b->svc.router); i++) {
+        const route *rt = router_at(b->svc.router, i);
+        for (const query_doc *q = rt->query; q && q->name; q++, checked++) {
+            json_t *params = json_object_get(operation_of(b, rt), "parameters"), *p, *found = NULL;
+            size_t k;
+            json_array_foreach(params, k, p) {
+                if (strcmp(json_string_value(json_object_get(p, "in")), "query") == 0 &&
+                    strcmp(json_string_value(json_object_get(p, "name")), q->name) == 0)
+                    found = p;
+            }
+            if (!found) fail_msg("%s: %s %s: ?%s is not documented", b->svc.name, rt->method,
+                                 rt->pattern, q->name);
+            assert_int_equal(json_is_true(json_object_get(found, "required")), q->required);
+            json_t *schema = json_object_get(found, "schema");
+            assert_string_equal(json_string_value(json_object_get(schema, "type")), q->type);
+            size_t nvalues = 0;
+            for (const char *const *v = q->values; v && *v; v++) nvalues++;
+            assert_int_equal(json_array_size(json_object_get(schema, "enum")), nvalues);
+        }
+    }
+    static const char *const paths[] = {"/v1/trace/{code}", "/v1/outage-impact", "/v1/search",
+                                        "/v1/events", "/v1/events/stream",
+                                        "/v1/reports/integration",
+                                        "/v1/reports/integration/rates"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        json_t *get = json_object_get(json_object_get(b->paths, paths[i]), "get");
+        if (!get) fail_msg("%s: GET %s is not documented", b->svc.name, paths[i]);
+        json_t *p;
+        size_t k;
+        int query = 0;
+        json_array_foreach(json_object_get(get, "parameters"), k, p)
+            query += strcmp(json_string_value(json_object_get(p, "in")), "query") == 0;
+        if (!query) fail_msg("%s: GET %s documents no query parameter", b->svc.name, paths[i]);
+    }
+    assert_true(checked > 0);
+}
+
 static void idempotency_key_on_creates(void **state)
 {
     built *b = *state;
@@ -502,6 +548,7 @@ int main(void)
         FOR_BOTH(security_and_errors),
         FOR_BOTH(peer_objects_are_misdirected_or_relayed),
         FOR_BOTH(idempotency_key_on_creates),
+        FOR_BOTH(declared_query_parameters),
         FOR_BOTH(servers_is_relative),
         FOR_BOTH(customer_list_and_trace_are_typed),
         cmocka_unit_test(operation_ids_are_unique_over_both),
