@@ -117,7 +117,7 @@ static void both_serve_the_repository_console(void **state)
     (void)state;
     size_t ilen, alen;
     char *index = read_repo_file("console/index.html", &ilen);
-    char *app = read_repo_file("console/app.js", &alen);
+    char *app = read_repo_file("console/js/app.js", &alen);
     const char *bases[] = {grid_url(), cust_url()};
     for (int i = 0; i < 2; i++) {
         /* no key */
@@ -127,10 +127,10 @@ static void both_serve_the_repository_console(void **state)
         const char *again = assert_file(ask(bases[i], "GET", "/console/index.html", NULL),
                                         "text/html; charset=utf-8", index, ilen);
         assert_string_equal(etag, again);
-        assert_file(ask(bases[i], "GET", "/console/app.js", NULL),
+        assert_file(ask(bases[i], "GET", "/console/js/app.js", NULL),
                     "text/javascript; charset=utf-8", app, alen);
         /* a wrong key changes nothing: the files are public */
-        assert_file(ask(bases[i], "GET", "/console/app.js", "Authorization: Bearer nope\r\n"),
+        assert_file(ask(bases[i], "GET", "/console/js/app.js", "Authorization: Bearer nope\r\n"),
                     "text/javascript; charset=utf-8", app, alen);
         char *r = ask(bases[i], "GET", "/console", NULL);
         assert_int_equal(raw_status(r), 308);
@@ -145,7 +145,7 @@ static void both_serve_the_repository_console(void **state)
 static void not_in_the_api_one_metrics_label(void **state)
 {
     (void)state;
-    ask(grid_url(), "GET", "/console/app.js", NULL);
+    ask(grid_url(), "GET", "/console/js/app.js", NULL);
     ask(grid_url(), "GET", "/console/index.html", NULL);
     ask(grid_url(), "GET", strf("/console/nothere-%s.js", uniq()), NULL);
     api_resp *doc = api_get(grid_url(), "/openapi.json", NULL);
