@@ -258,21 +258,29 @@ static int after_arg(report_args *a, const char *value)
     return OK;
 }
 
+int report_param(request *req, const char *const *names, size_t n, const char *use,
+                 const char *key, unsigned *seen)
+{
+    size_t i = 0;
+    while (i < n && strcmp(names[i], key) != 0) i++;
+    if (i == n) {
+        http_problem(req, 400, "unknown query parameter '%s'; use %s", key, use);
+        return -1;
+    }
+    if (*seen & 1u << i) {
+        http_problem(req, 400, "%s is given more than once", key);
+        return -1;
+    }
+    *seen |= 1u << i;
+    return (int)i;
+}
+
 static int report_arg(void *ctx, const char *key, const char *value)
 {
     report_args *a = ctx;
-    size_t i = 0;
-    while (i < ARRAY_LEN(params) && strcmp(params[i], key) != 0) i++;
-    if (i == ARRAY_LEN(params)) {
-        http_problem(a->req, 400, "unknown query parameter '%s'; use substation, line, "
-                                  "transformer, kind, limit, after", key);
-        return ERR;
-    }
-    if (a->seen & 1u << i) {
-        http_problem(a->req, 400, "%s is given more than once", key);
-        return ERR;
-    }
-    a->seen |= 1u << i;
+    int i = report_param(a->req, params, ARRAY_LEN(params),
+                         "substation, line, transformer, kind, limit, after", key, &a->seen);
+    if (i < 0) return ERR;
     if (i < 3) return scope_arg(a, (scope_id)(SCOPE_SUBSTATION + i), value);
     if (strcmp(key, "limit") == 0) return http_limit(a->req, value, LIMIT_MAX, &a->limit);
     if (strcmp(key, "after") == 0) return after_arg(a, value);

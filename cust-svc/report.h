@@ -32,6 +32,10 @@ char *report_replaced(const char *text, const char *mark, const char *with);
 /* A code of the scope's prefix into code, or ERR after answering 400 (the
  * parameter named as the scope's). */
 int report_code_arg(request *req, scope_id s, const char *value, char code[BIZCODE_LEN + 1]);
+/* key's place among the n names a route takes, marked in *seen; -1 after
+ * answering 400 when it is none of them (use lists them) or given twice. */
+int report_param(request *req, const char *const *names, size_t n, const char *use,
+                 const char *key, unsigned *seen);
 
 /* A datahub connection, or NULL after answering 503 with why. */
 db_conn *datahub_conn(request *req, report_state *st);

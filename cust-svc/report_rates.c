@@ -133,18 +133,9 @@ static int level_arg(rates_args *a, const char *value)
 static int rates_arg(void *ctx, const char *key, const char *value)
 {
     rates_args *a = ctx;
-    size_t i = 0;
-    while (i < ARRAY_LEN(params) && strcmp(params[i], key) != 0) i++;
-    if (i == ARRAY_LEN(params)) {
-        http_problem(a->req, 400, "unknown query parameter '%s'; use level, substation, line, "
-                                  "limit, after", key);
-        return ERR;
-    }
-    if (a->seen & 1u << i) {
-        http_problem(a->req, 400, "%s is given more than once", key);
-        return ERR;
-    }
-    a->seen |= 1u << i;
+    int i = report_param(a->req, params, ARRAY_LEN(params), "level, substation, line, limit, after",
+                         key, &a->seen);
+    if (i < 0) return ERR;
     if (i < 3) {
         if (a->scope != SCOPE_CITY) {
             http_problem(a->req, 400, "give one scope at most: substation or line");
