@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,14 +135,21 @@ static void etag_of(static_file *f)
 }
 
 /* The whole of a file of at most max bytes; NULL when it cannot be read
- * or is larger. */
+ * or is larger. The buffer is the file's size as it stands, not max: a
+ * file that grows meanwhile reads short of its end and is refused. */
 static char *read_file(const char *path, size_t max, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
     if (!fp) return NULL;
-    char *buf = xmalloc(max + 1);
-    size_t n = fread(buf, 1, max + 1, fp);
-    int bad = ferror(fp) || n > max;
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || st.st_size < 0 || (uintmax_t)st.st_size > max) {
+        fclose(fp);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size;
+    char *buf = xmalloc(size + 1);
+    size_t n = fread(buf, 1, size + 1, fp);
+    int bad = ferror(fp) || n != size;
     fclose(fp);
     if (bad) {
         free(buf);

@@ -50,14 +50,19 @@ async function route() {
   const generation = ++current.generation;
   current = { abort, generation };
   clearBanner();
-  const { view, arg, params } = parseHash();
-  const v = VIEWS[view] || search;
-  for (const a of document.querySelectorAll('#nav a')) a.classList.toggle('on', a.dataset.view === (VIEWS[view] ? view : 'search') || (view === 'object' && a.dataset.view === 'search'));
   clear(main).append(h('p', { class: 'muted' }, t('loading')));
   try {
+    const { view, arg, params } = parseHash();
+    const v = VIEWS[view] || search;
+    for (const a of document.querySelectorAll('#nav a'))
+      a.classList.toggle('on', a.dataset.view === (VIEWS[view] ? view : 'search') || (view === 'object' && a.dataset.view === 'search'));
     const el = h('section', { class: `view view-${view}`, dataset: { view } });
     await v.render(el, { arg, params, signal: abort.signal, showError, showNote, navigate });
-    if (generation === current.generation) clear(main).append(el);
+    if (generation !== current.generation || abort.signal.aborted) return;
+    clear(main).append(el);
+    // What is shown, and how many times a view was drawn: for whoever waits on it.
+    main.dataset.hash = location.hash;
+    main.dataset.drawn = String(generation);
   } catch (err) {
     if (abort.signal.aborted || generation !== current.generation) return;
     clear(main);
@@ -96,9 +101,10 @@ function signinForm(message) {
 // The key is kept only once the platform has accepted it.
 async function signIn(key) {
   const me = (await call('/v1/me', { key })).data;
+  const catalogue = (await call('/v1/catalogue', { key })).data;
   session.set(key);
   session.me = me;
-  session.catalogue = await get('/v1/catalogue');
+  session.catalogue = catalogue;
   shell();
   route();
 }
@@ -107,6 +113,8 @@ function signOut(message) {
   session.forget();
   session.me = session.catalogue = null;
   current.abort?.abort();
+  // A view still on its way must not be drawn over the sign-in form.
+  current = { abort: null, generation: current.generation + 1 };
   shell();
   signinForm(message);
 }
@@ -143,8 +151,9 @@ async function start() {
   try {
     await signIn(key);
   } catch (err) {
-    session.forget();
-    signinForm(err instanceof ApiError && err.status === 401 ? t('key_refused') : problemText(err));
+    const refused = err instanceof ApiError && err.status === 401;
+    if (refused) session.forget(); // otherwise the platform was not there: the key may be good
+    signinForm(refused ? t('key_refused') : problemText(err));
   }
 }
 

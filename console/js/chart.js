@@ -14,11 +14,15 @@ export function barChart(bars, { max, title } = {}) {
   const shown = b => (b.label.length > LABEL_MAX ? `${b.label.slice(0, LABEL_MAX - 1)}…` : b.label);
   const labelW = Math.min(280, Math.max(60, ...bars.map(b => textWidth(shown(b)))) + 16);
   const width = labelW + BAR_W + 120;
-  const svg = s('svg', { class: 'chart', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': title || '' });
+  const svg = s('svg', { class: 'chart', width, height, viewBox: `0 0 ${width} ${height}`, role: 'group', 'aria-label': title || '' });
   bars.forEach((b, i) => {
     const y = PAD + i * ROW;
     const w = top > 0 ? Math.max(b.value > 0 ? 2 : 0, (b.value / top) * BAR_W) : 0;
-    const g = s('g', { class: `bar${b.onclick ? ' link' : ''}`, dataset: { key: b.key, value: String(b.value) }, onclick: b.onclick });
+    const g = s('g', {
+      class: `bar${b.onclick ? ' link' : ''}`, dataset: { key: b.key, value: String(b.value) },
+      onclick: b.onclick, tabindex: b.onclick ? '0' : null, role: b.onclick ? 'link' : null,
+      onkeydown: b.onclick ? ev => { if (ev.key === 'Enter') b.onclick(); } : null,
+    });
     g.append(
       s('text', { x: labelW - 8, y: y + 17, 'text-anchor': 'end', class: 'label' }, shown(b)),
       s('rect', { class: 'track', x: labelW, y: y + 4, width: BAR_W, height: ROW - 8, rx: 3 }),

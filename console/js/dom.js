@@ -61,6 +61,26 @@ export function rowsInto(tableEl, columns, rows) {
   for (const r of rows) body.append(h('tr', null, columns.map(([, cell]) => h('td', null, cell(r)))));
 }
 
+// A "more" button for a paged list: load(next) appends the page after next
+// and answers the page's own next. One page at a time; a failure is shown.
+export function moreButton(id, label, next, load, showError) {
+  const button = h('button', {
+    type: 'button', class: 'quiet more', id, hidden: !next,
+    onclick: async () => {
+      button.disabled = true;
+      try {
+        next = await load(next);
+        button.hidden = !next;
+      } catch (err) {
+        showError(err);
+      } finally {
+        button.disabled = false;
+      }
+    },
+  }, label);
+  return button;
+}
+
 // 2026-12-07T16:13:51.01461Z -> 2026-12-07 16:13:51 in the browser's zone.
 export function when(iso) {
   if (!iso) return '';

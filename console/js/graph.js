@@ -102,7 +102,7 @@ export function drawGraph(graph, root, { cap = 240, onNode } = {}) {
   });
 
   const svg = s('svg', {
-    class: 'graph', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img',
+    class: 'graph', width, height, viewBox: `0 0 ${width} ${height}`, role: 'group',
     'aria-label': t('chain'), dataset: { nodes: String(pos.size), total: String(graph.nodes.length) },
   });
   const edgeLayer = s('g', { class: 'edges' });
@@ -123,8 +123,9 @@ export function drawGraph(graph, root, { cap = 240, onNode } = {}) {
       const mx = (x1 + x2) / 2, my = (y1 + y2) / 2;
       g.append(s('rect', {
         class: `switch${open ? ' open' : ''}`, x: mx - 6, y: my - 6, width: 12, height: 12,
-        dataset: { switch: e.switch, open: String(open) },
+        dataset: { switch: e.switch, open: String(open) }, tabindex: '0', role: 'link',
         onclick: () => onNode && onNode(e.switch),
+        onkeydown: ev => { if (ev.key === 'Enter' && onNode) onNode(e.switch); },
       }, s('title', null, `${e.switch} ${open ? t('open') : t('closed')}`)));
       g.append(s('text', { class: 'switch-label', x: mx + 10, y: my + 4 }, open ? t('open') : t('closed')));
     }

@@ -16,6 +16,8 @@ function confirmDialog(title, text) {
   document.getElementById('confirm-title').textContent = title;
   document.getElementById('confirm-text').textContent = text;
   reason.value = '';
+  // Esc closes a dialog without a value: the last "ok" must not stand for it.
+  dlg.returnValue = '';
   return new Promise(resolve => {
     const cancel = document.getElementById('confirm-cancel');
     const done = value => {

@@ -83,10 +83,22 @@ async function openConsole(base) {
   return { page, problems, res };
 }
 
+// The console marks #main with the hash it shows and a count of views drawn
+// (app.js): a view is waited for until drawn after the step that asks it,
+// never taken from the page before.
+const drawn = page => page.$eval('#main', m => Number(m.dataset.drawn || 0));
+async function drawnAfter(page, before, selector) {
+  await page.waitForFunction(b => {
+    const m = document.querySelector('#main');
+    return Number(m.dataset.drawn || 0) > b && m.dataset.hash === location.hash;
+  }, {}, before);
+  if (selector) await page.waitForSelector(`#main ${selector}`);
+}
+
 async function view(page, hash, selector) {
+  const before = await drawn(page);
   await page.evaluate(h => { location.hash = h; }, hash);
-  await page.waitForSelector(`section[data-view] ${selector}`);
-  await page.waitForNetworkIdle({ idleTime: 200, timeout: STEP_MS }).catch(() => {});
+  await drawnAfter(page, before, selector);
 }
 
 async function shot(page, name) {
@@ -125,20 +137,35 @@ async function grid() {
 
   // The right one: the app and its roles.
   await page.$eval('#key', e => { e.value = ''; });
+  let before = await drawn(page);
   await page.type('#key', KEY);
   await page.click('#signin button[type=submit]');
-  await page.waitForSelector('#search-form');
+  await drawnAfter(page, before, '#search-form');
   const who = await page.$eval('#who', e => e.textContent);
   ok(/dispatch/.test(who) && /grid-svc/.test(who), 'signed in: the app, its roles and the platform are shown', who);
   same(await page.evaluate(() => sessionStorage.getItem('yingpei.key')), KEY, 'the key is kept in sessionStorage');
 
   // Search: by a Chinese name part and by account number, as the API finds.
   const hits = await get(gridUrl, '/v1/search?q=' + encodeURIComponent('湖墅') + '&limit=50');
+  before = await drawn(page);
   await page.type('#search-q', '湖墅');
   await page.click('#search-form button');
-  await page.waitForSelector('#search-results');
+  await drawnAfter(page, before, '#search-results');
   same(await attrs(page, '#search-results tbody tr td:first-child a', 'title'), hits.items.map(i => i.code), 'search 湖墅 lists what /v1/search finds, in its order');
   await shot(page, 'search');
+  // A name that is markup stays text.
+  const evil = await api(custUrl, '/v1/customers', {
+    method: 'POST', headers: { Authorization: 'Bearer dev-marketing-key' },
+    body: { name: '<img src=x onerror="window.__xss=1">浏览器测试', category: 'lv_resident' },
+  });
+  try {
+    await view(page, '#/search?q=onerror', '#search-results');
+    same(await page.$$eval('#search-results img', x => x.length), 0, 'a name that is markup is not made into elements');
+    ok((await page.$eval('#search-results', e => e.textContent)).includes('<img src=x'), 'it is shown as text');
+    same(await page.evaluate(() => window.__xss), undefined, 'and runs nothing');
+  } finally {
+    await api(custUrl, `/v1/customers/${evil.data.code}`, { method: 'DELETE', headers: { Authorization: 'Bearer dev-marketing-key' } });
+  }
   const customer = (await get(custUrl, '/v1/customers?account_no=330105000100000001')).items[0];
   await view(page, '#/search?q=330105000100000001', '#search-results');
   same(await attrs(page, '#search-results tbody tr td:first-child a', 'title'), [customer.code], 'search by account number finds its customer');
@@ -171,12 +198,21 @@ async function grid() {
 
   // Dispatch closes the tie from there; the answer changes as the API's does.
   const tie = impact.restorable[0]?.switch;
-  if (ok(!!tie, 'a restorable switch to close')) {
+  let breaker;
+  if (ok(!!tie, 'a restorable switch to close')) try {
+    // A cancelled confirmation operates nothing.
+    await page.click(`#impact-restorable button[data-switch="${tie}"]`);
+    await page.waitForSelector('#confirm[open]');
+    await page.type('#confirm-reason', 'not this time');
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('#confirm:not([open])');
+    same((await get(gridUrl, `/v1/switches/${tie}`)).current_open, true, 'a cancelled confirmation operates nothing');
+
+    before = await drawn(page);
     await page.click(`#impact-restorable button[data-switch="${tie}"]`);
     await confirmWith(page, '转供: 浏览器测试');
+    await drawnAfter(page, before, '#impact-total');
     await page.waitForFunction(() => document.querySelector('#banner.note'));
-    await page.waitForSelector('#impact-total');
-    await page.waitForNetworkIdle({ idleTime: 200 }).catch(() => {});
     const after = await get(gridUrl, `/v1/outage-impact?codes=${ss.code}&limit=50`);
     ok(after.counts.total < impact.counts.total, 'closing the tie brings customers back', `${impact.counts.total} -> ${after.counts.total}`);
     same(Number(await page.$eval('#impact-total', e => e.dataset.count)), after.counts.total, 'the console shows the new answer');
@@ -185,7 +221,7 @@ async function grid() {
     ok(hist.items.some(h => h.type === 'switch.operated' && JSON.stringify(h).includes('转供: 浏览器测试')), 'with the reason typed in the confirmation');
 
     // Then opening the breaker from its page: the line as normally drawn shows it open.
-    const breaker = (await get(gridUrl, `/v1/trace/${customer.code}?direction=up`)).edges.find(e => e.kind === 'substation-line' && e.from === ss.code)?.switch;
+    breaker = (await get(gridUrl, `/v1/trace/${customer.code}?direction=up`)).edges.find(e => e.kind === 'substation-line' && e.from === ss.code)?.switch;
     const line = up.nodes.find(x => x.type === 'line').code;
     if (ok(!!breaker, "the substation's breaker on the line")) {
       await view(page, `#/object/${breaker}`, '#object-operate');
@@ -195,12 +231,14 @@ async function grid() {
       same((await get(gridUrl, `/v1/switches/${breaker}`)).current_open, true, 'the breaker is opened from its page');
       await view(page, `#/object/${line}?state=normal`, '#object-graph svg');
       const normal = await get(gridUrl, `/v1/trace/${line}?direction=up&state=normal`);
-      const drawn = Object.fromEntries(await page.$$eval('#object-graph rect.switch', rs => rs.map(r => [r.dataset.switch, r.dataset.open === 'true'])));
-      same(drawn[breaker], true, 'the open breaker is drawn open');
+      const shownOpen = Object.fromEntries(await page.$$eval('#object-graph rect.switch', rs => rs.map(r => [r.dataset.switch, r.dataset.open === 'true'])));
+      same(shownOpen[breaker], true, 'the open breaker is drawn open');
       same(Object.fromEntries(normal.edges.filter(e => e.switch).map(e => [e.switch, e.open])),
-        Object.fromEntries(Object.entries(drawn).filter(([k]) => normal.edges.some(e => e.switch === k))), 'every switch drawn as the trace says');
+        Object.fromEntries(Object.entries(shownOpen).filter(([k]) => normal.edges.some(e => e.switch === k))), 'every switch drawn as the trace says');
       await shot(page, 'object-switch-open');
     }
+  } finally {
+    // The demo city as it was, whatever failed above.
     await setSwitch(gridUrl, tie, true);
     if (breaker) await setSwitch(gridUrl, breaker, false);
   }
@@ -228,9 +266,10 @@ async function grid() {
   same(await attrs(page, '#report-rates g.bar', 'data-key'), rates.items.map(r => r.code), 'a bar per substation');
   await shot(page, 'report');
   if (rates.items[0]) {
+    before = await drawn(page);
     await page.click(`#report-rates g.bar[data-key="${rates.items[0].code}"]`);
-    await page.waitForFunction(c => location.hash === `#/report?substation=${c}`, {}, rates.items[0].code);
-    await page.waitForSelector('#report-rate');
+    await drawnAfter(page, before, '#report-rate');
+    same(await page.evaluate(() => location.hash), `#/report?substation=${rates.items[0].code}`, "a substation's bar opens its report");
     const lines = await get(gridUrl, `/v1/reports/integration/rates?level=line&substation=${rates.items[0].code}&limit=1000`);
     same(await attrs(page, '#report-rates g.bar', 'data-key'), lines.items.map(r => r.code), "a substation's bar opens its lines");
   }

@@ -8,8 +8,10 @@ import { t } from '../i18n.js';
 
 const KEEP = 200; // rows shown
 
-// Frames ("id: …\nevent: …\ndata: …\n\n") out of text; returns what is left.
-export function takeFrames(text, onFrame) {
+// Frames ("id: …\nevent: …\ndata: …\n\n") out of text whose line ends are
+// \n; returns what is left. onFrame gets each frame with data, onId every id
+// given (an empty one too: it resets where to resume), as the SSE spec says.
+export function takeFrames(text, onFrame, onId = () => {}) {
   let at;
   while ((at = text.indexOf('\n\n')) >= 0) {
     const frame = { id: null, event: 'message', data: [] };
@@ -18,7 +20,10 @@ export function takeFrames(text, onFrame) {
       const colon = line.indexOf(':');
       const field = colon < 0 ? line : line.slice(0, colon);
       const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-      if (field === 'id') frame.id = value;
+      if (field === 'id' && !value.includes('\0')) {
+        frame.id = value;
+        onId(value);
+      }
       else if (field === 'event') frame.event = value;
       else if (field === 'data') frame.data.push(value);
     }
@@ -37,6 +42,7 @@ async function follow(types, signal, lastId, onFrame, onState) {
       if (!res.ok) {
         const p = await res.json().catch(() => ({}));
         onState(false, `${res.status} ${p.detail || p.title || ''}`);
+        if (res.status === 401) window.dispatchEvent(new CustomEvent('yingpei:unauthorized'));
         if (res.status === 401 || res.status === 400) return;
       } else {
         onState(true);
@@ -45,10 +51,11 @@ async function follow(types, signal, lastId, onFrame, onState) {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          rest = takeFrames((rest + value).replace(/\r\n?/g, '\n'), f => {
-            if (f.id) lastId.value = f.id;
-            onFrame(f);
-          });
+          // A \r at the end may be half of a \r\n: it waits for the next chunk.
+          let text = rest + value;
+          const held = text.endsWith('\r') ? '\r' : '';
+          if (held) text = text.slice(0, -1);
+          rest = takeFrames(text.replace(/\r\n?/g, '\n'), onFrame, id => { lastId.value = id; }) + held;
         }
         onState(false);
       }
@@ -62,7 +69,7 @@ async function follow(types, signal, lastId, onFrame, onState) {
 
 export async function render(el, { params, signal, navigate }) {
   const types = (params.get('types') || '').trim();
-  const input = h('input', { id: 'events-types', value: types, placeholder: t('events_hint'), autocomplete: 'off' });
+  const input = h('input', { id: 'events-types', value: types, placeholder: t('events_hint'), 'aria-label': t('events_hint'), autocomplete: 'off' });
   const status = h('span', { class: 'tag', id: 'events-status' }, t('disconnected'));
   el.append(h('h1', null, t('nav_events'), ' ', status), h('form', {
     class: 'bar',

@@ -2,7 +2,7 @@
 // /v1/outage-impact): counts by category, the customers a page at a time
 // (all of them as CSV), and the open switches whose closing would bring
 // some back, which dispatch may close from here.
-import { h, table, rowsInto } from '../dom.js';
+import { h, table, rowsInto, moreButton } from '../dom.js';
 import { get, query, codeLink, namesOf, session } from '../api.js';
 import { t } from '../i18n.js';
 import { barChart } from '../chart.js';
@@ -22,8 +22,11 @@ const COLUMNS = () => [
   [t('category'), r => r.category],
 ];
 
+// A cell that a spreadsheet would take for a formula (=, +, -, @) is kept
+// as text with a leading apostrophe.
 function csvCell(v) {
-  const s = v === null || v === undefined ? '' : String(v);
+  let s = v === null || v === undefined ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -55,7 +58,7 @@ async function exportCsv(codes, state, button) {
 export async function render(el, { params, signal, navigate, showError, showNote }) {
   const codes = (params.get('codes') || '').split(/[\s,，]+/).filter(Boolean).map(c => c.toUpperCase()).join(',');
   const state = params.get('state') === 'normal' ? 'normal' : 'current';
-  const input = h('input', { name: 'codes', id: 'impact-codes', value: codes, placeholder: t('impact_hint'), autocomplete: 'off' });
+  const input = h('input', { name: 'codes', id: 'impact-codes', value: codes, placeholder: t('impact_hint'), 'aria-label': t('impact_hint'), autocomplete: 'off' });
   const stateSel = h('select', { name: 'state', id: 'impact-state' },
     h('option', { value: 'current', selected: state === 'current' }, t('current')),
     h('option', { value: 'normal', selected: state === 'normal' }, t('normal')));
@@ -107,17 +110,9 @@ export async function render(el, { params, signal, navigate, showError, showNote
     h('button', { type: 'button', class: 'quiet', id: 'impact-csv', onclick: ev => exportCsv(codes, state, ev.currentTarget).catch(showError) }, t('export_csv'))));
   const list = table(COLUMNS(), first.customers, { id: 'impact-customers', class: 'list' });
   el.append(list);
-  let next = first.next;
-  const more = h('button', {
-    type: 'button', class: 'quiet', id: 'impact-more', hidden: !next,
-    onclick: async () => {
-      try {
-        const page = await get(impactPath(codes, state, { limit: PAGE, after: next, restorable: 'false' }));
-        rowsInto(list, COLUMNS(), page.customers);
-        next = page.next;
-        more.hidden = !next;
-      } catch (err) { showError(err); }
-    },
-  }, t('more'));
-  el.append(more);
+  el.append(moreButton('impact-more', t('more'), first.next, async after => {
+    const page = await get(impactPath(codes, state, { limit: PAGE, after, restorable: 'false' }), { signal });
+    rowsInto(list, COLUMNS(), page.customers);
+    return page.next;
+  }, showError));
 }

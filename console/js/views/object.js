@@ -2,7 +2,7 @@
 // as a graph, the links of that chain, its history; for a switch, operating
 // it (dispatch).
 import { h, table, fieldsTable, when } from '../dom.js';
-import { get, query, codeLink, typeOf, objectPath, isPeer, session, CODE_RE } from '../api.js';
+import { get, query, codeLink, typeOf, objectPath, isPeer, session, problemText, CODE_RE } from '../api.js';
 import { t } from '../i18n.js';
 import { drawGraph, mergeTraces } from '../graph.js';
 import { operateSwitch, mayOperate } from '../operate.js';
@@ -29,13 +29,13 @@ function historyTable(items) {
 
 export async function render(el, { arg, params, signal, navigate, showError, showNote }) {
   const code = String(arg || '').toUpperCase();
-  const path = objectPath(code);
+  const path = CODE_RE.test(code) ? objectPath(code) : null;
   if (!path) throw new Error(`${t('not_found')}: ${code}`);
   const state = params.get('state') === 'normal' ? 'normal' : 'current';
   const [obj, up, down, hist] = await Promise.all([
     get(path, { signal }),
-    get(`/v1/trace/${code}${query({ direction: 'up', state: state === 'normal' ? 'normal' : undefined })}`, { signal }).catch(() => null),
-    get(`/v1/trace/${code}${query({ direction: 'down', state: state === 'normal' ? 'normal' : undefined })}`, { signal }).catch(() => null),
+    get(`/v1/trace/${code}${query({ direction: 'up', state: state === 'normal' ? 'normal' : undefined })}`, { signal }).catch(err => ({ err })),
+    get(`/v1/trace/${code}${query({ direction: 'down', state: state === 'normal' ? 'normal' : undefined })}`, { signal }).catch(err => ({ err })),
     get(`${path}/history${query({ limit: 50 })}`, { signal }).catch(() => ({ items: [] })),
   ]);
   const ty = typeOf(code);
@@ -85,13 +85,18 @@ function graphBox(svg, code) {
   return box;
 }
 
+// A trace that failed (the other platform not answering, say) is said, and
+// what the other one found is still drawn.
 function chainPart(code, up, down, navigate) {
-  const graph = mergeTraces(code, up, down);
+  const failed = [up, down].filter(x => x.err).map(x => h('p', { class: 'error' }, problemText(x.err)));
+  const graph = mergeTraces(code, up.err ? null : up, down.err ? null : down);
+  if (failed.length && !graph.nodes.length) return failed;
   if (!graph.nodes.length) return h('p', { class: 'muted' }, t('none'));
   const svg = drawGraph(graph, code, { onNode: c => navigate(`#/object/${c}`) });
   const drawn = Number(svg.dataset.nodes), total = graph.nodes.length;
   const names = new Map(graph.nodes.map(n => [n.code, n.name]));
   return [
+    ...failed,
     drawn < total ? h('p', { class: 'muted' }, t('graph_capped', { n: drawn, total })) : null,
     graphBox(svg, code),
     h('h3', null, t('links')),

@@ -1,8 +1,8 @@
 // outages.js -- outages (cust-svc keeps them: DESIGN §10) and the outages
 // predicted from trouble calls; one outage with its frozen customer list
 // and each customer's notices.
-import { h, table, fieldsTable, rowsInto, when } from '../dom.js';
-import { get, query, codeLink, namesOf } from '../api.js';
+import { h, table, fieldsTable, rowsInto, moreButton, when } from '../dom.js';
+import { get, query, codeLink, namesOf, CODE_RE } from '../api.js';
 import { t } from '../i18n.js';
 
 const STATES = ['announced', 'started', 'restored', 'cancelled'];
@@ -11,8 +11,11 @@ function codes(list, names) {
   return (list || []).flatMap((c, i) => [i ? ', ' : '', codeLink(c, names?.get(c) || c)]);
 }
 
-export async function render(el, { arg, params, signal, navigate }) {
-  if (arg) return one(el, arg.toUpperCase(), signal);
+export async function render(el, { arg, params, signal, navigate, showError }) {
+  if (arg) {
+    if (!CODE_RE.test(arg)) throw new Error(`${t('not_found')}: ${arg}`);
+    return one(el, arg.toUpperCase(), signal, showError);
+  }
   const state = params.get('state') || '';
   const stateSel = h('select', {
     id: 'outages-state',
@@ -24,7 +27,7 @@ export async function render(el, { arg, params, signal, navigate }) {
   ]);
   const names = await namesOf(list.items.flatMap(o => o.elements || []));
   el.append(h('h1', null, t('outages')), h('div', { class: 'bar' }, t('state'), ' ', stateSel));
-  el.append(table([
+  const columns = [
     [t('code'), r => h('a', { href: `#/outages/${r.code}` }, r.code)],
     [t('kind'), r => r.kind],
     [t('state'), r => h('span', { class: `tag ${r.state}` }, r.state)],
@@ -33,7 +36,14 @@ export async function render(el, { arg, params, signal, navigate }) {
     [t('elements'), r => codes(r.elements, names)],
     [t('customers'), r => String(r.customers ?? '')],
     [t('reason'), r => r.reason || ''],
-  ], list.items, { id: 'outages-list', class: 'list' }));
+  ];
+  const listed = table(columns, list.items, { id: 'outages-list', class: 'list' });
+  el.append(listed, moreButton('outages-more', t('more'), list.next, async after => {
+    const page = await get(`/v1/outages${query({ state, limit: 100, after })}`, { signal });
+    for (const [c, n] of await namesOf(page.items.flatMap(o => o.elements || []))) names.set(c, n);
+    rowsInto(listed, columns, page.items);
+    return page.next;
+  }, showError));
   if (!list.items.length) el.append(h('p', { class: 'muted' }, t('none')));
 
   el.append(h('h2', null, t('predicted')));
@@ -50,10 +60,10 @@ export async function render(el, { arg, params, signal, navigate }) {
   }
 }
 
-async function one(el, code, signal) {
+async function one(el, code, signal, showError) {
   const [o, first] = await Promise.all([
-    get(`/v1/outages/${code}`, { signal }),
-    get(`/v1/outages/${code}/customers${query({ limit: 100 })}`, { signal }),
+    get(`/v1/outages/${encodeURIComponent(code)}`, { signal }),
+    get(`/v1/outages/${encodeURIComponent(code)}/customers${query({ limit: 100 })}`, { signal }),
   ]);
   el.append(h('h1', { id: 'outage-title' }, code, ' ', h('span', { class: `tag ${o.state}` }, o.state)));
   const shown = v => (Array.isArray(v) ? codes(v)
@@ -70,15 +80,9 @@ async function one(el, code, signal) {
   el.append(h('h2', null, t('customers')));
   const list = table(columns, first.items, { id: 'outage-customers', class: 'list' });
   el.append(list);
-  let next = first.next;
-  const more = h('button', {
-    type: 'button', class: 'quiet', hidden: !next,
-    onclick: async () => {
-      const page = await get(`/v1/outages/${code}/customers${query({ limit: 100, after: next })}`);
-      rowsInto(list, columns, page.items);
-      next = page.next;
-      more.hidden = !next;
-    },
-  }, t('more'));
-  el.append(more);
+  el.append(moreButton('outage-more', t('more'), first.next, async after => {
+    const page = await get(`/v1/outages/${encodeURIComponent(code)}/customers${query({ limit: 100, after })}`, { signal });
+    rowsInto(list, columns, page.items);
+    return page.next;
+  }, showError));
 }

@@ -3,7 +3,7 @@
 // or one substation, line or transformer area, as bars per object one level
 // down (a bar opens that object's report), and the broken links, each
 // linked to its objects.
-import { h, table, rowsInto, when, percent } from '../dom.js';
+import { h, table, rowsInto, moreButton, when, percent } from '../dom.js';
 import { get, query, codeLink, namesOf } from '../api.js';
 import { t } from '../i18n.js';
 import { barChart } from '../chart.js';
@@ -11,7 +11,7 @@ import { barChart } from '../chart.js';
 const LEVELS = ['substation', 'line', 'transformer'];
 const WORD = { substation: 'by_substation', line: 'by_line', transformer: 'by_transformer' };
 
-export async function render(el, { params, signal, navigate }) {
+export async function render(el, { params, signal, navigate, showError }) {
   const scopeLevel = LEVELS.find(l => params.get(l));
   const scope = scopeLevel ? { [scopeLevel]: params.get(scopeLevel).toUpperCase() } : {};
   const below = scopeLevel ? LEVELS[LEVELS.indexOf(scopeLevel) + 1] : 'substation';
@@ -54,15 +54,9 @@ export async function render(el, { params, signal, navigate }) {
   ];
   const list = table(columns, rep.items, { id: 'report-broken', class: 'list' });
   el.append(list);
-  let next = rep.next;
-  const more = h('button', {
-    type: 'button', class: 'quiet', hidden: !next,
-    onclick: async () => {
-      const page = await get(`/v1/reports/integration${query({ ...scope, limit: 100, after: next })}`);
-      rowsInto(list, columns, page.items);
-      next = page.next;
-      more.hidden = !next;
-    },
-  }, t('more'));
-  el.append(more);
+  el.append(moreButton('report-more', t('more'), rep.next, async after => {
+    const page = await get(`/v1/reports/integration${query({ ...scope, limit: 100, after })}`, { signal });
+    rowsInto(list, columns, page.items);
+    return page.next;
+  }, showError));
 }

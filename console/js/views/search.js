@@ -11,7 +11,7 @@ export function typeLabel(type, code) {
 
 export async function render(el, { params, signal, navigate }) {
   const q = (params.get('q') || '').trim();
-  const input = h('input', { type: 'search', name: 'q', id: 'search-q', value: q, placeholder: t('search_hint'), autocomplete: 'off' });
+  const input = h('input', { type: 'search', name: 'q', id: 'search-q', value: q, placeholder: t('search_hint'), 'aria-label': t('search_hint'), autocomplete: 'off' });
   el.append(h('form', {
     class: 'bar', id: 'search-form',
     onsubmit: ev => {
