@@ -427,10 +427,26 @@ db_conn *datahub_conn(request *req, report_state *st)
  * statistics a bulk load has just left stale may suggest, so that its time
  * follows the city's size. In a transaction of its own, which the setting
  * ends with. */
-PGresult *datahub_city_rows(db_conn *c, const char *sql, int n, const char *const *p)
+static PGresult *city_rows(db_conn *c, const char *sql, int n, const char *const *p)
 {
     if (db_begin(c) == OK) PQclear(db_exec_once(c, "SET LOCAL enable_nestloop = off", 0, NULL));
     return db_exec(c, sql, n, p);
+}
+
+PGresult *datahub_report_rows(request *req, db_conn *c, const char *sql, scope_id s,
+                              const char *code, int n, const char *const *p)
+{
+    PGresult *r = s == SCOPE_CITY ? city_rows(c, sql, n - 1, p) : db_exec(c, sql, n, p);
+    if (!db_ok(r)) {
+        datahub_error(req, c, r);
+    } else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+        http_problem(req, 404, "no %s %s in the data middle platform (datahub)",
+                     report_scopes[s].param, code);
+    } else {
+        return r;
+    }
+    PQclear(r);
+    return NULL;
 }
 
 static void run_report(request *req, report_state *st, const report_args *a, db_conn *c)
@@ -438,19 +454,13 @@ static void run_report(request *req, report_state *st, const report_args *a, db_
     char limit[16];
     snprintf(limit, sizeof limit, "%d", a->limit + 1);
     const char *p[] = {a->kind, a->parts[0], a->parts[1], a->parts[2], limit, a->code};
-    PGresult *r = a->scope == SCOPE_CITY ? datahub_city_rows(c, st->sql[a->scope], 5, p)
-                                         : db_exec(c, st->sql[a->scope], 6, p);
-    if (!db_ok(r)) {
-        datahub_error(req, c, r);
-    } else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
-        http_problem(req, 404, "no %s %s in the data middle platform (datahub)",
-                     report_scopes[a->scope].param, a->code);
-    } else {
+    PGresult *r = datahub_report_rows(req, c, st->sql[a->scope], a->scope, a->code, 6, p);
+    if (r) {
         json_t *body = answer(a, r), *fresh = datahub_freshness(c);
         json_object_set_new(body, "freshness", fresh ? fresh : json_null());
         http_json(req, 200, body);
+        PQclear(r);
     }
-    PQclear(r);
     db_rollback(c); /* the city's transaction, if any: it only read */
 }
 

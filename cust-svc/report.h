@@ -41,8 +41,12 @@ int report_param(request *req, const char *const *names, size_t n, const char *u
 db_conn *datahub_conn(request *req, report_state *st);
 /* Answers a failed statement on datahub. */
 void datahub_error(request *req, db_conn *c, const PGresult *r);
-/* The rows of a statement that reads the whole city (see report.c). */
-PGresult *datahub_city_rows(db_conn *c, const char *sql, int n, const char *const *p);
+/* The rows of a report statement whose first column says whether its scope
+ * exists, its last parameter the scope's code (left out for the city, read
+ * as report.c says); NULL after answering datahub's failure, or 404 for a
+ * code datahub does not know. End with PQclear and db_rollback. */
+PGresult *datahub_report_rows(request *req, db_conn *c, const char *sql, scope_id s,
+                              const char *code, int n, const char *const *p);
 /* {"as_of", "subscriptions": [...]}: how fresh the figures are; NULL when
  * datahub could not say. */
 json_t *datahub_freshness(db_conn *c);

@@ -215,19 +215,13 @@ static void run_rates(request *req, report_state *st, const rates_args *a, db_co
     char limit[16];
     snprintf(limit, sizeof limit, "%d", a->limit + 1);
     const char *p[] = {a->after, limit, a->code};
-    const char *sql = st->rates[a->level][a->scope];
     /* The city's levels read every chain, as the city's report does. */
-    PGresult *r = a->scope == SCOPE_CITY ? datahub_city_rows(c, sql, 2, p)
-                                         : db_exec(c, sql, 3, p);
-    if (!db_ok(r)) {
-        datahub_error(req, c, r);
-    } else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
-        http_problem(req, 404, "no %s %s in the data middle platform (datahub)",
-                     report_scopes[a->scope].param, a->code);
-    } else {
+    const char *sql = st->rates[a->level][a->scope];
+    PGresult *r = datahub_report_rows(req, c, sql, a->scope, a->code, 3, p);
+    if (r) {
         http_json(req, 200, answer(a, r, c));
+        PQclear(r);
     }
-    PQclear(r);
     db_rollback(c); /* the city's transaction, if any: it only read */
 }
 
