@@ -11,7 +11,8 @@
 #      switches that would restore it; a tie switch operated (closed and opened in turn);
 #   5. the import rate against a plain COPY of the same rows;
 #   6. the integration report from datahub: how long after the load datahub has it all, and
-#      the whole city's report and one substation's;
+#      the whole city's report and one substation's, and the rates by substation and by line;
+#   7. search by code, account number and name, asked of grid-svc (both platforms answer);
 # and the daemons' memory before and after. Writes BENCHMARKS.md. A run that fails (answers
 # other than 2xx, a socket error, pgbench failing) is listed there under "Failures" and the
 # bench goes on; it then exits 1.
@@ -358,6 +359,23 @@ report_ms=$(ms_of report_city p50)
 report_sub_ms=$(ms_of report_sub max)
 report_rate=$(curl -sS -H "Authorization: Bearer $key" "$CUST_URL/v1/reports/integration?limit=1" |
     jq -r '"\(.customers.complete) of \(.customers.active)"')
+# The console's bars: every substation's rate at once, then one substation's lines.
+timed_gets rates_subs "$CUST_URL/v1/reports/integration/rates?level=substation&limit=1000" 2
+rates_subs_n=$(jq '.items | length' "$RUN_DIR/rates_subs.json")
+timed_gets rates_lines "$CUST_URL/v1/reports/integration/rates?level=line&substation=$sub" 3
+rates_lines_n=$(jq '.items | length' "$RUN_DIR/rates_lines.json")
+
+say "search, asked of grid-svc: both platforms"
+uri() { jq -rn --arg q "$1" '$q | @uri'; }
+probe_cu=$(head -n 1 "$city/sample/customers_lv.txt")
+curl -sS -o "$RUN_DIR/probe_cu.json" -H "Authorization: Bearer $key" "$CUST_URL/v1/customers/$probe_cu"
+probe_account=$(jq -r .account_no "$RUN_DIR/probe_cu.json")
+probe_two=$(jq -r '.name[0:2]' "$RUN_DIR/probe_cu.json")
+probe_line=$(curl -sS -H "Authorization: Bearer $key" "$GRID_URL/v1/lines?limit=1" | jq -r '.items[0].name')
+timed_gets search_code "$GRID_URL/v1/search?q=$probe_cu" 10
+timed_gets search_account "$GRID_URL/v1/search?q=$(uri "$probe_account")" 10
+timed_gets search_name "$GRID_URL/v1/search?q=$(uri "$probe_line")" 10
+timed_gets search_two "$GRID_URL/v1/search?q=$(uri "$probe_two")" 5
 
 rss_grid_2=$(rss_kib grid-svc)
 rss_cust_2=$(rss_kib cust-svc)
@@ -444,6 +462,9 @@ row() { # name description
     echo "| datahub catches up with the whole city (subscriptions paused during the load) | $catch_up_s s | |"
     echo "| integration report, whole city ($report_rate customers complete) | $report_ms ms (p50 of 3) | < 10 s |"
     echo "| integration report, one substation | $report_sub_ms ms (max of 2) | |"
+    echo "| integration rates, every substation ($rates_subs_n) | $(ms_of rates_subs max) ms (max of 2) | |"
+    echo "| integration rates, one substation's lines ($rates_lines_n) | $(ms_of rates_lines p50) ms (p50 of 3) | |"
+    echo "| search, by code / account number / a line's name ($probe_line) / two characters ($probe_two) | $(ms_of search_code p50) / $(ms_of search_account p50) / $(ms_of search_name p50) / $(ms_of search_two p50) ms p50 | |"
     echo
     echo 'How: pgbench runs the very SELECT the service prepares (same columns, by primary key) as'
     echo '100 prepared scripts of one random code each; the bare server (`tools/bareread.c`) answers'
