@@ -45,15 +45,6 @@ static serves_kind shape(const char *rest)
     return SERVES_OTHER;
 }
 
-static const collection_def *declared(const service_def *d, const char *prefix)
-{
-    for (int i = 0; i < d->ncollections; i++)
-        if (strcmp(d->collections[i].prefix, prefix) == 0) return &d->collections[i];
-    for (int i = 0; i < d->peer_ncollections; i++)
-        if (strcmp(d->peer_collections[i].prefix, prefix) == 0) return &d->peer_collections[i];
-    return NULL;
-}
-
 static int declares_relation(const relation_def *rds, int n, const char *kind)
 {
     for (int i = 0; i < n; i++)
@@ -77,7 +68,7 @@ static served route_served(service *svc, const route *rt)
         found = 1;
         sv.kind = shape(rt->pattern + n);
         sv.peer_keeps = bt->owner != d->id;
-        if ((sv.cd = declared(d, bt->prefix)))
+        if ((sv.cd = catalogue_any_collection(d, bt->prefix)))
             snprintf(sv.schema, sizeof sv.schema, "#/components/schemas/%s", bt->type);
     }
     for (int i = 0; i < biz_nrelations && !found; i++) {

@@ -323,13 +323,6 @@ static int search_here(service *svc, request *req, const char *q, int limit, con
     return rc;
 }
 
-static const collection_def *peer_collection(const service_def *d, const char *code)
-{
-    for (int i = 0; i < d->peer_ncollections; i++)
-        if (strncmp(d->peer_collections[i].prefix, code, 2) == 0) return &d->peer_collections[i];
-    return NULL;
-}
-
 /* The peer's answer, items whose code is a code of the peer's added. ERR
  * when it is not a search's answer. */
 static int add_peer_items(found *f, service *svc, const peer_response *pr)
@@ -344,7 +337,7 @@ static int add_peer_items(found *f, service *svc, const peer_response *pr)
     json_array_foreach(items, i, it) {
         const char *code = json_string_value(json_object_get(it, "code"));
         const char *matched = json_string_value(json_object_get(it, "matched"));
-        const collection_def *c = code ? peer_collection(svc->def, code) : NULL;
+        const collection_def *c = code ? catalogue_peer_collection(svc->def, code) : NULL;
         if (!c || !matched || bizcode_parse(code, NULL, NULL) != BIZ_OK) continue;
         int exact = json_is_true(json_object_get(it, "exact"));
         found_add(f, json_incref(it), search_rank(c, matched, exact));

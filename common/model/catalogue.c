@@ -18,6 +18,20 @@ const collection_def *catalogue_collection(const service_def *def, const char *p
     return NULL;
 }
 
+const collection_def *catalogue_peer_collection(const service_def *def, const char *prefix_or_code)
+{
+    for (int i = 0; i < def->peer_ncollections; i++)
+        if (strncmp(def->peer_collections[i].prefix, prefix_or_code, 2) == 0)
+            return &def->peer_collections[i];
+    return NULL;
+}
+
+const collection_def *catalogue_any_collection(const service_def *def, const char *prefix_or_code)
+{
+    const collection_def *c = catalogue_collection(def, prefix_or_code);
+    return c ? c : catalogue_peer_collection(def, prefix_or_code);
+}
+
 const query_doc *catalogue_read_query(const read_def *reads, int n, const char *path)
 {
     for (int i = 0; i < n; i++)

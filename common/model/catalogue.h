@@ -195,6 +195,10 @@ typedef struct service_def {
 /* The collection of a prefix (or of a code's prefix) if def keeps it, else
  * NULL. */
 const collection_def *catalogue_collection(const service_def *def, const char *prefix_or_code);
+/* The same among the peer's declarations, compiled in (peer_collections). */
+const collection_def *catalogue_peer_collection(const service_def *def, const char *prefix_or_code);
+/* Ours, else the peer's. */
+const collection_def *catalogue_any_collection(const service_def *def, const char *prefix_or_code);
 /* The query parameters declared for path among reads; NULL when none are. */
 const query_doc *catalogue_read_query(const read_def *reads, int n, const char *path);
 /* Is the prefix of prefix_or_code one of prefixes (NULL-terminated; NULL:

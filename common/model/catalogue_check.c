@@ -77,15 +77,6 @@ static void check_name(problems *p, const char *where, const char *what, const c
 
 /* ---- looking things up ------------------------------------------------------------ */
 
-static const collection_def *any_collection(const service_def *def, const char *prefix)
-{
-    const collection_def *c = catalogue_collection(def, prefix);
-    for (int i = 0; !c && i < def->peer_ncollections; i++)
-        if (strncmp(def->peer_collections[i].prefix, prefix, 2) == 0)
-            c = &def->peer_collections[i];
-    return c;
-}
-
 static const field_def *field_named(const field_def *fields, const char *name)
 {
     for (const field_def *f = fields; f && f->name; f++)
@@ -100,7 +91,7 @@ static const collection_def *collection_by_path(const service_def *def, const ch
     for (int i = 0; i < biz_ntypes; i++) {
         const char *path = biz_types[i].collection;
         if (strlen(path) == len && strncmp(path, name, len) == 0)
-            return any_collection(def, biz_types[i].prefix);
+            return catalogue_any_collection(def, biz_types[i].prefix);
     }
     return NULL;
 }
@@ -135,7 +126,7 @@ static void check_rule(problems *p, const service_def *def, const char *where,
 {
     if (!rule) return;
     for (int i = 0; prefixes && prefixes[i]; i++) {
-        const collection_def *c = any_collection(def, prefixes[i]);
+        const collection_def *c = catalogue_any_collection(def, prefixes[i]);
         const field_def *f = c ? field_named(c->fields, rule->field) : NULL;
         if (!c) continue; /* a type neither platform declares: check_prefixes said so */
         if (!f || f->type != FT_ENUM || !in_list(f->values, rule->value))

@@ -972,6 +972,27 @@ PGconn *pg_admin(const char *dbname)
     return c;
 }
 
+void pg_drop_scratch(char *name)
+{
+    if (!name[0]) return;
+    const char *port = getenv("PGPORT");
+    const char *keys[] = {"host", "port", "user", "dbname", "connect_timeout", NULL};
+    const char *vals[] = {"127.0.0.1", port ? port : "", "postgres", "postgres", "10", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 0);
+    if (PQstatus(c) == CONNECTION_OK) {
+        char sql[160];
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            fprintf(stderr, "# could not drop %s: %s", name, PQresultErrorMessage(r));
+        PQclear(r);
+    } else {
+        fprintf(stderr, "# could not drop %s: %s", name, PQerrorMessage(c));
+    }
+    PQfinish(c);
+    name[0] = '\0';
+}
+
 /* Tracks r; fails the test unless it is a success. */
 static PGresult *result_ok(PGresult *r, const char *sql)
 {

@@ -274,6 +274,10 @@ const char *db_name_of(const char *url_var);
 PGresult *pg_ok(PGconn *c, const char *sql);
 /* Waits for the results of sql, sent earlier with PQsendQuery; asserts success. */
 void pg_sent_ok(PGconn *c, const char *sql);
+/* For teardowns: drops the database called name, if name is not empty, and
+ * empties name. Asserts nothing (a teardown may not fail); says on stderr
+ * what could not be dropped. */
+void pg_drop_scratch(char *name);
 /* Runs RUN_DIR=$RUN_DIR $PG_SCRIPT cmd; returns its exit status. */
 int pg_script(const char *cmd);
 

@@ -322,22 +322,7 @@ static int drop_scratch(void **state)
         daemon_kill(it_extra[i]);
         it_extra[i] = -1;
     }
-    if (scratch_db[0]) {
-        const char *port = getenv("PGPORT");
-        const char *keys[] = {"host", "port", "user", "dbname", "connect_timeout", NULL};
-        const char *vals[] = {"127.0.0.1", port ? port : "", "postgres", "postgres", "10", NULL};
-        PGconn *c = PQconnectdbParams(keys, vals, 0);
-        if (PQstatus(c) == CONNECTION_OK) {
-            char sql[160];
-            snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", scratch_db);
-            PGresult *r = PQexec(c, sql);
-            if (PQresultStatus(r) != PGRES_COMMAND_OK)
-                fprintf(stderr, "# could not drop %s: %s", scratch_db, PQresultErrorMessage(r));
-            PQclear(r);
-        }
-        PQfinish(c);
-        scratch_db[0] = '\0';
-    }
+    pg_drop_scratch(scratch_db);
     return it_teardown(state);
 }
 

@@ -67,19 +67,7 @@ static int group_teardown(void **state)
 {
     daemon_kill(scratch_pid);
     scratch_pid = -1;
-    if (scratch_db[0]) {
-        const char *port = getenv("PGPORT");
-        const char *keys[] = {"host", "port", "user", "dbname", "connect_timeout", NULL};
-        const char *vals[] = {"127.0.0.1", port ? port : "", "postgres", "postgres", "10", NULL};
-        PGconn *c = PQconnectdbParams(keys, vals, 0);
-        if (PQstatus(c) == CONNECTION_OK) {
-            char sql[160];
-            snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", scratch_db);
-            PQclear(PQexec(c, sql));
-        }
-        PQfinish(c);
-        scratch_db[0] = '\0';
-    }
+    pg_drop_scratch(scratch_db);
     return it_group_teardown(state);
 }
 
