@@ -40,22 +40,13 @@ static const char SQL_PRUNE[] =
     "RETURNING seq) UPDATE events_horizon SET pruned_upto = GREATEST(pruned_upto, "
     "(SELECT max(seq) FROM gone)) WHERE EXISTS (SELECT 1 FROM gone) RETURNING pruned_upto";
 
-static int known_arg(void *ctx, const char *key, const char *value)
-{
-    static const char *const known[] = {"after", "types", "limit", NULL};
-    for (const char *const *k = known; *k; k++)
-        if (strcmp(*k, key) == 0) return OK;
-    http_problem(ctx, 400, "unknown query parameter '%s'; use after, types, limit", key);
-    return ERR;
-}
-
 static void events_page(request *req, void *ctx)
 {
     service *svc = ctx;
     int limit;
     long long after;
     char *types = NULL;
-    if (http_query_foreach(req, known_arg, req) != OK ||
+    if (http_query_declared(req) != OK ||
         http_paging(req, PAGE_LIMIT_DEFAULT_FEED, PAGE_LIMIT_MAX, &limit, &after) != OK ||
         events_types_param(req, &types) != OK)
         return;

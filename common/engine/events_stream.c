@@ -28,14 +28,6 @@ static const char SQL_FOLLOW[] =
     " at, type, code, app, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $3) e ON true"
     " ORDER BY e.seq";
 
-static int stream_arg(void *ctx, const char *key, const char *value)
-{
-    if (strcmp(key, "after") == 0 || strcmp(key, "types") == 0 || strcmp(key, "named") == 0)
-        return OK;
-    http_problem(ctx, 400, "unknown query parameter '%s'; use after, types, named", key);
-    return ERR;
-}
-
 /* One client following the events. Only one thread touches it at a time:
  * the local worker that starts it, then its connection's I/O thread (MHD
  * calls the fill of one connection at a time). */
@@ -241,7 +233,7 @@ void events_stream(request *req, void *ctx)
     long long after;
     int given, named;
     char *types = NULL;
-    if (http_query_foreach(req, stream_arg, req) != OK ||
+    if (http_query_declared(req) != OK ||
         resume_point(req, &after, &given) != OK || named_param(req, &named) != OK ||
         events_types_param(req, &types) != OK)
         return;

@@ -80,6 +80,10 @@ const char *http_header_in(request *req, const char *name);
 /* Calls fn for each query argument; stops early when fn returns ERR. */
 int http_query_foreach(request *req, int (*fn)(void *ctx, const char *key, const char *value),
                        void *ctx);
+/* Each query argument is one the route declares (route.query); otherwise
+ * 400 naming those, and ERR. The declaration that documents the route is
+ * the one that checks it. */
+int http_query_declared(request *req);
 const char *http_param(request *req, int i); /* i-th path parameter */
 /* A ?limit= value: an integer from 1 to max into *limit; ERR after
  * answering 400. */

@@ -2,6 +2,7 @@
  * headers, path parameters, and the ?limit= and ?after= of a page. */
 #include <microhttpd.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "net/server.h"
 
@@ -71,4 +72,25 @@ int http_query_foreach(request *req, int (*fn)(void *, const char *, const char 
     query_iter it = {fn, ctx, OK};
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, query_cb, &it);
     return it.rc;
+}
+
+static int declared_arg(void *ctx, const char *key, const char *value)
+{
+    request *req = ctx;
+    (void)value;
+    const query_doc *q = req->match.route->query;
+    for (const query_doc *d = q; d && d->name; d++)
+        if (strcmp(d->name, key) == 0) return OK;
+    sbuf names = {0};
+    for (const query_doc *d = q; d && d->name; d++)
+        sb_appendf(&names, "%s%s", d == q ? "" : ", ", d->name);
+    http_problem(req, 400, "unknown query parameter '%s'; use %s", key,
+                 names.len ? names.s : "none");
+    sb_free(&names);
+    return ERR;
+}
+
+int http_query_declared(request *req)
+{
+    return http_query_foreach(req, declared_arg, req);
 }

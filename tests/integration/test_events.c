@@ -713,6 +713,13 @@ static void stream_bad_requests(void **state)
                                 NULL, 0),
                        400);
     }
+    /* the parameters named are the route's declared ones, as /openapi.json lists them */
+    api_opts o = {.key = KEY_DISPATCH, .timeout_s = 5};
+    api_resp *u = api_call("GET", strf("%s/v1/events/stream?foo=1", grid_url()), &o, NULL, 0);
+    assert_non_null(strstr(jstr(u->json, "detail"), "'foo'; use after, types, named"));
+    u = api_call("GET", strf("%s/v1/events?foo=1", grid_url()), &o, NULL, 0);
+    assert_problem(u, 400);
+    assert_non_null(strstr(jstr(u->json, "detail"), "'foo'; use after, types, limit"));
     api_opts anon = {.timeout_s = 5};
     api_resp *r = api_call("GET", strf("%s/v1/events/stream", cust_url()), &anon, NULL, 0);
     assert_problem(r, 401);
