@@ -52,6 +52,24 @@ static int env_int(const char *name, int dflt, int min, int max, int *out)
     return OK;
 }
 
+/* A fraction strictly between 0 and 1, e.g. 0.10. */
+static int env_fraction(const char *name, double dflt, double *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = dflt;
+        return OK;
+    }
+    char *end;
+    double x = strtod(v, &end);
+    if (*end || !(x > 0 && x < 1)) {
+        fprintf(stderr, "%s must be a fraction between 0 and 1, e.g. 0.10, not '%s'\n", name, v);
+        return ERR;
+    }
+    *out = x;
+    return OK;
+}
+
 static int load_config(const service_def *def, service_config *c)
 {
     static char peer_default[64];
@@ -92,7 +110,8 @@ static int load_config(const service_def *def, service_config *c)
         env_int("DB_WAIT_S", 30, 0, 3600, &c->db_wait_s) != OK ||
         env_int("DATAHUB_POOL_SIZE", 2, 1, 64, &c->datahub_pool_size) != OK ||
         env_int("DATAHUB_STATEMENT_TIMEOUT_MS", 30000, 1, 3600000,
-                &c->datahub_statement_timeout_ms) != OK)
+                &c->datahub_statement_timeout_ms) != OK ||
+        env_fraction("LINE_LOSS_HIGH", 0.10, &c->line_loss_high) != OK)
         return ERR;
     c->body_limit = (size_t)body_kib * 1024;
     c->bulk_limit = (size_t)import_mib << 20;

@@ -350,10 +350,34 @@ static const query_doc rates_query[] = {
     PAGE_DOCS,
     {0}};
 
+#define PERIOD_DOCS                                                                          \
+    {"from", "string", NULL, 0, "the first day, YYYY-MM-DD (with to)"},                       \
+    {"to", "string", NULL, 0, "the last day, YYYY-MM-DD; at most 366 days from the first"}
+
+static const query_doc line_loss_query[] = {
+    {"day", "string", NULL, 0, "one day, YYYY-MM-DD (or from and to)"},
+    PERIOD_DOCS,
+    {"substation", "string", NULL, 0, "only the transformer areas under this substation"},
+    {"line", "string", NULL, 0, "only those on this line (one scope at most)"},
+    {"transformer", "string", NULL, 0, "only this transformer's area"},
+    {"limit", "integer", NULL, 0, "items per page (1-1000, default 100)"},
+    {"after", "string", NULL, 0, "the next of the page before (a TR code)"},
+    {0}};
+
+static const query_doc suspects_query[] = {
+    PERIOD_DOCS,
+    {"substation", "string", NULL, 0, "only customers recorded under this substation's areas"},
+    {"limit", "integer", NULL, 0, "items per page (1-1000, default 100)"},
+    {"after", "string", NULL, 0, "the next of the page before (a CU code)"},
+    {0}};
+
 const read_def cust_reads[] = {
     {.path = "/v1/reports/integration", .what = "the integration report", .query = report_query},
     {.path = "/v1/reports/integration/rates", .what = "the integration rates",
      .query = rates_query},
     {.path = "/v1/outages/predicted", .what = "the predicted outages"},
+    {.path = "/v1/reports/line-loss", .what = "the line loss", .query = line_loss_query},
+    {.path = "/v1/reports/suspect-links", .what = "the suspect customer-transformer links",
+     .query = suspects_query},
 };
 const int cust_nreads = (int)ARRAY_LEN(cust_reads);

@@ -12,6 +12,7 @@
  * service's pool: the report takes seconds on a big city and must not hold
  * connections the platform's own requests need. For the same reason the
  * route runs on the peer workers, not on an I/O thread. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "cust.h"
 #include "model/breaks.h"
 #include "model/fields.h"
+#include "base/day.h"
 #include "base/jsonutil.h"
 #include "base/log.h"
 #include "engine/paging.h"
@@ -478,12 +480,76 @@ static void integration_report(request *req, void *ctx)
     free(a.after);
 }
 
+/* ---- spans of days (the line loss, the suspect links) --------------------------- */
+
+int report_period_arg(request *req, report_period *p, const char *key, const char *value)
+{
+    static const char *const keys[] = {"day", "from", "to"};
+    unsigned k = 0;
+    while (strcmp(keys[k], key) != 0) k++;
+    long d;
+    if (day_parse(value, &d) != OK) {
+        http_problem(req, 400, "%s: '%.40s' is not a date YYYY-MM-DD", key, value);
+        return ERR;
+    }
+    p->given |= 1u << k;
+    if (k != 2) {
+        p->first_day = d;
+        day_format(d, p->first);
+    }
+    if (k != 1) {
+        p->last_day = d;
+        day_format(d, p->last);
+    }
+    return OK;
+}
+
+int report_period_check(request *req, report_period *p)
+{
+    if (p->given == 0 || ((p->given & 1u) && p->given != 1u)) {
+        http_problem(req, 400, "give day=YYYY-MM-DD, or from= and to= (a span of days)");
+        return ERR;
+    }
+    if (p->given != 1u && p->given != 6u) {
+        http_problem(req, 400, "from and to go together: give both");
+        return ERR;
+    }
+    if (p->first_day > p->last_day) {
+        http_problem(req, 400, "from (%s) is after to (%s)", p->first, p->last);
+        return ERR;
+    }
+    if (p->last_day - p->first_day + 1 > REPORT_PERIOD_MAX_DAYS) {
+        http_problem(req, 400, "a span of %ld days is too long: %d at most",
+                     p->last_day - p->first_day + 1, REPORT_PERIOD_MAX_DAYS);
+        return ERR;
+    }
+    return OK;
+}
+
+json_t *report_period_json(const report_period *p)
+{
+    return json_pack("{s:s, s:s, s:I}", "from", p->first, "to", p->last, "days",
+                     (json_int_t)(p->last_day - p->first_day + 1));
+}
+
+double report_kwh(double kwh)
+{
+    return round(kwh * 1000) / 1000;
+}
+
+double report_rate(double rate)
+{
+    return round(rate * 10000) / 10000;
+}
+
 void report_routes(service *svc, router *r)
 {
     the_report = xcalloc(1, sizeof *the_report);
     the_report->svc = svc;
     build_statements(the_report);
     rates_build(the_report);
+    lineloss_build(the_report);
+    suspects_build(the_report);
     /* Connections open lazily: the route answers 503 while datahub is down. */
     if (svc->cfg.datahub_url) {
         db_config dc = {.url = svc->cfg.datahub_url,
@@ -504,6 +570,8 @@ void report_routes(service *svc, router *r)
                "?substation=, ?line= or ?transformer=; ?kind= pages one kind; ?limit=&after=")
         ->query = catalogue_read_query(cust_reads, cust_nreads, "/v1/reports/integration");
     rates_route(r, the_report);
+    lineloss_route(r, the_report);
+    suspects_route(r, the_report);
 }
 
 void report_free(service *svc)
@@ -512,6 +580,8 @@ void report_free(service *svc)
     db_pool_free(the_report->pool);
     for (int s = 0; s < N_SCOPES; s++) free(the_report->sql[s]);
     rates_free(the_report);
+    lineloss_free(the_report);
+    suspects_free(the_report);
     free(the_report);
     the_report = NULL;
 }

@@ -24,6 +24,8 @@ typedef struct report_state {
     db_pool *pool; /* NULL without DATAHUB_URL */
     char *sql[N_SCOPES];       /* the report's, by scope (report.c) */
     char *rates[N_SCOPES][N_SCOPES]; /* the rates', by level and scope (report_rates.c) */
+    char *lineloss[N_SCOPES];  /* the line loss's, by scope (lineloss.c) */
+    char *suspects[N_SCOPES];  /* the suspect links', by scope (suspects.c) */
 } report_state;
 
 /* text with every mark replaced by with (owned). */
@@ -50,6 +52,38 @@ PGresult *datahub_report_rows(request *req, db_conn *c, const char *sql, scope_i
 /* {"as_of", "subscriptions": [...]}: how fresh the figures are; NULL when
  * datahub could not say. */
 json_t *datahub_freshness(db_conn *c);
+
+/* A span of days asked as ?day= or ?from=&to= (both included). */
+typedef struct {
+    char first[11], last[11]; /* "YYYY-MM-DD" */
+    long first_day, last_day; /* days since 1970-01-01 */
+    unsigned given;           /* a bit per parameter: day, from, to */
+} report_period;
+
+#define REPORT_PERIOD_MAX_DAYS 366
+
+/* key (day, from or to) into p, or ERR after answering 400. */
+int report_period_arg(request *req, report_period *p, const char *key, const char *value);
+/* Once every parameter is read: a day, or from and to, in order and at
+ * most REPORT_PERIOD_MAX_DAYS long; ERR after answering 400. */
+int report_period_check(request *req, report_period *p);
+/* {"from", "to", "days"}. */
+json_t *report_period_json(const report_period *p);
+/* Energy to the watt-hour and rates to four places, as answers give them. */
+double report_kwh(double kwh);
+double report_rate(double rate);
+
+/* The statuses of a transformer area's loss (lineloss.c), NULL-terminated. */
+extern const char *const line_loss_statuses[];
+
+/* The line loss and the suspect links (lineloss.c, suspects.c): statements
+ * built once, the route. */
+void lineloss_build(report_state *st);
+void lineloss_free(report_state *st);
+void lineloss_route(router *r, report_state *st);
+void suspects_build(report_state *st);
+void suspects_free(report_state *st);
+void suspects_route(router *r, report_state *st);
 
 /* The rates by level (report_rates.c): statements built once, the route. */
 void rates_build(report_state *st);

@@ -49,6 +49,7 @@ typedef struct service_config {
     const char *datahub_url;          /* the data middle platform, for reports; NULL: none */
     int datahub_pool_size;            /* its connections, apart from db_pool_size */
     int datahub_statement_timeout_ms; /* reports read a whole city */
+    double line_loss_high;            /* a transformer area's loss rate above it is high */
     int planned_notice_hours; /* a planned outage is announced at least this long ahead */
     int predict_min_calls;    /* trouble calls that make a predicted outage */
     int predict_window_hours; /* calls older than this predict nothing */
