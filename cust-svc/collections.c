@@ -83,14 +83,22 @@ static const field_def supply_point_fields[] = {
     FIELDS_END,
 };
 
+/* A check metering point 考核表 measures a transformer area for the
+ * utility and names no customer; a billing one still bills its customer
+ * (the table's metering_points_customer_needed, told in these words). */
 static const field_def metering_point_fields[] = {
     NAME(0, "metering point name"),
-    FED_CUSTOMER,
+    {.name = "customer", .type = FT_CODE, .flags = FF_FEEDS, .refs = cu,
+     .doc = "customer (CU) it supplies; none for a check metering point"},
     {.name = "purpose", .type = FT_ENUM, .values = purposes, .dflt = "billing",
      .doc = "billing 计费 or check 考核"},
     KV("metering voltage, kV"),
     FIELDS_END,
 };
+
+static const check_def metering_point_checks[] = {
+    {"metering_points_customer_needed", "customer", "a billing metering point needs its customer"},
+    {0}};
 
 static const field_def meter_box_fields[] = {
     NAME(0, "meter box label"),
@@ -101,6 +109,9 @@ static const field_def meter_box_fields[] = {
     LOCATION,
     FIELDS_END,
 };
+
+/* Its daily readings (readings.c). */
+static const char *const meter_views[] = {"readings", NULL};
 
 static const field_def meter_fields[] = {
     {.name = "asset_no", .type = FT_TEXT, .flags = FF_REQUIRED | FF_UNIQUE | FF_SEARCH,
@@ -274,11 +285,12 @@ const collection_def cust_collections[] = {
     {.prefix = "SP", .table = "supply_points", .fields = supply_point_fields,
      .statuses = &cust_statuses, .doc = "Supply point 电源点, belongs to one customer"},
     {.prefix = "MP", .table = "metering_points", .fields = metering_point_fields,
-     .statuses = &cust_statuses, .doc = "Metering point 计量点, belongs to one customer"},
+     .statuses = &cust_statuses, .checks = metering_point_checks,
+     .doc = "Metering point 计量点: billing, of one customer, or check, of a transformer area"},
     {.prefix = "MB", .table = "meter_boxes", .fields = meter_box_fields, .statuses = &cust_statuses,
      .doc = "Meter box asset 计量箱"},
     {.prefix = "MT", .table = "meters", .fields = meter_fields, .statuses = &cust_statuses,
-     .doc = "Electricity meter 电能表"},
+     .views = meter_views, .doc = "Electricity meter 电能表"},
     {.prefix = "LB", .table = "line_billings", .fields = line_billing_fields,
      .statuses = &cust_statuses, .doc = "Dedicated-line billing 专线计费"},
     {.prefix = "TB", .table = "transformer_billings", .fields = transformer_billing_fields,

@@ -26,6 +26,9 @@ void workorder_routes(service *svc, router *r);
 void report_routes(service *svc, router *r);
 void report_free(service *svc);
 
+/* Meter readings (readings.c): their import and one meter's read. */
+void readings_routes(service *svc, router *r);
+
 /* Webhooks (webhooks.c): the routes, and the delivery thread they start
  * when the service has a pool; webhook_free stops it. */
 void webhook_routes(service *svc, router *r);

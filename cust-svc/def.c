@@ -5,7 +5,7 @@
 #include "service.h"
 
 /* cust-svc's own routes: work orders, outages and their notices and calls,
- * the report read from datahub, and webhooks (with their delivery thread). */
+ * the report read from datahub, meter readings, and webhooks (with their delivery thread). */
 static void cust_routes(service *svc, router *r)
 {
     workorder_routes(svc, r);
@@ -13,6 +13,7 @@ static void cust_routes(service *svc, router *r)
     notice_routes(svc, r);
     call_routes(svc, r);
     report_routes(svc, r);
+    readings_routes(svc, r);
     webhook_routes(svc, r);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "engine/bulk_keys.h"
 #include "engine/changes.h"
 #include "engine/crossref.h"
 #include "base/jsonutil.h"
@@ -44,6 +45,9 @@ struct bulk_line {
     const char *app;
     batch *b;
     int row;
+    int line;         /* in the body */
+    json_t *errors;   /* the line's, as check adds them */
+    bulk_keys *keys;  /* the import's (bulk_key) */
 };
 
 const char *bulk_app(const bulk_line *ln)
@@ -115,6 +119,14 @@ static void batch_add_row(batch *b, int line, char **cols, int ncols)
     snprintf(b->last_key, sizeof b->last_key, "%s", key);
 }
 
+void bulk_key(bulk_line *ln, const void *key, size_t len, const char *field)
+{
+    int first = bulk_keys_add(ln->keys, key, len, ln->line);
+    if (first)
+        json_add_error(ln->errors, field, "the same as line %d: each may come once in an import",
+                       first);
+}
+
 /* ---- the whole import ----------------------------------------------------- */
 
 typedef struct {
@@ -125,6 +137,8 @@ typedef struct {
     int batch_size;
     int check_only; /* bulk_check: batches are not loaded */
     long lines, imported, rejected, batches;
+    long counts[BULK_COUNTS_MAX]; /* spec->counts, summed over the batches loaded */
+    bulk_keys keys;
     long nerrors;
     json_t *errors;           /* the first ERRORS_SHOWN */
     json_t *rejected_batches; /* [{first_line, last_line}] */
@@ -234,6 +248,36 @@ static void copy_error(import_run *run, batch *b, const PGresult *r)
     }
 }
 
+/* A statement of the batch refused: ERR after answering when the database
+ * gave out, else REFUSED with the batch rejected. */
+enum { REFUSED = 1 };
+static int refused(import_run *run, batch *b, db_conn *c, const PGresult *r)
+{
+    if (db_http_status(c, r) >= 500) {
+        service_db_error(run->req, c, r, run->spec->target);
+        return ERR;
+    }
+    copy_error(run, b, r);
+    return REFUSED;
+}
+
+/* Runs the spec's statements (before or after the COPY) as refused()
+ * says; the last one's row, when counts is given, into counts. */
+static int statements(import_run *run, batch *b, db_conn *c, const char *const *sql,
+                      long *counts)
+{
+    for (; sql && *sql; sql++) {
+        PGresult *r = db_exec_once(c, *sql, 0, NULL);
+        int rc = db_ok(r) ? OK : refused(run, b, c, r);
+        if (rc == OK && counts && !sql[1] && PQntuples(r) == 1)
+            for (int i = 0; i < PQnfields(r) && i < BULK_COUNTS_MAX; i++)
+                counts[i] = strtol(PQgetvalue(r, 0, i), NULL, 10);
+        PQclear(r);
+        if (rc != OK) return rc;
+    }
+    return OK;
+}
+
 /* Loads a batch whose lines all passed their own checks. ERR after
  * answering when the import cannot go on (database or peer unavailable). */
 static int load(import_run *run, batch *b)
@@ -256,14 +300,15 @@ static int load(import_run *run, batch *b)
         rc = OK;
         goto out;
     }
-    r = db_copy_in(c, run->spec->copy_sql, b->copy.s, b->copy.len);
-    if (!db_ok(r)) {
-        if (db_http_status(c, r) >= 500) {
-            service_db_error(run->req, c, r, run->spec->target);
-            goto out;
-        }
-        copy_error(run, b, r);
-        rc = OK;
+    long counts[BULK_COUNTS_MAX] = {0};
+    int step = statements(run, b, c, run->spec->before, NULL);
+    if (step == OK) {
+        r = db_copy_in(c, run->spec->copy_sql, b->copy.s, b->copy.len);
+        step = db_ok(r) ? OK : refused(run, b, c, r);
+    }
+    if (step == OK) step = statements(run, b, c, run->spec->after, counts);
+    if (step != OK) {
+        rc = step == ERR ? ERR : OK;
         goto out;
     }
     json_t *summary = json_pack("{s:i, s:s, s:s, s:i, s:i}", "count", b->nrows, "first",
@@ -279,6 +324,7 @@ static int load(import_run *run, batch *b)
         goto out;
     }
     run->imported += b->nrows;
+    for (int i = 0; i < BULK_COUNTS_MAX; i++) run->counts[i] += counts[i];
     rc = OK;
 out:
     PQclear(r);
@@ -315,7 +361,7 @@ static void take_line(import_run *run, batch *b, int line, const char *text, siz
     }
     char **cols = xcalloc((size_t)spec->ncols, sizeof *cols);
     json_t *errors = json_array();
-    bulk_line ln = {run->app->name, b, b->nrows};
+    bulk_line ln = {run->app->name, b, b->nrows, line, errors, &run->keys};
     int refs_before = b->nrefs;
     spec->check(spec->ctx, &ln, obj, cols, errors);
     char why[512];
@@ -377,6 +423,8 @@ static json_t *progress(const import_run *run)
                           (json_int_t)run->rejected, "batches", (json_int_t)run->batches,
                           "rejected_batches", run->rejected_batches, "errors", run->errors);
     if (run->nerrors > ERRORS_SHOWN) json_object_set_new(o, "errors_shown", json_integer(ERRORS_SHOWN));
+    for (int i = 0; run->spec->counts && run->spec->counts[i] && i < BULK_COUNTS_MAX; i++)
+        json_object_set_new(o, run->spec->counts[i], json_integer((json_int_t)run->counts[i]));
     return o;
 }
 
@@ -462,6 +510,7 @@ void bulk_import(request *req, service *svc, const bulk_spec *spec)
         log_info("%s: imported %ld rows from %ld lines", spec->target, run.imported, run.lines);
     json_decref(run.errors);
     json_decref(run.rejected_batches);
+    bulk_keys_free(&run.keys);
     batch_free(&b);
 }
 
@@ -475,6 +524,7 @@ json_t *bulk_check(service *svc, const app_entry *app, const bulk_spec *spec, co
     json_t *out = progress(&run);
     json_decref(run.errors);
     json_decref(run.rejected_batches);
+    bulk_keys_free(&run.keys);
     batch_free(&b);
     return out;
 }

@@ -35,13 +35,32 @@ typedef struct bulk_spec {
      * to with bulk_refer. */
     void (*check)(void *ctx, bulk_line *ln, json_t *obj, char **cols, json_t *errors);
     void *ctx;
+    /* Optional, for a table whose rows an import may replace (readings):
+     * statements run in the batch's transaction before the COPY (making
+     * the table it copies into, say a staging table ON COMMIT DROP) and
+     * after it (moving the rows on), each NULL-terminated. The last after
+     * statement's one row gives counts: its columns, in order, are added
+     * to the answer's counts named in counts (NULL-terminated, at most
+     * BULK_COUNTS_MAX). NULL: COPY straight into the table. */
+    const char *const *before;
+    const char *const *after;
+    const char *const *counts;
 } bulk_spec;
+
+#define BULK_COUNTS_MAX 4
+#define BULK_KEY_MAX 24
 
 /* The app importing, for created_by / updated_by columns. */
 const char *bulk_app(const bulk_line *ln);
 /* Notes that the line names code (canonical) in field; the batch loads only
  * if it names an object that exists, is not retired and meets rule. */
 void bulk_refer(bulk_line *ln, const char *field, const char *code, const end_rule *rule);
+
+/* Notes that the line holds key (len bytes, at most BULK_KEY_MAX): a key
+ * already held by an earlier line of the same import makes this line an
+ * error in field, naming both lines. For imports whose rows replace
+ * stored ones, where a second row of the same file would silently win. */
+void bulk_key(bulk_line *ln, const void *key, size_t len, const char *field);
 
 /* Runs an import of the request's NDJSON body and answers it: 200 with
  * counts, 422 naming the rejected batches and lines, or 503 when the

@@ -13,11 +13,19 @@
 #include "engine/idempotency.h"
 #include "engine/resource_rt.h"
 
-/* Answers a unique or foreign-key violation in the words of the fields. */
+/* Answers a unique, foreign-key or declared check violation in the words
+ * of the fields. */
 static void write_error(request *req, const coll_rt *rt, db_conn *c, const PGresult *r)
 {
     const char *state = db_sqlstate(r);
     const char *cons = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    for (const check_def *k = rt->def->checks; cons && k && k->constraint; k++) {
+        if (strcmp(state, "23514") != 0 || strcmp(cons, k->constraint) != 0) continue;
+        json_t *errors = json_array();
+        json_add_error(errors, k->field, "%s", k->message);
+        http_problem_errors(req, 400, errors, "%s", k->message);
+        return;
+    }
     if (cons && (strcmp(state, "23505") == 0 || strcmp(state, "23503") == 0)) {
         size_t tl = strlen(rt->def->table);
         for (const field_def *f = rt->def->fields; f->name; f++) {

@@ -81,6 +81,15 @@ typedef struct status_set {
 extern const status_set grid_statuses;
 extern const status_set cust_statuses;
 
+/* A CHECK constraint of a collection's table told in the words of its
+ * field: a write it refuses is a 400 naming field with message, not the
+ * database's own words. */
+typedef struct check_def {
+    const char *constraint; /* its name in the schema */
+    const char *field;
+    const char *message;
+} check_def;
+
 typedef struct collection_def {
     const char *prefix; /* the biz_type names the collection path */
     const char *table;
@@ -100,6 +109,7 @@ typedef struct collection_def {
      * ack), which the peer refuses (421) as it does the other writes. */
     const char *const *views;
     const char *const *actions;
+    const check_def *checks; /* ends with {0}; NULL: none */
 } collection_def;
 
 enum {

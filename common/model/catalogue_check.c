@@ -250,7 +250,8 @@ static void check_when(problems *p, const char *target, const collection_def *c,
 }
 
 /* "collection", "relations/KIND", or "collection/STEP" where STEP is a
- * value of a field only the platform sets (a work order's steps). */
+ * value of a field only the platform sets (a work order's steps), a
+ * command, or a view whose data its own routes write (a meter's readings). */
 static void check_target(problems *p, const service_def *def, const char *target,
                          const json_t *when)
 {
@@ -268,6 +269,7 @@ static void check_target(problems *p, const service_def *def, const char *target
         if (f->type == FT_ENUM && (f->flags & FF_SERVER) && in_list(f->values, slash + 1))
             step = 1;
     if (c && slash && c->commands && in_list(c->commands, slash + 1)) step = 1;
+    if (c && slash && c->views && in_list(c->views, slash + 1)) step = 1; /* meters/readings */
     if (!c || (slash && !step))
         problem(p, "config/policy.json: target %s names no declared collection%s", target,
                 slash ? " and step or command" : "");

@@ -1,0 +1,305 @@
+/* readings.c -- meter readings 采集 (DESIGN §11): each meter's energy of a
+ * day, imported as NDJSON and read back one meter at a time.
+ *
+ *   POST /v1/readings:import           {"meter": MT, "day": "YYYY-MM-DD", "kwh": n} per line
+ *   GET  /v1/meters/{code}/readings    ?from=&to=, a span of at most 366 days
+ *
+ * The import is bulk.c's, as every other: batches, line errors, a batch
+ * with a bad line loads nothing. A day imported again replaces the stored
+ * value (a corrected reading is re-sent), so a batch is copied into a
+ * staging table and merged from it, after the months it brings have their
+ * partitions (schema/cust/014_readings.sql). Every check a line needs is
+ * made here, in C: the merge is one statement per batch, never one per
+ * line, as a city brings a million lines a day. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/jsonutil.h"
+#include "cust.h"
+#include "engine/bulk.h"
+#include "engine/context.h"
+
+#define KWH_MAX 1000000.0
+#define SPAN_MAX 366 /* days a read may cover, a leap year */
+#define SPAN_DEFAULT 31
+#define FIRST_DAY "2000-01-01"
+#define DAY_TEXT 16 /* "YYYY-MM-DD" and room */
+
+static const char SQL_COPY[] = "COPY readings_in (meter, day, kwh, imported_by) FROM STDIN";
+/* kwh numeric(12,3) here as in readings: a value with more decimals is
+ * rounded to the watt-hour as it is copied. */
+static const char *const before[] = {
+    "CREATE TEMP TABLE readings_in (meter text, day date, kwh numeric(12,3), imported_by text) "
+    "ON COMMIT DROP",
+    NULL};
+static const char *const after[] = {
+    "SELECT readings_months(min(day), max(day)) FROM readings_in",
+    /* Both parts see the rows as they were before the statement: old
+     * counts the days already stored. (A partitioned table gives RETURNING
+     * no xmax to tell them apart by.) */
+    "WITH up AS (INSERT INTO readings (meter, day, kwh, imported_by) "
+    "SELECT meter, day, kwh, imported_by FROM readings_in "
+    "ON CONFLICT (meter, day) DO UPDATE SET kwh = EXCLUDED.kwh, "
+    "imported_at = EXCLUDED.imported_at, imported_by = EXCLUDED.imported_by RETURNING 1), "
+    "old AS (SELECT count(*) AS n FROM readings_in i WHERE EXISTS (SELECT 1 FROM readings r "
+    "WHERE r.meter = i.meter AND r.day = i.day)) "
+    "SELECT (SELECT count(*) FROM up) - old.n, old.n FROM old",
+    NULL};
+static const char *const counts[] = {"new", "replaced", NULL};
+
+/* One meter's readings: no row for an unknown meter, one with a NULL day
+ * for a meter without readings in the span. */
+static const char SQL_READ[] =
+    "SELECT r.day::text, r.kwh::text FROM meters m LEFT JOIN readings r ON r.meter = m.code "
+    "AND r.day BETWEEN $2::date AND $3::date WHERE m.code = $1 ORDER BY r.day";
+
+/* ---- days ------------------------------------------------------------------ */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+static long days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(long z, char out[DAY_TEXT])
+{
+    z += 719468;
+    long era = (z >= 0 ? z : z - 146096) / 146097;
+    long doe = z - era * 146097;
+    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long mp = (5 * doy + 2) / 153;
+    long d = doy - (153 * mp + 2) / 5 + 1;
+    long m = mp < 10 ? mp + 3 : mp - 9;
+    long y = yoe + era * 400 + (m <= 2);
+    snprintf(out, DAY_TEXT, "%04d-%02d-%02d", (int)(y % 10000), (int)m % 100, (int)d % 100);
+}
+
+/* "YYYY-MM-DD" naming a day of the calendar: its day number, or ERR. */
+static int parse_day(const char *s, long *day)
+{
+    int y, m, d;
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-') return ERR;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return ERR;
+    y = atoi(s);
+    m = atoi(s + 5);
+    d = atoi(s + 8);
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return ERR;
+    if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return ERR;
+    *day = days_from_civil(y, m, d);
+    return OK;
+}
+
+static long today(void)
+{
+    return (long)(time(NULL) / 86400); /* the server's UTC date */
+}
+
+/* ---- the import ------------------------------------------------------------ */
+
+static void check_meter(bulk_line *ln, const json_t *v, char **cols, uint8_t value[16],
+                        json_t *errors)
+{
+    char code[BIZCODE_LEN + 1];
+    const char *s = json_string_value(v);
+    biz_status st = s ? bizcode_parse(s, code, value) : BIZ_OK;
+    if (!v)
+        json_add_error(errors, "meter", "required: the meter's code (MT-...)");
+    else if (!s)
+        json_add_error(errors, "meter", "must be a string, the meter's code (MT-...)");
+    else if (st != BIZ_OK)
+        json_add_error(errors, "meter", "not a valid code: %s", bizcode_strerror(st));
+    else if (strncmp(code, "MT", 2) != 0)
+        json_add_error(errors, "meter", "%s is not a meter's code (MT-...)", code);
+    else {
+        cols[0] = xstrdup(code);
+        bulk_refer(ln, "meter", code, NULL);
+    }
+}
+
+static void check_day(const json_t *v, char **cols, long *day, json_t *errors)
+{
+    const char *s = json_string_value(v);
+    long first;
+    parse_day(FIRST_DAY, &first);
+    if (!v)
+        json_add_error(errors, "day", "required: the day read, YYYY-MM-DD");
+    else if (!s || parse_day(s, day) != OK)
+        json_add_error(errors, "day", "must be a date of the calendar, YYYY-MM-DD");
+    else if (*day < first)
+        json_add_error(errors, "day", "%s is before %s, the first day kept", s, FIRST_DAY);
+    else if (*day > today())
+        json_add_error(errors, "day", "%s is after today (UTC): a day is read once it is over",
+                       s);
+    else
+        cols[1] = xstrdup(s);
+}
+
+/* Kept to the watt-hour: the text given to COPY has the digits the client
+ * most likely wrote (15 significant), which numeric(12,3) rounds. */
+static void check_kwh(const json_t *v, char **cols, json_t *errors)
+{
+    double x = json_number_value(v);
+    char text[40];
+    if (!v)
+        json_add_error(errors, "kwh", "required: the day's energy, kWh");
+    else if (!json_is_number(v))
+        json_add_error(errors, "kwh", "must be a number, the day's energy in kWh");
+    else if (x < 0)
+        json_add_error(errors, "kwh", "must not be negative (%.15g)", x);
+    else if (x > KWH_MAX)
+        json_add_error(errors, "kwh", "%.15g is more than a meter reads in a day (at most %.0f)",
+                       x, KWH_MAX);
+    else if (json_is_integer(v)) {
+        snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        cols[2] = xstrdup(text);
+    } else {
+        snprintf(text, sizeof text, "%.15g", x);
+        cols[2] = xstrdup(text);
+    }
+}
+
+static void import_check(void *ctx, bulk_line *ln, json_t *obj, char **cols, json_t *errors)
+{
+    (void)ctx;
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        if (strcmp(key, "meter") && strcmp(key, "day") && strcmp(key, "kwh"))
+            json_add_error(errors, key, "unknown field");
+    }
+    uint8_t value[16];
+    long day = 0;
+    check_meter(ln, json_object_get(obj, "meter"), cols, value, errors);
+    check_day(json_object_get(obj, "day"), cols, &day, errors);
+    check_kwh(json_object_get(obj, "kwh"), cols, errors);
+    if (json_array_size(errors) > 0) return;
+    cols[3] = xstrdup(bulk_app(ln));
+    /* The meter's 128 bits and the day: a second reading of both in one
+     * file is an error, not a silent replacement of the first. */
+    unsigned char k[20];
+    int32_t d = (int32_t)day;
+    memcpy(k, value, 16);
+    memcpy(k + 16, &d, 4);
+    bulk_key(ln, k, sizeof k, "day");
+}
+
+static const bulk_spec readings_spec = {
+    .target = "meters/readings",
+    .copy_sql = SQL_COPY,
+    .ncols = 4,
+    .change_type = "reading.imported",
+    .check = import_check,
+    .before = before,
+    .after = after,
+    .counts = counts,
+};
+
+/* Who may import is one rule with no condition on the line, so it is
+ * answered once, before any line is read. */
+static void import(request *req, void *ctx)
+{
+    if (http_query_declared(req) != OK ||
+        !service_command_allowed(req, ctx, readings_spec.target, "importing meter readings"))
+        return;
+    bulk_import(req, ctx, &readings_spec);
+}
+
+/* ---- GET /v1/meters/{code}/readings ------------------------------------------ */
+
+/* from and to (inclusive) from the query: to defaults to today, from to
+ * SPAN_DEFAULT days up to to. ERR after answering 400. */
+static int read_span(request *req, long *from, long *to)
+{
+    const char *f = http_query(req, "from"), *t = http_query(req, "to");
+    if (f && parse_day(f, from) != OK) {
+        http_problem(req, 400, "from must be a date of the calendar, YYYY-MM-DD");
+        return ERR;
+    }
+    if (t && parse_day(t, to) != OK) {
+        http_problem(req, 400, "to must be a date of the calendar, YYYY-MM-DD");
+        return ERR;
+    }
+    if (!t) *to = today();
+    if (!f) *from = *to - (SPAN_DEFAULT - 1);
+    if (*from > *to) {
+        http_problem(req, 400, "from must not be after to");
+        return ERR;
+    }
+    if (*to - *from + 1 > SPAN_MAX) {
+        http_problem(req, 400, "from %s to %s is %ld days; a read covers at most %d",
+                     f ? f : "(30 days before to)", t ? t : "today", *to - *from + 1, SPAN_MAX);
+        return ERR;
+    }
+    return OK;
+}
+
+static void answer(request *req, const char *code, const PGresult *r)
+{
+    json_t *items = json_array();
+    for (int row = 0; row < PQntuples(r); row++) {
+        if (PQgetisnull(r, row, 0)) continue;
+        json_array_append_new(items, json_pack("{s:s, s:f}", "day", PQgetvalue(r, row, 0), "kwh",
+                                               strtod(PQgetvalue(r, row, 1), NULL)));
+    }
+    http_json(req, 200, json_pack("{s:s, s:o}", "meter", code, "items", items));
+}
+
+static void read_meter(request *req, void *ctx)
+{
+    service *svc = ctx;
+    char code[BIZCODE_LEN + 1], from_s[DAY_TEXT], to_s[DAY_TEXT];
+    long from, to;
+    if (service_path_code(req, "MT", code) != OK || http_query_declared(req) != OK ||
+        read_span(req, &from, &to) != OK)
+        return;
+    civil_from_days(from, from_s);
+    civil_from_days(to, to_s);
+    db_conn *c = service_db(svc, req);
+    if (!c) return;
+    const char *params[] = {code, from_s, to_s};
+    PGresult *r = db_exec(c, SQL_READ, 3, params);
+    if (!db_ok(r))
+        service_db_error(req, c, r, "readings");
+    else if (PQntuples(r) == 0)
+        http_problem(req, 404, "no meter with code %s", code);
+    else
+        answer(req, code, r);
+    PQclear(r);
+    db_release(svc->db, c);
+}
+
+/* ---- routes ------------------------------------------------------------------- */
+
+static const query_doc import_query[] = {
+    {"batch", "integer", NULL, 0, "lines per transaction (1-50000, default 5000)"},
+    {0}};
+
+static const query_doc read_query[] = {
+    {"from", "string", NULL, 0, "the first day, YYYY-MM-DD (default: 30 days before to)"},
+    {"to", "string", NULL, 0, "the last day, YYYY-MM-DD (default: today, UTC); 366 days at most"},
+    {0}};
+
+void readings_routes(service *svc, router *r)
+{
+    /* Imports run long: off the I/O threads, as the other imports. */
+    router_add(r, "POST", "/v1/readings:import", import, svc, ROUTE_BODY_BULK | ROUTE_PEER,
+               "Import meter readings: NDJSON {\"meter\", \"day\", \"kwh\"} per line, in batches; "
+               "a day imported again replaces the stored value")
+        ->query = import_query;
+    router_add(r, "GET", "/v1/meters/{code}/readings", read_meter, svc, 0,
+               "A meter's daily readings, in day order")
+        ->query = read_query;
+}
