@@ -83,7 +83,7 @@ $(BUILD)/bizcode: $(BUILD)/obj/tools/bizcode.o $(LIBCOMMON)
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/citygen: $(BUILD)/obj/tools/citygen.o $(LIBCOMMON)
+$(BUILD)/citygen: $(BUILD)/obj/tools/citygen.o $(BUILD)/obj/tools/citygen_readings.o $(LIBCOMMON)
 	@echo "  LINK    $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

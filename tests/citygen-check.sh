@@ -566,6 +566,200 @@ no_faults_no_change() {
 }
 check "--faults 0 writes the very city of no --faults" no_faults_no_change
 
+# ---- readings and mislinks (--readings, --mislinks) ----------------------------------------------
+
+days=7
+mislinks=5
+readings_city=$work/r
+"$citygen" --customers "$customers" --readings "$days" --mislinks "$mislinks" --out "$readings_city" \
+    >"$work/r.out" 2>&1
+readings_run=$?
+
+readings_listed_last() {
+    ((readings_run == 0)) || { cat "$work/r.out"; return 1; }
+    cd "$readings_city" || return 1
+    local svc path file rows
+    while IFS=$'\t' read -r svc path file rows; do
+        [[ $rows == "$(wc -l <"$file")" ]] || { echo "$file: listed with $rows rows"; return 1; }
+        [[ $(jq ".counts[\"$file\"]" city.json) == "$rows" ]] || { echo "$file: city.json"; return 1; }
+    done <load-order.tsv
+    [[ $(tail -n 1 load-order.tsv) == $'cust\t/v1/readings:import\tcust/readings.ndjson\t'* ]] ||
+        { echo "readings not last"; return 1; }
+    # The check points' links with grid-svc's links, after every object they name.
+    grep -n $'^grid\t/v1/relations/equipment-meteringpoint:import\t' load-order.tsv |
+        cut -d: -f1 | awk -v sp="$(grep -n 'equipment-supplypoint' load-order.tsv | cut -d: -f1)" \
+        -v mb="$(grep -n 'meter-meterbox' load-order.tsv | cut -d: -f1)" '$1 == sp + 1 && $1 < mb { ok = 1 }
+        END { exit !ok }' || { echo "equipment-meteringpoint out of place"; return 1; }
+    jq -n '[inputs | type == "object"] | all' cust/readings.ndjson \
+        grid/rel/equipment-meteringpoint.ndjson mislinks.ndjson | grep -qx true ||
+        { echo "not JSON objects"; return 1; }
+    [[ $(jq .mislinks city.json) == "$mislinks" ]]
+}
+check "--readings $days --mislinks $mislinks: every file listed with its rows, readings loaded last" \
+    readings_listed_last
+
+# TAB-separated tables of the readings city, for the checks below (awk: 14,000 readings).
+if ((readings_run == 0)); then
+    (
+        cd "$readings_city" || exit 1
+        jq -r '"\(.code)\t\(.customer // "")\t\(.purpose)\t\(.name)"' cust/metering_points.ndjson >"$work/r.mp"
+        jq -r '"\(.code)\t\(.kind)\t\(.name)"' grid/transformers.ndjson >"$work/r.tr"
+        jq -r '"\(.code)\t\(.phase)"' cust/meters.ndjson >"$work/r.mt"
+        jq -r '"\(.code)\t\(.category)"' cust/customers.ndjson >"$work/r.cu"
+        jq -r '"\(.from)\t\(.to)"' cust/rel/meter-meteringpoint.ndjson >"$work/r.mtmp"
+        jq -r '"\(.from)\t\(.to)"' cust/rel/meter-meterbox.ndjson >"$work/r.mtmb"
+        jq -r '"\(.to)\t\(.from)"' grid/rel/accesspoint-meterbox.ndjson >"$work/r.mbap"
+        jq -r '"\(.from)\t\(.to)"' grid/rel/accesspoint-transformer.ndjson >"$work/r.aptr"
+        jq -r '"\(.from)\t\(.to)"' grid/rel/equipment-meteringpoint.ndjson >"$work/r.eqmp"
+        jq -r '"\(.to)\t\(.from)"' grid/rel/line-transformer.ndjson >"$work/r.trln"
+        jq -r '"\(.to)\t\(.from)"' grid/rel/substation-line.ndjson >"$work/r.lnss"
+        jq -r '"\(.meter)\t\(.day)\t\(.kwh)"' cust/readings.ndjson >"$work/r.rd"
+        jq -r '"\(.customer)\t\(.meter)\t\(.recorded_transformer)\t\(.true_transformer)"' \
+            mislinks.ndjson >"$work/r.mis"
+    )
+fi
+
+# Each public transformer: one check metering point (purpose check, no customer, named after
+# it), with one three-phase meter; no other metering point is a check one.
+check_points() {
+    awk -F'\t' 'FILENAME ~ /r.tr$/ { kind[$1] = $2; name[$1] = $3; if ($2 == "public") pub++; next }
+        FILENAME ~ /r.mp$/ { cu[$1] = $2; purpose[$1] = $3; mpname[$1] = $4
+                             if ($3 == "check") checks++; next }
+        FILENAME ~ /r.mt$/ { phase[$1] = $2; next }
+        FILENAME ~ /r.mtmp$/ { meters[$2]++; mphase[$2] = phase[$1]; next }
+        { n++; seen[$1]++
+          if (kind[$1] != "public") { print "not a public transformer: " $1; bad++ }
+          if (purpose[$2] != "check" || cu[$2] != "") { print "not a check point: " $2; bad++ }
+          if (mpname[$2] != name[$1] " 考核计量点") { print "named " mpname[$2]; bad++ }
+          if (meters[$2] != 1 || mphase[$2] != "three") { print "check meter of " $2; bad++ } }
+        END { for (t in seen) if (seen[t] != 1) { print t ": " seen[t] " check points"; bad++ }
+              if (n != pub || checks != pub) { print pub " public, " n " linked, " checks " checks"; bad++ }
+              exit bad > 0 }' "$work/r.tr" "$work/r.mp" "$work/r.mt" "$work/r.mtmp" "$work/r.eqmp"
+}
+check "every public transformer has one check metering point (purpose check, no customer)" \
+    "with one three-phase check meter" check_points
+
+# Ordered by day, then meter: each (day, meter) strictly after the one before, so one reading a
+# meter and day; every meter read every day; values non-negative, in hundredths.
+readings_in_order() {
+    awk -F'\t' -v days="$days" 'FILENAME ~ /r.mt$/ { meters++; exists[$1] = 1; next }
+        { key = $2 " " $1
+          if (NR > FNR && key <= last) { print "out of order: " key " after " last; bad++ }
+          last = key; n++; day[$2] = 1
+          if (!exists[$1]) { print "no such meter: " $1; bad++ }
+          if ($3 !~ /^[0-9]+(\.[0-9][0-9]?)?$/) { print "kwh " $3; bad++ } }
+        END { for (d in day) nd++
+              if (nd != days || n != meters * days) { print n " readings, " nd " days, " meters " meters"; bad++ }
+              exit bad > 0 }' "$work/r.mt" "$work/r.rd" | head -n 5
+    return "${PIPESTATUS[0]}"
+}
+check "readings ordered by day then meter, one a meter and day for $days days, non-negative" \
+    readings_in_order
+
+first_day_default() {
+    [[ $(head -n 1 "$work/r.rd" | cut -f2) == 2026-11-01 && $(tail -n 1 "$work/r.rd" | cut -f2) == 2026-11-07 ]]
+}
+check "readings start on 2026-11-01 by default" first_day_default
+
+# Each area's customers by the links (meter, box, access point, transformer) with the mislinks
+# put back where mislinks.ndjson says they truly are: the check meter reads their sum and the
+# area's technical loss, 2-6 % give or take the day's wobble, every day.
+area_losses() {
+    awk -F'\t' 'FILENAME ~ /r.mtmb$/ { box[$1] = $2; next }
+        FILENAME ~ /r.mbap$/ { ap[$1] = $2; next }
+        FILENAME ~ /r.aptr$/ { tr[$1] = $2; next }
+        FILENAME ~ /r.eqmp$/ { check_of_mp[$2] = $1; next }
+        FILENAME ~ /r.mtmp$/ { if ($2 in check_of_mp) check[$1] = check_of_mp[$2]; next }
+        FILENAME ~ /r.mis$/ { truly[$2] = $4; moved++; next }
+        { if ($1 in check) { input[check[$1] SUBSEP $2] = $3; next }
+          if (!($1 in box)) next # high voltage: no area
+          t = $1 in truly ? truly[$1] : tr[ap[box[$1]]]
+          billed[t SUBSEP $2] += $3 }
+        END { for (k in input) {
+                  n++; r = (input[k] - billed[k]) / billed[k]
+                  if (r < 0.014 || r > 0.078) { split(k, p, SUBSEP); print p[1] " " p[2] ": loss rate " r; bad++ } }
+              if (n == 0 || moved == 0) { print n " area-days, " moved " mislinks"; bad++ }
+              exit bad > 0 }' "$work/r.mtmb" "$work/r.mbap" "$work/r.aptr" "$work/r.eqmp" "$work/r.mtmp" \
+        "$work/r.mis" "$work/r.rd" | head -n 5
+    return "${PIPESTATUS[0]}"
+}
+check "each area's check meter reads its true customers' sum plus 1.4-7.8 % loss, every day" \
+    area_losses
+
+# Each mislink: an LV customer's meter recorded (meter, box, access point) under a public
+# transformer other than its true one, on the same line or another line of its substation;
+# not vacant (it reads more than 0.3 kWh on some day).
+mislinks_recorded() {
+    [[ $(wc -l <"$work/r.mis") == "$mislinks" ]] || { echo "$(wc -l <"$work/r.mis") mislinks"; return 1; }
+    awk -F'\t' 'FILENAME ~ /r.mtmb$/ { box[$1] = $2; next }
+        FILENAME ~ /r.mbap$/ { ap[$1] = $2; next }
+        FILENAME ~ /r.aptr$/ { tr[$1] = $2; next }
+        FILENAME ~ /r.trln$/ { line[$1] = $2; next }
+        FILENAME ~ /r.lnss$/ { ss[$1] = $2; next }
+        FILENAME ~ /r.tr$/ { kind[$1] = $2; next }
+        FILENAME ~ /r.cu$/ { cat[$1] = $2; next }
+        FILENAME ~ /r.mp$/ { cu[$1] = $2; next }
+        FILENAME ~ /r.mtmp$/ { owner[$1] = cu[$2]; next }
+        FILENAME ~ /r.rd$/ { if ($3 > 0.3) used[$1] = 1; next }
+        { recorded = tr[ap[box[$2]]]
+          if (owner[$2] != $1 || cat[$1] == "hv") { print $2 ": not the LV meter of " $1; bad++ }
+          if (recorded != $3) { print $1 ": recorded under " recorded ", listed " $3; bad++ }
+          if ($3 == $4 || kind[$3] != "public" || kind[$4] != "public") { print $1 ": " $3 " / " $4; bad++ }
+          if (line[$3] != line[$4] && ss[line[$3]] != ss[line[$4]]) { print $1 ": far away"; bad++ }
+          if (!used[$2]) { print $1 ": vacant"; bad++ }
+          seen[$1]++ }
+        END { for (c in seen) if (seen[c] > 1) bad++
+              exit bad > 0 }' "$work/r.mtmb" "$work/r.mbap" "$work/r.aptr" "$work/r.trln" "$work/r.lnss" \
+        "$work/r.tr" "$work/r.cu" "$work/r.mp" "$work/r.mtmp" "$work/r.rd" "$work/r.mis"
+}
+check "mislinks.ndjson names LV customers recorded under another public transformer" \
+    "of their line or substation than their true one" mislinks_recorded
+
+readings_repeat() {
+    "$citygen" --customers "$customers" --readings "$days" --mislinks "$mislinks" --out "$work/r2" &&
+        diff -r "$readings_city" "$work/r2"
+}
+check "runs with --readings and --mislinks repeat byte for byte" readings_repeat
+
+# The days a city is read from are calendar days: the same customers read the same on a day
+# whatever the first day asked for, and a week later starts a week later.
+readings_from_agree() {
+    "$citygen" --customers "$customers" --readings 3 --readings-from 2026-11-05 --out "$work/r3" ||
+        return 1
+    diff <(grep -F '"day":"2026-11-05"' "$work/r3/cust/readings.ndjson") \
+        <(grep -F '"day":"2026-11-05"' "$readings_city/cust/readings.ndjson") >/dev/null ||
+        { echo "the readings of 2026-11-05 differ"; return 1; }
+    [[ $(tail -n 1 "$work/r3/cust/readings.ndjson" | jq -r .day) == 2026-11-07 ]]
+}
+check "--readings-from starts the days there; customers read alike on a day both cities hold" \
+    readings_from_agree
+
+missing_readings() {
+    "$citygen" --customers "$customers" --readings "$days" --missing-readings 50 --out "$work/r4" ||
+        return 1
+    local all some
+    all=$(wc -l <"$work/r.rd")
+    some=$(wc -l <"$work/r4/cust/readings.ndjson")
+    ((some < all * 97 / 100 && some > all * 93 / 100)) || { echo "$some of $all"; return 1; }
+}
+check "--missing-readings 50 leaves out about 5 % of the meter-days" missing_readings
+
+mislinks_without_readings() {
+    "$citygen" --customers "$customers" --mislinks 3 --faults 3 --out "$work/r5" || return 1
+    [[ ! -e $work/r5/cust/readings.ndjson && ! -e $work/r5/grid/rel/equipment-meteringpoint.ndjson ]] ||
+        { echo "readings written"; return 1; }
+    [[ $(wc -l <"$work/r5/mislinks.ndjson") == 3 ]] || return 1
+    ! grep -q '"purpose":"check"' "$work/r5/cust/metering_points.ndjson"
+}
+check "--mislinks without --readings: mislinks, no check points, beside --faults" \
+    mislinks_without_readings
+
+no_readings_no_change() {
+    "$citygen" --customers "$customers" --readings 0 --mislinks 0 --out "$work/r0" &&
+        diff -r "$city" "$work/r0"
+}
+check "--readings 0 --mislinks 0 writes the very city of neither" no_readings_no_change
+
 # ---- determinism and arguments ---------------------------------------------------------------
 
 same_seed_same_bytes() {
@@ -585,7 +779,11 @@ bad_arguments() {
     for args in "" "--customers 99 --out $work/x" "--customers 10000001 --out $work/x" \
         "--customers 2000" "--customers 2000 --seed -1 --out $work/x" \
         "--customers 2000 --out $work/x --what 1" "--customers 2000 --faults 4 --out $work/x" \
-        "--customers 2000 --faults -1 --out $work/x"; do
+        "--customers 2000 --faults -1 --out $work/x" "--customers 2000 --readings 367 --out $work/x" \
+        "--customers 2000 --readings 7 --readings-from 2026-02-30 --out $work/x" \
+        "--customers 2000 --readings 7 --readings-from 20261101 --out $work/x" \
+        "--customers 2000 --missing-readings 1001 --out $work/x" \
+        "--customers 2000 --mislinks 10 --out $work/x" "--customers 2000 --mislinks -1 --out $work/x"; do
         rc=0
         # shellcheck disable=SC2086 # the arguments are split on purpose
         "$citygen" $args >/dev/null 2>&1 || rc=$?

@@ -45,14 +45,38 @@
  * a line, for each platform's own database). Without --faults nothing of
  * this is written and the city is the same as ever.
  *
+ * --readings DAYS (from --readings-from, default 2026-11-01) gives every
+ * public transformer a check metering point 考核计量点 (purpose check, no
+ * customer) with a three-phase check meter 考核表, linked to the transformer
+ * by equipment-meteringpoint, and writes DIR/cust/readings.ndjson: each
+ * day's energy of every meter, {"meter", "day", "kwh"}, a day at a time and
+ * each day's meters in code order, loaded last (POST /v1/readings:import).
+ * Values follow the true grid and the model at the top of
+ * citygen_readings.c; --missing-readings P leaves out P meter-days in a
+ * thousand.
+ *
+ * --mislinks M records M low-voltage customers, spread evenly over the city,
+ * under a wrong public transformer (户变关系错误): their meter's meter-meterbox
+ * link names the last meter box of the public transformer built before theirs
+ * on the same line, or (every other one, where there is one) of the last
+ * transformer of the line built before theirs in the same substation. Their
+ * readings still count in their true transformer's check meter. Vacant
+ * customers are passed over (the next one takes the turn): a vacant meter's
+ * few tenths of a kWh cannot show where it hangs, and say nothing of loss.
+ * DIR/mislinks.ndjson lists them: {"customer", "meter",
+ * "recorded_transformer", "true_transformer"}. Without either option nothing
+ * of this is written and the city is the same as ever.
+ *
  * Exit status: 0 success, 1 I/O error, 2 usage error.
  *
- * One file of about 1,300 lines, on purpose: it is one pass over one tree,
- * and its parts (the tree, the lines it writes, the faults it plants) share
- * the branch being built. Its lines are written from templates, and
+ * One file of about 1,450 lines, on purpose: it is one pass over one tree,
+ * and its parts (the tree, the lines it writes, the faults and mislinks it
+ * plants) share the branch being built. The readings, a second pass a day at
+ * a time, are in citygen_readings.c. Its lines are written from templates, and
  * tests/unit/model/test_catalogue.c holds every line of a city it makes to
  * the platforms' declarations (each field declared, each required one
  * written), so a template cannot drift from them unseen. */
+#include "citygen_readings.h"
 #include "model/bizcode.h"
 #include "model/breaks.h"
 #include "base/core.h"
@@ -94,6 +118,10 @@
 
 #define EPOCH_MS 1767225600000ULL /* 2026-01-01T00:00:00Z */
 
+#define MAX_READING_DAYS 366
+#define READINGS_FROM "2026-11-01"
+#define LV_PER_MISLINK 200 /* room enough to pass over vacant customers and a line's first area */
+
 /* Hangzhou, in micro-degrees so that positions print exactly with 6 decimals. */
 #define LON_MIN 119900000
 #define LON_SPAN 600000
@@ -107,7 +135,7 @@
 enum {
     O_SS, O_LN, O_TR, O_PL, O_AP, O_SW,
     O_CU, O_SP, O_MP, O_MB, O_MT, O_TB, O_LB, O_BG, O_PP, O_GU, O_CP,
-    R_SS_LN, R_LN_LN, R_LN_TR, R_AP_TR, R_AP_MB, R_EQ_SP, R_TR_CU,
+    R_SS_LN, R_LN_LN, R_LN_TR, R_AP_TR, R_AP_MB, R_EQ_SP, R_EQ_MP, R_TR_CU,
     R_MT_MB, R_MT_MP, R_SP_MP,
     N_OUT
 };
@@ -130,6 +158,7 @@ static const struct {
     [R_AP_TR] = {NULL, "accesspoint-transformer"},
     [R_AP_MB] = {NULL, "accesspoint-meterbox"},
     [R_EQ_SP] = {NULL, "equipment-supplypoint"},
+    [R_EQ_MP] = {NULL, "equipment-meteringpoint"}, /* check points: with --readings only */
     [R_TR_CU] = {NULL, "transformer-customer"},
     [R_MT_MB] = {NULL, "meter-meterbox"},
     [R_MT_MP] = {NULL, "meter-meteringpoint"},
@@ -292,6 +321,12 @@ typedef struct {
     int children;
 } node;
 
+/* A meter box a mislinked meter may be recorded in: linked up to its
+ * public transformer, on a known line of a known substation. */
+typedef struct {
+    char box[BIZCODE_LEN + 1], tr[BIZCODE_LEN + 1], line[BIZCODE_LEN + 1], ss[BIZCODE_LEN + 1];
+} box_place;
+
 typedef struct {
     long long customers, n_lv, n_hv, n_piles;
     uint64_t seed, rng;
@@ -326,6 +361,19 @@ typedef struct {
     long long seen[N_POPS];
     int line_up, tr_up, ap_up;
     output extra[N_EXTRA];
+
+    /* --readings: the readings (NULL without), the area being built. */
+    readings *rd;
+    long long area;
+    output readings_out;
+
+    /* --mislinks: how many, how many are due (their turn came, but no
+     * customer fit yet) and planted; the last box built that a meter may be
+     * recorded in, and the last one of the transformer before the current
+     * one on its line, and of the line before the current one. */
+    long long mislinks, mislinks_due, mislinked;
+    box_place last_box, before_tr, before_line;
+    output mislinks_out;
 } city;
 
 /* The code of object `index` of a type. */
@@ -641,6 +689,10 @@ static void open_line(city *c)
     c->ss.children++;
     snprintf(c->line_name, sizeof c->line_name, "%s-%d线", c->ss_name, c->ss.children);
     mint(c, O_LN, c->line.code);
+    if (strcmp(c->last_box.ss, c->ss.code) == 0)
+        c->before_line = c->last_box;
+    else
+        memset(&c->before_line, 0, sizeof c->before_line);
     c->line.children = 0;
     c->line_aps = 0;
     int tenths_km = next_between(&c->rng, 20, 120);
@@ -670,6 +722,8 @@ static void write_transformer(city *c, const char *code, const char *name, const
     fputs("}\n", f);
 }
 
+static void check_point(city *c, const char *tr_name);
+
 static void open_transformer(city *c)
 {
     if (!c->line.code[0] || c->line.children == TRS_PER_LINE) open_line(c);
@@ -684,6 +738,11 @@ static void open_transformer(city *c)
         relate(c, R_LN_TR, c->line.code, c->tr.code);
     else
         fault(c, SITE_TR_NO_LN, c->tr.code, NULL, (place){c->tr.code, NULL, NULL});
+    if (strcmp(c->last_box.line, c->line.code) == 0)
+        c->before_tr = c->last_box;
+    else
+        memset(&c->before_tr, 0, sizeof c->before_tr);
+    if (c->rd) check_point(c, name);
 }
 
 /* An access point on a pole of its own, in the current transformer's area. */
@@ -726,10 +785,18 @@ static void open_meter_box(city *c)
             "{\"code\":\"%s\",\"name\":\"%s %d号表箱\",\"asset_no\":\"3340%04u%012lld\","
             "\"rows\":2,\"cols\":2}\n",
             c->box.code, c->pole_name, c->ap.children, c->city_no, n);
-    if (plant(c, SITE_MB_NO_AP, c->seen[POP_BOX]++))
+    if (plant(c, SITE_MB_NO_AP, c->seen[POP_BOX]++)) {
         fault(c, SITE_MB_NO_AP, c->box.code, NULL, nowhere);
-    else
+    } else {
         relate(c, R_AP_MB, c->ap.code, c->box.code);
+        if (c->ap_up && c->tr_up && c->line_up) {
+            box_place *b = &c->last_box;
+            memcpy(b->box, c->box.code, sizeof b->box);
+            memcpy(b->tr, c->tr.code, sizeof b->tr);
+            memcpy(b->line, c->line.code, sizeof b->line);
+            memcpy(b->ss, c->ss.code, sizeof b->ss);
+        }
+    }
     sample(c, S_MB, c->box.code);
 }
 
@@ -747,10 +814,9 @@ static void write_metering_point(city *c, const char *cu, const char *mp)
 }
 
 /* A meter on metering point mp. */
-static void write_meter(city *c, const char *mp, const char *mt, int three)
+static void write_meter(city *c, const char *mp, const char *mt, int three, const char *maker)
 {
     long long asset = c->out[O_MT].rows + 1;
-    const char *maker = PICK(&c->rng, makers);
     fprintf(row(c, O_MT),
             "{\"code\":\"%s\",\"asset_no\":\"3330%04u%012lld\",\"model\":\"%s\",\"phase\":\"%s\","
             "\"manufacturer\":\"%s\"}\n",
@@ -793,6 +859,61 @@ static void charging_pile(city *c, const char *cu, const char *mp)
             code, c->out[O_CP].rows, cu, mp, dc ? 60 : 7, dc ? "dc" : "ac");
 }
 
+/* ---- mislinks ------------------------------------------------------------------ */
+
+/* Mislink k's turn comes at the middle of its share of the LV customers. */
+static long long mislink_slot(const city *c, long long k)
+{
+    return (2 * k + 1) * c->n_lv / (2 * c->mislinks);
+}
+
+/* Where a mislinked meter is recorded: a box of the transformer before the
+ * current one on its line, or of the line before it in the substation;
+ * turn by turn, where both are at hand. NULL: neither (the first area of a
+ * substation). */
+static const box_place *mislink_target(const city *c)
+{
+    int same_line = c->before_tr.box[0] && strcmp(c->before_tr.line, c->line.code) == 0;
+    int next_line = c->before_line.box[0] && strcmp(c->before_line.ss, c->ss.code) == 0;
+    if (same_line && (!next_line || c->mislinked % 2 == 0)) return &c->before_tr;
+    return next_line ? &c->before_line : NULL;
+}
+
+/* The box meter mt of LV customer i is recorded in: its own, or, when a
+ * mislink is due and the customer can carry one, another area's. */
+static const char *recorded_box(city *c, long long i, const char *cu, const char *mt)
+{
+    if (!c->mislinks_due || readings_vacant(c->seed, i)) return c->box.code;
+    const box_place *to = mislink_target(c);
+    if (!to) return c->box.code;
+    c->mislinks_due--;
+    c->mislinked++;
+    fprintf(c->mislinks_out.f,
+            "{\"customer\":\"%s\",\"meter\":\"%s\",\"recorded_transformer\":\"%s\","
+            "\"true_transformer\":\"%s\"}\n",
+            cu, mt, to->tr, c->tr.code);
+    c->mislinks_out.rows++;
+    return to->box;
+}
+
+/* The check metering point 考核计量点 of the public transformer just built and
+ * its check meter 考核表, which measures the whole area for the utility and
+ * bills no one. */
+static void check_point(city *c, const char *tr_name)
+{
+    char mp[BIZCODE_LEN + 1], mt[BIZCODE_LEN + 1];
+    c->area = readings_area(c->rd);
+    mint(c, O_MP, mp);
+    fprintf(row(c, O_MP), "{\"code\":\"%s\",\"name\":\"%s 考核计量点\",\"purpose\":\"check\"}\n",
+            mp, tr_name);
+    relate(c, R_EQ_MP, c->tr.code, mp);
+    mint(c, O_MT, mt);
+    readings_check_meter(c->rd, c->area);
+    write_meter(c, mp, mt, 1, makers[c->area % (long long)ARRAY_LEN(makers)]);
+}
+
+/* ---- customers' meters ------------------------------------------------------------ */
+
 /* The metering point of low-voltage customer i, its meter and the meter's
  * place in the current box, but for what a fault planted here leaves out.
  * mp is "" when there is no metering point. */
@@ -811,11 +932,12 @@ static void lv_metering(city *c, long long i, const char *cu, int three, char mp
     }
     char mt[BIZCODE_LEN + 1];
     mint(c, O_MT, mt);
-    write_meter(c, mp, mt, three);
+    write_meter(c, mp, mt, three, PICK(&c->rng, makers));
+    if (c->rd) readings_lv_meter(c->rd, i, !three, c->area);
     if (plant(c, SITE_MT_NO_MB, i))
         fault(c, SITE_MT_NO_MB, mt, mp, nowhere);
     else
-        relate(c, R_MT_MB, mt, c->box.code);
+        relate(c, R_MT_MB, mt, recorded_box(c, i, cu, mt));
 }
 
 /* Low-voltage customer i (0-based): a meter in the current meter box. */
@@ -823,6 +945,9 @@ static void lv_customer(city *c, long long i)
 {
     if (!c->box.code[0] || c->box.children == METERS_PER_BOX) open_meter_box(c);
     c->box.children++;
+    while (c->mislinked + c->mislinks_due < c->mislinks &&
+           mislink_slot(c, c->mislinked + c->mislinks_due) <= i)
+        c->mislinks_due++;
     int resident = i % NONRESIDENT_EVERY != NONRESIDENT_EVERY - 1;
     char cu[BIZCODE_LEN + 1], mp[BIZCODE_LEN + 1];
     mint(c, O_CU, cu);
@@ -941,7 +1066,8 @@ static void hv_customer(city *c, long long j)
     mint(c, O_MP, mp);
     mint(c, O_MT, mt);
     write_metering_point(c, cu, mp);
-    write_meter(c, mp, mt, 1);
+    write_meter(c, mp, mt, 1, PICK(&c->rng, makers));
+    if (c->rd) readings_hv_meter(c->rd, j);
     if (plant(c, SITE_CU_NO_SP, j))
         fault(c, SITE_CU_NO_SP, cu, NULL, nowhere);
     else
@@ -990,11 +1116,12 @@ static long long hv_slot(const city *c, long long j)
 static const output *failed_output(const city *c)
 {
     for (int o = 0; o < N_OUT; o++)
-        if (ferror(c->out[o].f)) return &c->out[o];
+        if (c->out[o].f && ferror(c->out[o].f)) return &c->out[o];
     for (int s = 0; s < N_SAMPLE; s++)
         if (ferror(c->sample[s].f)) return &c->sample[s];
     for (int x = 0; x < N_EXTRA; x++)
         if (c->extra[x].f && ferror(c->extra[x].f)) return &c->extra[x];
+    if (c->mislinks_out.f && ferror(c->mislinks_out.f)) return &c->mislinks_out;
     return NULL;
 }
 
@@ -1012,7 +1139,20 @@ static const output *generate(city *c)
     }
     long long plants = c->customers / CUSTOMERS_PER_PLANT;
     for (long long k = 0; k < (plants > 0 ? plants : 1); k++) power_plant(c, k);
-    return NULL;
+    return failed_output(c);
+}
+
+static void meter_code(const void *ctx, uint64_t index, char *code)
+{
+    mint_at(ctx, "MT", index, code);
+}
+
+/* The second pass: every meter's readings, a day at a time. */
+static const output *write_readings(city *c)
+{
+    if (!c->rd) return NULL;
+    c->readings_out.rows = readings_write(c->rd, c->readings_out.f, meter_code, c);
+    return ferror(c->readings_out.f) ? &c->readings_out : NULL;
 }
 
 /* ---- files ------------------------------------------------------------------- */
@@ -1035,6 +1175,12 @@ static int make_dirs(const char *dir, int faults)
         if (rc != OK) return ERR;
     }
     return OK;
+}
+
+/* Is output o written at all? The check points' links come with readings. */
+static int present(const city *c, int o)
+{
+    return o != R_EQ_MP || c->rd;
 }
 
 static service_id out_owner(int o)
@@ -1076,12 +1222,16 @@ static int open_output(output *out, const char *dir, char *rel)
 static int open_all(city *c, const char *dir)
 {
     for (int o = 0; o < N_OUT; o++)
-        if (open_output(&c->out[o], dir, out_rel_path(o)) != OK) return ERR;
+        if (present(c, o) && open_output(&c->out[o], dir, out_rel_path(o)) != OK) return ERR;
     for (int s = 0; s < N_SAMPLE; s++)
         if (open_output(&c->sample[s], dir, xasprintf("sample/%s", sample_specs[s].file)) != OK)
             return ERR;
     for (int x = 0; x < N_EXTRA && c->faults; x++)
         if (open_output(&c->extra[x], dir, xstrdup(extra_files[x])) != OK) return ERR;
+    if (c->rd && open_output(&c->readings_out, dir, xstrdup("cust/readings.ndjson")) != OK)
+        return ERR;
+    if (c->mislinks && open_output(&c->mislinks_out, dir, xstrdup("mislinks.ndjson")) != OK)
+        return ERR;
     return OK;
 }
 
@@ -1116,6 +1266,8 @@ static int close_all(city *c, int report)
         if (close_output(&c->sample[s], report) != OK) rc = ERR;
     for (int x = 0; x < N_EXTRA; x++)
         if (close_output(&c->extra[x], report) != OK) rc = ERR;
+    if (close_output(&c->readings_out, report) != OK) rc = ERR;
+    if (close_output(&c->mislinks_out, report) != OK) rc = ERR;
     return rc;
 }
 
@@ -1134,11 +1286,17 @@ static void free_all(city *c)
         free(c->extra[x].path);
         free(c->extra[x].rel);
     }
+    free(c->readings_out.path);
+    free(c->readings_out.rel);
+    free(c->mislinks_out.path);
+    free(c->mislinks_out.rel);
+    readings_free(c->rd);
 }
 
 static void write_load_order(const city *c, FILE *f)
 {
     for (int o = 0; o < N_OUT; o++) {
+        if (!present(c, o)) continue;
         const char *svc = svc_dir(out_owner(o));
         if (out_specs[o].kind)
             fprintf(f, "%s\t/v1/relations/%s:import\t%s\t%lld\n", svc, out_specs[o].kind,
@@ -1148,17 +1306,26 @@ static void write_load_order(const city *c, FILE *f)
                     biz_type_by_prefix(out_specs[o].prefix)->collection, c->out[o].rel,
                     c->out[o].rows);
     }
+    /* Last: the import confirms every meter a reading names. */
+    if (c->rd)
+        fprintf(f, "cust\t/v1/readings:import\t%s\t%lld\n", c->readings_out.rel,
+                c->readings_out.rows);
 }
 
 static void write_summary(const city *c, FILE *f)
 {
     fprintf(f, "{\n  \"customers\": %lld,\n  \"seed\": %" PRIu64 ",\n  \"counts\": {\n",
             c->customers, c->seed);
-    for (int o = 0; o < N_OUT; o++)
-        fprintf(f, "    \"%s\": %lld%s\n", c->out[o].rel, c->out[o].rows,
-                o + 1 < N_OUT ? "," : "");
-    fputs("  }", f);
+    const char *sep = "";
+    for (int o = 0; o < N_OUT; o++) {
+        if (!present(c, o)) continue;
+        fprintf(f, "%s    \"%s\": %lld", sep, c->out[o].rel, c->out[o].rows);
+        sep = ",\n";
+    }
+    if (c->rd) fprintf(f, ",\n    \"%s\": %lld", c->readings_out.rel, c->readings_out.rows);
+    fputs("\n  }", f);
     if (c->faults) fprintf(f, ",\n  \"faults\": %lld", c->faults);
+    if (c->mislinks) fprintf(f, ",\n  \"mislinks\": %lld", c->mislinks);
     fputs("\n}\n", f);
 }
 
@@ -1182,14 +1349,21 @@ static int write_file(const city *c, const char *dir, const char *name,
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: citygen --customers N [--seed S] [--faults F] --out DIR\n"
+    fprintf(f, "usage: citygen --customers N [--seed S] [--faults F] [--readings DAYS]\n"
+               "               [--readings-from YYYY-MM-DD] [--missing-readings P]\n"
+               "               [--mislinks M] --out DIR\n"
                "  N from %lld to %lld customers (1%% high voltage); S a non-negative integer,\n"
                "  default 1. Writes NDJSON for grid-svc and cust-svc under DIR; the same N and S\n"
                "  always give the same bytes. DIR/load-order.tsv lists the files in load order.\n"
                "  F broken links of every kind the integration report knows are planted, as\n"
                "  many as the city has room for; DIR/faults.ndjson lists them, and\n"
-               "  DIR/retire.tsv and DIR/legacy/*.sql hold those the import API cannot load.\n",
-            MIN_CUSTOMERS, MAX_CUSTOMERS);
+               "  DIR/retire.tsv and DIR/legacy/*.sql hold those the import API cannot load.\n"
+               "  DAYS (up to %d) days of every meter's readings from YYYY-MM-DD (default\n"
+               "  %s) go to DIR/cust/readings.ndjson, with a check meter on each public\n"
+               "  transformer; P meter-days in a thousand are left out (default 0).\n"
+               "  M low-voltage customers (one in %d at most) are recorded under a wrong\n"
+               "  public transformer, listed in DIR/mislinks.ndjson.\n",
+            MIN_CUSTOMERS, MAX_CUSTOMERS, MAX_READING_DAYS, READINGS_FROM, LV_PER_MISLINK);
 }
 
 /* A whole-string unsigned decimal, or ERR. */
@@ -1208,18 +1382,51 @@ typedef struct {
     long long customers;
     uint64_t seed;
     uint64_t faults;
+    uint64_t days, missing, mislinks;
+    long from; /* days since 1970-01-01 */
     const char *out;
 } options;
+
+/* The options of readings and mislinks; 1 when a is one of them, ERR when
+ * its value is wrong. */
+static int parse_readings_arg(const char *a, const char *v, options *opt)
+{
+    if (!strcmp(a, "--readings")) {
+        if (parse_u64(v, &opt->days) == OK && opt->days <= MAX_READING_DAYS) return 1;
+        fprintf(stderr, "citygen: --readings needs a number of days from 0 to %d\n",
+                MAX_READING_DAYS);
+    } else if (!strcmp(a, "--readings-from")) {
+        if ((opt->from = readings_parse_day(v)) >= 0) return 1;
+        fprintf(stderr, "citygen: --readings-from needs a date YYYY-MM-DD\n");
+    } else if (!strcmp(a, "--missing-readings")) {
+        if (parse_u64(v, &opt->missing) == OK && opt->missing <= 1000) return 1;
+        fprintf(stderr, "citygen: --missing-readings needs a number from 0 to 1000\n");
+    } else if (!strcmp(a, "--mislinks")) {
+        if (parse_u64(v, &opt->mislinks) == OK && opt->mislinks <= (uint64_t)MAX_CUSTOMERS)
+            return 1;
+        fprintf(stderr, "citygen: --mislinks needs a non-negative integer\n");
+    } else {
+        return 0;
+    }
+    return ERR;
+}
 
 static int parse_args(int argc, char **argv, options *opt)
 {
     uint64_t n = 0;
     opt->seed = 1;
+    opt->from = readings_parse_day(READINGS_FROM);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             fprintf(stderr, "citygen: %s needs a value\n", a);
             return ERR;
+        }
+        int taken = parse_readings_arg(a, v, opt);
+        if (taken == ERR) return ERR;
+        if (taken) {
+            i++;
+            continue;
         }
         if (!strcmp(a, "--customers")) {
             if (parse_u64(v, &n) != OK || n < MIN_CUSTOMERS || n > MAX_CUSTOMERS) {
@@ -1275,6 +1482,9 @@ static void plan(city *c, const options *opt)
     plan_grid(c);
     c->tie_ends = xcalloc((size_t)c->grid_cols + 1, sizeof *c->tie_ends);
     c->faults = (long long)opt->faults;
+    c->mislinks = (long long)opt->mislinks;
+    if (opt->days)
+        c->rd = readings_new(opt->seed, (int)opt->days, opt->from, (int)opt->missing);
 }
 
 int main(int argc, char **argv)
@@ -1296,10 +1506,20 @@ int main(int argc, char **argv)
         free_all(&c);
         return EXIT_USAGE;
     }
+    if (c.mislinks > c.n_lv / LV_PER_MISLINK) {
+        fprintf(stderr, "citygen: a city of %lld customers has room for at most %lld mislinks\n",
+                c.customers, c.n_lv / LV_PER_MISLINK);
+        free_all(&c);
+        return EXIT_USAGE;
+    }
     int rc = EXIT_IO;
     if (make_dirs(opt.out, c.faults > 0) == OK && open_all(&c, opt.out) == OK) {
         const output *bad = generate(&c);
-        if (bad)
+        if (!bad) bad = write_readings(&c);
+        if (!bad && c.mislinked < c.mislinks)
+            fprintf(stderr, "citygen: %lld of %lld mislinks found a place\n", c.mislinked,
+                    c.mislinks);
+        else if (bad)
             fprintf(stderr, "citygen: %s: %s\n", bad->path,
                     errno ? strerror(errno) : "write error");
         else if (close_all(&c, 1) == OK &&
