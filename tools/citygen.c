@@ -69,7 +69,7 @@
  *
  * Exit status: 0 success, 1 I/O error, 2 usage error.
  *
- * One file of about 1,450 lines, on purpose: it is one pass over one tree,
+ * One file of about 1,550 lines, on purpose: it is one pass over one tree,
  * and its parts (the tree, the lines it writes, the faults and mislinks it
  * plants) share the branch being built. The readings, a second pass a day at
  * a time, are in citygen_readings.c. Its lines are written from templates, and

@@ -24,7 +24,9 @@
  * r_a(d) = r_a * (1 + 0.05 N(0,1)); its check meter 考核表 reads the sum of
  * its TRUE customers' rounded readings times 1 + r_a(d), rounded to 0.01. A
  * meter-day left out (--missing-readings) is one the collection system did
- * not bring in: the energy still flowed, so the check meter still counts it. */
+ * not bring in: the energy still flowed, so the check meter still counts it.
+ * A customer planted without a meter (--faults) draws nothing: it is not
+ * connected yet. */
 #include "citygen_readings.h"
 
 #include "base/core.h"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # generate.sh -- writes the demo city's fixtures next to this script: NDJSON
-# for both platforms (grid/, cust/, their rel/ folders), load-order.tsv in
-# the form scripts/cityload.sh reads, and codes.sh, the fixed codes the
-# scenario scripts ask by.
+# for both platforms (grid/, cust/, their rel/ folders), 30 days of meter
+# readings (cust/readings.ndjson, loaded last), load-order.tsv in the form
+# scripts/cityload.sh reads, and codes.sh, the fixed codes the scenario
+# scripts ask by.
 #
 # The fixtures are committed, so every checkout loads the same city under
 # the same codes. Running this again keeps the code of every name codes.sh
@@ -134,8 +135,10 @@ customer() {
     obj cust metering_points MP "MP_${var#CU_}" "{name: \"$cname 计量点\", customer: \$c.$var, purpose: \"billing\", voltage_kv: 0.4}"
     obj cust meters MT "MT_${var#CU_}" "{asset_no: \"$(printf '339001050000%08d' "$n")\", model: \"$model\", phase: \"$phase\", rated_current_a: $amps, manufacturer: \"杭州西湖仪表\"}"
     meters_in+=("$box MT_${var#CU_}")
+    lv_customers+=("$var $cat $box")
 }
 meters_in=()
+lv_customers=()
 
 customer CU_ZHANG_WEI   MB_HUSHU_12_1 lv_resident    "张伟"               13905710101 湖墅南路社区 12幢 1单元 101
 customer CU_WANG_FANG   MB_HUSHU_12_1 lv_resident    "王芳"               13905710102 湖墅南路社区 12幢 1单元 102
@@ -173,6 +176,19 @@ obj cust metering_points MP MP_STEEL '{name: "半山特钢 专线 计量点", cu
 obj cust meters MT MT_STEEL '{asset_no: "33900105000900000002", model: "DTZ1980", phase: "three", rated_current_a: 1.5, manufacturer: "杭州西湖仪表"}'
 obj cust line_billings LB LB_STEEL '{customer: $c.CU_STEEL, line: $c.LN_STEEL, tariff: "大工业用电 1-10kV", demand_charge: "demand", power_factor_standard: 0.9}'
 
+# Each public transformer's check metering point 考核计量点 and check meter
+# 考核表: it measures all its area 台区 takes, for the utility, and bills no
+# one (no customer). 400 and 630 kVA: the meter reads through current
+# transformers, hence its 1.5 A.
+check_meter() {
+    local tr=$1 tname=$2 asset=$3
+    obj cust metering_points MP "MP_CHECK_${tr#TR_}" "{name: \"$tname 考核计量点\", purpose: \"check\", voltage_kv: 0.4}"
+    obj cust meters MT "MT_CHECK_${tr#TR_}" "{asset_no: \"$asset\", model: \"DTZ1980\", phase: \"three\", rated_current_a: 1.5, manufacturer: \"杭州西湖仪表\"}"
+}
+check_meter TR_HUSHU_1 "湖墅线 1号公变" 33900105000800000001
+check_meter TR_XINCUN_2 "湖墅新村 2号公变" 33900105000800000002
+check_meter TR_DAGUAN_1 "大关线 1号公变" 33900105000800000003
+
 obj cust charging_piles CP CP_HUSHU_1 '{name: "湖墅南路 1号直流快充桩", customer: $c.CU_CHARGING, metering_point: $c.MP_CHARGING, power_kw: 60, kind: "dc", location: {lon: 120.1547, lat: 30.3013}}'
 
 # Each meter box's graphic on the drawings (grid-svc keeps it).
@@ -207,6 +223,9 @@ link grid equipment-supplypoint LN_STEEL SP_STEEL
 link grid transformer-customer TR_SILK CU_SILK
 link grid equipment-meteringpoint TR_SILK MP_SILK
 link grid equipment-meteringpoint LN_STEEL MP_STEEL
+for tr in TR_HUSHU_1 TR_XINCUN_2 TR_DAGUAN_1; do
+    link grid equipment-meteringpoint "$tr" "MP_CHECK_${tr#TR_}"
+done
 
 for m in "${meters_in[@]}"; do
     read -r box meter <<<"$m"
@@ -215,8 +234,90 @@ for m in "${meters_in[@]}"; do
 done
 link cust meter-meteringpoint MT_SILK MP_SILK
 link cust meter-meteringpoint MT_STEEL MP_STEEL
+for tr in TR_HUSHU_1 TR_XINCUN_2 TR_DAGUAN_1; do
+    link cust meter-meteringpoint "MT_CHECK_${tr#TR_}" "MP_CHECK_${tr#TR_}"
+done
 link cust supplypoint-meteringpoint SP_SILK MP_SILK
 link cust supplypoint-meteringpoint SP_STEEL MP_STEEL
+
+# ---- readings 采集: 30 days of every low-voltage meter and check meter ----------------------
+
+# The planted mislink 户变关系错误: 湖墅南路便民超市's meter sits in 湖墅南路 12幢
+# 1号表箱, which the records hang under 湖墅线 1号公变, but the shop's supply
+# cable truly comes from 湖墅新村 2号公变 across the road: its energy is in
+# 湖墅新村 2号公变's check meter. So every day 湖墅线 1号公变 bills more than its
+# check meter took in (negative loss) and 湖墅新村 2号公变 loses near half of
+# what it took in (high loss); 大关线 1号公变 keeps a normal 2-6 %.
+mislinked=CU_SHOP
+mislink_recorded=TR_HUSHU_1
+mislink_true=TR_XINCUN_2
+
+# Each customer's typical day, kWh: households 4-9, the shops and the
+# community centre tens, the public fast-charging station a few hundred.
+declare -A typical=(
+    [CU_ZHANG_WEI]=7.2 [CU_WANG_FANG]=5.1 [CU_LI_NA]=8.4 [CU_SHOP]=46 [CU_LIU_YANG]=4.6
+    [CU_CHEN_JING]=6.3 [CU_CHARGING]=240 [CU_YANG_LEI]=6.8 [CU_ZHAO_MIN]=5.5
+    [CU_HUANG_QIANG]=9.1 [CU_ZHOU_JIE]=3.9 [CU_XINCUN_CTR]=28 [CU_WU_TING]=6.0
+    [CU_XU_MING]=7.7 [CU_SNACK]=36)
+# Each area's technical loss rate 技术线损率.
+declare -A loss_rate=([TR_HUSHU_1]=0.035 [TR_XINCUN_2]=0.045 [TR_DAGUAN_1]=0.040)
+declare -A area_of_box=([MB_HUSHU_12_1]=TR_HUSHU_1 [MB_HUSHU_12_2]=TR_HUSHU_1
+    [MB_XINCUN_3]=TR_XINCUN_2 [MB_DAGUAN_8]=TR_DAGUAN_1)
+
+# One line a meter for awk: "lv CODE TYPICAL RESIDENT AREA ORDINAL" or "check CODE AREA RATE".
+{
+    k=0
+    for entry in "${lv_customers[@]}"; do
+        read -r var cat box <<<"$entry"
+        k=$((k + 1))
+        area=${area_of_box[$box]}
+        [ "$var" != "$mislinked" ] || area=$mislink_true
+        printf 'lv %s %s %d %s %d\n' "$(jq -r --arg n "MT_${var#CU_}" '.[$n]' <<<"$codes")" \
+            "${typical[$var]}" "$([ "$cat" = lv_resident ] && echo 1 || echo 0)" "$area" "$k"
+    done
+    for tr in TR_HUSHU_1 TR_XINCUN_2 TR_DAGUAN_1; do
+        printf 'check %s %s %s\n' "$(jq -r --arg n "MT_CHECK_${tr#TR_}" '.[$n]' <<<"$codes")" \
+            "$tr" "${loss_rate[$tr]}"
+    done
+} >"$dir/meters.tmp"
+
+# The model of tools/citygen_readings.c, by hand: each customer's typical day
+# times the day's weather (+-15 %, the same for all), the weekend (households
+# x1.1, the others x0.7) and the customer's own noise (lognormal, sigma 0.25);
+# the check meter reads its TRUE customers' sum times 1 + the area's rate of
+# the day (the rate x (1 + 0.05 N(0,1))). Random numbers from Park and
+# Miller's generator, exact in awk's doubles, seeded per meter and day: the
+# same on every machine. 2026-11-01 is a Sunday.
+LC_ALL=C awk -v days=30 '
+    function draw() { x = (x * 16807) % 2147483647; return x / 2147483647 }
+    function seed(a, b,   i) { x = (a * 7919 + b * 104729) % 2147483646 + 1; for (i = 0; i < 3; i++) draw() }
+    function normal(   u, v) { u = draw(); v = draw(); return sqrt(-2 * log(u)) * cos(6.283185307179586 * v) }
+    function put(code, d, cents) {
+        printf "%s\t%s\t{\"meter\":\"%s\",\"day\":\"2026-11-%02d\",\"kwh\":%d.%02d}\n",
+            d, code, code, d + 1, int(cents / 100), cents % 100
+    }
+    BEGIN { for (d = 0; d < days; d++) { seed(0, d); weather[d] = 0.85 + 0.30 * draw() } }
+    $1 == "lv" {
+        for (d = 0; d < days; d++) {
+            weekend = d % 7 == 0 || d % 7 == 6
+            week = weekend ? ($4 == 1 ? 1.1 : 0.7) : 1
+            seed($6, d + 1)
+            cents = int($3 * weather[d] * week * exp(0.25 * normal()) * 100 + 0.5)
+            sum[$5, d] += cents
+            put($2, d, cents)
+        }
+        next
+    }
+    { check[$2] = $3; rate[$2] = $4; ord[$2] = ++n }
+    END {
+        for (code in check)
+            for (d = 0; d < days; d++) {
+                seed(1000 + ord[code], d + 1)
+                today = rate[code] * (1 + 0.05 * normal())
+                put(code, d, sum[check[code], d] + int(sum[check[code], d] * today + 0.5))
+            }
+    }' "$dir/meters.tmp" | LC_ALL=C sort -t $'\t' -k1,1n -k2,2 | cut -f3 >"$dir/cust/readings.ndjson"
+rm -f "$dir/meters.tmp"
 
 # ---- load-order.tsv: grid objects, cust objects, grid links, cust links ------------------
 
@@ -237,6 +338,8 @@ link cust supplypoint-meteringpoint SP_STEEL MP_STEEL
             printf '%s\t%s\t%s\t%s\n' "$svc" "$path" "$key.ndjson" "${rows[$key]}"
         done
     done
+    # Last: the import confirms every meter a reading names.
+    printf 'cust\t/v1/readings:import\tcust/readings.ndjson\t%s\n' "$(wc -l <"$dir/cust/readings.ndjson")"
 } >"$dir/load-order.tsv"
 
 # ---- codes.sh ----------------------------------------------------------------------------
@@ -269,7 +372,16 @@ below() {
         for cu in $(below "$line"); do list+=("$(jq -r --arg n "$cu" '.[$n]' <<<"$codes")"); done
         printf 'CUSTOMERS_BELOW_%s="%s"\n' "$line" "${list[*]}"
     done
+    echo
+    echo "# The planted mislink 户变关系错误: the customer recorded under TR_MISLINK_RECORDED"
+    echo "# (its meter's box hangs there) whose energy is in TR_MISLINK_TRUE's check meter."
+    for pair in "CU_MISLINKED $mislinked" "TR_MISLINK_RECORDED $mislink_recorded" \
+        "TR_MISLINK_TRUE $mislink_true"; do
+        read -r var name <<<"$pair"
+        printf '%s=%s\n' "$var" "$(jq -r --arg n "$name" '.[$n]' <<<"$codes")"
+    done
 } >"$dir/codes.sh"
 
-echo "generate.sh: wrote $(cat "$dir"/grid/*.ndjson "$dir"/cust/*.ndjson | wc -l) objects and" \
-    "$(cat "$dir"/grid/rel/*.ndjson "$dir"/cust/rel/*.ndjson | wc -l) links under $dir"
+echo "generate.sh: wrote $(cat "$dir"/grid/*.ndjson "$dir"/cust/[!r]*.ndjson | wc -l) objects," \
+    "$(cat "$dir"/grid/rel/*.ndjson "$dir"/cust/rel/*.ndjson | wc -l) links and" \
+    "$(wc -l <"$dir/cust/readings.ndjson") readings under $dir"
