@@ -258,7 +258,8 @@ static void line_loss(request *req, void *ctx)
     snprintf(limit, sizeof limit, "%d", a.limit + 1);
     snprintf(high, sizeof high, "%.6f", st->svc->cfg.line_loss_high);
     const char *p[] = {a.period.first, a.period.last, a.after, limit, high, a.code};
-    PGresult *r = datahub_report_rows(req, c, st->lineloss[a.scope], a.scope, a.code, 6, p);
+    PGresult *r =
+        datahub_report_rows(req, c, st->lineloss[a.scope], a.scope, a.code, 6, p, NULL);
     if (r) {
         http_json(req, 200, answer(&a, r, c));
         PQclear(r);

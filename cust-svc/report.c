@@ -427,18 +427,33 @@ db_conn *datahub_conn(request *req, report_state *st)
 
 /* The whole city's report reads every row: hash joins only, whatever
  * statistics a bulk load has just left stale may suggest, so that its time
- * follows the city's size. In a transaction of its own, which the setting
- * ends with. */
-static PGresult *city_rows(db_conn *c, const char *sql, int n, const char *const *p)
+ * follows the city's size. No JIT: compiling these statements costs
+ * seconds and saves less. In a transaction of its own, which the settings
+ * end with; tune adds a statement's own (SET LOCAL ..., NULL-terminated). */
+static int set_local(db_conn *c, const char *setting)
 {
-    if (db_begin(c) == OK) PQclear(db_exec_once(c, "SET LOCAL enable_nestloop = off", 0, NULL));
-    return db_exec(c, sql, n, p);
+    PGresult *r = db_exec_once(c, setting, 0, NULL);
+    int rc = db_ok(r) ? OK : ERR;
+    PQclear(r);
+    return rc;
+}
+
+static int tuned(db_conn *c, scope_id s, const char *const *tune)
+{
+    if (db_begin(c) != OK || set_local(c, "SET LOCAL jit = off") != OK) return ERR;
+    if (s == SCOPE_CITY && set_local(c, "SET LOCAL enable_nestloop = off") != OK) return ERR;
+    for (; tune && *tune; tune++)
+        if (set_local(c, *tune) != OK) return ERR;
+    return OK;
 }
 
 PGresult *datahub_report_rows(request *req, db_conn *c, const char *sql, scope_id s,
-                              const char *code, int n, const char *const *p)
+                              const char *code, int n, const char *const *p,
+                              const char *const *tune)
 {
-    PGresult *r = s == SCOPE_CITY ? city_rows(c, sql, n - 1, p) : db_exec(c, sql, n, p);
+    /* The city's statements leave the scope's code out: it is the last. */
+    PGresult *r = tuned(c, s, tune) == OK ? db_exec(c, sql, s == SCOPE_CITY ? n - 1 : n, p)
+                                          : db_exec(c, "SELECT", 0, NULL);
     if (!db_ok(r)) {
         datahub_error(req, c, r);
     } else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
@@ -456,7 +471,7 @@ static void run_report(request *req, report_state *st, const report_args *a, db_
     char limit[16];
     snprintf(limit, sizeof limit, "%d", a->limit + 1);
     const char *p[] = {a->kind, a->parts[0], a->parts[1], a->parts[2], limit, a->code};
-    PGresult *r = datahub_report_rows(req, c, st->sql[a->scope], a->scope, a->code, 6, p);
+    PGresult *r = datahub_report_rows(req, c, st->sql[a->scope], a->scope, a->code, 6, p, NULL);
     if (r) {
         json_t *body = answer(a, r), *fresh = datahub_freshness(c);
         json_object_set_new(body, "freshness", fresh ? fresh : json_null());

@@ -45,10 +45,14 @@ db_conn *datahub_conn(request *req, report_state *st);
 void datahub_error(request *req, db_conn *c, const PGresult *r);
 /* The rows of a report statement whose first column says whether its scope
  * exists, its last parameter the scope's code (left out for the city, read
- * as report.c says); NULL after answering datahub's failure, or 404 for a
- * code datahub does not know. End with PQclear and db_rollback. */
+ * as report.c says), in a read-only transaction with the planner settings
+ * report.c gives every report and tune's (SET LOCAL statements,
+ * NULL-terminated; NULL: none); NULL after
+ * answering datahub's failure, or 404 for a code datahub does not know.
+ * End with PQclear and db_rollback. */
 PGresult *datahub_report_rows(request *req, db_conn *c, const char *sql, scope_id s,
-                              const char *code, int n, const char *const *p);
+                              const char *code, int n, const char *const *p,
+                              const char *const *tune);
 /* {"as_of", "subscriptions": [...]}: how fresh the figures are; NULL when
  * datahub could not say. */
 json_t *datahub_freshness(db_conn *c);

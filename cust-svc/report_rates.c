@@ -217,7 +217,7 @@ static void run_rates(request *req, report_state *st, const rates_args *a, db_co
     const char *p[] = {a->after, limit, a->code};
     /* The city's levels read every chain, as the city's report does. */
     const char *sql = st->rates[a->level][a->scope];
-    PGresult *r = datahub_report_rows(req, c, sql, a->scope, a->code, 3, p);
+    PGresult *r = datahub_report_rows(req, c, sql, a->scope, a->code, 3, p, NULL);
     if (r) {
         http_json(req, 200, answer(a, r, c));
         PQclear(r);

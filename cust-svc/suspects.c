@@ -44,10 +44,19 @@
 #define LIMIT_DEFAULT PAGE_LIMIT_DEFAULT_FEED
 #define LIMIT_MAX PAGE_LIMIT_MAX
 #define MIN_DAYS 7        /* an area's whole days below this say nothing */
-#define CANDIDATE 0.2     /* pass 1's loose bar: kept for pass 2 */
-#define EXPLAINS 0.35     /* pass 2: share of A's scatter a customer must explain */
-#define FITS 0.35         /* and of B's */
+#define CANDIDATE 1.0 /* pass 1's loose bar on the evidence in A: kept for pass 2 */
+#define LISTED 12.0   /* pass 2: A's and B's together, e^12: about 160,000 to 1 */
 #define MAX_CANDIDATES 200000
+/* kWh², the least daily scatter a loss is taken to have: readings are
+ * kept to the watt-hour, and a loss that fits its line closer than this
+ * is not evidence of anything finer. */
+#define NOISE_FLOOR 1e-4
+/* The readings are joined to meters, then to their area's days, in that
+ * order (the OFFSET 0 keeps it): joined on the day first, they multiply.
+ * Hash joins and aggregates throughout, with the memory a city's million
+ * customers' sums take. */
+static const char *const tune[] = {"SET LOCAL enable_mergejoin = off",
+                                   "SET LOCAL work_mem = '256MB'", NULL};
 
 /* ---- statements -------------------------------------------------------------- */
 
@@ -92,18 +101,20 @@ static const char SQL[] =
     "   sum(x * x) - sum(x) ^ 2 / count(*) AS xx, sum(x * y) - sum(x) * sum(y) / count(*) AS xy,"
     "   sum(y * y) - sum(y) ^ 2 / count(*) AS yy FROM ad GROUP BY transformer"
     "   HAVING count(*) >= <min days>),"
-    " cs AS (SELECT m.customer, m.meter, m.transformer, sum(r.kwh::float8) AS sc,"
-    "   sum(r.kwh::float8 ^ 2) AS scc, sum(ad.x * r.kwh::float8) AS sxc,"
-    "   sum(ad.y * r.kwh::float8) AS syc"
-    "   FROM report.readings r JOIN m USING (meter)"
-    "   JOIN ad ON ad.transformer = m.transformer AND ad.day = r.day"
-    "   WHERE r.day BETWEEN $1 AND $2 GROUP BY m.customer, m.meter, m.transformer),"
-    " sc AS (SELECT cs.customer, cs.meter, cs.transformer, t.yy - t.xy ^ 2 / t.xx AS rss0,"
+    " cs AS (SELECT r.customer, r.meter, r.transformer, sum(r.kwh) AS sc,"
+    "   sum(r.kwh ^ 2) AS scc, sum(ad.x * r.kwh) AS sxc, sum(ad.y * r.kwh) AS syc"
+    "   FROM (SELECT m.customer, m.meter, m.transformer, r.day, r.kwh::float8 AS kwh"
+    "     FROM report.readings r JOIN m USING (meter) WHERE r.day BETWEEN $1 AND $2"
+    "     OFFSET 0) r"
+    "   JOIN ad ON ad.transformer = r.transformer AND ad.day = r.day"
+    "   GROUP BY r.customer, r.meter, r.transformer),"
+    " sc AS (SELECT cs.customer, cs.meter, cs.transformer, t.n, t.yy - t.xy ^ 2 / t.xx AS rss0,"
     "   t.yy + 2 * (cs.syc - t.sy * cs.sc / t.n) + (cs.scc - cs.sc ^ 2 / t.n)"
     "   - (t.xy + cs.sxc - t.sx * cs.sc / t.n) ^ 2 / t.xx AS rss1"
     "   FROM cs JOIN ast t USING (transformer) WHERE t.xx > 0),"
     " cand AS MATERIALIZED (SELECT customer, meter, transformer FROM sc"
-    "   WHERE rss0 > 0 AND (rss0 - rss1) / rss0 >= <candidate> LIMIT <max candidates>)"
+    "   WHERE (rss0 - rss1) / (2 * greatest(least(rss0, rss1) / (n - 2), <noise floor>))"
+    "     >= <candidate> LIMIT <max candidates>)"
     " SELECT " SCOPE_EXISTS ", 'e', NULL, NULL, NULL"
     " UNION ALL"
     " SELECT true, 'a', a.transformer, a.substation,"
@@ -146,6 +157,7 @@ static char *statement(scope_id scope)
     free(next);
     sql = with_number(sql, "<min days>", MIN_DAYS);
     sql = with_number(sql, "<candidate>", CANDIDATE);
+    sql = with_number(sql, "<noise floor>", NOISE_FLOOR);
     sql = with_number(sql, "<max candidates>", MAX_CANDIDATES);
     free(areas);
     free(of);
@@ -177,8 +189,9 @@ typedef struct {
     int area;             /* recorded */
     unsigned char *has;
     double *c;
-    double explains, fits; /* score in the recorded area, and in the one it fits */
+    double explains, fits; /* evidence in the recorded area, and in the one it fits */
     int fit;               /* that area, or -1 */
+    int kept;              /* listed: its books moved */
 } candidate;
 
 typedef struct {
@@ -276,11 +289,17 @@ static int pass_load(pass *ps, const PGresult *r, int ndays)
     return OK;
 }
 
-/* The share of the scatter of area a's loss about its least-squares line
- * in its input that adding sign·c to the loss takes away, over the days
- * both are known: 1 when c explains it all, below 0 when c adds its own.
+/* The evidence that c's energy belongs on the other side of area a's
+ * books: sign +1, c is billed in a but not fed from it (a's loss is short
+ * of c); -1, c is fed from a but billed elsewhere (a's loss is over by
+ * c). Over the days both are known, a's loss is fitted to a line in its
+ * input, with and without c put right; the evidence is the natural log of
+ * the likelihood ratio of the two, taking the scatter as normal:
+ * (RSS without − RSS with) / 2σ², σ² the better fit's residual variance.
+ * About +|c|²/2σ² for a customer in the wrong books, −|c|²/2σ² for one in
+ * the right ones (|c| its series' own variation, about the line).
  * -INFINITY when too few days say anything. */
-static double explained(const pass *ps, const area *a, const candidate *c, double sign)
+static double evidence(const pass *ps, const area *a, const candidate *c, double sign)
 {
     double n = 0, sx = 0, sy = 0, sz = 0, sxx = 0, sxy = 0, syy = 0, sxz = 0, szz = 0;
     for (int d = 0; d < ps->ndays; d++) {
@@ -295,30 +314,63 @@ static double explained(const pass *ps, const area *a, const candidate *c, doubl
     double xz = sxz - sx * sz / n, zz = szz - sz * sz / n;
     if (xx <= 0) return -INFINITY;
     double before = yy - xy * xy / xx, after = zz - xz * xz / xx;
-    /* A loss that is a straight line in the input to the last watt-hour
-     * has nothing to explain. */
-    if (before <= 1e-9 * (yy + 1)) return -INFINITY;
-    return (before - after) / before;
+    double var = fmax(fmin(before, after) / (n - 2), NOISE_FLOOR);
+    return (before - after) / (2 * var);
 }
 
-/* Area a's candidates, best first, each scored on what those before it
- * leave unexplained; kept while they explain enough. */
-static void take_greedily(pass *ps, int a, candidate **mine, int n)
+static int same_substation(const area *a, const area *b)
 {
-    area *ar = &ps->areas[a];
+    return a->substation && b->substation && strcmp(a->substation, b->substation) == 0;
+}
+
+/* The area of c's substation whose books c's energy fits best, with the
+ * evidence of both: c->explains (its recorded area), c->fits (that one). */
+static void weigh(pass *ps, candidate *c)
+{
+    const area *mine = &ps->areas[c->area];
+    c->explains = evidence(ps, mine, c, 1.0);
+    c->fits = -INFINITY;
+    c->fit = -1;
+    if (c->explains <= 0) return;
+    for (int b = 0; b < ps->nareas; b++) {
+        if (b == c->area || !same_substation(mine, &ps->areas[b])) continue;
+        double s = evidence(ps, &ps->areas[b], c, -1.0);
+        if (s > 0 && s > c->fits) c->fits = s, c->fit = b;
+    }
+}
+
+static double total(const candidate *c)
+{
+    return c->fit >= 0 ? c->explains + c->fits : -INFINITY;
+}
+
+static void move_books(pass *ps, const candidate *c)
+{
+    area *from = &ps->areas[c->area], *to = &ps->areas[c->fit];
+    for (int d = 0; d < ps->ndays; d++) {
+        if (!c->has[d]) continue;
+        from->y[d] += c->c[d];
+        to->y[d] -= c->c[d];
+    }
+}
+
+/* Area a's candidates, strongest first, each weighed again on the books
+ * those before it have put right (two customers misplaced in one area each
+ * explain half of its loss until the other is moved); kept while the
+ * evidence is enough. Each one kept is moved, in both areas' books. */
+static void take_greedily(pass *ps, candidate **mine, int n)
+{
     for (;;) {
-        int best = -1;
-        double best_score = EXPLAINS;
+        candidate *best = NULL;
         for (int i = 0; i < n; i++) {
-            if (mine[i]->explains > 0) continue;
-            double s = explained(ps, ar, mine[i], 1.0);
-            if (s >= best_score) best = i, best_score = s;
+            if (mine[i]->kept) continue;
+            weigh(ps, mine[i]);
+            if (total(mine[i]) >= LISTED && (!best || total(mine[i]) > total(best)))
+                best = mine[i];
         }
-        if (best < 0) return;
-        candidate *c = mine[best];
-        c->explains = best_score;
-        for (int d = 0; d < ps->ndays; d++)
-            if (c->has[d]) ar->y[d] += c->c[d];
+        if (!best) return;
+        best->kept = 1;
+        move_books(ps, best);
     }
 }
 
@@ -328,22 +380,6 @@ static int by_area(const void *a, const void *b)
     return x->area - y->area;
 }
 
-static int same_substation(const area *a, const area *b)
-{
-    return a->substation && b->substation && strcmp(a->substation, b->substation) == 0;
-}
-
-/* The area of c's substation whose loss c explains best, taken away. */
-static void find_fit(pass *ps, candidate *c)
-{
-    const area *mine = &ps->areas[c->area];
-    for (int b = 0; b < ps->nareas; b++) {
-        if (b == c->area || !same_substation(mine, &ps->areas[b])) continue;
-        double s = explained(ps, &ps->areas[b], c, -1.0);
-        if (s >= FITS && s > c->fits) c->fits = s, c->fit = b;
-    }
-}
-
 static void pass_run(pass *ps)
 {
     candidate **order = xmalloc(((size_t)ps->ncands + 1) * sizeof *order);
@@ -351,11 +387,9 @@ static void pass_run(pass *ps)
     qsort(order, (size_t)ps->ncands, sizeof *order, by_area);
     for (int i = 0, j; i < ps->ncands; i = j) {
         for (j = i; j < ps->ncands && order[j]->area == order[i]->area; j++) {}
-        take_greedily(ps, order[i]->area, order + i, j - i);
+        take_greedily(ps, order + i, j - i);
     }
     free(order);
-    for (int i = 0; i < ps->ncands; i++)
-        if (ps->cands[i].explains > 0) find_fit(ps, &ps->cands[i]);
 }
 
 /* ---- the request and the answer ---------------------------------------------- */
@@ -406,9 +440,10 @@ static int suspect_check(suspect_args *a)
     return OK;
 }
 
+/* The evidence of both areas, to a hundredth. */
 static double score_of(const candidate *c)
 {
-    return report_rate(c->explains < c->fits ? c->explains : c->fits);
+    return round((c->explains + c->fits) * 100) / 100;
 }
 
 /* Highest score first, then by customer: the order pages follow. */
@@ -426,7 +461,7 @@ static int listed(const pass *ps, candidate ***out)
     candidate **l = xmalloc(((size_t)ps->ncands + 1) * sizeof *l);
     int n = 0;
     for (int i = 0; i < ps->ncands; i++)
-        if (ps->cands[i].fit >= 0) l[n++] = &ps->cands[i];
+        if (ps->cands[i].kept) l[n++] = &ps->cands[i];
     qsort(l, (size_t)n, sizeof *l, by_score);
     *out = l;
     return n;
@@ -493,7 +528,8 @@ static void suspect_links(request *req, void *ctx)
     db_conn *c = datahub_conn(req, st);
     if (!c) return;
     const char *p[] = {a.period.first, a.period.last, a.code};
-    PGresult *r = datahub_report_rows(req, c, st->suspects[a.scope], a.scope, a.code, 3, p);
+    PGresult *r = datahub_report_rows(req, c, st->suspects[a.scope], a.scope, a.code, 3, p,
+                                      tune);
     if (r) {
         answer(req, &a, r, c);
         PQclear(r);
