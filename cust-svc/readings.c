@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/day.h"
 #include "base/jsonutil.h"
 #include "cust.h"
 #include "engine/bulk.h"
@@ -57,56 +58,6 @@ static const char SQL_READ[] =
     "SELECT r.day::text, r.kwh::text FROM meters m LEFT JOIN readings r ON r.meter = m.code "
     "AND r.day BETWEEN $2::date AND $3::date WHERE m.code = $1 ORDER BY r.day";
 
-/* ---- days ------------------------------------------------------------------ */
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil). */
-static long days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(long z, char out[DAY_TEXT])
-{
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
-    long d = doy - (153 * mp + 2) / 5 + 1;
-    long m = mp < 10 ? mp + 3 : mp - 9;
-    long y = yoe + era * 400 + (m <= 2);
-    snprintf(out, DAY_TEXT, "%04d-%02d-%02d", (int)(y % 10000), (int)m % 100, (int)d % 100);
-}
-
-/* "YYYY-MM-DD" naming a day of the calendar: its day number, or ERR. */
-static int parse_day(const char *s, long *day)
-{
-    int y, m, d;
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-') return ERR;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return ERR;
-    y = atoi(s);
-    m = atoi(s + 5);
-    d = atoi(s + 8);
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return ERR;
-    if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return ERR;
-    *day = days_from_civil(y, m, d);
-    return OK;
-}
-
-static long today(void)
-{
-    return (long)(time(NULL) / 86400); /* the server's UTC date */
-}
-
 /* ---- the import ------------------------------------------------------------ */
 
 static void check_meter(bulk_line *ln, const json_t *v, char **cols, uint8_t value[16],
@@ -133,14 +84,14 @@ static void check_day(const json_t *v, char **cols, long *day, json_t *errors)
 {
     const char *s = json_string_value(v);
     long first;
-    parse_day(FIRST_DAY, &first);
+    day_parse(FIRST_DAY, &first);
     if (!v)
         json_add_error(errors, "day", "required: the day read, YYYY-MM-DD");
-    else if (!s || parse_day(s, day) != OK)
+    else if (!s || day_parse(s, day) != OK)
         json_add_error(errors, "day", "must be a date of the calendar, YYYY-MM-DD");
     else if (*day < first)
         json_add_error(errors, "day", "%s is before %s, the first day kept", s, FIRST_DAY);
-    else if (*day > today())
+    else if (*day > day_today())
         json_add_error(errors, "day", "%s is after today (UTC): a day is read once it is over",
                        s);
     else
@@ -205,6 +156,7 @@ static const bulk_spec readings_spec = {
     .before = before,
     .after = after,
     .counts = counts,
+    .direct_sql = "COPY readings (meter, day, kwh, imported_by) FROM STDIN",
 };
 
 /* Who may import is one rule with no condition on the line, so it is
@@ -224,15 +176,15 @@ static void import(request *req, void *ctx)
 static int read_span(request *req, long *from, long *to)
 {
     const char *f = http_query(req, "from"), *t = http_query(req, "to");
-    if (f && parse_day(f, from) != OK) {
+    if (f && day_parse(f, from) != OK) {
         http_problem(req, 400, "from must be a date of the calendar, YYYY-MM-DD");
         return ERR;
     }
-    if (t && parse_day(t, to) != OK) {
+    if (t && day_parse(t, to) != OK) {
         http_problem(req, 400, "to must be a date of the calendar, YYYY-MM-DD");
         return ERR;
     }
-    if (!t) *to = today();
+    if (!t) *to = day_today();
     if (!f) *from = *to - (SPAN_DEFAULT - 1);
     if (*from > *to) {
         http_problem(req, 400, "from must not be after to");
@@ -265,8 +217,8 @@ static void read_meter(request *req, void *ctx)
     if (service_path_code(req, "MT", code) != OK || http_query_declared(req) != OK ||
         read_span(req, &from, &to) != OK)
         return;
-    civil_from_days(from, from_s);
-    civil_from_days(to, to_s);
+    day_format(from, from_s);
+    day_format(to, to_s);
     db_conn *c = service_db(svc, req);
     if (!c) return;
     const char *params[] = {code, from_s, to_s};

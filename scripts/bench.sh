@@ -13,6 +13,10 @@
 #   6. the integration report from datahub: how long after the load datahub has it all, and
 #      the whole city's report and one substation's, and the rates by substation and by line;
 #   7. search by code, account number and name, asked of grid-svc (both platforms answer);
+#   8. thirty days of every meter's readings through the import API against a plain COPY of
+#      the same rows; the line loss of a day, the whole city's and one line's; the suspect
+#      customer-transformer links of the thirty days, with recall and precision against the
+#      mislinks citygen planted;
 # and the daemons' memory before and after. Writes BENCHMARKS.md. A run that fails (answers
 # other than 2xx, a socket error, pgbench failing) is listed there under "Failures" and the
 # bench goes on; it then exits 1.
@@ -41,6 +45,10 @@ bare_port=${BENCH_BARE_PORT:-18090}
 # checkpoints in the middle of the load.
 export PG_OPTS="-c shared_buffers=6GB -c max_wal_size=8GB -c checkpoint_timeout=30min"
 export LOG_LEVEL=warn
+# The suspect links of a whole city read thirty days of its readings.
+export DATAHUB_STATEMENT_TIMEOUT_MS=600000
+readings_days=30
+mislinks=${BENCH_MISLINKS:-1000}
 key=dev-admin-key
 city=$RUN_DIR/city
 results=$RUN_DIR/results
@@ -63,7 +71,8 @@ mkdir -p "$RUN_DIR" "$results"
 
 say "city of $customers customers"
 t0=$(date +%s.%N)
-build/citygen --customers "$customers" --seed 7 --out "$city"
+build/citygen --customers "$customers" --seed 7 --readings "$readings_days" --mislinks "$mislinks" \
+    --out "$city"
 t1=$(date +%s.%N)
 gen_s=$(echo "$t1 - $t0" | bc)
 rows_total=$(awk -F'\t' '{ n += $4 } END { print n }' "$city/load-order.tsv")
@@ -91,7 +100,7 @@ subscriptions() {
 subscriptions DISABLE
 
 say "load through the import API"
-IMPORT_KEY=$key scripts/cityload.sh "$city" | tee "$results/load.txt"
+READINGS=0 IMPORT_KEY=$key scripts/cityload.sh "$city" | tee "$results/load.txt"
 load_s=$(awk '/^loaded/ { print $5 }' "$results/load.txt")
 load_rate=$(awk '/^loaded/ { gsub(/\(/, "", $7); print $7 }' "$results/load.txt")
 cust_line=$(grep 'cust/customers.ndjson' "$results/load.txt")
@@ -380,6 +389,72 @@ timed_gets search_two "$GRID_URL/v1/search?q=$(uri "$probe_two")" 5
 rss_grid_2=$(rss_kib grid-svc)
 rss_cust_2=$(rss_kib cust-svc)
 
+say "readings, line loss and suspect links"
+# The readings alone, as cityload sends every file (chunks, two requests at a time), with
+# datahub paused as through the city's load; then a plain COPY of the same rows.
+subscriptions DISABLE
+readings_dir=$RUN_DIR/readings_only
+mkdir -p "$readings_dir/cust"
+ln -s "$city/cust/readings.ndjson" "$readings_dir/cust/readings.ndjson"
+grep -P '\t/v1/readings:import\t' "$city/load-order.tsv" >"$readings_dir/load-order.tsv"
+IMPORT_KEY=$key scripts/cityload.sh "$readings_dir" | tee "$results/readings_load.txt"
+readings_rows=$(awk '/readings.ndjson/ { print $2 }' "$results/readings_load.txt")
+readings_s=$(awk '/readings.ndjson/ { print $4 }' "$results/readings_load.txt")
+readings_rate=$(echo "scale=0; $readings_rows / $readings_s" | bc)
+psql_su -d cust <<SQL
+\copy readings (meter, day, kwh, imported_by) TO '$RUN_DIR/readings.copy'
+CREATE TABLE bench_readings (LIKE readings INCLUDING ALL) PARTITION BY RANGE (day);
+CREATE TABLE bench_readings_all PARTITION OF bench_readings FOR VALUES FROM ('2000-01-01') TO ('2100-01-01');
+SQL
+readings_copy_ms=$(psql_su -d cust -At <<SQL | awk '/^Time:/ { print $2 }'
+\timing on
+\copy bench_readings (meter, day, kwh, imported_by) FROM '$RUN_DIR/readings.copy'
+SQL
+)
+psql_su -d cust -c "DROP TABLE bench_readings"
+rm -f "$RUN_DIR/readings.copy"
+readings_copy_rate=$(echo "scale=0; $readings_rows * 1000 / $readings_copy_ms" | bc)
+subscriptions ENABLE
+marker_ad=$(curl -sS -X POST "$CUST_URL/v1/addresses" -H "Authorization: Bearer $key" \
+    -H 'Content-Type: application/json' \
+    -d '{"province": "浙江省", "city": "杭州市", "district": "拱墅区"}' | jq -r .code)
+t0=$(date +%s.%N)
+until [[ $(psql_su -d datahub -At -c "SELECT count(*) FROM addresses WHERE code = '$marker_ad'") == 1 ]]; do
+    if (($(echo "$(date +%s.%N) - $t0 > 1800" | bc))); then
+        echo "bench: datahub did not receive the readings within 1800 s" >&2
+        exit 1
+    fi
+    sleep 0.5
+done
+readings_catch_up_s=$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")
+psql_su -d datahub -c "VACUUM ANALYZE readings" -c "CHECKPOINT"
+loss_first=$(head -n 1 "$city/cust/readings.ndjson" | jq -r .day)
+loss_last=$(tail -n 1 "$city/cust/readings.ndjson" | jq -r .day)
+loss_day=$loss_last
+loss_line=$(jq -r '.items[0].code' "$RUN_DIR/rates_lines.json")
+timed_gets loss_city "$CUST_URL/v1/reports/line-loss?day=$loss_day&limit=100" 3
+timed_gets loss_line "$CUST_URL/v1/reports/line-loss?day=$loss_day&line=$loss_line" 5
+loss_areas=$(jq -r '"\(.totals.areas) areas, \(.totals.by_status.normal) normal, \(.totals.by_status.negative) negative, \(.totals.by_status.high) high"' "$RUN_DIR/loss_city.json")
+loss_city_rate=$(jq -r .totals.loss_rate "$RUN_DIR/loss_city.json")
+timed_gets suspects "$CUST_URL/v1/reports/suspect-links?from=$loss_first&to=$loss_last&limit=1000" 1
+# Every page of the list, then scored against the truth citygen wrote.
+jq -c '.items[]' "$RUN_DIR/suspects.json" >"$results/suspects.ndjson"
+next=$(jq -r '.next // empty' "$RUN_DIR/suspects.json")
+while [[ -n $next ]]; do
+    curl -sS -H "Authorization: Bearer $key" -o "$RUN_DIR/suspects_page.json" \
+        "$CUST_URL/v1/reports/suspect-links?from=$loss_first&to=$loss_last&limit=1000&after=$next"
+    jq -c '.items[]' "$RUN_DIR/suspects_page.json" >>"$results/suspects.ndjson"
+    next=$(jq -r '.next // empty' "$RUN_DIR/suspects_page.json")
+done
+read -r suspects_listed suspects_right suspects_right_area <<<"$(jq -rn \
+    --slurpfile truth "$city/mislinks.ndjson" --slurpfile got "$results/suspects.ndjson" '
+    ($truth | map({key: .customer, value: .}) | from_entries) as $t
+    | [$got[] | select($t[.customer])] as $hits
+    | "\($got | length) \($hits | length) \([$hits[] | select($t[.customer].true_transformer == .fits_transformer
+        and $t[.customer].recorded_transformer == .linked_transformer)] | length)"')"
+suspects_recall=$(echo "scale=3; $suspects_right_area / $mislinks" | bc)
+suspects_precision=$(echo "scale=3; $suspects_right / ($suspects_listed + ($suspects_listed == 0))" | bc)
+
 say "report"
 field() { awk -v n="$1" -v k="$2" '$1 == n { print $k }' "$results/wrk.txt"; }
 # best PREFIX C...: the highest req/s of the runs PREFIX_cC, and that run's name.
@@ -465,6 +540,13 @@ row() { # name description
     echo "| integration rates, every substation ($rates_subs_n) | $(ms_of rates_subs max) ms (max of 2) | |"
     echo "| integration rates, one substation's lines ($rates_lines_n) | $(ms_of rates_lines p50) ms (p50 of 3) | |"
     echo "| search, by code / account number / a line's name ($probe_line) / two characters ($probe_two) | $(ms_of search_code p50) / $(ms_of search_account p50) / $(ms_of search_name p50) / $(ms_of search_two p50) ms p50 | |"
+    echo "| readings, $readings_days days of every meter ($readings_rows rows): import / plain COPY | $(ratio "$readings_rate" "$readings_copy_rate") ($readings_rate / $readings_copy_rate rows/s; $readings_s s) | ≥ 0.5 |"
+    echo "| datahub receives the readings (paused during the import) | $readings_catch_up_s s | |"
+    echo "| line loss of a day, whole city ($loss_areas; loss rate $loss_city_rate) | $(ms_of loss_city p50) ms (p50 of 3) | < 10 s |"
+    echo "| line loss of a day, one line | $(ms_of loss_line p50) ms (p50 of 5) | < 200 ms |"
+    echo "| suspect links, $readings_days days, whole city | $(ms_of suspects max) ms | < 60 s |"
+    echo "| ... recall: of $mislinks planted mislinks, found with the right areas | $suspects_recall ($suspects_right_area) | ≥ 0.9 |"
+    echo "| ... precision: of $suspects_listed listed, planted | $suspects_precision ($suspects_right) | ≥ 0.9 |"
     echo
     echo 'How: pgbench runs the very SELECT the service prepares (same columns, by primary key) as'
     echo '100 prepared scripts of one random code each; the bare server (`tools/bareread.c`) answers'

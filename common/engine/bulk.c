@@ -143,6 +143,11 @@ typedef struct {
     json_t *errors;           /* the first ERRORS_SHOWN */
     json_t *rejected_batches; /* [{first_line, last_line}] */
     int commit_unknown;       /* the connection was lost while the last batch committed */
+    batch bufs[2];            /* lines go to bufs[cur] while the other may be in flight */
+    int cur;
+    batch *pending;           /* loading: its COPY sent on pending_c, its result not read */
+    db_conn *pending_c;
+    int stop_line;            /* the first line of the batch being loaded */
 } import_run;
 
 static void line_error(import_run *run, batch *b, int line, const char *field, const char *msg)
@@ -278,16 +283,120 @@ static int statements(import_run *run, batch *b, db_conn *c, const char *const *
     return OK;
 }
 
-/* Loads a batch whose lines all passed their own checks. ERR after
- * answering when the import cannot go on (database or peer unavailable). */
+static void end_conn(import_run *run, db_conn *c)
+{
+    db_rollback(c);
+    db_release(run->svc->db, c);
+}
+
+/* The spec's statements around its COPY (a staging table and the merge
+ * out of it), or its plain COPY: OK, REFUSED (the batch rejected) or ERR
+ * after answering. */
+static int staged(import_run *run, batch *b, db_conn *c, long *counts)
+{
+    int step = statements(run, b, c, run->spec->before, NULL);
+    if (step == OK) {
+        PGresult *r = db_copy_in(c, run->spec->copy_sql, b->copy.s, b->copy.len);
+        step = db_ok(r) ? OK : refused(run, b, c, r);
+        PQclear(r);
+    }
+    if (step == OK) step = statements(run, b, c, run->spec->after, counts);
+    return step;
+}
+
+/* The batch's change and commit, once its rows are in. ERR after answering. */
+static int commit_batch(import_run *run, batch *b, db_conn *c, const long *counts)
+{
+    json_t *summary = json_pack("{s:i, s:s, s:s, s:i, s:i}", "count", b->nrows, "first",
+                                b->first_key, "last", b->last_key, "first_line", b->first_line,
+                                "last_line", b->last_line);
+    int recorded = changes_record(run->req, c, run->spec->change_type, b->first_key, NULL, NULL,
+                                  summary);
+    json_decref(summary);
+    if (recorded != OK) return ERR;
+    if (db_commit(c) != OK) {
+        run->commit_unknown = db_broken(c);
+        service_commit_failed(run->req, c, "the import stopped");
+        return ERR;
+    }
+    run->imported += b->nrows;
+    for (int i = 0; i < BULK_COUNTS_MAX; i++) run->counts[i] += counts[i];
+    return OK;
+}
+
+/* Back to before the direct COPY, the batch to go the staging way. */
+static int undo_direct(db_conn *c)
+{
+    PGresult *r = db_exec_once(c, "ROLLBACK TO SAVEPOINT direct", 0, NULL);
+    int rc = db_ok(r) ? OK : ERR;
+    PQclear(r);
+    return rc;
+}
+
+/* Sends the batch by the spec's direct COPY, in a savepoint: OK once sent
+ * (the result is finish()'s to read), RETRY when the table refused it at
+ * once and the savepoint undid it, ERR after answering. */
+enum { RETRY = 2 };
+static int send_direct(import_run *run, batch *b, db_conn *c)
+{
+    PGresult *r = db_exec_once(c, "SAVEPOINT direct", 0, NULL);
+    if (db_ok(r)) {
+        PQclear(r);
+        r = db_copy_send(c, run->spec->direct_sql, b->copy.s, b->copy.len);
+        if (!r) return OK;
+        if (db_http_status(c, r) < 500 && undo_direct(c) == OK) {
+            PQclear(r);
+            return RETRY;
+        }
+    }
+    service_db_error(run->req, c, r, run->spec->target);
+    PQclear(r);
+    return ERR;
+}
+
+/* The batch in flight, if any: its direct COPY's result, the staging way
+ * when the table refused it (a row it holds already, a month with no
+ * partition yet), then its commit; then it is done with, loaded or
+ * rejected. ERR after answering. */
+static int finish(import_run *run)
+{
+    batch *b = run->pending;
+    db_conn *c = run->pending_c;
+    if (!b) return OK;
+    run->pending = NULL;
+    run->stop_line = b->first_line;
+    long counts[BULK_COUNTS_MAX] = {0};
+    PGresult *r = db_copy_result(c);
+    int step = OK;
+    if (db_ok(r)) {
+        counts[0] = b->nrows;
+    } else if (db_http_status(c, r) < 500 && undo_direct(c) == OK) {
+        step = staged(run, b, c, counts);
+    } else {
+        service_db_error(run->req, c, r, run->spec->target);
+        step = ERR;
+    }
+    PQclear(r);
+    if (step == OK) step = commit_batch(run, b, c, counts);
+    end_conn(run, c);
+    if (step != ERR && b->bad) reject(run, b);
+    batch_reset(b);
+    return step == ERR ? ERR : OK;
+}
+
+/* Loads a batch whose lines all passed their own checks. With a direct
+ * COPY the batch is left in flight (run->pending): the database loads it
+ * while the next batch's lines are checked here, each about as long as the
+ * other. ERR after answering when the import cannot go on (database or
+ * peer unavailable). */
 static int load(import_run *run, batch *b)
 {
+    run->stop_line = b->first_line;
     if (check_refs(run, b, NULL) != OK) return ERR;
     if (b->bad) return OK;
     db_conn *c = service_db(run->svc, run->req);
     if (!c) return ERR;
-    int rc = ERR;
-    PGresult *r = NULL;
+    int step = ERR;
     if (db_begin(c) != OK) {
         service_db_down(run->req, "the import stopped");
         goto out;
@@ -297,53 +406,41 @@ static int load(import_run *run, batch *b)
     PQclear(db_exec_once(c, SQL_INDEX_ONLY, 0, NULL));
     if (check_refs(run, b, c) != OK) goto out;
     if (b->bad) {
-        rc = OK;
+        step = OK;
         goto out;
+    }
+    step = run->spec->direct_sql ? send_direct(run, b, c) : RETRY;
+    if (step == OK) {
+        run->pending = b;
+        run->pending_c = c;
+        return OK;
     }
     long counts[BULK_COUNTS_MAX] = {0};
-    int step = statements(run, b, c, run->spec->before, NULL);
-    if (step == OK) {
-        r = db_copy_in(c, run->spec->copy_sql, b->copy.s, b->copy.len);
-        step = db_ok(r) ? OK : refused(run, b, c, r);
-    }
-    if (step == OK) step = statements(run, b, c, run->spec->after, counts);
-    if (step != OK) {
-        rc = step == ERR ? ERR : OK;
-        goto out;
-    }
-    json_t *summary = json_pack("{s:i, s:s, s:s, s:i, s:i}", "count", b->nrows, "first",
-                                b->first_key, "last", b->last_key, "first_line", b->first_line,
-                                "last_line", b->last_line);
-    int recorded = changes_record(run->req, c, run->spec->change_type, b->first_key, NULL, NULL,
-                                  summary);
-    json_decref(summary);
-    if (recorded != OK) goto out;
-    if (db_commit(c) != OK) {
-        run->commit_unknown = db_broken(c);
-        service_commit_failed(run->req, c, "the import stopped");
-        goto out;
-    }
-    run->imported += b->nrows;
-    for (int i = 0; i < BULK_COUNTS_MAX; i++) run->counts[i] += counts[i];
-    rc = OK;
+    if (step == RETRY) step = staged(run, b, c, counts);
+    if (step == OK) step = commit_batch(run, b, c, counts);
 out:
-    PQclear(r);
-    db_rollback(c);
-    db_release(run->svc->db, c);
-    return rc;
+    end_conn(run, c);
+    return step == ERR ? ERR : OK;
 }
 
-/* Ends a batch: loads it, or records it as rejected. */
+/* Ends a batch: loads it, or records it as rejected. Batches end in order,
+ * one in flight at most. */
 static int flush(import_run *run, batch *b)
 {
-    if (b->nlines == 0) return OK;
+    if (b->nlines == 0) return finish(run);
+    if (finish(run) != OK) return ERR;
     if (!run->check_only && http_draining(run->svc->http)) {
         http_header(run->req, "Retry-After", "1");
         http_problem(run->req, 503, "the service is shutting down");
+        run->stop_line = b->first_line;
         return ERR;
     }
     run->batches++;
     int rc = b->bad || run->check_only ? OK : load(run, b);
+    if (run->pending == b) {
+        run->cur ^= 1; /* the next lines go to the other batch */
+        return rc;
+    }
     if (rc == OK && b->bad) reject(run, b);
     batch_reset(b);
     return rc;
@@ -454,15 +551,14 @@ static void stopped(import_run *run, int line)
  * far the import got. */
 static int end_batch(import_run *run, batch *b)
 {
-    int first = b->first_line;
     if (flush(run, b) == OK) return OK;
-    stopped(run, first);
+    stopped(run, run->stop_line);
     return ERR;
 }
 
 /* Takes each line of the body that is not blank, batch by batch; ERR when
  * a batch could not be loaded (answered). Reads nothing past end. */
-static int take_lines(import_run *run, batch *b, const char *p, const char *end)
+static int take_lines(import_run *run, const char *p, const char *end)
 {
     int line = 0;
     while (p < end) {
@@ -474,6 +570,7 @@ static int take_lines(import_run *run, batch *b, const char *p, const char *end)
         size_t blank = 0;
         while (blank < len && (p[blank] == ' ' || p[blank] == '\t')) blank++;
         if (blank < len) {
+            batch *b = &run->bufs[run->cur];
             if (b->nlines == 0) b->first_line = line;
             b->last_line = line;
             b->nlines++;
@@ -483,7 +580,9 @@ static int take_lines(import_run *run, batch *b, const char *p, const char *end)
         }
         p = nl ? nl + 1 : end;
     }
-    return end_batch(run, b);
+    if (end_batch(run, &run->bufs[run->cur]) != OK) return ERR;
+    /* The last batch may still be in flight. */
+    return end_batch(run, &run->bufs[run->cur]);
 }
 
 void bulk_import(request *req, service *svc, const bulk_spec *spec)
@@ -492,9 +591,8 @@ void bulk_import(request *req, service *svc, const bulk_spec *spec)
     if (!ndjson_type(req) || batch_param(req, &size) != OK) return;
     import_run run = {.req = req, .svc = svc, .app = req->app, .spec = spec, .batch_size = size,
                       .errors = json_array(), .rejected_batches = json_array()};
-    batch b = {0};
     const char *body = req->body.s ? req->body.s : "";
-    if (take_lines(&run, &b, body, body + req->body.len) != OK) {
+    if (take_lines(&run, body, body + req->body.len) != OK) {
         /* answered by stopped() */
     } else if (run.lines == 0) {
         http_problem(req, 400, "the body has no lines: send one JSON object per line");
@@ -511,7 +609,8 @@ void bulk_import(request *req, service *svc, const bulk_spec *spec)
     json_decref(run.errors);
     json_decref(run.rejected_batches);
     bulk_keys_free(&run.keys);
-    batch_free(&b);
+    batch_free(&run.bufs[0]);
+    batch_free(&run.bufs[1]);
 }
 
 json_t *bulk_check(service *svc, const app_entry *app, const bulk_spec *spec, const char *body,
@@ -519,13 +618,13 @@ json_t *bulk_check(service *svc, const app_entry *app, const bulk_spec *spec, co
 {
     import_run run = {.svc = svc, .app = app, .spec = spec, .batch_size = batch_size,
                       .check_only = 1, .errors = json_array(), .rejected_batches = json_array()};
-    batch b = {0};
-    take_lines(&run, &b, body, body + len); /* never stops: nothing is loaded */
+    take_lines(&run, body, body + len); /* never stops: nothing is loaded */
     json_t *out = progress(&run);
     json_decref(run.errors);
     json_decref(run.rejected_batches);
     bulk_keys_free(&run.keys);
-    batch_free(&b);
+    batch_free(&run.bufs[0]);
+    batch_free(&run.bufs[1]);
     return out;
 }
 

@@ -45,6 +45,13 @@ typedef struct bulk_spec {
     const char *const *before;
     const char *const *after;
     const char *const *counts;
+    /* Optional with before and after: a COPY straight into the table,
+     * tried first, in a savepoint. Most batches bring only new rows, and
+     * those skip the staging table and its merge; a batch the table
+     * refuses (a row it holds already, a month with no partition yet) is
+     * rolled back to the savepoint and goes the staging way. Its rows
+     * count as the first of counts (new). */
+    const char *direct_sql;
 } bulk_spec;
 
 #define BULK_COUNTS_MAX 4

@@ -330,7 +330,7 @@ PGresult *db_exec_once(db_conn *c, const char *sql, int n, const char *const *pa
     return run(c, 0, sql, n, params);
 }
 
-PGresult *db_copy_in(db_conn *c, const char *sql, const char *data, size_t len)
+PGresult *db_copy_send(db_conn *c, const char *sql, const char *data, size_t len)
 {
     PGresult *r = PQexec(c->pg, sql);
     if (PQresultStatus(r) != PGRES_COPY_IN) {
@@ -343,11 +343,16 @@ PGresult *db_copy_in(db_conn *c, const char *sql, const char *data, size_t len)
     int sent = 1;
     for (size_t off = 0; off < len && sent == 1; off += piece)
         sent = PQputCopyData(c->pg, data + off, (int)(len - off < piece ? len - off : piece));
-    PGresult *last = NULL;
     if (PQputCopyEnd(c->pg, sent == 1 ? NULL : "the client could not send the data") != 1) {
         c->broken = 1; /* the connection is gone or stuck in COPY: reset it */
         return PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
     }
+    return NULL;
+}
+
+PGresult *db_copy_result(db_conn *c)
+{
+    PGresult *r, *last = NULL;
     while ((r = PQgetResult(c->pg))) {
         PQclear(last);
         last = r;
@@ -359,6 +364,12 @@ PGresult *db_copy_in(db_conn *c, const char *sql, const char *data, size_t len)
     if (!last) last = PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
     if (!db_ok(last)) note_failure(c, last);
     return last;
+}
+
+PGresult *db_copy_in(db_conn *c, const char *sql, const char *data, size_t len)
+{
+    PGresult *r = db_copy_send(c, sql, data, len);
+    return r ? r : db_copy_result(c);
 }
 
 static int simple(db_conn *c, const char *sql)

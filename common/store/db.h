@@ -55,6 +55,12 @@ int db_ok(const PGresult *r); /* command or tuples ok */
 /* COPY ... FROM STDIN with len bytes of COPY text data, inside the caller's
  * transaction. Returns the final result: check it with db_ok. */
 PGresult *db_copy_in(db_conn *c, const char *sql, const char *data, size_t len);
+/* db_copy_in in two halves, so that the caller may work while the server
+ * loads the rows: the first sends them (NULL once sent, else why not:
+ * the result to answer with), the second waits for the result. Nothing
+ * else may use the connection between the two. */
+PGresult *db_copy_send(db_conn *c, const char *sql, const char *data, size_t len);
+PGresult *db_copy_result(db_conn *c);
 
 int db_begin(db_conn *c);
 int db_commit(db_conn *c);

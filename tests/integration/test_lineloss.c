@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "base/core.h"
+#include "model/bizcode.h"
 
 #define CATCH_UP_S 180.0
 #define NAREAS 5
@@ -41,11 +42,20 @@ static const char *datahub_db(void)
 
 /* ---- building areas ----------------------------------------------------------------- */
 
+/* Codes kept for the whole run (the hand-made line serves several tests),
+ * so copied out of the per-test arena. */
+typedef char code_buf[BIZCODE_LEN + 1];
+
 typedef struct {
-    char *tr, *check; /* transformer, its check meter (NULL: none) */
-    char *mt[SUS_PER_AREA], *cu[SUS_PER_AREA];
-    char *box;
+    code_buf tr, check; /* transformer, its check meter ("": none) */
+    code_buf mt[SUS_PER_AREA], cu[SUS_PER_AREA];
+    code_buf box;
 } area;
+
+static void keep(code_buf dst, const char *code)
+{
+    snprintf(dst, sizeof(code_buf), "%s", code);
+}
 
 static char *new_meter(void)
 {
@@ -54,7 +64,7 @@ static char *new_meter(void)
 }
 
 /* A customer billed by a meter in box; its meter's code. */
-static char *customer_in(const char *box, char **cu_out)
+static char *customer_in(const char *box, code_buf cu_out)
 {
     char *cu = create_customer(strf("loss %s", uniq()), create_address());
     char *mp = mk(cust_url(), "metering-points", KEY_MARKETING,
@@ -62,7 +72,7 @@ static char *customer_in(const char *box, char **cu_out)
     char *mt = new_meter();
     link_admin(cust_url(), "meter-meterbox", mt, box);
     link_admin(cust_url(), "meter-meteringpoint", mt, mp);
-    if (cu_out) *cu_out = cu;
+    keep(cu_out, cu);
     return mt;
 }
 
@@ -80,18 +90,18 @@ static char *check_meter(const char *tr)
 
 static void new_area(area *a, const char *ln, int customers, int checked)
 {
-    a->tr = mk(grid_url(), "transformers", KEY_PRODUCTION,
-               json_pack("{s:s, s:s, s:f, s:f}", "name", strf("loss TR %s", uniq()), "kind",
-                         "public", "capacity_kva", 400.0, "voltage_kv", 10.0));
+    keep(a->tr, mk(grid_url(), "transformers", KEY_PRODUCTION,
+                   json_pack("{s:s, s:s, s:f, s:f}", "name", strf("loss TR %s", uniq()), "kind",
+                             "public", "capacity_kva", 400.0, "voltage_kv", 10.0)));
     link_admin(grid_url(), "line-transformer", ln, a->tr);
     char *ap = mk(grid_url(), "access-points", KEY_PRODUCTION,
                   json_pack("{s:s}", "name", strf("loss AP %s", uniq())));
-    a->box = mk(cust_url(), "meter-boxes", KEY_MARKETING,
-                json_pack("{s:s}", "name", strf("loss box %s", uniq())));
+    keep(a->box, mk(cust_url(), "meter-boxes", KEY_MARKETING,
+                    json_pack("{s:s}", "name", strf("loss box %s", uniq()))));
     link_admin(grid_url(), "accesspoint-transformer", ap, a->tr);
     link_admin(grid_url(), "accesspoint-meterbox", ap, a->box);
-    for (int i = 0; i < customers; i++) a->mt[i] = customer_in(a->box, &a->cu[i]);
-    a->check = checked ? check_meter(a->tr) : NULL;
+    for (int i = 0; i < customers; i++) keep(a->mt[i], customer_in(a->box, a->cu[i]));
+    keep(a->check, checked ? check_meter(a->tr) : "");
 }
 
 /* A substation with one line: the line's code, the substation's in *ss. */
@@ -168,7 +178,7 @@ static void near(double got, double want, const char *what)
 /* A: normal; B: negative; C: high; D: no check meter; E: a customer
  * without a reading. Day 2026-11-02 for all; 2026-11-03 for A only. */
 typedef struct {
-    char *ss, *ln;
+    code_buf ss, ln;
     area a[NAREAS];
 } line_state;
 
@@ -188,11 +198,13 @@ static const int customers_of[NAREAS] = {3, 2, 2, 2, 2};
 static void the_line(void)
 {
     if (hand_made) return;
-    hand.ln = new_feeder(&hand.ss);
+    char *ss;
+    keep(hand.ln, new_feeder(&ss));
+    keep(hand.ss, ss);
     for (int i = 0; i < NAREAS; i++) new_area(&hand.a[i], hand.ln, customers_of[i], i != 3);
     sbuf b = {0};
     for (int i = 0; i < NAREAS; i++) {
-        if (hand.a[i].check) add_reading(&b, hand.a[i].check, "2026-11-02", day2[i][0]);
+        if (hand.a[i].check[0]) add_reading(&b, hand.a[i].check, "2026-11-02", day2[i][0]);
         for (int c = 0; c < customers_of[i]; c++)
             if (day2[i][c + 1] >= 0) add_reading(&b, hand.a[i].mt[c], "2026-11-02", day2[i][c + 1]);
     }
@@ -398,8 +410,8 @@ static void a_misplaced_customer_is_named_with_its_area(void **state)
     assert_string_equal(jstr(it, "customer"), x.cu[2]);
     assert_string_equal(jstr(it, "linked_transformer"), x.tr);
     assert_string_equal(jstr(it, "fits_transformer"), y.tr);
-    double score = num(it, "score");
-    assert_true(score > 0.5 && score <= 1.0);
+    /* The evidence of both areas, e^12 to 1 at least, to be listed. */
+    assert_true(num(it, "score") >= 12.0);
     /* The areas' loss shows it too: x lost less than nothing. */
     r = ask("line-loss", strf("from=2026-10-01&to=2026-10-30&line=%s", ln));
     assert_status(r, 200);
@@ -424,9 +436,14 @@ static json_t *read_ndjson(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f) fail_msg("cannot read %s", path);
-    json_t *all = jkeep(json_array()), *o;
-    json_error_t err;
-    while ((o = json_loadf(f, JSON_DISABLE_EOF_CHECK, &err))) json_array_append_new(all, o);
+    json_t *all = jkeep(json_array());
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *o = json_loads(line, 0, NULL);
+        if (o) json_array_append_new(all, o);
+    }
+    free(line);
     fclose(f);
     return all;
 }
@@ -482,7 +499,8 @@ static void planted_mislinks_are_found(void **state)
     json_t *truth = read_ndjson(strf("%s/city/mislinks.ndjson", dir));
     json_t *city = jkeep(json_object()), *planted = jkeep(json_object()), *o;
     size_t i;
-    json_array_foreach(read_ndjson(strf("%s/city/cust/customers.ndjson", dir)), i, o)
+    json_t *city_customers = read_ndjson(strf("%s/city/cust/customers.ndjson", dir));
+    json_array_foreach(city_customers, i, o)
         json_object_set_new(city, jstr(o, "code"), json_true());
     json_array_foreach(truth, i, o) json_object_set(planted, jstr(o, "customer"), o);
     assert_int_equal(json_array_size(truth), mislinks);
