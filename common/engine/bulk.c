@@ -1,4 +1,6 @@
-/* bulk.c -- see bulk.h. */
+/* bulk.c -- see bulk.h. Over 600 lines: an import's batches, the errors of
+ * its lines and its answers are read together; the keys lines may hold are
+ * in bulk_keys.c. */
 #include "engine/bulk.h"
 
 #include <stdatomic.h>
