@@ -45,6 +45,9 @@ typedef struct bulk_spec {
     const char *const *before;
     const char *const *after;
     const char *const *counts;
+    /* The table's CHECK constraints told in the fields' words (the
+     * collection's, model/catalogue.h); NULL: the database's words. */
+    const check_def *checks;
 } bulk_spec;
 
 #define BULK_COUNTS_MAX 4

@@ -393,6 +393,18 @@ static void check_metering_points_name_no_customer(void **state)
     api_resp *r = api_patch(cust_url(), strf("/v1/metering-points/%s", mp), KEY_MARKETING,
                             "{\"purpose\": \"billing\"}");
     assert_problem_field(r, 400, "customer");
+    /* imported alike: the line is told in the same words */
+    api_opts o = {.key = KEY_MARKETING, .content_type = NDJSON};
+    const char *body = "{\"name\": \"考核表 2\", \"purpose\": \"check\"}\n"
+                       "{\"name\": \"计费\", \"purpose\": \"billing\"}\n";
+    r = api_call("POST", strf("%s/v1/metering-points:import", cust_url()), &o, body, strlen(body));
+    assert_problem(r, 422);
+    assert_string_equal(error_on(r, 2, "customer"), "a billing metering point needs its customer");
+    assert_int_equal(member(r, "imported"), 0);
+    body = "{\"name\": \"考核表 3\", \"purpose\": \"check\"}\n";
+    r = api_call("POST", strf("%s/v1/metering-points:import", cust_url()), &o, body, strlen(body));
+    assert_status(r, 200);
+    assert_int_equal(member(r, "imported"), 1);
     /* a billing point with its customer, as before */
     char *cu = create_customer(strf("readings %s", uniq()), NULL);
     mk(cust_url(), "metering-points", KEY_MARKETING,
