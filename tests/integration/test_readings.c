@@ -340,6 +340,34 @@ static void reads_check_their_span(void **state)
     assert_problem(readings(grid_url(), mint_code("MT"), NULL), 404);
 }
 
+/* Both platforms' /openapi.json describe the read's from and to, and the
+ * import's batch. */
+static void both_documents_describe_the_parameters(void **state)
+{
+    (void)state;
+    const char *bases[] = {cust_url(), grid_url()};
+    for (int i = 0; i < 2; i++) {
+        api_resp *r = api_get(bases[i], "/openapi.json", KEY_DISPATCH);
+        assert_status(r, 200);
+        json_t *op = json_object_get(
+            json_object_get(json_object_get(r->json, "paths"), "/v1/meters/{code}/readings"), "get");
+        assert_non_null(op);
+        char *names = it_strdup("");
+        size_t k;
+        json_t *p;
+        json_array_foreach(json_object_get(op, "parameters"), k, p)
+            names = strf("%s %s", names, jstr(p, "name"));
+        assert_str_contains(names, " from");
+        assert_str_contains(names, " to");
+    }
+    api_resp *r = api_get(cust_url(), "/openapi.json", KEY_DISPATCH);
+    json_t *imp = json_object_get(
+        json_object_get(json_object_get(r->json, "paths"), "/v1/readings:import"), "post");
+    assert_non_null(imp);
+    assert_string_equal(jstr(json_array_get(json_object_get(imp, "parameters"), 0), "name"),
+                        "batch");
+}
+
 /* ---- datahub ------------------------------------------------------------------------------ */
 
 static const char *datahub_db(void)
@@ -424,6 +452,7 @@ int main(void)
         IT(policy_imports_are_marketings),
         IT(import_answers_as_the_others),
         IT(reads_check_their_span),
+        IT(both_documents_describe_the_parameters),
         IT(readings_reach_datahub),
         IT(check_metering_points_name_no_customer),
     };
