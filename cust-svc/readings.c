@@ -11,7 +11,6 @@
  * partitions (schema/cust/014_readings.sql). Every check a line needs is
  * made here, in C: the merge is one statement per batch, never one per
  * line, as a city brings a million lines a day. */
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
