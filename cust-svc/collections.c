@@ -112,6 +112,11 @@ static const field_def meter_box_fields[] = {
 
 /* Its daily readings (readings.c). */
 static const char *const meter_views[] = {"readings", NULL};
+static const query_doc meter_readings_query[] = {
+    {"from", "string", NULL, 0, "the first day, YYYY-MM-DD (default: 30 days before to)"},
+    {"to", "string", NULL, 0, "the last day, YYYY-MM-DD (default: today, UTC); 366 days at most"},
+    {0}};
+static const query_doc *const meter_view_query[] = {meter_readings_query};
 
 static const field_def meter_fields[] = {
     {.name = "asset_no", .type = FT_TEXT, .flags = FF_REQUIRED | FF_UNIQUE | FF_SEARCH,
@@ -290,7 +295,7 @@ const collection_def cust_collections[] = {
     {.prefix = "MB", .table = "meter_boxes", .fields = meter_box_fields, .statuses = &cust_statuses,
      .doc = "Meter box asset 计量箱"},
     {.prefix = "MT", .table = "meters", .fields = meter_fields, .statuses = &cust_statuses,
-     .views = meter_views, .doc = "Electricity meter 电能表"},
+     .views = meter_views, .view_query = meter_view_query, .doc = "Electricity meter 电能表"},
     {.prefix = "LB", .table = "line_billings", .fields = line_billing_fields,
      .statuses = &cust_statuses, .doc = "Dedicated-line billing 专线计费"},
     {.prefix = "TB", .table = "transformer_billings", .fields = transformer_billing_fields,

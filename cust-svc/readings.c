@@ -11,7 +11,6 @@
  * partitions (schema/cust/014_readings.sql). Every check a line needs is
  * made here, in C: the merge is one statement per batch, never one per
  * line, as a city brings a million lines a day. */
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,11 +238,6 @@ static const query_doc import_query[] = {
     {"batch", "integer", NULL, 0, "lines per transaction (1-50000, default 5000)"},
     {0}};
 
-static const query_doc read_query[] = {
-    {"from", "string", NULL, 0, "the first day, YYYY-MM-DD (default: 30 days before to)"},
-    {"to", "string", NULL, 0, "the last day, YYYY-MM-DD (default: today, UTC); 366 days at most"},
-    {0}};
-
 void readings_routes(service *svc, router *r)
 {
     /* Imports run long: off the I/O threads, as the other imports. */
@@ -251,7 +245,10 @@ void readings_routes(service *svc, router *r)
                "Import meter readings: NDJSON {\"meter\", \"day\", \"kwh\"} per line, in batches; "
                "a day imported again replaces the stored value")
         ->query = import_query;
+    /* Its query parameters are declared with the view (collections.c),
+     * which grid-svc documents alike as it passes the read on. */
+    const collection_def *meters = catalogue_collection(svc->def, "MT");
     router_add(r, "GET", "/v1/meters/{code}/readings", read_meter, svc, 0,
                "A meter's daily readings, in day order")
-        ->query = read_query;
+        ->query = meters->view_query[0];
 }

@@ -1,4 +1,6 @@
-/* bulk.c -- see bulk.h. */
+/* bulk.c -- see bulk.h. Over 600 lines: an import's batches, the errors of
+ * its lines and its answers are read together; the keys lines may hold are
+ * in bulk_keys.c. */
 #include "engine/bulk.h"
 
 #include <stdatomic.h>
@@ -242,6 +244,12 @@ static void copy_error(import_run *run, batch *b, const PGresult *r)
     }
     char msg[600];
     snprintf(msg, sizeof msg, "%s", detail ? detail : primary ? primary : "refused by the database");
+    const char *cons = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    for (const check_def *k = run->spec->checks; cons && k && k->constraint; k++) {
+        if (strcmp(cons, k->constraint) != 0) continue;
+        snprintf(field, sizeof field, "%s", k->field);
+        snprintf(msg, sizeof msg, "%s", k->message);
+    }
     utf8_clean(msg);
     if (row >= 0 && row < b->nrows) {
         line_error(run, b, b->lines[row], field[0] ? field : NULL, msg);

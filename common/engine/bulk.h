@@ -52,6 +52,9 @@ typedef struct bulk_spec {
      * rolled back to the savepoint and goes the staging way. Its rows
      * count as the first of counts (new). */
     const char *direct_sql;
+    /* The table's CHECK constraints told in the fields' words (the
+     * collection's, model/catalogue.h); NULL: the database's words. */
+    const check_def *checks;
 } bulk_spec;
 
 #define BULK_COUNTS_MAX 4

@@ -137,7 +137,8 @@ static void own_routes_of_peer(service *svc, router *r, proxy_target *t, const c
         }
         for (const char *const *view = c->views; view && *view; view++) {
             char *path = xasprintf("%s/{code}/%s", t->base, *view);
-            router_add(r, "GET", path, forward, t, ROUTE_PEER, "Read from the owning platform");
+            router_add(r, "GET", path, forward, t, ROUTE_PEER, "Read from the owning platform")
+                ->query = c->view_query ? c->view_query[view - c->views] : NULL;
             free(path);
         }
     }

@@ -191,6 +191,7 @@ void resource_routes(service *svc, router *r)
         rt->bulk.change_type = rt->change_imported;
         rt->bulk.check = coll_import_check;
         rt->bulk.ctx = rt;
+        rt->bulk.checks = rt->def->checks;
         router_add(r, "GET", coll, coll_list, rt, 0, "List, filtered and paged");
         router_add(r, "GET", one, get_one, rt, 0, "Get one by code");
         router_add(r, "GET", hist, history, rt, 0, "Every change, oldest first");

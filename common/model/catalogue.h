@@ -109,6 +109,9 @@ typedef struct collection_def {
      * ack), which the peer refuses (421) as it does the other writes. */
     const char *const *views;
     const char *const *actions;
+    /* Each view's query parameters, in the order of views (NULL: none), so
+     * that both platforms document them alike. */
+    const query_doc *const *view_query;
     const check_def *checks; /* ends with {0}; NULL: none */
 } collection_def;
 

@@ -340,6 +340,34 @@ static void reads_check_their_span(void **state)
     assert_problem(readings(grid_url(), mint_code("MT"), NULL), 404);
 }
 
+/* Both platforms' /openapi.json describe the read's from and to, and the
+ * import's batch. */
+static void both_documents_describe_the_parameters(void **state)
+{
+    (void)state;
+    const char *bases[] = {cust_url(), grid_url()};
+    for (int i = 0; i < 2; i++) {
+        api_resp *r = api_get(bases[i], "/openapi.json", KEY_DISPATCH);
+        assert_status(r, 200);
+        json_t *op = json_object_get(
+            json_object_get(json_object_get(r->json, "paths"), "/v1/meters/{code}/readings"), "get");
+        assert_non_null(op);
+        char *names = it_strdup("");
+        size_t k;
+        json_t *p;
+        json_array_foreach(json_object_get(op, "parameters"), k, p)
+            names = strf("%s %s", names, jstr(p, "name"));
+        assert_str_contains(names, " from");
+        assert_str_contains(names, " to");
+    }
+    api_resp *r = api_get(cust_url(), "/openapi.json", KEY_DISPATCH);
+    json_t *imp = json_object_get(
+        json_object_get(json_object_get(r->json, "paths"), "/v1/readings:import"), "post");
+    assert_non_null(imp);
+    assert_string_equal(jstr(json_array_get(json_object_get(imp, "parameters"), 0), "name"),
+                        "batch");
+}
+
 /* ---- datahub ------------------------------------------------------------------------------ */
 
 static const char *datahub_db(void)
@@ -393,6 +421,18 @@ static void check_metering_points_name_no_customer(void **state)
     api_resp *r = api_patch(cust_url(), strf("/v1/metering-points/%s", mp), KEY_MARKETING,
                             "{\"purpose\": \"billing\"}");
     assert_problem_field(r, 400, "customer");
+    /* imported alike: the line is told in the same words */
+    api_opts o = {.key = KEY_MARKETING, .content_type = NDJSON};
+    const char *body = "{\"name\": \"考核表 2\", \"purpose\": \"check\"}\n"
+                       "{\"name\": \"计费\", \"purpose\": \"billing\"}\n";
+    r = api_call("POST", strf("%s/v1/metering-points:import", cust_url()), &o, body, strlen(body));
+    assert_problem(r, 422);
+    assert_string_equal(error_on(r, 2, "customer"), "a billing metering point needs its customer");
+    assert_int_equal(member(r, "imported"), 0);
+    body = "{\"name\": \"考核表 3\", \"purpose\": \"check\"}\n";
+    r = api_call("POST", strf("%s/v1/metering-points:import", cust_url()), &o, body, strlen(body));
+    assert_status(r, 200);
+    assert_int_equal(member(r, "imported"), 1);
     /* a billing point with its customer, as before */
     char *cu = create_customer(strf("readings %s", uniq()), NULL);
     mk(cust_url(), "metering-points", KEY_MARKETING,
@@ -412,6 +452,7 @@ int main(void)
         IT(policy_imports_are_marketings),
         IT(import_answers_as_the_others),
         IT(reads_check_their_span),
+        IT(both_documents_describe_the_parameters),
         IT(readings_reach_datahub),
         IT(check_metering_points_name_no_customer),
     };

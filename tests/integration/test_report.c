@@ -598,14 +598,16 @@ static void publishes_declared_tables(const char *url_var, const char *pub,
 }
 
 /* ... and what a platform keeps up to date for the report's sake: which
- * substations energise each line (schema/grid/009_switching.sql). */
+ * substations energise each line (schema/grid/009_switching.sql), and the
+ * meters' readings (schema/cust/015_readings_publication.sql). */
 static void each_platform_publishes_its_declared_tables(void **state)
 {
     static const char *const grid_kept[] = {"line_feeds", NULL};
+    static const char *const cust_kept[] = {"readings", NULL};
     publishes_declared_tables("GRID_DATABASE_URL", "grid_datahub", grid_collections,
                               grid_ncollections, grid_relations, grid_nrelations, grid_kept);
     publishes_declared_tables("CUST_DATABASE_URL", "cust_datahub", cust_collections,
-                              cust_ncollections, cust_relations, cust_nrelations, NULL);
+                              cust_ncollections, cust_relations, cust_nrelations, cust_kept);
 }
 
 /* Both subscriptions stream, nothing is being copied, and the answer says
