@@ -34,9 +34,6 @@ const char *const line_loss_statuses[] = {"normal", "negative", "high", "no_chec
 
 /* ---- statements -------------------------------------------------------------- */
 
-#define SCOPE_COL "<scope column>"
-#define SCOPE_EXISTS "<scope exists>"
-
 /* $1, $2 the first and last day; $3 the last area of the page before (""
  * from the start); $4 the page size + 1; $5 LINE_LOSS_HIGH; scoped
  * statements take the scope's code as $6. a: the areas (live public
@@ -97,28 +94,11 @@ static const char SQL_TAIL[] =
     "     'status', status) ORDER BY transformer), '[]')"
     "   FROM (SELECT * FROM s WHERE transformer > $3 ORDER BY transformer LIMIT $4) p)::text";
 
-static char *statement(scope_id scope)
-{
-    char *head, *exists;
-    if (scope == SCOPE_CITY) {
-        head = xstrdup(SQL_CITY);
-        exists = xstrdup("true");
-    } else {
-        head = report_replaced(SQL_SCOPED, SCOPE_COL, report_scopes[scope].param);
-        exists = xasprintf("EXISTS (SELECT 1 FROM report.scopes WHERE code = $6 AND level = '%s')",
-                           report_scopes[scope].param);
-    }
-    char *tail = report_replaced(SQL_TAIL, SCOPE_EXISTS, exists);
-    char *sql = xasprintf("%s%s", head, tail);
-    free(head);
-    free(exists);
-    free(tail);
-    return sql;
-}
 
 void lineloss_build(report_state *st)
 {
-    for (int s = 0; s < N_SCOPES; s++) st->lineloss[s] = statement((scope_id)s);
+    for (int s = 0; s < N_SCOPES; s++)
+        st->lineloss[s] = report_statement(SQL_CITY, SQL_SCOPED, SQL_TAIL, (scope_id)s, 6);
 }
 
 void lineloss_free(report_state *st)

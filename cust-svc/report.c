@@ -41,8 +41,6 @@ const report_scope report_scopes[N_SCOPES] = {
 /* ---- statements -------------------------------------------------------------- */
 
 /* Marks in the statements below, replaced per scope (build_statements). */
-#define SCOPE_EXISTS "<scope exists>"
-#define SCOPE_COL "<scope column>"
 
 /* $1 kind (NULL: all), $2-$4 the cursor (kind, code, other; "" from the
  * start), $5 the page size + 1; scoped statements take the code as $6.
@@ -115,24 +113,30 @@ char *report_replaced(const char *text, const char *mark, const char *with)
     return sb_steal(&b);
 }
 
+char *report_statement(const char *city_head, const char *scoped_head, const char *tail,
+                       scope_id s, int code_param)
+{
+    char *head, *exists;
+    if (s == SCOPE_CITY) {
+        head = xstrdup(city_head);
+        exists = xstrdup("true");
+    } else {
+        head = report_replaced(scoped_head, SCOPE_COL, report_scopes[s].param);
+        exists = xasprintf("EXISTS (SELECT 1 FROM report.scopes WHERE code = $%d AND level = '%s')",
+                           code_param, report_scopes[s].param);
+    }
+    char *with = report_replaced(tail, SCOPE_EXISTS, exists);
+    char *sql = xasprintf("%s%s", head, with);
+    free(head);
+    free(exists);
+    free(with);
+    return sql;
+}
+
 static void build_statements(report_state *st)
 {
-    for (int s = 0; s < N_SCOPES; s++) {
-        char *head, *tail;
-        if (s == SCOPE_CITY) {
-            head = xstrdup(SQL_CITY);
-            tail = report_replaced(SQL_TAIL, SCOPE_EXISTS, "true");
-        } else {
-            head = report_replaced(SQL_SCOPED, SCOPE_COL, report_scopes[s].param);
-            char *exists = xasprintf("EXISTS (SELECT 1 FROM report.scopes WHERE code = $6 AND "
-                                     "level = '%s')", report_scopes[s].param);
-            tail = report_replaced(SQL_TAIL, SCOPE_EXISTS, exists);
-            free(exists);
-        }
-        st->sql[s] = xasprintf("%s%s", head, tail);
-        free(head);
-        free(tail);
-    }
+    for (int s = 0; s < N_SCOPES; s++)
+        st->sql[s] = report_statement(SQL_CITY, SQL_SCOPED, SQL_TAIL, (scope_id)s, 6);
 }
 
 /* ---- the cursor -------------------------------------------------------------- */

@@ -31,6 +31,19 @@ typedef struct report_state {
 /* text with every mark replaced by with (owned). */
 char *report_replaced(const char *text, const char *mark, const char *with);
 
+/* Marks in the report statements, replaced per scope by report_statement:
+ * the scope's column (report_scopes' param, a constant of ours), and
+ * whether the scope's code names an object of its level. */
+#define SCOPE_COL "<scope column>"
+#define SCOPE_EXISTS "<scope exists>"
+
+/* The statement of scope s: city_head for the city, else scoped_head with
+ * its SCOPE_COL marks replaced; then tail, its SCOPE_EXISTS marks replaced
+ * by true for the city, else by whether parameter $code_param names an
+ * object of the scope's level (report.scopes). Owned. */
+char *report_statement(const char *city_head, const char *scoped_head, const char *tail,
+                       scope_id s, int code_param);
+
 /* A code of the scope's prefix into code, or ERR after answering 400 (the
  * parameter named as the scope's). */
 int report_code_arg(request *req, scope_id s, const char *value, char code[BIZCODE_LEN + 1]);

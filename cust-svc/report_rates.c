@@ -26,8 +26,6 @@
 /* Marks replaced per level and scope (rates_build). The columns are
  * report_scopes' params, constants of ours. */
 #define LEVEL_COL "<level column>"
-#define SCOPE_COL "<scope column>"
-#define SCOPE_EXISTS "<scope exists>"
 
 /* $1 the last code of the page before ("" from the start), $2 the page size
  * + 1; scoped statements take the scope's code as $3. ch: a row per chain
@@ -69,21 +67,8 @@ static const char SQL_TAIL[] =
 
 static char *statement(scope_id level, scope_id scope)
 {
-    char *head, *exists;
-    if (scope == SCOPE_CITY) {
-        head = xstrdup(SQL_CITY);
-        exists = xstrdup("true");
-    } else {
-        head = report_replaced(SQL_SCOPED, SCOPE_COL, report_scopes[scope].param);
-        exists = xasprintf("EXISTS (SELECT 1 FROM report.scopes WHERE code = $3 AND level = '%s')",
-                           report_scopes[scope].param);
-    }
-    char *tail = report_replaced(SQL_TAIL, SCOPE_EXISTS, exists);
-    char *both = xasprintf("%s%s", head, tail);
+    char *both = report_statement(SQL_CITY, SQL_SCOPED, SQL_TAIL, scope, 3);
     char *sql = report_replaced(both, LEVEL_COL, report_scopes[level].param);
-    free(head);
-    free(exists);
-    free(tail);
     free(both);
     return sql;
 }

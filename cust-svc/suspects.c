@@ -60,30 +60,31 @@ static const char *const tune[] = {"SET LOCAL enable_mergejoin = off",
 
 /* ---- statements -------------------------------------------------------------- */
 
-#define SCOPE_COL "<scope column>"
-#define SCOPE_EXISTS "<scope exists>"
-#define AREAS "<areas>"
-#define OF_AREAS "<of areas>"
-
 /* $1, $2 the first and last day; scoped statements take the scope's code
- * as $3. The areas of a substation are the neighbours a customer may
- * belong to, so a scope is a substation, and the city is all of them. */
-static const char SQL_AREAS_CITY[] =
-    "SELECT transformer, min(substation) AS substation FROM report.transformer_up"
-    " WHERE kind = 'public' GROUP BY transformer";
-static const char SQL_AREAS_SCOPED[] =
-    "SELECT transformer, min(substation) AS substation FROM report.transformer_up"
-    " WHERE kind = 'public' AND " SCOPE_COL " = $3 GROUP BY transformer";
+ * as $3. a: the areas, each under one substation: the neighbours a
+ * customer may belong to are that substation's, so a scope is a
+ * substation, and the city is all of them; m, k: their billing and check
+ * meters. */
+static const char SQL_CITY[] =
+    "WITH a AS MATERIALIZED (SELECT transformer, min(substation) AS substation"
+    "   FROM report.transformer_up WHERE kind = 'public' GROUP BY transformer),"
+    " m AS MATERIALIZED (SELECT transformer, customer, meter FROM report.area_meters),"
+    " k AS MATERIALIZED (SELECT transformer, meter FROM report.area_check_meters),";
+static const char SQL_SCOPED[] =
+    "WITH a AS MATERIALIZED (SELECT transformer, min(substation) AS substation"
+    "   FROM report.transformer_up WHERE kind = 'public' AND " SCOPE_COL " = $3"
+    "   GROUP BY transformer),"
+    " m AS MATERIALIZED (SELECT transformer, customer, meter FROM report.area_meters"
+    "   WHERE transformer = ANY (ARRAY(SELECT transformer FROM a))),"
+    " k AS MATERIALIZED (SELECT transformer, meter FROM report.area_check_meters"
+    "   WHERE transformer = ANY (ARRAY(SELECT transformer FROM a))),";
 
-/* a: areas; m, k: their billing and check meters; bd, id: each area's
- * billed and input by day, with the readings counted; ad: the days on
- * which every meter of the area read, x input and y loss; ast: an area's
- * sums over them; cs: each customer's sums against its area's days; sc:
- * its score (the module's comment; primes are sums about the mean). */
-static const char SQL[] =
-    "WITH a AS MATERIALIZED (" AREAS "),"
-    " m AS MATERIALIZED (SELECT transformer, customer, meter FROM report.area_meters" OF_AREAS "),"
-    " k AS MATERIALIZED (SELECT transformer, meter FROM report.area_check_meters" OF_AREAS "),"
+/* bd, id: each area's billed and input by day, with the readings counted;
+ * ad: the days on which every meter of the area read, x input and y loss;
+ * ast: an area's sums over them; cs: each customer's sums against its
+ * area's days; sc: its evidence (evidence() below says what it is; the
+ * sums here are about the mean). */
+static const char SQL_TAIL[] =
     " nm AS (SELECT transformer, count(*) AS meters FROM m GROUP BY transformer),"
     " nk AS (SELECT transformer, count(*) AS checks FROM k GROUP BY transformer),"
     " bd AS (SELECT m.transformer, r.day, sum(r.kwh) AS billed, count(*) AS n"
@@ -139,30 +140,11 @@ static char *with_number(char *text, const char *mark, double n)
 
 static char *statement(scope_id scope)
 {
-    char *areas, *of, *exists;
-    if (scope == SCOPE_CITY) {
-        areas = xstrdup(SQL_AREAS_CITY);
-        of = xstrdup("");
-        exists = xstrdup("true");
-    } else {
-        areas = report_replaced(SQL_AREAS_SCOPED, SCOPE_COL, report_scopes[scope].param);
-        of = xstrdup(" WHERE transformer = ANY (ARRAY(SELECT transformer FROM a))");
-        exists = xasprintf("EXISTS (SELECT 1 FROM report.scopes WHERE code = $3 AND level = '%s')",
-                           report_scopes[scope].param);
-    }
-    char *sql = report_replaced(SQL, AREAS, areas);
-    char *next = report_replaced(sql, OF_AREAS, of);
-    free(sql);
-    sql = report_replaced(next, SCOPE_EXISTS, exists);
-    free(next);
+    char *sql = report_statement(SQL_CITY, SQL_SCOPED, SQL_TAIL, scope, 3);
     sql = with_number(sql, "<min days>", MIN_DAYS);
     sql = with_number(sql, "<candidate>", CANDIDATE);
     sql = with_number(sql, "<noise floor>", NOISE_FLOOR);
-    sql = with_number(sql, "<max candidates>", MAX_CANDIDATES);
-    free(areas);
-    free(of);
-    free(exists);
-    return sql;
+    return with_number(sql, "<max candidates>", MAX_CANDIDATES);
 }
 
 void suspects_build(report_state *st)
