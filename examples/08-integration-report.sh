@@ -15,21 +15,8 @@ report() {
     expect 200
 }
 
-# until_report QUERY JQ WANT: datahub follows the platforms a moment behind;
-# asks again until JQ gives WANT, for 15 s at most.
-until_report() {
-    local tries=0
-    report "$1"
-    while [ "$(field "$2")" != "$3" ]; do
-        tries=$((tries + 1))
-        if [ "$tries" -ge 75 ]; then
-            echo "FAILED: $2 is '$(field "$2")' after 15 s, expected '$3'" >&2
-            exit 1
-        fi
-        sleep 0.2
-        report "$1" >/dev/null
-    done
-}
+# until_report QUERY JQ WANT: the report, once JQ of it gives WANT.
+until_report() { until_field "$CUST/v1/reports/integration?$1" "$DISP" "$2" "$3"; }
 
 summary() {
     printf '  %s\n' "$(field '"\(.customers.complete) of \(.customers.active) active customers joined up (rate \(.rate)); broken links: \(.broken_links.total)"')"

@@ -16,21 +16,8 @@ loss() {
     expect 200
 }
 
-# until_loss QUERY JQ WANT: datahub follows cust-svc a moment behind; asks
-# again until JQ gives WANT, for 15 s at most.
-until_loss() {
-    local tries=0
-    loss "$1"
-    while [ "$(field "$2")" != "$3" ]; do
-        tries=$((tries + 1))
-        if [ "$tries" -ge 75 ]; then
-            echo "FAILED: $2 is '$(field "$2")' after 15 s, expected '$3'" >&2
-            exit 1
-        fi
-        sleep 0.2
-        loss "$1" >/dev/null
-    done
-}
+# until_loss QUERY JQ WANT: the line loss, once JQ of it gives WANT.
+until_loss() { until_field "$CUST/v1/reports/line-loss?$1" "$DISP" "$2" "$3"; }
 
 areas() {
     field '.items[] | "  \(.transformer)  in \(.input_kwh) kWh, billed \(.billed_kwh), loss \(.loss_kwh) (\(.loss_rate))  \(.status)"'

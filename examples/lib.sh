@@ -50,6 +50,24 @@ expect() {
 
 field() { printf '%s' "$body" | jq -r "$1"; }
 
+# until_field URL AUTH JQ WANT: datahub follows the platforms a moment behind;
+# GETs URL (200 expected) until JQ of the answer gives WANT, for 15 s at most.
+until_field() {
+    local tries=0
+    call GET "$1" "$2"
+    expect 200
+    while [ "$(field "$3")" != "$4" ]; do
+        tries=$((tries + 1))
+        if [ "$tries" -ge 75 ]; then
+            echo "FAILED: $3 is '$(field "$3")' after 15 s, expected '$4'" >&2
+            exit 1
+        fi
+        sleep 0.2
+        call GET "$1" "$2" >/dev/null
+        expect 200
+    done
+}
+
 # expect_same WHAT GOT WANT: for answers put together from several requests.
 expect_same() {
     if [ "$2" != "$3" ]; then
