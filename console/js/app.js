@@ -1,6 +1,6 @@
 // app.js -- the console's shell: sign-in, the navigation, and the views,
 // one per hash route (#/search, #/object/CODE, #/impact, #/outages,
-// #/outages/CODE, #/report, #/events). The hash never holds the key.
+// #/outages/CODE, #/report, #/loss, #/events). The hash never holds the key.
 import { h, clear } from './dom.js';
 import { call, get, session, problemText, ApiError } from './api.js';
 import { t, setLang, currentLang, translatePage } from './i18n.js';
@@ -10,10 +10,11 @@ import * as impact from './views/impact.js';
 import * as outages from './views/outages.js';
 import * as report from './views/report.js';
 import * as events from './views/events.js';
+import * as loss from './views/loss.js';
 
-const VIEWS = { search, object, impact, outages, report, events };
+const VIEWS = { search, object, impact, outages, report, loss, events };
 const NAV = [['search', 'nav_search'], ['impact', 'nav_impact'], ['outages', 'nav_outages'],
-  ['report', 'nav_report'], ['events', 'nav_events']];
+  ['report', 'nav_report'], ['loss', 'nav_loss'], ['events', 'nav_events']];
 
 const main = document.getElementById('main');
 const banner = document.getElementById('banner');

@@ -274,6 +274,19 @@ async function grid() {
     same(await attrs(page, '#report-rates g.bar', 'data-key'), lines.items.map(r => r.code), "a substation's bar opens its lines");
   }
 
+  // Line loss: each area's status for a day of the demo city's readings, then the suspects.
+  const lossDay = '2026-11-30';
+  const loss = await get(gridUrl, `/v1/reports/line-loss?day=${lossDay}&limit=1000`);
+  await view(page, `#/loss?day=${lossDay}`, '#loss-areas');
+  same(await attrs(page, '#loss-areas tbody tr td:first-child a', 'title'), loss.items.map(r => r.transformer), 'line loss lists each transformer area');
+  same(await attrs(page, '#loss-areas [data-status]', 'data-status'), loss.items.map(r => r.status), "each area shows the status the API answers");
+  ok(loss.items.some(r => r.status === 'negative'), "the demo city's mislink shows as a negative loss");
+  const suspects = await get(gridUrl, `/v1/reports/suspect-links?from=2026-11-01&to=${lossDay}&limit=100`);
+  await page.click('#loss-suspects-ask');
+  await page.waitForSelector('#loss-suspects', { timeout: STEP_MS });
+  same(await attrs(page, '#loss-suspects tbody tr td:first-child a', 'title'), suspects.items.map(s => s.customer), 'the suspect links are listed as the API answers them');
+  await shot(page, 'line-loss');
+
   // The event stream, live: an operation shows up.
   await view(page, '#/events', '#events-list');
   await page.waitForFunction(() => document.querySelector('#events-status')?.classList.contains('live'));
@@ -305,7 +318,7 @@ async function cust() {
   await page.waitForSelector('#search-form');
   const cu = (await get(custUrl, '/v1/customers?limit=1')).items[0];
   for (const [hash, sel] of [[`#/object/${cu.code}`, '#object-graph svg'], ['#/impact', '#impact-form'],
-    ['#/outages', '#outages-list'], ['#/report', '#report-rate'], ['#/events', '#events-list']]) {
+    ['#/outages', '#outages-list'], ['#/report', '#report-rate'], ['#/loss', '#loss-areas'], ['#/events', '#events-list']]) {
     await view(page, hash, sel);
     ok(true, `cust-svc console: ${hash} loads`);
   }
