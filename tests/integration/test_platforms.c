@@ -401,6 +401,10 @@ static void peer_reads_through_grid_are_identical(void **state)
         {"/v1/reports/integration/rates?level=line&limit=2", 200},
         {"/v1/reports/integration/rates?level=substation&line=LN-0", 400},
         {"/v1/outages/predicted", 200},
+        {"/v1/reports/line-loss?day=2026-11-03&limit=2", 200},
+        {"/v1/reports/line-loss?from=2026-11-03", 400},
+        {"/v1/reports/suspect-links?from=2026-11-01&to=2026-11-30&limit=2", 200},
+        {"/v1/reports/suspect-links?day=2026-11-03", 400},
     };
     /* Every declared read is asked here. */
     for (int i = 0; i < cust_nreads; i++) {
